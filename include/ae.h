@@ -1,0 +1,44 @@
+/**
+ * @file ae.h
+ * @brief libae: an embeddable C library for autoencoders with a stable ABI.
+ *
+ * Include this one header. Link with `pkg-config --cflags --libs ae`.
+ *
+ * An autoencoder is an encoder E mapping an input x to a smaller latent z and
+ * a decoder D mapping z back to x~ = D(E(x)) ≈ x, trained together on <X, X>.
+ *
+ * @code
+ * #include <ae.h>
+ *
+ * ae_dataset *train;  ae_encoder *enc;  ae_decoder *dec;
+ * ae_model *model;    ae_optimizer *opt;
+ * ae_shape in = {1, {784}}, latent = {1, {64}};
+ * ae_dataset_load_idx(&train, "train-images-idx3-ubyte.gz", NULL, 0);
+ * ae_encoder_create(&enc, &in, 1);      ae_encoder_add_dense(enc, 64, AE_ACT_RELU);
+ * ae_decoder_create(&dec, &latent, 2);  ae_decoder_add_dense(dec, 784, AE_ACT_SIGMOID);
+ * ae_model_create(&model, enc, dec);    // the model owns enc and dec now
+ * ae_optimizer_create(&opt, NULL);      // Adam, lr 1e-3
+ * ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+ * ae_model_train(model, opt, train, &to);
+ * @endcode
+ *
+ * Conventions (every header):
+ * - functions that can fail return int: AE_OK or a negative AE_ERR_* code;
+ *   ae_last_error() gives the detail; outputs are written only on success;
+ * - outputs come first; destructors accept NULL;
+ * - structs you fill start with struct_size and have an ..._INIT macro;
+ * - the library never aborts, exits or prints.
+ */
+#ifndef AE_H
+#define AE_H
+
+#include "ae/common.h"
+#include "ae/dataset.h"
+#include "ae/decoder.h"
+#include "ae/encoder.h"
+#include "ae/layer.h"
+#include "ae/model.h"
+#include "ae/optimizer.h"
+#include "ae/train.h"
+
+#endif /* AE_H */

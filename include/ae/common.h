@@ -1,0 +1,158 @@
+/**
+ * @file ae/common.h
+ * @brief Export macros, versions, error codes, error messages and allocator
+ *        hooks shared by every libae header.
+ *
+ * Everything here is part of the stable ABI. Error codes are pinned: a value
+ * never changes meaning, new codes are only ever added.
+ */
+#ifndef AE_COMMON_H
+#define AE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks a declaration as part of libae's exported interface. */
+#if defined(AE_STATIC_BUILD)
+#define AE_API
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define AE_API __attribute__((visibility("default")))
+#else
+#define AE_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Major version: changes only when the ABI breaks (it is the SONAME). */
+#define AE_VERSION_MAJOR 0
+/** Minor version: grows when functions or appended struct fields are added. */
+#define AE_VERSION_MINOR 1
+/** Patch version: bug fixes only. */
+#define AE_VERSION_PATCH 0
+/** The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define AE_VERSION_NUMBER \
+    (AE_VERSION_MAJOR * 10000 + AE_VERSION_MINOR * 100 + AE_VERSION_PATCH)
+/** The version as a string, "MAJOR.MINOR.PATCH". */
+#define AE_VERSION_STRING "0.1.0"
+
+/**
+ * The version of the library actually linked, as AE_VERSION_NUMBER would
+ * spell it. Compare with AE_VERSION_NUMBER to see the header the program was
+ * compiled against. Thread-safe.
+ */
+AE_API unsigned ae_version(void);
+
+/** The linked library's version as "MAJOR.MINOR.PATCH". Never NULL. */
+AE_API const char *ae_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Status codes. Every function that can fail returns int: AE_OK (0) on
+ * success or one of these negative values. The values are pinned forever.
+ * On failure a function leaves its outputs untouched and leaks nothing;
+ * ae_last_error() then tells what was wrong, with the numbers.
+ */
+enum ae_status {
+    AE_OK = 0,                /**< success */
+    AE_ERR_INVALID = -1,      /**< an argument is invalid (NULL, zero, out of range) */
+    AE_ERR_NOMEM = -2,        /**< an allocation failed */
+    AE_ERR_SHAPE = -3,        /**< tensor or sample shapes do not match */
+    AE_ERR_IO = -4,           /**< a file could not be opened, read or written */
+    AE_ERR_FORMAT = -5,       /**< input data is malformed or truncated */
+    AE_ERR_VERSION = -6,      /**< header/library or file version mismatch */
+    AE_ERR_NOT_FOUND = -7,    /**< a named thing (layer kind, file) does not exist */
+    AE_ERR_UNSUPPORTED = -8,  /**< the operation is not supported by this object */
+    AE_ERR_NUMERIC = -9,      /**< a computation produced NaN or infinity */
+    AE_ERR_CANCELLED = -10,   /**< a user callback asked to stop */
+    AE_ERR_STATE = -11,       /**< the call is not allowed in the object's current state */
+    AE_ERR_LIMIT = -12,       /**< a size or count exceeds a documented limit */
+    AE_ERR_CHECKSUM = -13,    /**< stored data failed its checksum */
+    AE_ERR_EXISTS = -14       /**< the name is already taken (layer registration) */
+};
+
+/**
+ * A short, static English description of a status code, such as
+ * "out of memory". Never returns NULL: unknown codes give
+ * "unknown error". Thread-safe.
+ */
+AE_API const char *ae_strerror(int status);
+
+/**
+ * The detail message of the last failed libae call on this thread, such as
+ * "dense: input has 780 features, layer expects 784". Never returns NULL
+ * (an empty string when there is none). The text stays valid until the next
+ * libae call on the same thread. Successful calls do not clear it: use the
+ * return code to detect errors, this function to explain them.
+ */
+AE_API const char *ae_last_error(void);
+
+/** Clears this thread's detail message. */
+AE_API void ae_clear_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Allocator hooks                                                          */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A user allocator. alloc() returns memory aligned to at least 64 bytes
+ * (libae hands it to BLAS kernels) or NULL; free() releases what alloc()
+ * returned, with the size it was asked for, and accepts NULL. Both receive
+ * @c user unchanged. OpenBLAS's own internal buffers are not covered.
+ */
+typedef struct ae_allocator {
+    uint32_t struct_size; /**< sizeof(ae_allocator) as compiled by the caller */
+    void *user;           /**< passed to both callbacks */
+    void *(*alloc)(void *user, size_t size);
+    void (*free)(void *user, void *ptr, size_t size);
+} ae_allocator;
+
+/** Initializer for an ae_allocator (fill in alloc, free and user). */
+#define AE_ALLOCATOR_INIT {sizeof(ae_allocator), NULL, NULL, NULL}
+
+/**
+ * Installs the process-wide allocator used for every libae allocation, or
+ * restores libc's (aligned_alloc/free) when @p allocator is NULL.
+ *
+ * Call it before creating any libae object: while memory from the current
+ * allocator is still in use it fails with AE_ERR_STATE and changes nothing.
+ * Not thread-safe with respect to other libae calls.
+ *
+ * @return AE_OK, AE_ERR_INVALID (bad struct_size or a NULL callback) or
+ *         AE_ERR_STATE.
+ */
+AE_API int ae_set_allocator(const ae_allocator *allocator);
+
+/** Number of blocks libae has allocated and not yet freed (leak checks). */
+AE_API size_t ae_live_allocations(void);
+
+/* ------------------------------------------------------------------------ */
+/* Shapes                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** Maximum rank of a per-sample shape. */
+#define AE_MAX_RANK 4
+
+/**
+ * The shape of one sample (the batch dimension is never part of it).
+ * Dense data is rank 1 ({1, {784}}); images are rank 3 in channel-first
+ * order, {3, {C, H, W}}. Unused dims must be 0. Tensors are float32,
+ * row-major, batch-first: sample i starts at i * (product of dims).
+ */
+typedef struct ae_shape {
+    uint32_t rank;
+    uint32_t dims[AE_MAX_RANK];
+} ae_shape;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_COMMON_H */

@@ -1,0 +1,169 @@
+/**
+ * @file ae/dataset.h
+ * @brief Datasets: samples (float32, one ae_shape each) with optional labels.
+ *
+ * A dataset is an immutable block of samples plus an ordered view of it.
+ * Subsets, selections and splits share the parent's block (no copy) and stay
+ * valid after the parent is destroyed. Reading a dataset from several threads
+ * at once is safe; ae_dataset_shuffle() is the only call that changes one.
+ *
+ * @code
+ * ae_dataset *train;
+ * int rc = ae_dataset_load_idx(&train,
+ *     "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+ *     "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", 0);
+ * if (rc < 0) fprintf(stderr, "%s: %s\n", ae_strerror(rc), ae_last_error());
+ * @endcode
+ */
+#ifndef AE_DATASET_H
+#define AE_DATASET_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque dataset handle. */
+typedef struct ae_dataset ae_dataset;
+
+/** Flags for ae_dataset_from_memory(). */
+enum ae_dataset_flags {
+    AE_DATASET_COPY = 0,  /**< copy the caller's arrays (default) */
+    AE_DATASET_BORROW = 1 /**< use the caller's arrays in place: they must stay
+                               alive and unchanged while any dataset made from
+                               them (subsets included) exists */
+};
+
+/** Flags for ae_dataset_load_idx(). */
+enum ae_idx_flags {
+    AE_IDX_SCALE = 0,   /**< divide unsigned-byte values by 255 into [0,1] (default) */
+    AE_IDX_NO_SCALE = 1 /**< keep the raw values */
+};
+
+/** Most samples a dataset holds (2^31 - 1). */
+#define AE_DATASET_MAX_COUNT 2147483647u
+
+/** @cond AE_INTERNAL */
+AE_API int ae_dataset_from_memory_v(ae_dataset **out, const float *data,
+                                    const int32_t *labels, size_t count,
+                                    const ae_shape *shape, unsigned flags,
+                                    unsigned header_version);
+AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
+                                 const char *labels_path, unsigned flags,
+                                 unsigned header_version);
+/** @endcond */
+
+/**
+ * Makes a dataset of @p count samples of shape @p shape from memory.
+ * @param[out] out    the new dataset (untouched on failure)
+ * @param data        count * (product of shape dims) floats, sample-major
+ * @param labels      count labels, or NULL for an unlabelled dataset
+ * @param flags       AE_DATASET_COPY or AE_DATASET_BORROW
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE, AE_ERR_LIMIT, AE_ERR_NOMEM or
+ *         AE_ERR_VERSION (header and library majors differ).
+ */
+#define ae_dataset_from_memory(out, data, labels, count, shape, flags) \
+    ae_dataset_from_memory_v((out), (data), (labels), (count), (shape), \
+                             (flags), AE_VERSION_NUMBER)
+
+/**
+ * Reads IDX files (the MNIST format), plain or gzip-compressed (detected
+ * from the content, not the name). The images file gives the samples: an
+ * unsigned-byte IDX of rank 2 or more; rank 3 files (N, H, W) become samples
+ * of shape {1, H, W} (channel-first, one channel), rank 2 files (N, F)
+ * become {F}. The optional labels file is an unsigned-byte rank-1 IDX with
+ * the same count.
+ * @param flags AE_IDX_SCALE (values / 255) or AE_IDX_NO_SCALE.
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_IO (cannot open/read), AE_ERR_FORMAT
+ *         (bad magic, truncated, counts disagree), AE_ERR_LIMIT (dimensions
+ *         overflow or exceed AE_DATASET_MAX_COUNT), AE_ERR_NOMEM, AE_ERR_VERSION.
+ */
+#define ae_dataset_load_idx(out, images_path, labels_path, flags) \
+    ae_dataset_load_idx_v((out), (images_path), (labels_path), (flags), \
+                          AE_VERSION_NUMBER)
+
+/** Frees a dataset. NULL is a no-op. Other views of the same data live on. */
+AE_API void ae_dataset_destroy(ae_dataset *ds);
+
+/** Number of samples in the view; 0 for NULL. */
+AE_API size_t ae_dataset_count(const ae_dataset *ds);
+
+/** Floats per sample (product of the shape's dims); 0 for NULL. */
+AE_API size_t ae_dataset_sample_size(const ae_dataset *ds);
+
+/** Writes the per-sample shape to @p out. @return AE_OK or AE_ERR_INVALID. */
+AE_API int ae_dataset_shape(const ae_dataset *ds, ae_shape *out);
+
+/** 1 when the dataset has labels, 0 when not (or NULL). */
+AE_API int ae_dataset_has_labels(const ae_dataset *ds);
+
+/**
+ * Pointer to sample @p index (sample_size floats), valid while any view of
+ * the data exists. NULL when @p ds is NULL or index >= count (the detail
+ * message says which).
+ */
+AE_API const float *ae_dataset_sample(const ae_dataset *ds, size_t index);
+
+/**
+ * Reads the label of sample @p index.
+ * @return AE_OK, AE_ERR_INVALID (NULL, index out of range) or
+ *         AE_ERR_STATE (the dataset has no labels).
+ */
+AE_API int ae_dataset_label(const ae_dataset *ds, size_t index, int32_t *out);
+
+/**
+ * Copies samples [first, first + count) of the view into @p x
+ * (count * sample_size floats) and, when @p labels is not NULL, their labels.
+ * @return AE_OK, AE_ERR_INVALID (NULL, zero count, range past the end) or
+ *         AE_ERR_STATE (labels asked of an unlabelled dataset).
+ */
+AE_API int ae_dataset_get_batch(const ae_dataset *ds, size_t first, size_t count,
+                                float *x, int32_t *labels);
+
+/**
+ * A view of samples [first, first + count) of @p ds, sharing its data.
+ * @return AE_OK, AE_ERR_INVALID or AE_ERR_NOMEM.
+ */
+AE_API int ae_dataset_subset(ae_dataset **out, const ae_dataset *ds,
+                             size_t first, size_t count);
+
+/**
+ * A view of the samples of @p ds at @p indices (in that order; repeats
+ * allowed), sharing its data.
+ * @return AE_OK, AE_ERR_INVALID (an index out of range, count 0) or AE_ERR_NOMEM.
+ */
+AE_API int ae_dataset_select(ae_dataset **out, const ae_dataset *ds,
+                             const size_t *indices, size_t count);
+
+/**
+ * A view of the samples of @p ds whose label is @p label.
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (no labels), AE_ERR_NOT_FOUND
+ *         (no sample has that label) or AE_ERR_NOMEM.
+ */
+AE_API int ae_dataset_filter_label(ae_dataset **out, const ae_dataset *ds,
+                                   int32_t label);
+
+/**
+ * Splits @p ds at random (seeded) into two views: @p first gets
+ * round(fraction * count) samples, @p second the rest. Both must be
+ * non-empty.
+ * @return AE_OK, AE_ERR_INVALID (fraction outside (0,1), a part would be
+ *         empty) or AE_ERR_NOMEM; on failure neither output is written.
+ */
+AE_API int ae_dataset_split(ae_dataset **first, ae_dataset **second,
+                            const ae_dataset *ds, double fraction,
+                            uint64_t seed);
+
+/**
+ * Reorders the view at random with a seeded generator (the same seed gives
+ * the same order on every machine). The samples themselves do not move.
+ * Not safe while another thread reads @p ds.
+ * @return AE_OK, AE_ERR_INVALID or AE_ERR_NOMEM.
+ */
+AE_API int ae_dataset_shuffle(ae_dataset *ds, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_DATASET_H */

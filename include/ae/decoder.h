@@ -1,0 +1,84 @@
+/**
+ * @file ae/decoder.h
+ * @brief The decoder D: a stack of layers mapping a latent z back to x~.
+ *
+ * Same rules as the encoder (ae/encoder.h): building is not thread-safe;
+ * ae_decoder_decode() on a built decoder may run from several threads at once.
+ *
+ * @code
+ * ae_shape latent = {1, {64}};
+ * ae_decoder *dec;
+ * ae_decoder_create(&dec, &latent, 43);
+ * ae_decoder_add_dense(dec, 784, AE_ACT_SIGMOID);
+ * @endcode
+ */
+#ifndef AE_DECODER_H
+#define AE_DECODER_H
+
+#include "common.h"
+#include "layer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque decoder handle. */
+typedef struct ae_decoder ae_decoder;
+
+/** @cond AE_INTERNAL */
+AE_API int ae_decoder_create_v(ae_decoder **out, const ae_shape *latent,
+                               uint64_t seed, unsigned header_version);
+/** @endcond */
+
+/**
+ * Creates an empty decoder taking latents of shape @p latent; @p seed drives
+ * the initial weights of the layers added later.
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_NOMEM or AE_ERR_VERSION.
+ */
+#define ae_decoder_create(out, latent, seed) \
+    ae_decoder_create_v((out), (latent), (seed), AE_VERSION_NUMBER)
+
+/** Frees a decoder. NULL is a no-op. Never call it on a decoder a model owns. */
+AE_API void ae_decoder_destroy(ae_decoder *dec);
+
+/** Appends a dense layer; see ae_encoder_add_dense(). */
+AE_API int ae_decoder_add_dense(ae_decoder *dec, uint32_t units, int activation);
+
+/** Appends a dense layer with full options; see ae_encoder_add_dense_ex(). */
+AE_API int ae_decoder_add_dense_ex(ae_decoder *dec, const ae_dense_options *opts);
+
+/** Appends an element-wise activation layer. */
+AE_API int ae_decoder_add_activation(ae_decoder *dec, int activation);
+
+/** Appends a layer of any registered kind; see ae_encoder_add_layer(). */
+AE_API int ae_decoder_add_layer(ae_decoder *dec, const char *type_name,
+                                const void *config, size_t config_size);
+
+/** Number of layers; 0 for NULL. */
+AE_API size_t ae_decoder_layer_count(const ae_decoder *dec);
+
+/** Number of trainable parameters (floats); 0 for NULL. */
+AE_API size_t ae_decoder_param_count(const ae_decoder *dec);
+
+/** The latent shape it takes. @return AE_OK or AE_ERR_INVALID. */
+AE_API int ae_decoder_latent_shape(const ae_decoder *dec, ae_shape *out);
+
+/** The output sample shape. @return AE_OK or AE_ERR_INVALID. */
+AE_API int ae_decoder_output_shape(const ae_decoder *dec, ae_shape *out);
+
+/** Floats per output sample; 0 for NULL. */
+AE_API size_t ae_decoder_output_size(const ae_decoder *dec);
+
+/**
+ * Decodes @p count latents: x~ = D(z) in inference mode.
+ * @param z  count * latent size floats
+ * @param x  count * output size floats (written only on success)
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (no layers), AE_ERR_NOMEM.
+ */
+AE_API int ae_decoder_decode(const ae_decoder *dec, const float *z, size_t count,
+                             float *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_DECODER_H */

@@ -1,0 +1,93 @@
+/**
+ * @file ae/model.h
+ * @brief The autoencoder: an encoder joined to a decoder, x~ = D(E(x)).
+ *
+ * A model owns its encoder and decoder. Inference calls (reconstruct,
+ * evaluate) only read the model and may run from several threads at once;
+ * training (ae/train.h) needs the model to itself.
+ */
+#ifndef AE_MODEL_H
+#define AE_MODEL_H
+
+#include "common.h"
+#include "dataset.h"
+#include "decoder.h"
+#include "encoder.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque model handle. */
+typedef struct ae_model ae_model;
+
+/** Loss functions (values pinned). */
+enum ae_loss {
+    /** Mean squared error: mean over every element of the batch,
+     *  sum((x~ - x)^2) / (batch * features) (PyTorch's and Keras's reduction). */
+    AE_LOSS_MSE = 0,
+    /** Binary cross-entropy, -[x log x~ + (1-x) log(1-x~)] averaged the same
+     *  way; x~ is clamped to [1e-7, 1 - 1e-7] (Keras's epsilon). Targets
+     *  should lie in [0, 1]. */
+    AE_LOSS_BCE = 1
+};
+
+/** The name of a loss ("mse", "bce"), or "unknown". Never NULL. */
+AE_API const char *ae_loss_name(int loss);
+
+/**
+ * Joins @p enc and @p dec into a model. The encoder's latent shape must equal
+ * the decoder's, and both must have layers. On success the model owns both
+ * (destroy the model, never them); on failure the caller still owns them.
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (no layers, already owned),
+ *         AE_ERR_SHAPE (latent shapes differ), AE_ERR_NOMEM.
+ */
+AE_API int ae_model_create(ae_model **out, ae_encoder *enc, ae_decoder *dec);
+
+/** Frees a model with its encoder and decoder. NULL is a no-op. */
+AE_API void ae_model_destroy(ae_model *model);
+
+/**
+ * Dissolves a model into its parts: the caller owns @p enc and @p dec
+ * afterwards (either may be NULL to destroy that part). Use it to keep only
+ * the encoder. The model handle is freed. NULL model is a no-op.
+ */
+AE_API void ae_model_release(ae_model *model, ae_encoder **enc, ae_decoder **dec);
+
+/** The model's encoder (owned by the model). NULL for NULL. */
+AE_API ae_encoder *ae_model_encoder(ae_model *model);
+
+/** The model's decoder (owned by the model). NULL for NULL. */
+AE_API ae_decoder *ae_model_decoder(ae_model *model);
+
+/** Trainable parameters of encoder and decoder together; 0 for NULL. */
+AE_API size_t ae_model_param_count(const ae_model *model);
+
+/**
+ * Reconstructs @p count samples: xr = D(E(x)), inference mode.
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_NOMEM.
+ */
+AE_API int ae_model_reconstruct(const ae_model *model, const float *x,
+                                size_t count, float *xr);
+
+/**
+ * The mean loss of the model's reconstructions over the whole dataset
+ * (reduction as in ae_loss: per element), computed in batches.
+ * @return AE_OK, AE_ERR_INVALID (NULL, unknown loss), AE_ERR_SHAPE (the
+ *         dataset's samples are not the model's input size), AE_ERR_NOMEM.
+ */
+AE_API int ae_model_evaluate(const ae_model *model, const ae_dataset *ds,
+                             int loss, double *out_loss);
+
+/**
+ * The loss of @p count predictions against targets, each @p size floats,
+ * reduced as in ae_loss.
+ * @return AE_OK or AE_ERR_INVALID.
+ */
+AE_API int ae_loss_compute(int loss, const float *pred, const float *target,
+                           size_t count, size_t size, double *out_loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_MODEL_H */

@@ -1,0 +1,98 @@
+/**
+ * @file ae/optimizer.h
+ * @brief Optimizers: SGD (momentum, Nesterov), Adam and AdamW.
+ *
+ * An optimizer keeps per-parameter state (moments). It binds to the first
+ * model it trains and refuses another one until ae_optimizer_reset(). Not
+ * thread-safe: one training at a time per optimizer.
+ *
+ * Update rules (g = gradient of the mean loss, wd = weight_decay, t = step):
+ * - SGD:   g += wd*w; v = momentum*v + g; w -= lr * (nesterov ? g + momentum*v : v)
+ *          (PyTorch's formulation; momentum 0 is plain SGD)
+ * - Adam:  g += wd*w; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+ *          w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ * - AdamW: as Adam without the g += wd*w, then w -= lr*wd*w (decoupled decay,
+ *          applied before the Adam step as PyTorch does)
+ */
+#ifndef AE_OPTIMIZER_H
+#define AE_OPTIMIZER_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque optimizer handle. */
+typedef struct ae_optimizer ae_optimizer;
+
+/** Optimizer kinds (values pinned). */
+enum ae_optimizer_kind {
+    AE_OPT_SGD = 0,
+    AE_OPT_ADAM = 1,
+    AE_OPT_ADAMW = 2
+};
+
+/** Optimizer hyper-parameters. Fill with ae_optimizer_options_default(). */
+typedef struct ae_optimizer_options {
+    uint32_t struct_size; /**< sizeof(ae_optimizer_options) */
+    int kind;             /**< ae_optimizer_kind */
+    float learning_rate;  /**< > 0 */
+    float momentum;       /**< SGD: in [0, 1) */
+    int nesterov;         /**< SGD: 1 for Nesterov momentum (needs momentum > 0) */
+    float beta1;          /**< Adam/AdamW: in [0, 1) */
+    float beta2;          /**< Adam/AdamW: in [0, 1) */
+    float epsilon;        /**< Adam/AdamW: > 0 */
+    float weight_decay;   /**< >= 0: L2 for SGD/Adam, decoupled for AdamW */
+} ae_optimizer_options;
+
+/** Adam with Keras's defaults (lr 1e-3, betas 0.9/0.999, eps 1e-7). */
+#define AE_OPTIMIZER_OPTIONS_INIT \
+    {sizeof(ae_optimizer_options), AE_OPT_ADAM, 1e-3f, 0.0f, 0, 0.9f, 0.999f, \
+     1e-7f, 0.0f}
+
+/**
+ * Fills @p opts with the defaults of @p kind: SGD lr 0.01, no momentum;
+ * Adam lr 1e-3, betas 0.9/0.999, eps 1e-7 (Keras; PyTorch uses 1e-8);
+ * AdamW the same with weight_decay 0.01 (PyTorch).
+ * @return AE_OK or AE_ERR_INVALID (NULL, unknown kind).
+ */
+AE_API int ae_optimizer_options_default(ae_optimizer_options *opts, int kind);
+
+/** @cond AE_INTERNAL */
+AE_API int ae_optimizer_create_v(ae_optimizer **out,
+                                 const ae_optimizer_options *opts,
+                                 unsigned header_version);
+/** @endcond */
+
+/**
+ * Creates an optimizer. @p opts NULL means AE_OPTIMIZER_OPTIONS_INIT.
+ * @return AE_OK, AE_ERR_INVALID (a hyper-parameter out of range, named in
+ *         the detail message), AE_ERR_NOMEM or AE_ERR_VERSION.
+ */
+#define ae_optimizer_create(out, opts) \
+    ae_optimizer_create_v((out), (opts), AE_VERSION_NUMBER)
+
+/** Frees an optimizer. NULL is a no-op. */
+AE_API void ae_optimizer_destroy(ae_optimizer *opt);
+
+/**
+ * Sets the learning rate used from the next step on (between epochs, from a
+ * progress callback, or between ae_model_train() calls).
+ * @return AE_OK or AE_ERR_INVALID (NULL, lr not finite or <= 0).
+ */
+AE_API int ae_optimizer_set_learning_rate(ae_optimizer *opt, float learning_rate);
+
+/** The current learning rate; 0 for NULL. */
+AE_API float ae_optimizer_learning_rate(const ae_optimizer *opt);
+
+/** Number of steps taken since creation or the last reset; 0 for NULL. */
+AE_API uint64_t ae_optimizer_steps(const ae_optimizer *opt);
+
+/** Forgets the moments, the step count and the bound model. NULL is a no-op. */
+AE_API void ae_optimizer_reset(ae_optimizer *opt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_OPTIMIZER_H */

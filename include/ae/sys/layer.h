@@ -1,0 +1,170 @@
+/**
+ * @file ae/sys/layer.h
+ * @brief The extender's API: the generic layer vtable, parameter views,
+ *        the random generator and error reporting for custom layers.
+ *
+ * Every layer kind, built-in or custom, is an ae_layer_vtable registered
+ * under a unique type name. A layer instance is created from its input shape
+ * and an opaque config blob (bytes the kind defines; stored verbatim in model
+ * files, so write it in a fixed little-endian layout). The library then:
+ *
+ *  - asks it for its parameters (value and gradient buffers, float32),
+ *    which the optimizer updates and model files store;
+ *  - calls forward() on batches: x is batch * in_size floats, y is
+ *    batch * out_size floats, row-major, batch-first;
+ *  - in training, calls backward() with the same x and y and dy = dL/dy.
+ *    It must write dL/dx into dx (when dx is not NULL) and *overwrite*
+ *    each parameter's gradient with dL/dparam for this batch.
+ *
+ * Dispatch happens once per layer per batch. Rules a layer must keep:
+ *  - forward() in inference mode (ctx->training == 0) must not modify the
+ *    state: several threads may run it at once. Scratch memory comes from
+ *    ctx->workspace (workspace_size() bytes, 64-byte aligned), which is kept
+ *    unchanged between the forward() and backward() of one training step.
+ *  - never abort, exit or print; report errors by returning an ae_status
+ *    after ae_error_set().
+ *
+ * The vtable is versioned by struct_size: slots are only ever appended, and
+ * the library reads a slot only when the registered struct_size covers it.
+ * This header is the "systems" API: stable within a major version.
+ */
+#ifndef AE_SYS_LAYER_H
+#define AE_SYS_LAYER_H
+
+#include "../common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of the layer ABI described here; put it in abi_version. */
+#define AE_LAYER_ABI_VERSION 1
+
+/** Longest type name, in bytes without the terminating NUL. */
+#define AE_LAYER_NAME_MAX 63
+
+/** Largest config blob a layer may take. */
+#define AE_LAYER_CONFIG_MAX 4096u
+
+/** Opaque seeded random generator (xoshiro256**), owned by the library. */
+typedef struct ae_rng ae_rng;
+
+/** Next 64 random bits. */
+AE_API uint64_t ae_rng_next(ae_rng *rng);
+/** Uniform float in [0, 1). */
+AE_API float ae_rng_uniform(ae_rng *rng);
+/** Standard normal float (mean 0, standard deviation 1). */
+AE_API float ae_rng_normal(ae_rng *rng);
+
+/**
+ * Sets this thread's detail message (printf format) and returns @p status,
+ * so a layer can write `return ae_error_set(AE_ERR_SHAPE, "...", n);`.
+ */
+AE_API int ae_error_set(int status, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/** One trainable parameter tensor of a layer. */
+typedef struct ae_param_view {
+    uint32_t struct_size; /**< set by the library before param_get() */
+    const char *name;     /**< short name, unique within the layer ("weight") */
+    float *value;         /**< count floats, owned by the layer */
+    float *grad;          /**< count floats, owned by the layer */
+    size_t count;         /**< number of floats */
+    ae_shape shape;       /**< logical shape; product == count */
+} ae_param_view;
+
+/** What create() receives. */
+typedef struct ae_layer_create_args {
+    uint32_t struct_size;   /**< sizeof as filled by the library */
+    ae_shape input;         /**< per-sample input shape */
+    const void *config;     /**< config bytes (may be NULL when size is 0) */
+    size_t config_size;     /**< <= AE_LAYER_CONFIG_MAX */
+    ae_rng *rng;            /**< for parameter initialisation */
+    void *user_data;        /**< given at registration */
+} ae_layer_create_args;
+
+/** What forward() and backward() receive besides their tensors. */
+typedef struct ae_layer_ctx {
+    uint32_t struct_size;  /**< sizeof as filled by the library */
+    size_t batch;          /**< samples in this call, >= 1 */
+    int training;          /**< 1 in a training step, 0 in inference */
+    void *workspace;       /**< workspace_size(state, batch) bytes, or NULL */
+    ae_rng *rng;           /**< training-time randomness (NULL in inference) */
+    void *user_data;       /**< given at registration */
+} ae_layer_ctx;
+
+/** A layer kind. Fill it with AE_LAYER_VTABLE_INIT, then set the slots. */
+typedef struct ae_layer_vtable {
+    uint32_t struct_size;  /**< sizeof(ae_layer_vtable) as compiled by you */
+    uint32_t abi_version;  /**< AE_LAYER_ABI_VERSION */
+    const char *type_name; /**< unique name, [A-Za-z0-9_.:-], 1..AE_LAYER_NAME_MAX bytes */
+    uint32_t type_version; /**< version of the config/parameter layout */
+
+    /**
+     * Creates an instance for args->input; writes the per-sample output
+     * shape to @p output and the instance to @p state. Required.
+     * Return AE_ERR_INVALID for a bad config, AE_ERR_SHAPE for an input it
+     * cannot take (after ae_error_set()).
+     */
+    int (*create)(void **state, ae_shape *output, const ae_layer_create_args *args);
+
+    /** Frees an instance. Required. */
+    void (*destroy)(void *state);
+
+    /** Number of parameter tensors. Optional: NULL means none. */
+    size_t (*param_count)(const void *state);
+
+    /** Describes parameter tensor @p index into @p view. Required when
+     *  param_count is set. */
+    int (*param_get)(void *state, size_t index, ae_param_view *view);
+
+    /** Scratch bytes needed for a batch. Optional: NULL means none. */
+    size_t (*workspace_size)(const void *state, size_t batch);
+
+    /** y = f(x). Required. */
+    int (*forward)(void *state, const ae_layer_ctx *ctx, const float *x, float *y);
+
+    /**
+     * Gradients for one training batch (see the file comment). Optional:
+     * NULL makes the kind inference-only, and training a model that holds
+     * it fails with AE_ERR_UNSUPPORTED.
+     */
+    int (*backward)(void *state, const ae_layer_ctx *ctx, const float *x,
+                    const float *y, const float *dy, float *dx);
+} ae_layer_vtable;
+
+/** Initializer: struct_size and abi_version set, every slot NULL. */
+#define AE_LAYER_VTABLE_INIT \
+    {sizeof(ae_layer_vtable), AE_LAYER_ABI_VERSION, NULL, 0, NULL, NULL, NULL, \
+     NULL, NULL, NULL, NULL}
+
+/**
+ * Registers a layer kind process-wide. The vtable is copied; @p user_data is
+ * handed to create(), forward() and backward(), and released with
+ * @p user_free (may be NULL) once the kind is unregistered and no layer of
+ * it is left. Thread-safe.
+ * @return AE_OK, AE_ERR_INVALID (missing required slot, bad name,
+ *         struct_size too small), AE_ERR_VERSION (abi_version unknown),
+ *         AE_ERR_EXISTS (the name is taken), AE_ERR_NOMEM.
+ */
+AE_API int ae_layer_register(const ae_layer_vtable *vtable, void *user_data,
+                             void (*user_free)(void *user_data));
+
+/**
+ * Removes a custom kind. Layers of that kind that still exist keep working
+ * (they hold a reference); user_free runs when the last one is gone.
+ * Built-in kinds cannot be removed. Thread-safe.
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_NOT_FOUND or AE_ERR_UNSUPPORTED.
+ */
+AE_API int ae_layer_unregister(const char *type_name);
+
+/** 1 when a kind of that name is registered, else 0. Thread-safe. */
+AE_API int ae_layer_is_registered(const char *type_name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_SYS_LAYER_H */

@@ -1,0 +1,97 @@
+/**
+ * @file ae/train.h
+ * @brief Training a model with an optimizer on a dataset of <X, X> pairs.
+ *
+ * @code
+ * ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+ * to.epochs = 10; to.batch_size = 32; to.seed = 1;
+ * rc = ae_model_train(model, opt, train, &to);
+ * @endcode
+ *
+ * Determinism: with the same seed, data, options and thread count, training
+ * gives bit-identical weights.
+ */
+#ifndef AE_TRAIN_H
+#define AE_TRAIN_H
+
+#include "common.h"
+#include "dataset.h"
+#include "model.h"
+#include "optimizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Progress events. */
+enum ae_progress_event {
+    AE_PROGRESS_BATCH = 0, /**< after each optimizer step */
+    AE_PROGRESS_EPOCH = 1  /**< after each epoch (and its validation) */
+};
+
+/** What a progress callback is told. Read fields only up to struct_size. */
+typedef struct ae_progress {
+    uint32_t struct_size; /**< sizeof(ae_progress) as filled by the library */
+    int event;            /**< ae_progress_event */
+    uint32_t epoch;       /**< 0-based epoch of this ae_model_train() call */
+    uint32_t epochs;      /**< epochs in this call */
+    size_t batch;         /**< 0-based batch within the epoch (batch events);
+                               batches done (epoch events) */
+    size_t batches;       /**< batches per epoch */
+    double loss;          /**< mean training loss of the epoch so far */
+    double val_loss;      /**< validation loss (epoch events with a
+                               validation set), NaN otherwise */
+    double seconds;       /**< wall time since this call started */
+} ae_progress;
+
+/**
+ * Progress callback. Return 0 to go on, anything else to stop training with
+ * AE_ERR_CANCELLED (the weights keep the last completed step). It may call
+ * ae_optimizer_set_learning_rate() on the optimizer being used.
+ */
+typedef int (*ae_progress_fn)(const ae_progress *progress, void *user);
+
+/** Training options. Start from AE_TRAIN_OPTIONS_INIT. */
+typedef struct ae_train_options {
+    uint32_t struct_size;         /**< sizeof(ae_train_options) */
+    uint32_t epochs;              /**< passes over the data; 0 does nothing */
+    uint32_t batch_size;          /**< >= 1; the last batch may be smaller */
+    uint64_t seed;                /**< drives shuffling */
+    int loss;                     /**< ae_loss */
+    int shuffle;                  /**< 1: reshuffle every epoch (default) */
+    const ae_dataset *validation; /**< evaluated after every epoch, or NULL */
+    ae_progress_fn progress;      /**< or NULL */
+    void *progress_user;          /**< passed to progress */
+} ae_train_options;
+
+/** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation. */
+#define AE_TRAIN_OPTIONS_INIT \
+    {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL}
+
+/**
+ * Trains @p model on @p data (inputs are also the targets) with @p opt.
+ * The model keeps a per-epoch history across calls (ae_model_history_get()).
+ * @return AE_OK; AE_ERR_INVALID (NULL, batch 0, unknown loss);
+ *         AE_ERR_SHAPE (sample size is not the model's input or output
+ *         size); AE_ERR_STATE (the optimizer is bound to another model);
+ *         AE_ERR_NUMERIC (a loss or weight became NaN/Inf: the message names
+ *         the epoch and batch); AE_ERR_CANCELLED; AE_ERR_NOMEM.
+ */
+AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
+                          const ae_dataset *data, const ae_train_options *opts);
+
+/** Number of epochs in the model's training history; 0 for NULL. */
+AE_API size_t ae_model_history_length(const ae_model *model);
+
+/**
+ * Reads epoch @p epoch of the history: mean training loss and validation
+ * loss (NaN without validation). Either output may be NULL.
+ * @return AE_OK or AE_ERR_INVALID (NULL model, epoch out of range).
+ */
+AE_API int ae_model_history_get(const ae_model *model, size_t epoch,
+                                double *train_loss, double *val_loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_TRAIN_H */

@@ -1,0 +1,81 @@
+/*
+ * core.h - internal helpers every module uses: allocation through the user's
+ * hooks, error reporting, version checks, overflow-checked sizes, the seeded
+ * generator and the BLAS wrapper. Nothing here is exported except through
+ * the public headers; internal non-static symbols carry the ae__ prefix.
+ */
+#ifndef AE_CORE_H
+#define AE_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ae/common.h"
+#include "ae/sys/layer.h"
+
+/* ---- allocation: every libae allocation goes through these ------------ */
+
+/* Returns 64-byte-aligned memory or NULL (with the detail message set). */
+void *ae__alloc(size_t size);
+/* Same, zero-filled. */
+void *ae__calloc(size_t count, size_t size);
+/* Frees what ae__alloc/ae__calloc returned; NULL is a no-op. */
+void ae__free(void *ptr);
+/* Copies a NUL-terminated string; NULL on failure. */
+char *ae__strdup(const char *s);
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Sets the thread's detail message and returns status. */
+int ae__error(int status, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+int ae__verror(int status, const char *format, va_list ap);
+
+/* Fails with AE_ERR_VERSION when the caller's header major differs. */
+int ae__check_header(unsigned header_version, const char *what);
+
+/* Checks a user-filled struct's size field: at least min_size (the first
+ * released layout) and, when larger than ours, only zero bytes past ours. */
+int ae__check_struct(const void *s, size_t user_size, size_t min_size,
+                     size_t our_size, const char *what);
+
+/* ---- sizes ------------------------------------------------------------- */
+
+/* *out = a * b; returns 0 on overflow. */
+static inline int ae__mul_size(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline int ae__add_size(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* Product of a shape's dims (0 for an invalid shape or on overflow). */
+size_t ae__shape_size(const ae_shape *shape);
+/* Validates rank and dims; returns AE_OK or AE_ERR_INVALID with a message. */
+int ae__shape_check(const ae_shape *shape, const char *what);
+/* Equal rank and dims. */
+int ae__shape_equal(const ae_shape *a, const ae_shape *b);
+/* Writes "{1, 28, 28}" into buf. */
+const char *ae__shape_str(const ae_shape *shape, char *buf, size_t size);
+
+/* ---- random numbers: xoshiro256** seeded through splitmix64 ------------ */
+
+struct ae_rng {
+    uint64_t s[4];
+};
+void ae__rng_seed(ae_rng *rng, uint64_t seed);
+/* Uniform integer in [0, n), n >= 1, without modulo bias. */
+uint64_t ae__rng_below(ae_rng *rng, uint64_t n);
+
+/* ---- BLAS --------------------------------------------------------------- */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major; op is a transpose when the
+ * flag is set. M x K times K x N. */
+void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+              float alpha, const float *a, size_t lda, const float *b,
+              size_t ldb, float beta, float *c, size_t ldc);
+
+#endif /* AE_CORE_H */

@@ -1,0 +1,86 @@
+/*
+ * error.c - status strings (one switch, so each string exists once) and the
+ * thread-local detail message.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+
+#define AE_MESSAGE_MAX 512
+
+static _Thread_local char last_message[AE_MESSAGE_MAX];
+
+const char *ae_strerror(int status)
+{
+    switch (status) {
+    case AE_OK: return "success";
+    case AE_ERR_INVALID: return "invalid argument";
+    case AE_ERR_NOMEM: return "out of memory";
+    case AE_ERR_SHAPE: return "shape mismatch";
+    case AE_ERR_IO: return "input/output error";
+    case AE_ERR_FORMAT: return "malformed data";
+    case AE_ERR_VERSION: return "version mismatch";
+    case AE_ERR_NOT_FOUND: return "not found";
+    case AE_ERR_UNSUPPORTED: return "operation not supported";
+    case AE_ERR_NUMERIC: return "numeric overflow (NaN or infinity)";
+    case AE_ERR_CANCELLED: return "cancelled by a callback";
+    case AE_ERR_STATE: return "not allowed in the current state";
+    case AE_ERR_LIMIT: return "limit exceeded";
+    case AE_ERR_CHECKSUM: return "checksum mismatch";
+    case AE_ERR_EXISTS: return "already exists";
+    default: return "unknown error";
+    }
+}
+
+const char *ae_last_error(void) { return last_message; }
+
+void ae_clear_error(void) { last_message[0] = '\0'; }
+
+int ae__verror(int status, const char *format, va_list ap)
+{
+    vsnprintf(last_message, sizeof last_message, format, ap);
+    return status;
+}
+
+int ae__error(int status, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    ae__verror(status, format, ap);
+    va_end(ap);
+    return status;
+}
+
+int ae_error_set(int status, const char *format, ...)
+{
+    va_list ap;
+    if (format == NULL) {
+        last_message[0] = '\0';
+        return status;
+    }
+    va_start(ap, format);
+    ae__verror(status, format, ap);
+    va_end(ap);
+    return status;
+}
+
+int ae__check_struct(const void *s, size_t user_size, size_t min_size,
+                     size_t our_size, const char *what)
+{
+    if (user_size < min_size)
+        return ae__error(AE_ERR_INVALID,
+                         "%s: struct_size %zu is smaller than the oldest layout (%zu bytes);"
+                         " initialize it with its _INIT macro",
+                         what, user_size, min_size);
+    if (user_size > our_size) {
+        const unsigned char *tail = (const unsigned char *)s + our_size;
+        for (size_t i = 0; i < user_size - our_size; i++)
+            if (tail[i] != 0)
+                return ae__error(AE_ERR_VERSION,
+                                 "%s: struct_size %zu is newer than this library's %zu bytes"
+                                 " and sets fields it does not know",
+                                 what, user_size, our_size);
+    }
+    return AE_OK;
+}
