@@ -72,7 +72,7 @@ AE_API size_t ae_decoder_output_size(const ae_decoder *dec);
 /**
  * Decodes @p count latents: x~ = D(z) in inference mode.
  * @param z  count * latent size floats
- * @param x  count * output size floats (written only on success)
+ * @param x  count * output size floats (unspecified if the call fails)
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (no layers), AE_ERR_NOMEM.
  */
 AE_API int ae_decoder_decode(const ae_decoder *dec, const float *z, size_t count,

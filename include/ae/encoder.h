@@ -88,7 +88,7 @@ AE_API size_t ae_encoder_latent_size(const ae_encoder *enc);
 /**
  * Encodes @p count samples: z = E(x) in inference mode.
  * @param x     count * input size floats
- * @param z     count * latent size floats (written only on success)
+ * @param z     count * latent size floats (unspecified if the call fails)
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0), AE_ERR_STATE (no layers),
  *         AE_ERR_NOMEM.
  */

@@ -6,13 +6,17 @@
  * model it trains and refuses another one until ae_optimizer_reset(). Not
  * thread-safe: one training at a time per optimizer.
  *
- * Update rules (g = gradient of the mean loss, wd = weight_decay, t = step):
+ * Update rules, per float (g = gradient of the mean loss, wd = weight_decay,
+ * t = step number from 1; the state, v for SGD and m, v for Adam, starts
+ * at 0; these are PyTorch's torch.optim.SGD (dampening 0), Adam and AdamW):
  * - SGD:   g += wd*w; v = momentum*v + g; w -= lr * (nesterov ? g + momentum*v : v)
- *          (PyTorch's formulation; momentum 0 is plain SGD)
+ *          (so the first step has v = g; momentum 0 is plain SGD, w -= lr*g)
  * - Adam:  g += wd*w; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
- *          w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
- * - AdamW: as Adam without the g += wd*w, then w -= lr*wd*w (decoupled decay,
- *          applied before the Adam step as PyTorch does)
+ *          w -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
+ * - AdamW: w *= 1 - lr*wd first (decoupled decay), then the Adam step
+ *          without the g += wd*w
+ * The bias corrections are computed in double once per step; the rest in
+ * float.
  */
 #ifndef AE_OPTIMIZER_H
 #define AE_OPTIMIZER_H
@@ -67,6 +71,9 @@ AE_API int ae_optimizer_create_v(ae_optimizer **out,
 
 /**
  * Creates an optimizer. @p opts NULL means AE_OPTIMIZER_OPTIONS_INIT.
+ * Only the fields the kind uses are checked (SGD: learning_rate, momentum,
+ * nesterov, weight_decay; Adam/AdamW: learning_rate, betas, epsilon,
+ * weight_decay).
  * @return AE_OK, AE_ERR_INVALID (a hyper-parameter out of range, named in
  *         the detail message), AE_ERR_NOMEM or AE_ERR_VERSION.
  */

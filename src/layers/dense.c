@@ -1,0 +1,212 @@
+/*
+ * dense.c - fully connected layer: y = act(x W^T + b).
+ * W is units x inputs (row-major, PyTorch's layout), b has units entries.
+ * Config (20 bytes, little-endian): u32 units, u32 activation, u32 init,
+ * u32 use_bias, f32 leaky slope. Type version 1.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "activation_math.h"
+#include "core/core.h"
+#include "layer.h"
+
+typedef struct dense {
+    size_t in, out;
+    int act;
+    float slope;
+    int use_bias;
+    float *w, *dw; /* out * in */
+    float *b, *db; /* out (NULL without bias) */
+} dense;
+
+void ae__dense_config(unsigned char out[AE__DENSE_CONFIG_SIZE], const ae_dense_options *o)
+{
+    ae__put_u32(out, o->units);
+    ae__put_u32(out + 4, (uint32_t)o->activation);
+    ae__put_u32(out + 8, (uint32_t)o->init);
+    ae__put_u32(out + 12, (uint32_t)o->use_bias);
+    ae__put_f32(out + 16, o->slope);
+}
+
+static void dense_destroy(void *state)
+{
+    dense *d = state;
+    if (d == NULL)
+        return;
+    ae__free(d->w);
+    ae__free(d);
+}
+
+static void init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng)
+{
+    double limit, stddev;
+    switch (init) {
+    case AE_INIT_GLOROT_NORMAL:
+        stddev = sqrt(2.0 / (double)(fan_in + fan_out));
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(stddev * ae_rng_normal(rng));
+        break;
+    case AE_INIT_HE_UNIFORM:
+        limit = sqrt(6.0 / (double)fan_in);
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(limit * (2.0 * ae_rng_uniform(rng) - 1.0));
+        break;
+    case AE_INIT_HE_NORMAL:
+        stddev = sqrt(2.0 / (double)fan_in);
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(stddev * ae_rng_normal(rng));
+        break;
+    default: /* AE_INIT_GLOROT_UNIFORM */
+        limit = sqrt(6.0 / (double)(fan_in + fan_out));
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(limit * (2.0 * ae_rng_uniform(rng) - 1.0));
+        break;
+    }
+}
+
+static int dense_create(void **state, ae_shape *output, const ae_layer_create_args *args)
+{
+    if (args->config_size != AE__DENSE_CONFIG_SIZE || args->config == NULL)
+        return ae__error(AE_ERR_INVALID, "dense: config is %zu bytes, expected %d",
+                         args->config_size, AE__DENSE_CONFIG_SIZE);
+    const unsigned char *c = args->config;
+    uint32_t units = ae__get_u32(c), act = ae__get_u32(c + 4), init = ae__get_u32(c + 8);
+    uint32_t use_bias = ae__get_u32(c + 12);
+    float slope = ae__get_f32(c + 16);
+    size_t in = ae__shape_size(&args->input), size;
+
+    if (units == 0 || units > (uint32_t)INT32_MAX)
+        return ae__error(AE_ERR_INVALID, "dense: units is %u, expected 1 to 2^31-1", units);
+    if (!ae__activation_valid((int)act))
+        return ae__error(AE_ERR_INVALID, "dense: unknown activation %u", act);
+    if (init > AE_INIT_HE_NORMAL)
+        return ae__error(AE_ERR_INVALID, "dense: unknown initializer %u", init);
+    if (use_bias > 1)
+        return ae__error(AE_ERR_INVALID, "dense: use_bias is %u, expected 0 or 1", use_bias);
+    if (!(slope >= 0.0f && slope <= 1e6f))
+        return ae__error(AE_ERR_INVALID, "dense: leaky slope %g must be finite and >= 0", (double)slope);
+    if (!ae__mul_size(in, units, &size) || size > (size_t)INT32_MAX)
+        return ae__error(AE_ERR_LIMIT, "dense: %zu x %u weights exceed 2^31-1", in, units);
+
+    dense *d = ae__calloc(1, sizeof *d);
+    if (d == NULL)
+        return AE_ERR_NOMEM;
+    d->in = in;
+    d->out = units;
+    d->act = (int)act;
+    d->slope = slope;
+    d->use_bias = (int)use_bias;
+    /* One block: w, dw, then b, db. */
+    size_t total = 2 * size + (use_bias ? 2 * (size_t)units : 0);
+    d->w = ae__calloc(total, sizeof(float));
+    if (d->w == NULL) {
+        ae__free(d);
+        return AE_ERR_NOMEM;
+    }
+    d->dw = d->w + size;
+    if (use_bias) {
+        d->b = d->dw + size;
+        d->db = d->b + units;
+    }
+    init_weights(d->w, size, in, units, (int)init, args->rng);
+    output->rank = 1;
+    memset(output->dims, 0, sizeof output->dims);
+    output->dims[0] = units;
+    *state = d;
+    return AE_OK;
+}
+
+static size_t dense_param_count(const void *state)
+{
+    const dense *d = state;
+    return d->use_bias ? 2 : 1;
+}
+
+static int dense_param_get(void *state, size_t index, ae_param_view *v)
+{
+    dense *d = state;
+    memset(&v->shape, 0, sizeof v->shape);
+    if (index == 0) {
+        v->name = "weight";
+        v->value = d->w;
+        v->grad = d->dw;
+        v->count = d->in * d->out;
+        v->shape.rank = 2;
+        v->shape.dims[0] = (uint32_t)d->out;
+        v->shape.dims[1] = (uint32_t)d->in;
+        return AE_OK;
+    }
+    if (index == 1 && d->use_bias) {
+        v->name = "bias";
+        v->value = d->b;
+        v->grad = d->db;
+        v->count = d->out;
+        v->shape.rank = 1;
+        v->shape.dims[0] = (uint32_t)d->out;
+        return AE_OK;
+    }
+    return ae__error(AE_ERR_INVALID, "dense: no parameter %zu", index);
+}
+
+static size_t dense_workspace_size(const void *state, size_t batch)
+{
+    const dense *d = state;
+    /* dL/d(pre-activation) in backward; nothing needed without activation. */
+    return d->act == AE_ACT_IDENTITY ? 0 : batch * d->out * sizeof(float);
+}
+
+static int dense_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+{
+    const dense *d = state;
+    const size_t n = ctx->batch, in = d->in, out = d->out;
+    ae__gemm(0, 1, n, out, in, 1.0f, x, in, d->w, in, 0.0f, y, out);
+    if (d->use_bias)
+        for (size_t r = 0; r < n; r++) {
+            float *restrict row = y + r * out;
+            for (size_t j = 0; j < out; j++)
+                row[j] += d->b[j];
+        }
+    ae__activate(d->act, d->slope, y, n * out);
+    return AE_OK;
+}
+
+static int dense_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
+                          const float *dy, float *dx)
+{
+    dense *d = state;
+    const size_t n = ctx->batch, in = d->in, out = d->out;
+    const float *dz = dy;
+    if (d->act != AE_ACT_IDENTITY) {
+        float *buf = ctx->workspace;
+        ae__activation_grad(d->act, d->slope, y, dy, buf, n * out);
+        dz = buf;
+    }
+    /* dW = dz^T x ; db = column sums of dz ; dx = dz W */
+    ae__gemm(1, 0, out, in, n, 1.0f, dz, out, x, in, 0.0f, d->dw, in);
+    if (d->use_bias) {
+        memset(d->db, 0, out * sizeof(float));
+        for (size_t r = 0; r < n; r++) {
+            const float *restrict row = dz + r * out;
+            for (size_t j = 0; j < out; j++)
+                d->db[j] += row[j];
+        }
+    }
+    if (dx != NULL)
+        ae__gemm(0, 0, n, in, out, 1.0f, dz, out, d->w, in, 0.0f, dx, in);
+    return AE_OK;
+}
+
+const ae_layer_vtable ae__dense_vtable = {
+    .struct_size = sizeof(ae_layer_vtable),
+    .abi_version = AE_LAYER_ABI_VERSION,
+    .type_name = AE_LAYER_DENSE,
+    .type_version = 1,
+    .create = dense_create,
+    .destroy = dense_destroy,
+    .param_count = dense_param_count,
+    .param_get = dense_param_get,
+    .workspace_size = dense_workspace_size,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};

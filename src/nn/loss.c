@@ -1,0 +1,61 @@
+/*
+ * loss.c - reconstruction losses, reduced as the mean over every element.
+ * Sums run in double so a 10,000-image evaluation does not lose digits.
+ */
+#include <math.h>
+
+#include "nn.h"
+
+/* Keras's epsilon: predictions are clamped to [eps, 1 - eps] for BCE. */
+#define AE_BCE_EPS 1e-7f
+
+int ae__loss_valid(int loss) { return loss == AE_LOSS_MSE || loss == AE_LOSS_BCE; }
+
+double ae__loss(int loss, const float *pred, const float *target, size_t n, float *grad,
+                double scale)
+{
+    double sum = 0.0;
+    const float g = (float)(1.0 / scale);
+    if (loss == AE_LOSS_BCE) {
+        for (size_t i = 0; i < n; i++) {
+            float p = fminf(fmaxf(pred[i], AE_BCE_EPS), 1.0f - AE_BCE_EPS), t = target[i];
+            sum -= (double)t * log((double)p) + (1.0 - (double)t) * log(1.0 - (double)p);
+            if (grad != NULL)
+                grad[i] = g * (p - t) / (p * (1.0f - p));
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float d = pred[i] - target[i];
+            sum += (double)d * (double)d;
+            if (grad != NULL)
+                grad[i] = 2.0f * g * d;
+        }
+    }
+    return sum / scale;
+}
+
+const char *ae_loss_name(int loss)
+{
+    switch (loss) {
+    case AE_LOSS_MSE: return "mse";
+    case AE_LOSS_BCE: return "bce";
+    default: return "unknown";
+    }
+}
+
+int ae_loss_compute(int loss, const float *pred, const float *target, size_t count, size_t size,
+                    double *out_loss)
+{
+    size_t n;
+    if (pred == NULL || target == NULL || out_loss == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_loss_compute: pred, target or out_loss is NULL");
+    if (!ae__loss_valid(loss))
+        return ae__error(AE_ERR_INVALID, "ae_loss_compute: unknown loss %d", loss);
+    if (count == 0 || size == 0)
+        return ae__error(AE_ERR_INVALID, "ae_loss_compute: count %zu and size %zu must be > 0",
+                         count, size);
+    if (!ae__mul_size(count, size, &n))
+        return ae__error(AE_ERR_LIMIT, "ae_loss_compute: %zu x %zu overflows", count, size);
+    *out_loss = ae__loss(loss, pred, target, n, NULL, (double)n);
+    return AE_OK;
+}

@@ -1,0 +1,145 @@
+/*
+ * model.c - an encoder joined to a decoder; inference over the chain,
+ * evaluation over a dataset, and the per-epoch history.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ae/train.h"
+#include "data/dataset.h"
+#include "nn.h"
+
+int ae_model_create(ae_model **out, ae_encoder *enc, ae_decoder *dec)
+{
+    char a[64], b[64];
+    if (out == NULL || enc == NULL || dec == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_model_create: out, encoder or decoder is NULL");
+    if (enc->net.owned || dec->net.owned)
+        return ae__error(AE_ERR_STATE, "ae_model_create: the %s already belongs to a model",
+                         enc->net.owned ? "encoder" : "decoder");
+    if (enc->net.n == 0 || dec->net.n == 0)
+        return ae__error(AE_ERR_STATE, "ae_model_create: the %s has no layers",
+                         enc->net.n == 0 ? "encoder" : "decoder");
+    if (!ae__shape_equal(&enc->net.output, &dec->net.input))
+        return ae__error(AE_ERR_SHAPE, "ae_model_create: encoder latent shape %s, decoder takes %s",
+                         ae__shape_str(&enc->net.output, a, sizeof a),
+                         ae__shape_str(&dec->net.input, b, sizeof b));
+    ae_model *m = ae__calloc(1, sizeof *m);
+    if (m == NULL)
+        return AE_ERR_NOMEM;
+    m->enc = enc;
+    m->dec = dec;
+    enc->net.owned = dec->net.owned = 1;
+    *out = m;
+    return AE_OK;
+}
+
+void ae_model_release(ae_model *model, ae_encoder **enc, ae_decoder **dec)
+{
+    if (model == NULL)
+        return;
+    model->enc->net.owned = model->dec->net.owned = 0;
+    if (enc != NULL)
+        *enc = model->enc;
+    else
+        ae_encoder_destroy(model->enc);
+    if (dec != NULL)
+        *dec = model->dec;
+    else
+        ae_decoder_destroy(model->dec);
+    ae__free(model->history);
+    ae__free(model);
+}
+
+void ae_model_destroy(ae_model *model) { ae_model_release(model, NULL, NULL); }
+
+ae_encoder *ae_model_encoder(ae_model *model) { return model ? model->enc : NULL; }
+
+ae_decoder *ae_model_decoder(ae_model *model) { return model ? model->dec : NULL; }
+
+size_t ae_model_param_count(const ae_model *model)
+{
+    return model ? ae__net_param_floats(&model->enc->net) + ae__net_param_floats(&model->dec->net)
+                 : 0;
+}
+
+int ae_model_reconstruct(const ae_model *model, const float *x, size_t count, float *xr)
+{
+    if (model == NULL || x == NULL || xr == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: model, x or xr is NULL");
+    if (count == 0)
+        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: count is 0");
+    const ae__net *nets[2] = {&model->enc->net, &model->dec->net};
+    return ae__chain_run(nets, 2, x, count, xr, "ae_model_reconstruct");
+}
+
+int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, double *out_loss)
+{
+    enum { CHUNK = 256 };
+    if (model == NULL || ds == NULL || out_loss == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_model_evaluate: model, dataset or out_loss is NULL");
+    if (!ae__loss_valid(loss))
+        return ae__error(AE_ERR_INVALID, "ae_model_evaluate: unknown loss %d", loss);
+    const size_t n = ae_dataset_count(ds), size = ae_dataset_sample_size(ds);
+    const size_t in_size = model->enc->net.in_size, out_size = model->dec->net.out_size;
+    if (size != in_size || size != out_size)
+        return ae__error(AE_ERR_SHAPE,
+                         "ae_model_evaluate: samples have %zu values, the model takes %zu and gives %zu",
+                         size, in_size, out_size);
+    if (n == 0)
+        return ae__error(AE_ERR_INVALID, "ae_model_evaluate: the dataset is empty");
+    float *buf = ae__alloc(2 * CHUNK * size * sizeof(float));
+    if (buf == NULL)
+        return AE_ERR_NOMEM;
+    float *x = buf, *xr = buf + CHUNK * size;
+    double sum = 0.0;
+    int rc = AE_OK;
+    const ae__net *nets[2] = {&model->enc->net, &model->dec->net};
+    for (size_t first = 0; first < n && rc == AE_OK; first += CHUNK) {
+        size_t b = n - first < CHUNK ? n - first : CHUNK;
+        for (size_t i = 0; i < b; i++)
+            memcpy(x + i * size, ae__dataset_row(ds, first + i), size * sizeof(float));
+        rc = ae__chain_run(nets, 2, x, b, xr, "ae_model_evaluate");
+        if (rc == AE_OK)
+            sum += ae__loss(loss, xr, x, b * size, NULL, 1.0);
+    }
+    ae__free(buf);
+    if (rc == AE_OK)
+        *out_loss = sum / ((double)n * (double)size);
+    return rc;
+}
+
+int ae__model_history_push(ae_model *m, double train_loss, double val_loss)
+{
+    if (m->history_len == m->history_cap) {
+        size_t cap = m->history_cap ? 2 * m->history_cap : 16;
+        double *grown = ae__alloc(cap * 2 * sizeof(double));
+        if (grown == NULL)
+            return AE_ERR_NOMEM;
+        if (m->history_len)
+            memcpy(grown, m->history, m->history_len * 2 * sizeof(double));
+        ae__free(m->history);
+        m->history = grown;
+        m->history_cap = cap;
+    }
+    m->history[2 * m->history_len] = train_loss;
+    m->history[2 * m->history_len + 1] = val_loss;
+    m->history_len++;
+    return AE_OK;
+}
+
+size_t ae_model_history_length(const ae_model *model) { return model ? model->history_len : 0; }
+
+int ae_model_history_get(const ae_model *model, size_t epoch, double *train_loss, double *val_loss)
+{
+    if (model == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_model_history_get: model is NULL");
+    if (epoch >= model->history_len)
+        return ae__error(AE_ERR_INVALID, "ae_model_history_get: epoch %zu, history has %zu", epoch,
+                         model->history_len);
+    if (train_loss != NULL)
+        *train_loss = model->history[2 * epoch];
+    if (val_loss != NULL)
+        *val_loss = model->history[2 * epoch + 1];
+    return AE_OK;
+}

@@ -1,0 +1,264 @@
+/*
+ * net.c - building a layer stack and running it in inference mode.
+ */
+#include <string.h>
+
+#include "net.h"
+
+/* Samples per inference chunk: bounds scratch memory for large inputs. */
+#define AE_CHUNK 256
+
+int ae__net_init(ae__net *net, const ae_shape *input, uint64_t seed, const char *who)
+{
+    int rc = ae__shape_check(input, who);
+    if (rc < 0)
+        return rc;
+    memset(net, 0, sizeof *net);
+    net->input = *input;
+    net->output = *input;
+    net->in_size = net->out_size = ae__shape_size(input);
+    ae__rng_seed(&net->rng, seed);
+    return AE_OK;
+}
+
+static void layer_fini(ae__layer *l)
+{
+    if (l->kind != NULL && l->state != NULL)
+        l->kind->vt.destroy(l->state);
+    ae__kind_release(l->kind);
+    ae__free(l->config);
+}
+
+void ae__net_fini(ae__net *net)
+{
+    for (size_t i = 0; i < net->n; i++)
+        layer_fini(&net->layers[i]);
+    ae__free(net->layers);
+    memset(net, 0, sizeof *net);
+}
+
+int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t config_size,
+                const char *who)
+{
+    char buf[64], buf2[64];
+    int rc;
+    if (type_name == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: type_name is NULL", who);
+    if (config_size > AE_LAYER_CONFIG_MAX)
+        return ae__error(AE_ERR_LIMIT, "%s: layer config is %zu bytes, at most %u", who, config_size,
+                         AE_LAYER_CONFIG_MAX);
+    if (config_size > 0 && config == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: config is NULL with config_size %zu", who, config_size);
+    if (net->owned)
+        return ae__error(AE_ERR_STATE, "%s: it belongs to a model and can no longer change", who);
+
+    if (net->n == net->cap) {
+        size_t cap = net->cap ? 2 * net->cap : 8;
+        ae__layer *grown = ae__calloc(cap, sizeof *grown);
+        if (grown == NULL)
+            return AE_ERR_NOMEM;
+        if (net->n)
+            memcpy(grown, net->layers, net->n * sizeof *grown);
+        ae__free(net->layers);
+        net->layers = grown;
+        net->cap = cap;
+    }
+
+    ae__layer l;
+    memset(&l, 0, sizeof l);
+    if ((rc = ae__kind_acquire(type_name, &l.kind)) < 0)
+        return ae__error(rc, "%s: no layer kind '%s' is registered", who, type_name);
+    if (config_size > 0) {
+        l.config = ae__alloc(config_size);
+        if (l.config == NULL) {
+            rc = AE_ERR_NOMEM;
+            goto fail;
+        }
+        memcpy(l.config, config, config_size);
+        l.config_size = config_size;
+    }
+    ae_layer_create_args args;
+    memset(&args, 0, sizeof args);
+    args.struct_size = sizeof args;
+    args.input = net->output;
+    args.config = l.config;
+    args.config_size = l.config_size;
+    args.rng = &net->rng;
+    args.user_data = l.kind->user_data;
+    l.in = net->output;
+    ae_rng saved = net->rng; /* a failed add leaves the init stream untouched */
+    rc = l.kind->vt.create(&l.state, &l.out, &args);
+    if (rc >= 0 && l.state == NULL)
+        rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' create returned no state", who, type_name);
+    if (rc < 0) {
+        net->rng = saved;
+        l.state = NULL;
+        if (rc > 0 || rc < AE_ERR_EXISTS)
+            rc = AE_ERR_INVALID;
+        goto fail;
+    }
+    if ((rc = ae__shape_check(&l.out, type_name)) < 0) {
+        net->rng = saved;
+        ae__error(rc, "%s: layer '%s' reports an invalid output shape %s for input %s", who,
+                  type_name, ae__shape_str(&l.out, buf, sizeof buf),
+                  ae__shape_str(&l.in, buf2, sizeof buf2));
+        goto fail;
+    }
+    l.in_size = ae__shape_size(&l.in);
+    l.out_size = ae__shape_size(&l.out);
+    l.n_tensors = l.kind->vt.param_count ? l.kind->vt.param_count(l.state) : 0;
+    for (size_t t = 0; t < l.n_tensors; t++) {
+        ae_param_view v;
+        memset(&v, 0, sizeof v);
+        v.struct_size = sizeof v;
+        if ((rc = l.kind->vt.param_get(l.state, t, &v)) < 0 || v.value == NULL || v.grad == NULL ||
+            v.count == 0) {
+            net->rng = saved;
+            rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' parameter %zu is not usable", who,
+                           type_name, t);
+            goto fail;
+        }
+    }
+    net->layers[net->n++] = l;
+    net->output = l.out;
+    net->out_size = l.out_size;
+    return AE_OK;
+fail:
+    layer_fini(&l);
+    return rc;
+}
+
+int ae__net_add_dense(ae__net *net, const ae_dense_options *o, const char *who)
+{
+    unsigned char cfg[AE__DENSE_CONFIG_SIZE];
+    if (o == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: dense options are NULL", who);
+    int rc = ae__check_struct(o, o->struct_size, sizeof *o, sizeof *o, who);
+    if (rc < 0)
+        return rc;
+    if (o->units == 0)
+        return ae__error(AE_ERR_INVALID, "%s: dense layer with 0 units", who);
+    if (o->activation < AE_ACT_IDENTITY || o->activation > AE_ACT_TANH)
+        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, o->activation);
+    if (o->init < AE_INIT_GLOROT_UNIFORM || o->init > AE_INIT_HE_NORMAL)
+        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %d", who, o->init);
+    if (o->use_bias != 0 && o->use_bias != 1)
+        return ae__error(AE_ERR_INVALID, "%s: use_bias is %d, expected 0 or 1", who, o->use_bias);
+    ae__dense_config(cfg, o);
+    return ae__net_add(net, AE_LAYER_DENSE, cfg, sizeof cfg, who);
+}
+
+int ae__net_add_activation(ae__net *net, int activation, const char *who)
+{
+    unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
+    if (activation < AE_ACT_IDENTITY || activation > AE_ACT_TANH)
+        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, activation);
+    ae__activation_config(cfg, activation, AE_LEAKY_RELU_SLOPE);
+    return ae__net_add(net, AE_LAYER_ACTIVATION, cfg, sizeof cfg, who);
+}
+
+size_t ae__net_tensor_count(const ae__net *net)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < net->n; i++)
+        n += net->layers[i].n_tensors;
+    return n;
+}
+
+int ae__net_params(ae__net *net, ae_param_view *views)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < net->n; i++) {
+        ae__layer *l = &net->layers[i];
+        for (size_t t = 0; t < l->n_tensors; t++, k++) {
+            memset(&views[k], 0, sizeof views[k]);
+            views[k].struct_size = sizeof views[k];
+            int rc = l->kind->vt.param_get(l->state, t, &views[k]);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return AE_OK;
+}
+
+size_t ae__net_param_floats(const ae__net *net)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < net->n; i++) {
+        const ae__layer *l = &net->layers[i];
+        for (size_t t = 0; t < l->n_tensors; t++) {
+            ae_param_view v;
+            memset(&v, 0, sizeof v);
+            v.struct_size = sizeof v;
+            if (l->kind->vt.param_get(l->state, t, &v) == AE_OK)
+                total += v.count;
+        }
+    }
+    return total;
+}
+
+static size_t layer_workspace(const ae__layer *l, size_t batch)
+{
+    if (l->kind->vt.workspace_size == NULL)
+        return 0;
+    return l->kind->vt.workspace_size(l->state, batch);
+}
+
+int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, size_t count,
+                  float *y, const char *who)
+{
+    size_t width = 0, ws_bytes = 0, layers = 0;
+    const size_t chunk = count < AE_CHUNK ? count : AE_CHUNK;
+    for (size_t k = 0; k < n_nets; k++)
+        for (size_t i = 0; i < nets[k]->n; i++) {
+            const ae__layer *l = &nets[k]->layers[i];
+            size_t ws = layer_workspace(l, chunk);
+            if (l->out_size > width)
+                width = l->out_size;
+            if (ws > ws_bytes)
+                ws_bytes = ws;
+            layers++;
+        }
+    if (layers == 0)
+        return ae__error(AE_ERR_STATE, "%s: there are no layers", who);
+
+    /* Two ping-pong buffers for intermediate outputs, then the workspace. */
+    size_t buf_floats, total;
+    if (!ae__mul_size(chunk, width, &buf_floats) ||
+        !ae__mul_size(buf_floats, 2 * sizeof(float), &total) ||
+        !ae__add_size(total, ws_bytes + 64, &total))
+        return ae__error(AE_ERR_LIMIT, "%s: scratch memory size overflows", who);
+    float *scratch = ae__alloc(total);
+    if (scratch == NULL)
+        return AE_ERR_NOMEM;
+    float *ping[2] = {scratch, scratch + buf_floats};
+    void *workspace = ws_bytes ? (void *)((char *)scratch + ((buf_floats * 2 * sizeof(float) + 63) / 64 * 64)) : NULL;
+
+    const size_t in_size = nets[0]->in_size, out_size = nets[n_nets - 1]->out_size;
+    int rc = AE_OK;
+    for (size_t first = 0; first < count && rc == AE_OK; first += chunk) {
+        size_t b = count - first < chunk ? count - first : chunk;
+        ae_layer_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.struct_size = sizeof ctx;
+        ctx.batch = b;
+        ctx.workspace = workspace;
+        const float *in = x + first * in_size;
+        size_t done = 0;
+        for (size_t k = 0; k < n_nets && rc == AE_OK; k++)
+            for (size_t i = 0; i < nets[k]->n; i++) {
+                const ae__layer *l = &nets[k]->layers[i];
+                float *out = ++done == layers ? y + first * out_size : ping[done & 1];
+                ctx.user_data = l->kind->user_data;
+                rc = l->kind->vt.forward(l->state, &ctx, in, out);
+                if (rc < 0) {
+                    if (rc < AE_ERR_EXISTS)
+                        rc = AE_ERR_INVALID;
+                    break;
+                }
+                in = out;
+            }
+    }
+    ae__free(scratch);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* nn.h - the layouts behind the encoder, decoder and model handles. */
+#ifndef AE_NN_NN_H
+#define AE_NN_NN_H
+
+#include "ae/decoder.h"
+#include "ae/encoder.h"
+#include "ae/model.h"
+#include "net.h"
+
+struct ae_encoder {
+    ae__net net;
+};
+
+struct ae_decoder {
+    ae__net net;
+};
+
+struct ae_model {
+    ae_encoder *enc;
+    ae_decoder *dec;
+    double *history;       /* pairs (train loss, validation loss) per epoch */
+    size_t history_len, history_cap;
+};
+
+/* Appends one epoch to the model's history. */
+int ae__model_history_push(ae_model *model, double train_loss, double val_loss);
+
+/* Loss over n floats: returns the mean; writes dL/dpred (for the mean
+ * over `scale` elements) into grad when not NULL. */
+double ae__loss(int loss, const float *pred, const float *target, size_t n, float *grad,
+                double scale);
+int ae__loss_valid(int loss);
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * train.c - the training loop: shuffled mini-batches through the encoder
+ * and decoder chain, loss, backward pass, optimizer step.
+ *
+ * All memory a step needs (activations of every layer, two gradient
+ * buffers, one workspace per layer, the parameter list and the sample
+ * order) is allocated once per ae_model_train() call: a steady-state step
+ * allocates nothing.
+ *
+ * Determinism: the sample order of epoch e (counted over the model's whole
+ * history) comes from a generator seeded with (seed, e), so training N
+ * epochs and then M more visits the same batches as N + M at once.
+ */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "ae/train.h"
+#include "data/dataset.h"
+#include "nn/nn.h"
+#include "optim/optimizer.h"
+
+typedef struct trainer {
+    ae__layer **layers; /* encoder layers, then decoder layers */
+    size_t n;
+    float **acts;       /* n + 1 buffers of batch * width: input, each output */
+    float *grad[2];     /* ping-pong dL/d(activation) */
+    void **ws;          /* one workspace per layer (NULL when none) */
+    ae_param_view *params;
+    size_t n_params;
+    size_t *order;      /* sample order of the current epoch */
+    void *block;        /* the one allocation behind acts, grads, workspaces */
+} trainer;
+
+static void trainer_free(trainer *t)
+{
+    ae__free(t->layers);
+    ae__free(t->acts);
+    ae__free(t->ws);
+    ae__free(t->params);
+    ae__free(t->order);
+    ae__free(t->block);
+}
+
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count)
+{
+    ae__net *nets[2] = {&model->enc->net, &model->dec->net};
+    memset(t, 0, sizeof *t);
+    t->n = nets[0]->n + nets[1]->n;
+    t->n_params = ae__net_tensor_count(nets[0]) + ae__net_tensor_count(nets[1]);
+    t->layers = ae__calloc(t->n, sizeof *t->layers);
+    t->acts = ae__calloc(t->n + 1, sizeof *t->acts);
+    t->ws = ae__calloc(t->n, sizeof *t->ws);
+    t->params = ae__calloc(t->n_params ? t->n_params : 1, sizeof *t->params);
+    t->order = ae__calloc(count, sizeof *t->order);
+    if (!t->layers || !t->acts || !t->ws || !t->params || !t->order)
+        return AE_ERR_NOMEM;
+
+    size_t k = 0, width = nets[0]->in_size;
+    for (int j = 0; j < 2; j++)
+        for (size_t i = 0; i < nets[j]->n; i++) {
+            ae__layer *l = &nets[j]->layers[i];
+            if (l->kind->vt.backward == NULL)
+                return ae__error(AE_ERR_UNSUPPORTED,
+                                 "ae_model_train: layer %zu ('%s') has no backward pass", k,
+                                 l->kind->name);
+            t->layers[k++] = l;
+            if (l->out_size > width)
+                width = l->out_size;
+        }
+
+    /* Sizes are bounded by layer checks (< 2^31 floats per sample) and the
+     * batch by the dataset count; still, check every product. */
+    size_t total = 0, bytes;
+    if (!ae__mul_size(batch, nets[0]->in_size * sizeof(float), &bytes) ||
+        !ae__add_size(total, align64(bytes), &total))
+        goto overflow;
+    for (size_t i = 0; i < t->n; i++) {
+        if (!ae__mul_size(batch, t->layers[i]->out_size * sizeof(float), &bytes) ||
+            !ae__add_size(total, align64(bytes), &total))
+            goto overflow;
+        const ae__layer *l = t->layers[i];
+        size_t ws = l->kind->vt.workspace_size ? l->kind->vt.workspace_size(l->state, batch) : 0;
+        if (!ae__add_size(total, align64(ws), &total))
+            goto overflow;
+    }
+    if (!ae__mul_size(batch, width * sizeof(float), &bytes) ||
+        !ae__add_size(total, 2 * align64(bytes), &total))
+        goto overflow;
+    t->block = ae__alloc(total);
+    if (t->block == NULL)
+        return AE_ERR_NOMEM;
+
+    char *p = t->block;
+    t->acts[0] = (float *)(void *)p;
+    p += align64(batch * nets[0]->in_size * sizeof(float));
+    for (size_t i = 0; i < t->n; i++) {
+        const ae__layer *l = t->layers[i];
+        t->acts[i + 1] = (float *)(void *)p;
+        p += align64(batch * l->out_size * sizeof(float));
+        size_t ws = l->kind->vt.workspace_size ? l->kind->vt.workspace_size(l->state, batch) : 0;
+        if (ws) {
+            t->ws[i] = p;
+            p += align64(ws);
+        }
+    }
+    t->grad[0] = (float *)(void *)p;
+    t->grad[1] = (float *)(void *)(p + align64(batch * width * sizeof(float)));
+
+    int rc = ae__net_params(nets[0], t->params);
+    if (rc == AE_OK)
+        rc = ae__net_params(nets[1], t->params + ae__net_tensor_count(nets[0]));
+    return rc;
+overflow:
+    return ae__error(AE_ERR_LIMIT, "ae_model_train: batch %zu needs more memory than can be addressed",
+                     batch);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int params_finite(const trainer *t)
+{
+    for (size_t i = 0; i < t->n_params; i++) {
+        const float *v = t->params[i].value;
+        float acc = 0.0f;
+        for (size_t j = 0; j < t->params[i].count; j++)
+            acc += v[j] * 0.0f; /* NaN or Inf anywhere makes acc NaN */
+        if (acc != 0.0f)
+            return 0;
+    }
+    return 1;
+}
+
+static void shuffle_order(size_t *order, size_t count, uint64_t seed, uint64_t epoch, int shuffle)
+{
+    for (size_t i = 0; i < count; i++)
+        order[i] = i;
+    if (!shuffle)
+        return;
+    ae_rng rng;
+    ae__rng_seed(&rng, seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1)));
+    for (size_t i = count - 1; i > 0; i--) {
+        size_t j = (size_t)ae__rng_below(&rng, (uint64_t)i + 1);
+        size_t tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
+/* One optimizer step on acts[0]; returns the batch loss through *loss. */
+static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, size_t b, size_t in_size,
+                      ae_rng *rng, double *loss)
+{
+    ae_layer_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.struct_size = sizeof ctx;
+    ctx.batch = b;
+    ctx.training = 1;
+    ctx.rng = rng;
+    for (size_t i = 0; i < t->n; i++) {
+        const ae__layer *l = t->layers[i];
+        ctx.workspace = t->ws[i];
+        ctx.user_data = l->kind->user_data;
+        int rc = l->kind->vt.forward(l->state, &ctx, t->acts[i], t->acts[i + 1]);
+        if (rc < 0)
+            return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
+    }
+    size_t n = b * in_size;
+    *loss = ae__loss(loss_kind, t->acts[t->n], t->acts[0], n, t->grad[0], (double)n);
+    if (!isfinite(*loss))
+        return AE_ERR_NUMERIC;
+    int cur = 0;
+    for (size_t i = t->n; i-- > 0;) {
+        const ae__layer *l = t->layers[i];
+        float *dx = i == 0 ? NULL : t->grad[1 - cur];
+        ctx.workspace = t->ws[i];
+        ctx.user_data = l->kind->user_data;
+        int rc = l->kind->vt.backward(l->state, &ctx, t->acts[i], t->acts[i + 1], t->grad[cur], dx);
+        if (rc < 0)
+            return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
+        cur = 1 - cur;
+    }
+    ae__optimizer_step(opt, t->params, t->n_params);
+    return AE_OK;
+}
+
+static int report(const ae_train_options *o, ae_progress *p)
+{
+    if (o->progress == NULL)
+        return AE_OK;
+    if (o->progress(p, o->progress_user) != 0)
+        return ae__error(AE_ERR_CANCELLED, "ae_model_train: stopped by the progress callback in epoch %u",
+                         p->epoch);
+    return AE_OK;
+}
+
+int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
+                   const ae_train_options *o)
+{
+    int rc;
+    if (model == NULL || opt == NULL || data == NULL || o == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_model_train: model, optimizer, data or options is NULL");
+    if ((rc = ae__check_struct(o, o->struct_size, sizeof *o, sizeof *o, "ae_model_train")) < 0)
+        return rc;
+    if (o->batch_size == 0)
+        return ae__error(AE_ERR_INVALID, "ae_model_train: batch_size is 0");
+    if (!ae__loss_valid(o->loss))
+        return ae__error(AE_ERR_INVALID, "ae_model_train: unknown loss %d", o->loss);
+    if (o->shuffle != 0 && o->shuffle != 1)
+        return ae__error(AE_ERR_INVALID, "ae_model_train: shuffle is %d, expected 0 or 1", o->shuffle);
+    const size_t in_size = model->enc->net.in_size, out_size = model->dec->net.out_size;
+    const size_t size = ae_dataset_sample_size(data), count = ae_dataset_count(data);
+    if (size != in_size || size != out_size)
+        return ae__error(AE_ERR_SHAPE,
+                         "ae_model_train: samples have %zu values, the model takes %zu and gives %zu",
+                         size, in_size, out_size);
+    if (count == 0)
+        return ae__error(AE_ERR_INVALID, "ae_model_train: the dataset is empty");
+    if (o->validation != NULL && ae_dataset_sample_size(o->validation) != size)
+        return ae__error(AE_ERR_SHAPE, "ae_model_train: validation samples have %zu values, training %zu",
+                         ae_dataset_sample_size(o->validation), size);
+    if (o->epochs == 0)
+        return AE_OK;
+
+    const size_t batch = o->batch_size < count ? o->batch_size : count;
+    const size_t batches = (count + batch - 1) / batch;
+    trainer t;
+    if ((rc = trainer_init(&t, model, batch, count)) < 0)
+        goto done;
+    if ((rc = ae__optimizer_bind(opt, t.params, t.n_params)) < 0)
+        goto done;
+
+    const double start = now_seconds();
+    for (uint32_t e = 0; e < o->epochs; e++) {
+        const uint64_t global_epoch = model->history_len;
+        ae_rng layer_rng;
+        ae__rng_seed(&layer_rng, o->seed ^ (0xD1B54A32D192ED03ull * (global_epoch + 1)));
+        shuffle_order(t.order, count, o->seed, global_epoch, o->shuffle);
+        double sum = 0.0;
+        size_t seen = 0;
+        ae_progress p;
+        memset(&p, 0, sizeof p);
+        p.struct_size = sizeof p;
+        p.epoch = e;
+        p.epochs = o->epochs;
+        p.batches = batches;
+        p.val_loss = NAN;
+        for (size_t bi = 0; bi < batches; bi++) {
+            size_t first = bi * batch, b = count - first < batch ? count - first : batch;
+            for (size_t i = 0; i < b; i++)
+                memcpy(t.acts[0] + i * size, ae__dataset_row(data, t.order[first + i]),
+                       size * sizeof(float));
+            double loss = NAN;
+            rc = train_step(&t, opt, o->loss, b, size, &layer_rng, &loss);
+            if (rc == AE_ERR_NUMERIC) {
+                rc = ae__error(AE_ERR_NUMERIC,
+                               "ae_model_train: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",
+                               isnan(loss) ? "NaN" : "infinite", e, bi);
+                goto done;
+            }
+            if (rc < 0)
+                goto done;
+            sum += loss * (double)b;
+            seen += b;
+            p.event = AE_PROGRESS_BATCH;
+            p.batch = bi;
+            p.loss = sum / (double)seen;
+            p.seconds = now_seconds() - start;
+            if ((rc = report(o, &p)) < 0)
+                goto done;
+        }
+        if (!params_finite(&t)) {
+            rc = ae__error(AE_ERR_NUMERIC,
+                           "ae_model_train: a weight became NaN or infinite in epoch %u, batch %zu",
+                           e, batches - 1);
+            goto done;
+        }
+        p.event = AE_PROGRESS_EPOCH;
+        p.batch = batches;
+        p.loss = sum / (double)seen;
+        if (o->validation != NULL &&
+            (rc = ae_model_evaluate(model, o->validation, o->loss, &p.val_loss)) < 0)
+            goto done;
+        if ((rc = ae__model_history_push(model, p.loss, p.val_loss)) < 0)
+            goto done;
+        p.seconds = now_seconds() - start;
+        if ((rc = report(o, &p)) < 0)
+            goto done;
+    }
+    rc = AE_OK;
+done:
+    trainer_free(&t);
+    return rc;
+}
