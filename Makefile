@@ -6,13 +6,42 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# DESTDIR: staging root prepended by install/uninstall only (never stored).
+DESTDIR    ?=
 CC         ?= cc
 CXX        ?= c++
-# O: where build products go (objects under $(O)/build, libraries under $(O)/lib)
+# O: where build products go (objects under $(O)/build, libraries under
+# $(O)/lib, example programs under $(O)/bin)
 O          ?= .
 OPT        ?= -O2 -g
 BLAS_PC    ?= openblas
+# examples link the static library (static) or the shared one (shared, with
+# an rpath to $(O)/lib)
+EXAMPLES_LINK ?= static
+# arguments of `make demo` (passed to $(O)/bin/reconstruct)
+DEMO_ARGS  ?=
+SANITIZE   ?= -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_O     ?= $(O)/build/asan
+VALGRIND   ?= valgrind --leak-check=full --error-exitcode=1
+INSTALL    ?= install
 # ---- end of settings -------------------------------------------------------
+
+# ---- Debian packages: installed (as root) or named, before anything else -----
+# scripts/ensure-deps.sh runs while this Makefile is read, so the pkg-config
+# calls below already see what it installed. AE_SKIP_DEPS=1 skips it.
+DEPS_check          := build test data abi
+DEPS_check-asan     := build test data
+DEPS_check-valgrind := build test data valgrind
+DEPS_abi-check      := build abi
+DEPS_abi-baseline   := build abi
+DEPS_demo           := build data
+DEPS := $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
+ifneq ($(DEPS),)
+DEPS_STATUS := $(shell scripts/ensure-deps.sh $(DEPS) >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error scripts/ensure-deps.sh $(DEPS) failed (see above))
+endif
+endif
 
 # The version lives in include/ae/common.h only.
 VERSION_MAJOR := $(shell sed -n 's/^\#define AE_VERSION_MAJOR \([0-9]*\).*/\1/p' include/ae/common.h)
@@ -26,18 +55,24 @@ WARN       := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes
 CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L
 PKG_CFLAGS := $(shell pkg-config --cflags $(BLAS_PC) zlib 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(BLAS_PC) zlib 2>/dev/null) -lm -lpthread
+PNG_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
+PNG_LIBS   := $(shell pkg-config --libs libpng 2>/dev/null)
 
 LIB_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc -fPIC -fvisibility=hidden \
               $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 BUILD      := $(O)/build
 LIBOUT     := $(O)/lib
+BINOUT     := $(O)/bin
 LIB_SRC    := $(sort $(wildcard src/*/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SHARED     := $(LIBOUT)/libae.so.$(VERSION)
 STATIC     := $(LIBOUT)/libae.a
+PCFILE     := $(O)/ae.pc
 
-.PHONY: all lib help clean
+.PHONY: all lib examples demo check test-run check-headers check-install \
+        check-asan check-valgrind abi-check abi-baseline abi-map \
+        install uninstall help clean FORCE
 all: lib
 
 lib: $(SHARED) $(LIBOUT)/$(SONAME) $(LIBOUT)/libae.so $(STATIC)
@@ -61,6 +96,66 @@ $(STATIC): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
+# ---- pkg-config file -----------------------------------------------------------
+# libdir/includedir are written relative to ${prefix} when they lie under it,
+# so the installed ae.pc stays relocatable. Rewritten only when it changes.
+PC_LIBDIR     := $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCLUDEDIR := $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
+$(PCFILE): ae.pc.in include/ae/common.h FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@BLAS_PC@|$(BLAS_PC)|g' ae.pc.in >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
+
+# ---- examples: every examples/*.c is one program $(O)/bin/<name> ----------------
+# Each program also gets examples/common/*.c, examples/<name>/*.c and the
+# files listed in EXAMPLE_EXTRA_<name> (e.g. EXAMPLE_EXTRA_demo := examples/x/y.c).
+EXAMPLE_SRC        := $(sort $(wildcard examples/*.c))
+EXAMPLE_BIN        := $(EXAMPLE_SRC:examples/%.c=$(BINOUT)/%)
+EXAMPLE_COMMON_SRC := $(sort $(wildcard examples/common/*.c))
+EXAMPLE_COMMON_OBJ := $(EXAMPLE_COMMON_SRC:%.c=$(BUILD)/%.o)
+# examples/common/*.c as an archive: each program takes only what it uses
+EXAMPLE_COMMON_LIB := $(if $(EXAMPLE_COMMON_OBJ),$(BUILD)/examples/libcommon.a)
+EXAMPLE_ALL_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard examples/*.c examples/*/*.c)))
+EXAMPLE_CFLAGS     := $(CSTD) $(OPT) $(WARN) -Iinclude -Iexamples $(PNG_CFLAGS) \
+                      $(CPPFLAGS) $(CFLAGS)
+ifeq ($(EXAMPLES_LINK),shared)
+EXAMPLE_LIBDEP     := $(LIBOUT)/libae.so
+EXAMPLE_LIBS       := -L$(LIBOUT) -lae -Wl,-rpath,$(abspath $(LIBOUT))
+else
+EXAMPLE_LIBDEP     := $(STATIC)
+EXAMPLE_LIBS       := $(STATIC) $(PKG_LIBS)
+endif
+# extra objects of example $1 (kept in a variable: a % here would be taken
+# for the stem of the pattern rule below)
+example_objs = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard examples/$1/*.c)) $(EXAMPLE_EXTRA_$1))
+
+examples: $(EXAMPLE_BIN)
+
+$(BUILD)/examples/%.o: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(EXAMPLE_COMMON_LIB): $(EXAMPLE_COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(EXAMPLE_COMMON_OBJ)
+
+# keep the objects make would otherwise delete as intermediate files
+.SECONDARY: $(EXAMPLE_ALL_OBJ)
+
+.SECONDEXPANSION:
+$(BINOUT)/%: $(BUILD)/examples/%.o $$(call example_objs,$$*) $(EXAMPLE_COMMON_LIB) \
+             $(EXAMPLE_LIBDEP)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(filter %.o,$^) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
+	    $(PNG_LIBS) -lm
+
+# Trains the Fashion-MNIST demo (examples/reconstruct.c).
+demo: $(BINOUT)/reconstruct
+	$(BINOUT)/reconstruct $(DEMO_ARGS)
+
 # ---- tests -------------------------------------------------------------------
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -69,6 +164,8 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN     := $(BUILD)/tests/check_all
 TEST_CFLAGS  := $(CSTD) $(OPT) $(WARN) -Wno-missing-prototypes -Iinclude -Isrc -Itests \
                 $(PKG_CFLAGS) $(CHECK_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+TEST_ENV     := OPENBLAS_NUM_THREADS=1
+TEST_LOG     := $(BUILD)/tests/check.log
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -78,14 +175,114 @@ $(BUILD)/tests/%.o: tests/%.c
 $(TEST_BIN): $(TEST_OBJ) $(STATIC)
 	$(CC) -o $@ $(TEST_OBJ) $(STATIC) $(LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
-.PHONY: check
-check: $(TEST_BIN)
-	cd tests && OPENBLAS_NUM_THREADS=1 $(abspath $(TEST_BIN))
+# The gates `make check` runs after the suites (each also a target of its own).
+ABI_CHECK     = scripts/abi-check.sh $(LIBOUT)
+HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
+INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
 
+# make check: the Check suites, then abi-check, the header and the
+# installed-consumer tests; the last line sums up (Check tests + gates).
+check: $(TEST_BIN) lib examples
+	@echo "==== Check suites"
+	@scripts/run-suite.sh $(TEST_LOG) sh -c 'cd tests && $(TEST_ENV) $(abspath $(TEST_BIN))'
+	@echo "==== abi-check"
+	@$(ABI_CHECK)
+	@echo "==== headers: each compiles alone as C11 and C++11"
+	@$(HEADERS_CHECK)
+	@echo "==== installed consumers (make install/uninstall, pkg-config, C++ and static C)"
+	@$(INSTALL_CHECK)
+	@scripts/run-suite.sh --summary $(TEST_LOG) 3
+
+# The suites alone (CK_RUN_SUITE=<module> selects one).
+test-run: $(TEST_BIN)
+	cd tests && $(TEST_ENV) $(abspath $(TEST_BIN))
+
+check-headers:
+	$(HEADERS_CHECK)
+
+check-install: lib
+	$(INSTALL_CHECK)
+
+# The whole suite rebuilt with ASan+UBSan in $(ASAN_O).
+check-asan:
+	$(MAKE) O=$(ASAN_O) OPT="-O1 -g -fno-omit-frame-pointer $(SANITIZE)" \
+	    LDFLAGS="$(LDFLAGS) $(SANITIZE)" test-run
+
+# The suite in-process (CK_FORK=no) under valgrind's leak checker.
+check-valgrind: $(TEST_BIN)
+	cd tests && CK_FORK=no $(TEST_ENV) $(VALGRIND) $(abspath $(TEST_BIN))
+
+# ---- ABI -------------------------------------------------------------------------
+abi-check: lib
+	$(ABI_CHECK)
+
+# Adds the AE_API functions src/ae.map is missing to its newest node;
+# PRUNE=1 also deletes the names no header declares (unreleased node only).
+abi-map:
+	scripts/abi-map.sh $(if $(PRUNE),--prune) src/ae.map include
+
+# Deliberately, once a release's API is complete: syncs src/ae.map with the
+# headers, rebuilds, rewrites the baseline abi/libae.abi and re-checks.
+# Commit src/ae.map and abi/libae.abi afterwards.
+abi-baseline:
+	scripts/abi-map.sh src/ae.map include
+	$(MAKE) lib
+	@readelf -S -W $(SHARED) | grep -q '\.debug_info' || \
+	    { echo "abi-baseline: $(SHARED) has no debug info (OPT must contain -g)" >&2; exit 1; }
+	abidw --headers-dir include --drop-private-types --no-corpus-path --no-comp-dir-path \
+	    --out-file abi/libae.abi $(SHARED)
+	@echo "abi-baseline: wrote abi/libae.abi from $(SHARED); commit it with src/ae.map"
+	$(ABI_CHECK)
+
+# ---- install -----------------------------------------------------------------------
+HEADERS_TOP := include/ae.h
+HEADERS_AE  := $(sort $(wildcard include/ae/*.h))
+HEADERS_SYS := $(sort $(wildcard include/ae/sys/*.h))
+INSTALLED   := $(addprefix $(DESTDIR)$(LIBDIR)/,libae.so.$(VERSION) $(SONAME) libae.so libae.a) \
+               $(DESTDIR)$(PKGCONFIGDIR)/ae.pc \
+               $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(HEADERS_TOP) $(HEADERS_AE) $(HEADERS_SYS))
+
+install: lib $(PCFILE)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/ae/sys
+	$(INSTALL) -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libae.so.$(VERSION)
+	ln -sf libae.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libae.so
+	$(INSTALL) -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libae.a
+	$(INSTALL) -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/ae.pc
+	$(INSTALL) -m 644 $(HEADERS_TOP) $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 644 $(HEADERS_AE) $(DESTDIR)$(INCLUDEDIR)/ae/
+	$(INSTALL) -m 644 $(HEADERS_SYS) $(DESTDIR)$(INCLUDEDIR)/ae/sys/
+
+# Removes exactly the files install put down, then ae/sys and ae if empty.
+uninstall:
+	rm -f $(INSTALLED)
+	@rmdir $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(INCLUDEDIR)/ae 2>/dev/null || true
+
+# ---- housekeeping ------------------------------------------------------------------
 clean:
-	rm -rf $(BUILD) $(LIBOUT) ae.pc
+	rm -rf $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE) $(O)/stage
 
 help:
-	@echo "targets: all lib check clean"
+	@echo "libae $(VERSION) - make targets (O=<dir> puts every product under <dir>):"
+	@echo "  all            lib/libae.so.$(VERSION) (+ libae.so.$(VERSION_MAJOR), libae.so links) and lib/libae.a"
+	@echo "  examples       every examples/*.c as $(BINOUT)/<name> (EXAMPLES_LINK=static|shared)"
+	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
+	@echo "  check          Check suites, abi-check, header and installed-consumer tests"
+	@echo "  test-run       the Check suites only (CK_RUN_SUITE=<module> selects one)"
+	@echo "  check-asan     the suites rebuilt with ASan+UBSan in ASAN_O=$(ASAN_O)"
+	@echo "  check-valgrind the suites in-process under valgrind --leak-check=full"
+	@echo "  check-headers  every public header compiles alone as C11 and C++11"
+	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
+	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff vs abi/libae.abi"
+	@echo "  abi-map        adds missing AE_API functions to the newest node of src/ae.map"
+	@echo "  abi-baseline   abi-map, rebuild, rewrite abi/libae.abi (deliberately, per release)"
+	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR)"
+	@echo "  uninstall      removes exactly what install put down"
+	@echo "  clean          removes $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE)"
+	@echo "check, demo, check-asan, check-valgrind, abi-check first install missing Debian"
+	@echo "packages when run as root (scripts/ensure-deps.sh; AE_SKIP_DEPS=1 skips that)."
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+FORCE:
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_ALL_OBJ:.o=.d)
