@@ -2,3 +2,4 @@
  * Each tests/check_<module>.c defines Suite *ae_<module>_suite(void). */
 AE_SUITE(core)
 AE_SUITE(optimizer)
+AE_SUITE(dataset)

@@ -7,4 +7,13 @@
 /* Sample i of the view (no bounds check: callers have checked). */
 const float *ae__dataset_row(const ae_dataset *ds, size_t i);
 
+/*
+ * Makes a dataset that takes ownership of @p data (count * shape-size floats)
+ * and @p labels (count values, or NULL), both from ae__alloc. On success the
+ * dataset frees them; on failure they stay the caller's. The shape must be
+ * valid and count within AE_DATASET_MAX_COUNT (AE_ERR_LIMIT otherwise).
+ */
+int ae__dataset_adopt(ae_dataset **out, float *data, int32_t *labels,
+                      size_t count, const ae_shape *shape);
+
 #endif
