@@ -834,10 +834,11 @@ START_TEST(idx_rejects_overflowing_dimensions)
 END_TEST
 
 /* An allocator that remembers its largest request. */
-static size_t largest_request;
+static size_t largest_request, requests;
 static void *big_alloc(void *user, size_t size)
 {
     (void)user;
+    requests++;
     if (size > largest_request)
         largest_request = size;
     return aligned_alloc(64, (size + 63) / 64 * 64);
@@ -893,7 +894,16 @@ START_TEST(idx_reads_large_gzip_by_growing)
     write_file(p, buf, n + total, 1);
     free(buf);
     ae_dataset *ds = NULL;
+    ae_allocator a = AE_ALLOCATOR_INIT;
+    a.alloc = big_alloc;
+    a.free = big_free;
+    ck_assert_int_eq(ae_set_allocator(&a), AE_OK);
+    requests = largest_request = 0;
     ck_assert_int_eq(load(p, NULL, AE_IDX_NO_SCALE, &ds), AE_OK);
+    /* 2^20, 2^21, then 2.1e6 floats; the store; the view. */
+    ck_assert_uint_eq(requests, 5);
+    ck_assert_uint_ge(largest_request, total * sizeof(float));
+    ck_assert_uint_lt(largest_request, total * sizeof(float) + 4096);
     ck_assert_uint_eq(ae_dataset_count(ds), 2100);
     size_t wrong = 0;
     for (size_t i = 0; i < 2100; i++) {
@@ -905,6 +915,7 @@ START_TEST(idx_reads_large_gzip_by_growing)
     ck_assert_float_eq(ae_dataset_sample(ds, 2099)[999], (float)((total - 1) % 251));
     ae_dataset_destroy(ds);
     ck_assert_uint_eq(ae_live_allocations(), 0);
+    ck_assert_int_eq(ae_set_allocator(NULL), AE_OK);
     unlink(p);
 }
 END_TEST

@@ -60,7 +60,8 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  * @param data        count * (product of shape dims) floats, sample-major
  * @param labels      count labels, or NULL for an unlabelled dataset
  * @param flags       AE_DATASET_COPY or AE_DATASET_BORROW
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE, AE_ERR_LIMIT, AE_ERR_NOMEM or
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE (rank not 1 to AE_MAX_RANK, a
+ *         zero dim, or a dim set past the rank), AE_ERR_LIMIT, AE_ERR_NOMEM or
  *         AE_ERR_VERSION (header and library majors differ).
  */
 #define ae_dataset_from_memory(out, data, labels, count, shape, flags) \
@@ -70,14 +71,18 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
 /**
  * Reads IDX files (the MNIST format), plain or gzip-compressed (detected
  * from the content, not the name). The images file gives the samples: an
- * unsigned-byte IDX of rank 2 or more; rank 3 files (N, H, W) become samples
- * of shape {1, H, W} (channel-first, one channel), rank 2 files (N, F)
- * become {F}. The optional labels file is an unsigned-byte rank-1 IDX with
- * the same count.
+ * unsigned-byte IDX of rank 2 to 4; rank 3 files (N, H, W) become samples
+ * of shape {1, H, W} (channel-first, one channel), rank 4 files (N, C, H, W)
+ * become {C, H, W}, rank 2 files (N, F) become {F}. The optional labels file
+ * is an unsigned-byte rank-1 IDX with the same count. Each file must hold
+ * exactly the data its header declares. zlib's internal buffers are not
+ * allocated through the allocator hooks.
  * @param flags AE_IDX_SCALE (values / 255) or AE_IDX_NO_SCALE.
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_IO (cannot open/read), AE_ERR_FORMAT
- *         (bad magic, truncated, counts disagree), AE_ERR_LIMIT (dimensions
- *         overflow or exceed AE_DATASET_MAX_COUNT), AE_ERR_NOMEM, AE_ERR_VERSION.
+ *         (bad magic, rank below 2, truncated, trailing bytes, counts
+ *         disagree), AE_ERR_UNSUPPORTED (element type other than unsigned
+ *         byte, rank above 4), AE_ERR_LIMIT (dimensions overflow or exceed
+ *         AE_DATASET_MAX_COUNT), AE_ERR_NOMEM, AE_ERR_VERSION.
  */
 #define ae_dataset_load_idx(out, images_path, labels_path, flags) \
     ae_dataset_load_idx_v((out), (images_path), (labels_path), (flags), \
@@ -131,7 +136,8 @@ AE_API int ae_dataset_subset(ae_dataset **out, const ae_dataset *ds,
 /**
  * A view of the samples of @p ds at @p indices (in that order; repeats
  * allowed), sharing its data.
- * @return AE_OK, AE_ERR_INVALID (an index out of range, count 0) or AE_ERR_NOMEM.
+ * @return AE_OK, AE_ERR_INVALID (an index out of range, count 0),
+ *         AE_ERR_LIMIT (count above AE_DATASET_MAX_COUNT) or AE_ERR_NOMEM.
  */
 AE_API int ae_dataset_select(ae_dataset **out, const ae_dataset *ds,
                              const size_t *indices, size_t count);
@@ -148,8 +154,9 @@ AE_API int ae_dataset_filter_label(ae_dataset **out, const ae_dataset *ds,
  * Splits @p ds at random (seeded) into two views: @p first gets
  * round(fraction * count) samples, @p second the rest. Both must be
  * non-empty.
- * @return AE_OK, AE_ERR_INVALID (fraction outside (0,1), a part would be
- *         empty) or AE_ERR_NOMEM; on failure neither output is written.
+ * @return AE_OK, AE_ERR_INVALID (NULL, first == second, fraction outside
+ *         (0,1), a part would be empty) or AE_ERR_NOMEM; on failure neither
+ *         output is written.
  */
 AE_API int ae_dataset_split(ae_dataset **first, ae_dataset **second,
                             const ae_dataset *ds, double fraction,

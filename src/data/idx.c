@@ -12,8 +12,10 @@
  * larger than the data that actually arrived warrants. For a plain regular
  * file the declared size is compared with the file size up front and the
  * output is allocated once. For gzip (or a pipe) the size is unknown until
- * the end, so the output starts small and doubles as data arrives, capped at
- * the declared size: a tiny file declaring terabytes costs nothing.
+ * the end, so the output starts at what the file plausibly holds (16 times
+ * its compressed size, at least 2^20 elements) and doubles as data arrives,
+ * capped at the declared size: a tiny file declaring terabytes costs little,
+ * and a typical gzip IDX file is still read with a single allocation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,13 +30,14 @@
 #define IDX_TYPE_UBYTE 0x08
 #define IDX_MAX_RANK 4             /* N plus up to three sample dims */
 #define IDX_FIRST_CAPACITY (1u << 20) /* elements, when the size is unknown */
+#define IDX_GZIP_RATIO 16          /* a plausible bound on IDX compression */
 #define IDX_CHUNK 16384
 
 typedef struct idx_file {
     gzFile gz;
     const char *path;
     int size_known;        /* plain regular file: file_size is exact */
-    uint64_t file_size;
+    uint64_t file_size;    /* of a regular file (compressed or not), else 0 */
     unsigned rank;
     uint32_t dims[IDX_MAX_RANK];
     size_t items;          /* dims[0] */
@@ -239,7 +242,16 @@ static int idx_data(idx_file *f, int labels, int scale, void **out)
 {
     const size_t elem = labels ? sizeof(int32_t) : sizeof(float);
     const size_t want = f->data_bytes;
-    size_t cap = f->size_known || want < IDX_FIRST_CAPACITY ? want : IDX_FIRST_CAPACITY;
+    size_t cap = want;
+    if (!f->size_known) {
+        uint64_t guess = f->file_size > UINT64_MAX / IDX_GZIP_RATIO
+                             ? UINT64_MAX
+                             : f->file_size * IDX_GZIP_RATIO;
+        if (guess < IDX_FIRST_CAPACITY)
+            guess = IDX_FIRST_CAPACITY;
+        if (guess < want)
+            cap = (size_t)guess;
+    }
     size_t got = 0;
     unsigned char chunk[IDX_CHUNK];
     int rc;
