@@ -3,3 +3,8 @@
 AE_SUITE(core)
 AE_SUITE(optimizer)
 AE_SUITE(dataset)
+AE_SUITE(layers)
+AE_SUITE(pca)
+AE_SUITE(latent)
+AE_SUITE(model)
+AE_SUITE(train)

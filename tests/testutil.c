@@ -54,3 +54,41 @@ const char *test_tmpdir(void)
     }
     return dir;
 }
+
+uint64_t test_rand_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+float test_rand_uniform(uint64_t *state)
+{
+    return (float)(test_rand_next(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+void test_subspace_data(float *x, size_t count, size_t features, size_t rank,
+                        uint64_t seed)
+{
+    uint64_t st = seed;
+    float *basis = malloc(features * rank * sizeof *basis);
+    float *z = malloc(rank * sizeof *z);
+    ck_assert_ptr_nonnull(basis);
+    ck_assert_ptr_nonnull(z);
+    /* |B z| <= 1 when every entry of B is at most 1/rank in magnitude. */
+    for (size_t i = 0; i < features * rank; i++)
+        basis[i] = (2.0f * test_rand_uniform(&st) - 1.0f) / (float)rank;
+    for (size_t s = 0; s < count; s++) {
+        for (size_t k = 0; k < rank; k++)
+            z[k] = 2.0f * test_rand_uniform(&st) - 1.0f;
+        for (size_t j = 0; j < features; j++) {
+            float v = 0.0f;
+            for (size_t k = 0; k < rank; k++)
+                v += basis[j * rank + k] * z[k];
+            x[s * features + j] = 0.5f + 0.45f * v;
+        }
+    }
+    free(z);
+    free(basis);
+}

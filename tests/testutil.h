@@ -3,6 +3,7 @@
 #define AE_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ae.h"
 
@@ -21,5 +22,16 @@ void failing_allocator_remove(void);
 
 /* A temporary directory for the calling test (created on first use). */
 const char *test_tmpdir(void);
+
+/* A tiny seeded generator for test data (splitmix64), independent of the
+ * library's own: next 64 bits, and a uniform float in [0, 1). */
+uint64_t test_rand_next(uint64_t *state);
+float test_rand_uniform(uint64_t *state);
+
+/* Fills x (count * features floats) with samples on an affine subspace of
+ * dimension rank: x = 0.5 + 0.45 * B z with z uniform in [-1, 1]^rank and
+ * B fixed by seed, scaled so that every value lies in [0.05, 0.95]. */
+void test_subspace_data(float *x, size_t count, size_t features, size_t rank,
+                        uint64_t seed);
 
 #endif

@@ -1,0 +1,1141 @@
+/* check_layers.c - the built-in layer kinds through their vtables
+ * (finite-difference gradient checks of dense and activation, reference
+ * values, initializers, config validation), the losses' gradients, and a
+ * custom layer written here with the public extender's API only
+ * (registration rules, user data, unregistering while in use, training). */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae.h"
+#include "ae/sys/layer.h"
+#include "core/core.h"
+#include "layers/layer.h"
+#include "nn/nn.h"
+#include "testutil.h"
+
+/* ------------------------------------------------------------------------ */
+/* A layer instance driven through its kind's vtable, as training drives it */
+/* ------------------------------------------------------------------------ */
+
+typedef struct inst {
+    ae__kind *kind;
+    void *state;
+    ae_shape in, out;
+    size_t in_size, out_size;
+    void *ws;
+} inst;
+
+static void inst_create(inst *l, const char *name, const ae_shape *in, const void *cfg,
+                        size_t cfg_size, uint64_t seed)
+{
+    ae_rng rng;
+    ae_layer_create_args a;
+    memset(l, 0, sizeof *l);
+    ck_assert_int_eq(ae__kind_acquire(name, &l->kind), AE_OK);
+    ae__rng_seed(&rng, seed);
+    memset(&a, 0, sizeof a);
+    a.struct_size = sizeof a;
+    a.input = *in;
+    a.config = cfg;
+    a.config_size = cfg_size;
+    a.rng = &rng;
+    a.user_data = l->kind->user_data;
+    ck_assert_int_eq(l->kind->vt.create(&l->state, &l->out, &a), AE_OK);
+    ck_assert_ptr_nonnull(l->state);
+    l->in = *in;
+    l->in_size = ae__shape_size(in);
+    l->out_size = ae__shape_size(&l->out);
+}
+
+static void inst_destroy(inst *l)
+{
+    l->kind->vt.destroy(l->state);
+    ae__kind_release(l->kind);
+    free(l->ws);
+    l->ws = NULL;
+}
+
+static size_t inst_params(inst *l)
+{
+    return l->kind->vt.param_count ? l->kind->vt.param_count(l->state) : 0;
+}
+
+static ae_param_view inst_param(inst *l, size_t index)
+{
+    ae_param_view v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    ck_assert_int_eq(l->kind->vt.param_get(l->state, index, &v), AE_OK);
+    return v;
+}
+
+static void inst_ctx(inst *l, size_t batch, ae_layer_ctx *ctx)
+{
+    size_t bytes = l->kind->vt.workspace_size ? l->kind->vt.workspace_size(l->state, batch) : 0;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->struct_size = sizeof *ctx;
+    ctx->batch = batch;
+    ctx->training = 1;
+    ctx->user_data = l->kind->user_data;
+    if (bytes > 0) {
+        free(l->ws);
+        l->ws = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        ck_assert_ptr_nonnull(l->ws);
+    }
+    ctx->workspace = bytes > 0 ? l->ws : NULL;
+}
+
+static void inst_forward(inst *l, size_t batch, const float *x, float *y)
+{
+    ae_layer_ctx ctx;
+    inst_ctx(l, batch, &ctx);
+    ck_assert_int_eq(l->kind->vt.forward(l->state, &ctx, x, y), AE_OK);
+}
+
+/* Forward then backward (the workspace is kept between them, as in training). */
+static void inst_step(inst *l, size_t batch, const float *x, float *y, const float *dy, float *dx)
+{
+    ae_layer_ctx ctx;
+    inst_ctx(l, batch, &ctx);
+    ck_assert_int_eq(l->kind->vt.forward(l->state, &ctx, x, y), AE_OK);
+    ck_assert_int_eq(l->kind->vt.backward(l->state, &ctx, x, y, dy, dx), AE_OK);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Finite differences                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The checked scalar is L = sum_i r_i y_i (summed in double) for a fixed
+ * random r, so dL/dy = r is what backward() receives.
+ *
+ * Step: H = 2^-5, and every input, weight and bias is a multiple of 2^-12
+ * below 2 in magnitude, so v +- H and v +- 2H are exact in float32 and the
+ * step taken is the step divided by. The derivative is the fourth-order
+ * central difference (-L(v+2H) + 8 L(v+H) - 8 L(v-H) + L(v-2H)) / 12H:
+ * its truncation error (~H^4 f^(5)/30, below 1e-7 here) is negligible, and
+ * the float32 rounding of y (~3e-8 per output) contributes about 1e-6.
+ *
+ * Error: |a - n| / max(1e-2, |a| + |n|). The sum makes it symmetric and at
+ * most 1; the floor turns it into an absolute test |a - n| <= 1e-5 for
+ * derivatives that are (nearly) zero - relu's flat side, saturated units -
+ * where a pure relative error would only measure rounding noise. 1e-5 is
+ * ten times the noise above yet 10^4 times smaller than the typical
+ * gradients here (0.1 to 1), so a wrong factor, a missing term or a
+ * transposed index fails loudly.
+ */
+#define FD_H 0.03125f
+#define FD_TOL 1e-3
+
+static double rel_err(double a, double n)
+{
+    return fabs(a - n) / fmax(1e-2, fabs(a) + fabs(n));
+}
+
+/* A multiple of 2^-10 * scale in [-scale, scale); scale a power of two. */
+static float qrand(uint64_t *st, float scale)
+{
+    int k = (int)(test_rand_next(st) >> 53) - 1024; /* [-1024, 1024) */
+    return (float)k / 1024.0f * scale;
+}
+
+static double objective(inst *l, size_t batch, const float *x, const float *r, float *y)
+{
+    double s = 0.0;
+    inst_forward(l, batch, x, y);
+    for (size_t i = 0; i < batch * l->out_size; i++)
+        s += (double)r[i] * (double)y[i];
+    return s;
+}
+
+static double numeric(inst *l, size_t batch, const float *x, const float *r, float *y, float *v)
+{
+    const float keep = *v;
+    const float step[4] = {2.0f * FD_H, FD_H, -FD_H, -2.0f * FD_H};
+    double f[4];
+    for (int k = 0; k < 4; k++) {
+        *v = keep + step[k];
+        f[k] = objective(l, batch, x, r, y);
+    }
+    *v = keep;
+    return (-f[0] + 8.0 * f[1] - 8.0 * f[2] + f[3]) / (12.0 * (double)FD_H);
+}
+
+/* Compares analytic gradients with numeric ones over n values at v. */
+static double check_values(inst *l, size_t batch, float *x, const float *r, float *y, float *v,
+                           const float *analytic, size_t n, double *max_abs)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double num = numeric(l, batch, x, r, y, &v[i]);
+        double e = rel_err(analytic[i], num);
+        if (e > worst)
+            worst = e;
+        if (fabs(analytic[i]) > *max_abs)
+            *max_abs = fabs(analytic[i]);
+    }
+    return worst;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dense                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void dense_cfg(unsigned char cfg[AE__DENSE_CONFIG_SIZE], uint32_t units, int act, int init,
+                      int use_bias, float slope)
+{
+    ae_dense_options o = AE_DENSE_OPTIONS_INIT;
+    o.units = units;
+    o.activation = act;
+    o.init = init;
+    o.use_bias = use_bias;
+    o.slope = slope;
+    ae__dense_config(cfg, &o);
+}
+
+/* Smallest |pre-activation| of a dense layer over a batch. */
+static double dense_min_preact(const float *w, const float *b, const float *x, size_t batch,
+                               size_t in, size_t out)
+{
+    double m = INFINITY;
+    for (size_t s = 0; s < batch; s++)
+        for (size_t j = 0; j < out; j++) {
+            double z = b ? (double)b[j] : 0.0;
+            for (size_t k = 0; k < in; k++)
+                z += (double)w[j * in + k] * (double)x[s * in + k];
+            if (fabs(z) < m)
+                m = fabs(z);
+        }
+    return m;
+}
+
+static void dense_gradcheck(int act, int use_bias)
+{
+    enum { BATCH = 3, UNITS = 4, IN = 6 };
+    const ae_shape in = {2, {2, 3, 0, 0}}; /* flattened to 6 */
+    unsigned char cfg[AE__DENSE_CONFIG_SIZE];
+    float x[BATCH * IN], y[BATCH * UNITS], r[BATCH * UNITS], dx[BATCH * IN];
+    float dw[UNITS * IN], db[UNITS], dw2[UNITS * IN], db2[UNITS];
+    uint64_t st = 1000u + (uint64_t)act;
+    inst l;
+
+    dense_cfg(cfg, UNITS, act, AE_INIT_GLOROT_UNIFORM, use_bias, 0.125f);
+    inst_create(&l, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 7);
+    ck_assert_uint_eq(l.out.rank, 1);
+    ck_assert_uint_eq(l.out.dims[0], UNITS);
+    ck_assert_uint_eq(l.in_size, IN);
+    ck_assert_uint_eq(inst_params(&l), use_bias ? 2 : 1);
+    ae_param_view w = inst_param(&l, 0), b;
+    ck_assert_str_eq(w.name, "weight");
+    ck_assert_uint_eq(w.count, UNITS * IN);
+    ck_assert_uint_eq(w.shape.rank, 2);
+    ck_assert_uint_eq(w.shape.dims[0], UNITS);
+    ck_assert_uint_eq(w.shape.dims[1], IN);
+    memset(&b, 0, sizeof b);
+    if (use_bias) {
+        b = inst_param(&l, 1);
+        ck_assert_str_eq(b.name, "bias");
+        ck_assert_uint_eq(b.count, UNITS);
+    }
+
+    /* Exactly representable parameters and inputs (see FD_H); inputs are
+     * redrawn until no pre-activation lies within reach of a kink: a step
+     * of 2H moves a pre-activation by at most 2H * max(|x|, |w|, 1). */
+    for (size_t i = 0; i < w.count; i++)
+        w.value[i] = qrand(&st, 0.5f);
+    for (size_t i = 0; use_bias && i < b.count; i++)
+        b.value[i] = qrand(&st, 0.25f);
+    for (size_t i = 0; i < BATCH * UNITS; i++)
+        r[i] = qrand(&st, 1.0f);
+    int tries = 0;
+    do {
+        for (size_t i = 0; i < BATCH * IN; i++)
+            x[i] = qrand(&st, 1.0f);
+        ck_assert_int_lt(++tries, 1000);
+    } while (dense_min_preact(w.value, use_bias ? b.value : NULL, x, BATCH, IN, UNITS) <
+             2.5 * FD_H);
+
+    inst_step(&l, BATCH, x, y, r, dx);
+    memcpy(dw, w.grad, sizeof dw);
+    if (use_bias)
+        memcpy(db, b.grad, sizeof db);
+
+    /* Without dx (the first layer in training) the parameter gradients are
+     * the same; a second backward overwrites rather than accumulates. */
+    inst_step(&l, BATCH, x, y, r, NULL);
+    memcpy(dw2, w.grad, sizeof dw2);
+    ck_assert_int_eq(memcmp(dw, dw2, sizeof dw), 0);
+    if (use_bias) {
+        memcpy(db2, b.grad, sizeof db2);
+        ck_assert_int_eq(memcmp(db, db2, sizeof db), 0);
+    }
+
+    double max_abs = 0.0;
+    double ew = check_values(&l, BATCH, x, r, y, w.value, dw, w.count, &max_abs);
+    double eb = use_bias ? check_values(&l, BATCH, x, r, y, b.value, db, b.count, &max_abs) : 0.0;
+    double ex = check_values(&l, BATCH, x, r, y, x, dx, BATCH * IN, &max_abs);
+    ck_assert_msg(ew <= FD_TOL, "dense %s: weight gradient error %g", ae_activation_name(act), ew);
+    ck_assert_msg(eb <= FD_TOL, "dense %s: bias gradient error %g", ae_activation_name(act), eb);
+    ck_assert_msg(ex <= FD_TOL, "dense %s: input gradient error %g", ae_activation_name(act), ex);
+    ck_assert_msg(max_abs > 0.05, "dense %s: gradients are all tiny (%g)", ae_activation_name(act),
+                  max_abs);
+    inst_destroy(&l);
+}
+
+START_TEST(dense_gradients_match_finite_differences)
+{
+    dense_gradcheck(_i, 1);
+}
+END_TEST
+
+START_TEST(dense_without_bias_gradients_match_finite_differences)
+{
+    dense_gradcheck(_i, 0);
+}
+END_TEST
+
+START_TEST(dense_computes_hand_checked_outputs)
+{
+    /* W = [[1, 2, 3], [-1, 0, 1]], b = [0.5, -1]; x0 = [1, 1, 1], x1 = [0, -2, 4]
+     * pre-activations: x0 -> [6.5, -1], x1 -> [8.5, 3]. */
+    static const float wv[6] = {1, 2, 3, -1, 0, 1}, bv[2] = {0.5f, -1.0f};
+    static const float x[6] = {1, 1, 1, 0, -2, 4};
+    static const double z[4] = {6.5, -1.0, 8.5, 3.0};
+    const ae_shape in = {1, {3, 0, 0, 0}};
+    for (int act = AE_ACT_IDENTITY; act <= AE_ACT_TANH; act++) {
+        unsigned char cfg[AE__DENSE_CONFIG_SIZE];
+        float y[4];
+        inst l;
+        dense_cfg(cfg, 2, act, AE_INIT_HE_NORMAL, 1, AE_LEAKY_RELU_SLOPE);
+        inst_create(&l, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 3);
+        ae_param_view w = inst_param(&l, 0), b = inst_param(&l, 1);
+        memcpy(w.value, wv, sizeof wv);
+        memcpy(b.value, bv, sizeof bv);
+        inst_forward(&l, 2, x, y);
+        for (int i = 0; i < 4; i++) {
+            double e;
+            switch (act) {
+            case AE_ACT_RELU: e = z[i] > 0 ? z[i] : 0.0; break;
+            case AE_ACT_LEAKY_RELU: e = z[i] > 0 ? z[i] : 0.01 * z[i]; break;
+            case AE_ACT_SIGMOID: e = 1.0 / (1.0 + exp(-z[i])); break;
+            case AE_ACT_TANH: e = tanh(z[i]); break;
+            default: e = z[i]; break;
+            }
+            ck_assert_msg(fabs((double)y[i] - e) <= 1e-6 * fmax(1.0, fabs(e)),
+                          "%s output %d: %.9g, expected %.9g", ae_activation_name(act), i,
+                          (double)y[i], e);
+        }
+        inst_destroy(&l);
+    }
+}
+END_TEST
+
+START_TEST(dense_initializers_follow_their_distributions)
+{
+    enum { N = 64 };
+    const ae_shape in = {1, {N, 0, 0, 0}};
+    /* Glorot/He bounds and standard deviations for fan_in = fan_out = 64. */
+    const double glorot_limit = sqrt(6.0 / (2 * N)), he_limit = sqrt(6.0 / N);
+    const double expect_std[4] = {glorot_limit / sqrt(3.0), sqrt(2.0 / (2 * N)),
+                                  he_limit / sqrt(3.0), sqrt(2.0 / N)};
+    const double limit[4] = {glorot_limit, INFINITY, he_limit, INFINITY};
+    for (int init = AE_INIT_GLOROT_UNIFORM; init <= AE_INIT_HE_NORMAL; init++) {
+        unsigned char cfg[AE__DENSE_CONFIG_SIZE];
+        inst a, b, c;
+        dense_cfg(cfg, N, AE_ACT_IDENTITY, init, 1, AE_LEAKY_RELU_SLOPE);
+        inst_create(&a, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 11);
+        inst_create(&b, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 11);
+        inst_create(&c, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 12);
+        ae_param_view wa = inst_param(&a, 0), wb = inst_param(&b, 0), wc = inst_param(&c, 0);
+        ae_param_view ba = inst_param(&a, 1);
+        double sum = 0.0, sq = 0.0, mx = 0.0;
+        for (size_t i = 0; i < wa.count; i++) {
+            sum += wa.value[i];
+            sq += (double)wa.value[i] * wa.value[i];
+            mx = fmax(mx, fabs(wa.value[i]));
+        }
+        double mean = sum / (double)wa.count;
+        double sd = sqrt(sq / (double)wa.count - mean * mean);
+        ck_assert_msg(mx <= limit[init], "init %d: |w| reaches %g > %g", init, mx, limit[init]);
+        ck_assert_msg(fabs(mean) < 0.1 * expect_std[init], "init %d: mean %g", init, mean);
+        ck_assert_msg(fabs(sd / expect_std[init] - 1.0) < 0.07, "init %d: std %g, expected %g", init,
+                      sd, expect_std[init]);
+        for (size_t i = 0; i < ba.count; i++)
+            ck_assert(ba.value[i] == 0.0f);
+        ck_assert_int_eq(memcmp(wa.value, wb.value, wa.count * sizeof(float)), 0);
+        ck_assert_int_ne(memcmp(wa.value, wc.value, wa.count * sizeof(float)), 0);
+        inst_destroy(&a);
+        inst_destroy(&b);
+        inst_destroy(&c);
+    }
+}
+END_TEST
+
+START_TEST(dense_rejects_bad_configs)
+{
+    const ae_shape in = {1, {5, 0, 0, 0}};
+    unsigned char cfg[AE__DENSE_CONFIG_SIZE];
+    ae_encoder *enc;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    struct {
+        uint32_t units;
+        int act, init, use_bias;
+        float slope;
+        const char *word;
+    } bad[] = {
+        {0, AE_ACT_RELU, 0, 1, 0.01f, "units"},
+        {4, 5, 0, 1, 0.01f, "activation"},
+        {4, -1, 0, 1, 0.01f, "activation"},
+        {4, AE_ACT_RELU, 4, 1, 0.01f, "initializer"},
+        {4, AE_ACT_RELU, 0, 2, 0.01f, "use_bias"},
+        {4, AE_ACT_LEAKY_RELU, 0, 1, -0.5f, "slope"},
+        {4, AE_ACT_LEAKY_RELU, 0, 1, NAN, "slope"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dense_cfg(cfg, bad[i].units, bad[i].act, bad[i].init, bad[i].use_bias, bad[i].slope);
+        ck_assert_int_eq(ae_encoder_add_layer(enc, AE_LAYER_DENSE, cfg, sizeof cfg), AE_ERR_INVALID);
+        ck_assert_msg(strstr(ae_last_error(), bad[i].word) != NULL, "case %zu: '%s'", i,
+                      ae_last_error());
+    }
+    dense_cfg(cfg, 4, AE_ACT_RELU, 0, 1, 0.01f);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, AE_LAYER_DENSE, cfg, sizeof cfg - 1), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "19"));
+    ck_assert_int_eq(ae_encoder_add_layer(enc, AE_LAYER_DENSE, NULL, 0), AE_ERR_INVALID);
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 0);
+    /* The failures did not consume the initialisation stream. */
+    ck_assert_int_eq(ae_encoder_add_layer(enc, AE_LAYER_DENSE, cfg, sizeof cfg), AE_OK);
+    ae_encoder *fresh;
+    ck_assert_int_eq(ae_encoder_create(&fresh, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_layer(fresh, AE_LAYER_DENSE, cfg, sizeof cfg), AE_OK);
+    ae_param_view pa[2], pb[2];
+    ck_assert_uint_eq(ae__net_tensor_count(&enc->net), 2);
+    ck_assert_int_eq(ae__net_params(&enc->net, pa), AE_OK);
+    ck_assert_int_eq(ae__net_params(&fresh->net, pb), AE_OK);
+    ck_assert_int_eq(memcmp(pa[0].value, pb[0].value, pa[0].count * sizeof(float)), 0);
+    ae_encoder_destroy(fresh);
+    ae_encoder_destroy(enc);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Activation layer                                                         */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(activation_gradients_match_finite_differences)
+{
+    enum { BATCH = 2 };
+    const int act = _i;
+    const ae_shape in = {3, {2, 2, 3, 0}}; /* 12 values, shape kept */
+    unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
+    float x[BATCH * 12], y[BATCH * 12], r[BATCH * 12], dx[BATCH * 12];
+    uint64_t st = 77u + (uint64_t)act;
+    inst l;
+
+    ae__activation_config(cfg, act, 0.125f);
+    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
+    ck_assert_int_eq(ae__shape_equal(&l.out, &in), 1);
+    ck_assert_uint_eq(inst_params(&l), 0);
+    /* Inputs at least 2.5H away from relu's kink at 0, both signs. */
+    for (size_t i = 0; i < BATCH * 12; i++) {
+        float v;
+        do
+            v = 2.0f * qrand(&st, 1.0f);
+        while (fabsf(v) < 2.5f * FD_H);
+        x[i] = v;
+        r[i] = qrand(&st, 1.0f);
+    }
+    inst_step(&l, BATCH, x, y, r, dx);
+    double max_abs = 0.0;
+    double e = check_values(&l, BATCH, x, r, y, x, dx, BATCH * 12, &max_abs);
+    ck_assert_msg(e <= FD_TOL, "activation %s: input gradient error %g", ae_activation_name(act), e);
+    ck_assert_msg(max_abs > 0.05, "activation %s: gradients are all tiny", ae_activation_name(act));
+    inst_destroy(&l);
+}
+END_TEST
+
+START_TEST(activation_computes_hand_checked_outputs)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    const float x[4] = {-2.0f, -0.5f, 0.0f, 3.0f};
+    unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
+    float y[4];
+    inst l;
+    ae__activation_config(cfg, AE_ACT_RELU, AE_LEAKY_RELU_SLOPE);
+    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
+    inst_forward(&l, 1, x, y);
+    ck_assert(y[0] == 0.0f && y[1] == 0.0f && y[2] == 0.0f && y[3] == 3.0f);
+    inst_destroy(&l);
+    ae__activation_config(cfg, AE_ACT_LEAKY_RELU, AE_LEAKY_RELU_SLOPE);
+    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
+    inst_forward(&l, 1, x, y);
+    ck_assert_float_eq_tol(y[0], -0.02f, 1e-7f);
+    ck_assert_float_eq_tol(y[1], -0.005f, 1e-7f);
+    ck_assert(y[2] == 0.0f && y[3] == 3.0f);
+    inst_destroy(&l);
+    ae__activation_config(cfg, AE_ACT_SIGMOID, 0.0f);
+    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
+    inst_forward(&l, 1, x, y);
+    ck_assert_float_eq_tol(y[2], 0.5f, 1e-7f);
+    ck_assert_double_eq_tol(y[3], 1.0 / (1.0 + exp(-3.0)), 1e-7);
+    inst_destroy(&l);
+    ae__activation_config(cfg, AE_ACT_TANH, 0.0f);
+    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
+    inst_forward(&l, 1, x, y);
+    ck_assert_double_eq_tol(y[0], tanh(-2.0), 1e-7);
+    ck_assert(y[2] == 0.0f);
+    inst_destroy(&l);
+    ck_assert_str_eq(ae_activation_name(AE_ACT_LEAKY_RELU), "leaky_relu");
+    ck_assert_str_eq(ae_activation_name(AE_ACT_IDENTITY), "identity");
+    ck_assert_str_eq(ae_activation_name(99), "unknown");
+}
+END_TEST
+
+START_TEST(activation_rejects_bad_configs)
+{
+    const ae_shape in = {1, {5, 0, 0, 0}};
+    unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
+    ae_decoder *dec;
+    ck_assert_int_eq(ae_decoder_create(&dec, &in, 1), AE_OK);
+    ae__activation_config(cfg, 7, 0.01f);
+    ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, sizeof cfg), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "7"));
+    ae__activation_config(cfg, AE_ACT_LEAKY_RELU, -1.0f);
+    ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, sizeof cfg), AE_ERR_INVALID);
+    ae__activation_config(cfg, AE_ACT_RELU, 0.01f);
+    ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_activation(dec, 5), AE_ERR_INVALID);
+    ck_assert_uint_eq(ae_decoder_layer_count(dec), 0);
+    ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, sizeof cfg), AE_OK);
+    ck_assert_uint_eq(ae_decoder_layer_count(dec), 1);
+    ck_assert_uint_eq(ae_decoder_param_count(dec), 0);
+    ae_decoder_destroy(dec);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Losses                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* d(mean loss)/d(pred) from ae__loss (what training uses) against a
+ * fourth-order central difference of the loss value, which ae__loss sums in
+ * double. Predictions stay in [0.25, 0.75] (inside BCE's clamp) and are
+ * multiples of 2^-10, so pred +- 2h (h = 2^-7) is exact. */
+START_TEST(loss_gradients_match_finite_differences)
+{
+    enum { N = 6 };
+    const int loss = _i;
+    const float h = 0.0078125f;
+    float pred[N], target[N], grad[N];
+    uint64_t st = 5u + (uint64_t)loss;
+    for (size_t i = 0; i < N; i++) {
+        pred[i] = 0.5f + qrand(&st, 0.25f);
+        target[i] = (float)(test_rand_next(&st) >> 54) / 1024.0f; /* [0, 1) */
+    }
+    target[0] = 0.0f;
+    target[1] = 1.0f;
+    double value = ae__loss(loss, pred, target, N, grad, (double)N), check;
+    ck_assert_int_eq(ae_loss_compute(loss, pred, target, 2, 3, &check), AE_OK);
+    ck_assert(value == check);
+    double worst = 0.0;
+    for (size_t i = 0; i < N; i++) {
+        const float keep = pred[i];
+        const float step[4] = {2 * h, h, -h, -2 * h};
+        double f[4];
+        for (int k = 0; k < 4; k++) {
+            pred[i] = keep + step[k];
+            f[k] = ae__loss(loss, pred, target, N, NULL, (double)N);
+        }
+        pred[i] = keep;
+        double num = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12.0 * (double)h);
+        worst = fmax(worst, rel_err(grad[i], num));
+        ck_assert(fabs(grad[i]) > 0.0 || fabs(num) < 1e-6);
+    }
+    ck_assert_msg(worst <= FD_TOL, "%s gradient error %g", ae_loss_name(loss), worst);
+}
+END_TEST
+
+START_TEST(loss_gradient_is_for_the_mean_over_scale_elements)
+{
+    /* Training passes scale = batch * features: the gradient is that of the
+     * mean, so it shrinks with the scale while the value is sum / scale. */
+    const float pred[2] = {0.75f, 0.25f}, target[2] = {0.5f, 0.5f};
+    float g1[2], g8[2];
+    double v1 = ae__loss(AE_LOSS_MSE, pred, target, 2, g1, 2.0);
+    double v8 = ae__loss(AE_LOSS_MSE, pred, target, 2, g8, 16.0);
+    ck_assert_double_eq_tol(v1, 0.0625, 1e-12);
+    ck_assert_double_eq_tol(v8, 0.0078125, 1e-12);
+    ck_assert_float_eq_tol(g1[0], 0.25f, 1e-7f); /* 2 * 0.25 / 2 */
+    ck_assert_float_eq_tol(g1[1], -0.25f, 1e-7f);
+    ck_assert_float_eq_tol(g8[0], 0.03125f, 1e-8f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* A custom layer through the public extender's API only                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * "test.scale": y = a * x + c element-wise, shape unchanged, two scalar
+ * parameters. Config: 8 bytes, f32 a then f32 c (little-endian).
+ * Every callback checks that it received the registered user data, and
+ * that forward() sees training == 1 with an rng exactly in training.
+ */
+typedef struct scale_layer {
+    float p[2]; /* a, c */
+    float g[2];
+    size_t size;
+} scale_layer;
+
+typedef struct tracker {
+    int creates, destroys, forwards, train_forwards, backwards, frees;
+    int bad_user_data, bad_ctx;
+    scale_layer *made[8];
+    int n_made;
+    int fail_create; /* when set, create() fails with this code */
+} tracker;
+
+static tracker trk;
+
+static void tracker_reset(void)
+{
+    memset(&trk, 0, sizeof trk);
+}
+
+static float le_f32(const unsigned char *p)
+{
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &v, 4);
+    return f;
+}
+
+static void put_f32(unsigned char *p, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int scale_create(void **state, ae_shape *output, const ae_layer_create_args *args)
+{
+    if (args->user_data != &trk)
+        trk.bad_user_data++;
+    if (trk.fail_create != 0)
+        return ae_error_set(trk.fail_create, "test.scale: asked to fail");
+    if (args->config_size != 8 || args->config == NULL)
+        return ae_error_set(AE_ERR_INVALID, "test.scale: config is %zu bytes, expected 8",
+                            args->config_size);
+    scale_layer *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return ae_error_set(AE_ERR_NOMEM, "test.scale: out of memory");
+    s->p[0] = le_f32(args->config);
+    s->p[1] = le_f32((const unsigned char *)args->config + 4);
+    s->size = 1;
+    for (uint32_t i = 0; i < args->input.rank; i++)
+        s->size *= args->input.dims[i];
+    *output = args->input;
+    *state = s;
+    trk.creates++;
+    if (trk.n_made < 8)
+        trk.made[trk.n_made++] = s;
+    return AE_OK;
+}
+
+static void scale_destroy(void *state)
+{
+    trk.destroys++;
+    free(state);
+}
+
+static size_t scale_param_count(const void *state)
+{
+    (void)state;
+    return 2;
+}
+
+static int scale_param_get(void *state, size_t index, ae_param_view *v)
+{
+    scale_layer *s = state;
+    if (index > 1)
+        return ae_error_set(AE_ERR_INVALID, "test.scale: no parameter %zu", index);
+    v->name = index == 0 ? "a" : "c";
+    v->value = &s->p[index];
+    v->grad = &s->g[index];
+    v->count = 1;
+    memset(&v->shape, 0, sizeof v->shape);
+    v->shape.rank = 1;
+    v->shape.dims[0] = 1;
+    return AE_OK;
+}
+
+static int scale_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+{
+    const scale_layer *s = state;
+    if (ctx->user_data != &trk)
+        trk.bad_user_data++;
+    if ((ctx->training != 0) != (ctx->rng != NULL) || ctx->batch == 0)
+        trk.bad_ctx++;
+    trk.forwards++;
+    trk.train_forwards += ctx->training != 0;
+    for (size_t i = 0; i < ctx->batch * s->size; i++)
+        y[i] = s->p[0] * x[i] + s->p[1];
+    return AE_OK;
+}
+
+static int scale_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
+                          const float *dy, float *dx)
+{
+    scale_layer *s = state;
+    double ga = 0.0, gc = 0.0;
+    (void)y;
+    if (ctx->user_data != &trk)
+        trk.bad_user_data++;
+    if (ctx->training != 1)
+        trk.bad_ctx++;
+    trk.backwards++;
+    for (size_t i = 0; i < ctx->batch * s->size; i++) {
+        ga += (double)dy[i] * x[i];
+        gc += dy[i];
+        if (dx != NULL)
+            dx[i] = s->p[0] * dy[i];
+    }
+    s->g[0] = (float)ga;
+    s->g[1] = (float)gc;
+    return AE_OK;
+}
+
+static void tracker_free(void *user)
+{
+    if (user != &trk)
+        trk.bad_user_data++;
+    trk.frees++;
+}
+
+static ae_layer_vtable scale_vtable(const char *name)
+{
+    ae_layer_vtable vt = AE_LAYER_VTABLE_INIT;
+    vt.type_name = name;
+    vt.type_version = 1;
+    vt.create = scale_create;
+    vt.destroy = scale_destroy;
+    vt.param_count = scale_param_count;
+    vt.param_get = scale_param_get;
+    vt.forward = scale_forward;
+    vt.backward = scale_backward;
+    return vt;
+}
+
+static void scale_config(unsigned char cfg[8], float a, float c)
+{
+    put_f32(cfg, a);
+    put_f32(cfg + 4, c);
+}
+
+static ae_dataset *make_data(size_t count, size_t features, size_t rank, uint64_t seed)
+{
+    ae_shape shape = {1, {(uint32_t)features, 0, 0, 0}};
+    float *x = malloc(count * features * sizeof *x);
+    ae_dataset *ds = NULL;
+    ck_assert_ptr_nonnull(x);
+    test_subspace_data(x, count, features, rank, seed);
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, count, &shape, AE_DATASET_COPY), AE_OK);
+    free(x);
+    return ds;
+}
+
+START_TEST(custom_layer_learns_the_identity_with_its_own_parameters)
+{
+    /* encoder: scale(a1, c1); decoder: scale(a2, c2). The reconstruction is
+     * a1 a2 x + (a2 c1 + c2): training must drive the slope to 1 and the
+     * offset to 0, starting from slope 0.15 and offset 0.1. */
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.scale");
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *model;
+    ae_optimizer *opt;
+    ae_optimizer_options oo;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, tracker_free), AE_OK);
+    ck_assert_int_eq(ae_layer_is_registered("test.scale"), 1);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &in, 2), AE_OK);
+    scale_config(cfg, 0.3f, 0.2f);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_OK);
+    scale_config(cfg, 0.5f, 0.0f);
+    ck_assert_int_eq(ae_decoder_add_layer(dec, "test.scale", cfg, sizeof cfg), AE_OK);
+    ck_assert_uint_eq(ae_encoder_param_count(enc), 2);
+    ck_assert_int_eq(ae_model_create(&model, enc, dec), AE_OK);
+    ck_assert_int_eq(trk.creates, 2);
+    scale_layer *e = trk.made[0], *d = trk.made[1];
+
+    ae_dataset *ds = make_data(64, 4, 2, 9);
+    ck_assert_int_eq(ae_optimizer_options_default(&oo, AE_OPT_ADAM), AE_OK);
+    oo.learning_rate = 0.05f;
+    ck_assert_int_eq(ae_optimizer_create(&opt, &oo), AE_OK);
+    to.epochs = 60;
+    to.batch_size = 16;
+    to.seed = 3;
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_OK);
+    double slope = (double)e->p[0] * d->p[0], offset = (double)d->p[0] * e->p[1] + d->p[1];
+    ck_assert_msg(fabs(slope - 1.0) < 0.05 && fabs(offset) < 0.05, "slope %g, offset %g", slope,
+                  offset);
+    double first, last;
+    ck_assert_int_eq(ae_model_history_get(model, 0, &first, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_history_get(model, 59, &last, NULL), AE_OK);
+    ck_assert(last < 0.05 * first);
+
+    /* Every callback saw the registered user data and a coherent context. */
+    ck_assert_int_eq(trk.bad_user_data, 0);
+    ck_assert_int_eq(trk.bad_ctx, 0);
+    ck_assert_int_eq(trk.backwards, 2 * 60 * 4);
+    ck_assert_int_eq(trk.train_forwards, 2 * 60 * 4);
+    int before = trk.forwards;
+    float x[4] = {0.1f, 0.2f, 0.3f, 0.4f}, xr[4];
+    ck_assert_int_eq(ae_model_reconstruct(model, x, 1, xr), AE_OK);
+    ck_assert_int_eq(trk.forwards, before + 2);
+    ck_assert_int_eq(trk.train_forwards, 2 * 60 * 4);
+    ck_assert_int_eq(trk.bad_ctx, 0);
+
+    ae_model_destroy(model);
+    ck_assert_int_eq(trk.destroys, 2);
+    ck_assert_int_eq(trk.frees, 0);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_int_eq(trk.frees, 1);
+    ck_assert_int_eq(ae_layer_is_registered("test.scale"), 0);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+START_TEST(custom_layer_trains_with_dense_layers)
+{
+    /* encoder: scale, dense(4); decoder: dense(8), on 8 features in a
+     * 3-dimensional subspace. The loss falls and the custom parameters move. */
+    const ae_shape in = {1, {8, 0, 0, 0}}, latent = {1, {4, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.scale");
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *model;
+    ae_optimizer *opt;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, tracker_free), AE_OK);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    scale_config(cfg, 0.5f, 0.25f);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 4, AE_ACT_IDENTITY), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &latent, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 8, AE_ACT_IDENTITY), AE_OK);
+    ck_assert_int_eq(ae_model_create(&model, enc, dec), AE_OK);
+    ck_assert_uint_eq(ae_model_param_count(model), 2 + 8 * 4 + 4 + 4 * 8 + 8);
+    ae_dataset *ds = make_data(128, 8, 3, 4);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    ck_assert_int_eq(ae_optimizer_set_learning_rate(opt, 0.01f), AE_OK);
+    to.epochs = 30;
+    to.seed = 8;
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_OK);
+    double first, last;
+    ck_assert_int_eq(ae_model_history_get(model, 0, &first, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_history_get(model, 29, &last, NULL), AE_OK);
+    ck_assert_msg(last < 0.5 * first, "loss %g -> %g", first, last);
+    scale_layer *s = trk.made[0];
+    ck_assert(s->p[0] != 0.5f && s->p[1] != 0.25f);
+    ck_assert_int_eq(trk.bad_user_data, 0);
+    ck_assert_int_eq(trk.bad_ctx, 0);
+    ae_model_destroy(model);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_int_eq(trk.frees, 1);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+START_TEST(unregistering_a_kind_in_use_keeps_its_layers_working)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}}, latent = {1, {2, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.scale");
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *model;
+    ae_optimizer *opt;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    float x[8] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f}, z1[4], z2[4];
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, tracker_free), AE_OK);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    scale_config(cfg, 2.0f, -1.0f);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 2, AE_ACT_TANH), AE_OK);
+    ck_assert_int_eq(ae_encoder_encode(enc, x, 2, z1), AE_OK);
+
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_int_eq(ae_layer_is_registered("test.scale"), 0);
+    ck_assert_int_eq(trk.frees, 0); /* a layer still holds the kind */
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "test.scale"));
+
+    /* The name is free again: a new registration is a different kind. */
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, NULL), AE_OK);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+
+    ck_assert_int_eq(ae_encoder_encode(enc, x, 2, z2), AE_OK);
+    ck_assert_int_eq(memcmp(z1, z2, sizeof z1), 0);
+    ck_assert_int_eq(ae_decoder_create(&dec, &latent, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 4, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&model, enc, dec), AE_OK);
+    ae_dataset *ds = make_data(16, 4, 2, 1);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    to.epochs = 2;
+    to.batch_size = 8;
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_OK);
+    ck_assert_int_eq(trk.backwards, 4);
+    ck_assert_int_eq(trk.frees, 0);
+    ae_model_destroy(model);
+    ck_assert_int_eq(trk.destroys, trk.creates);
+    ck_assert_int_eq(trk.frees, 1);
+    ck_assert_int_eq(trk.bad_user_data, 0);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+START_TEST(user_free_runs_at_unregister_when_no_layer_is_left)
+{
+    ae_layer_vtable vt = scale_vtable("test.scale");
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, tracker_free), AE_OK);
+    ck_assert_int_eq(trk.frees, 0);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_int_eq(trk.frees, 1);
+    ck_assert_int_eq(trk.bad_user_data, 0);
+    /* A NULL user_free is fine. */
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_OK);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_int_eq(trk.frees, 1);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+START_TEST(registration_errors_give_documented_codes)
+{
+    ae_layer_vtable vt;
+    char name[AE_LAYER_NAME_MAX + 2];
+    tracker_reset();
+
+    ck_assert_int_eq(ae_layer_register(NULL, NULL, NULL), AE_ERR_INVALID);
+
+    vt = scale_vtable("test.reg");
+    vt.create = NULL;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "create"));
+    vt = scale_vtable("test.reg");
+    vt.forward = NULL;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+    vt = scale_vtable("test.reg");
+    vt.destroy = NULL;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+    vt = scale_vtable("test.reg");
+    vt.param_get = NULL; /* param_count without param_get */
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+
+    const char *bad_names[] = {NULL, "", "has space", "a/b", "tab\t", "é"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        vt = scale_vtable(bad_names[i]);
+        ck_assert_msg(ae_layer_register(&vt, NULL, NULL) == AE_ERR_INVALID, "name %zu", i);
+    }
+    memset(name, 'x', sizeof name);
+    name[AE_LAYER_NAME_MAX + 1] = '\0'; /* 64 characters: one too many */
+    vt = scale_vtable(name);
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+    name[AE_LAYER_NAME_MAX] = '\0'; /* 63: the longest allowed */
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_OK);
+    ck_assert_int_eq(ae_layer_is_registered(name), 1);
+    ck_assert_int_eq(ae_layer_unregister(name), AE_OK);
+    vt = scale_vtable("Ok_name.v1:x-y");
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_OK);
+    ck_assert_int_eq(ae_layer_unregister("Ok_name.v1:x-y"), AE_OK);
+
+    vt = scale_vtable("test.reg");
+    vt.struct_size = (uint32_t)offsetof(ae_layer_vtable, backward);
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+    vt.struct_size = 0;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+
+    vt = scale_vtable("test.reg");
+    vt.abi_version = AE_LAYER_ABI_VERSION + 1;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_VERSION);
+    vt.abi_version = 0;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_VERSION);
+
+    /* A newer, larger vtable is fine while its unknown slots are zero. */
+    struct {
+        ae_layer_vtable vt;
+        void *later[2];
+    } big;
+    memset(&big, 0, sizeof big);
+    big.vt = scale_vtable("test.big");
+    big.vt.struct_size = sizeof big;
+    ck_assert_int_eq(ae_layer_register(&big.vt, NULL, NULL), AE_OK);
+    ck_assert_int_eq(ae_layer_unregister("test.big"), AE_OK);
+    big.later[1] = &big;
+    ck_assert_int_lt(ae_layer_register(&big.vt, NULL, NULL), 0);
+    ck_assert_int_eq(ae_layer_is_registered("test.big"), 0);
+
+    vt = scale_vtable("test.reg");
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, tracker_free), AE_OK);
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_EXISTS);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "test.reg"));
+    ck_assert_int_eq(trk.frees, 0);
+    ck_assert_int_eq(ae_layer_unregister("test.reg"), AE_OK);
+    ck_assert_int_eq(trk.frees, 1);
+
+    vt = scale_vtable(AE_LAYER_DENSE);
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_EXISTS);
+    vt = scale_vtable(AE_LAYER_ACTIVATION);
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_EXISTS);
+
+    ck_assert_int_eq(ae_layer_unregister(NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_layer_unregister("test.never"), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_layer_unregister(AE_LAYER_DENSE), AE_ERR_UNSUPPORTED);
+    ck_assert_int_eq(ae_layer_is_registered(AE_LAYER_DENSE), 1);
+    ck_assert_int_eq(ae_layer_is_registered(AE_LAYER_ACTIVATION), 1);
+    ck_assert_int_eq(ae_layer_is_registered(NULL), 0);
+    ck_assert_int_eq(ae_layer_is_registered("test.never"), 0);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+START_TEST(adding_an_unknown_kind_is_not_found)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "no_such_kind", NULL, 0), AE_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "no_such_kind"));
+    ck_assert_int_eq(ae_decoder_add_layer(dec, "other.kind", "x", 1), AE_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "other.kind"));
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 0);
+    ck_assert_uint_eq(ae_decoder_layer_count(dec), 0);
+    ae_encoder_destroy(enc);
+    ae_decoder_destroy(dec);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+START_TEST(custom_create_errors_reach_the_caller)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.scale");
+    ae_encoder *enc;
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, tracker_free), AE_OK);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    /* The kind's own config check. */
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, 4), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "expected 8"));
+    scale_config(cfg, 1.0f, 0.0f);
+    trk.fail_create = AE_ERR_SHAPE;
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_ERR_SHAPE);
+    ck_assert_str_eq(ae_last_error(), "test.scale: asked to fail");
+    trk.fail_create = 5; /* not a status: reported as invalid */
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_ERR_INVALID);
+    trk.fail_create = 0;
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 0);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_OK);
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 1);
+    ae_encoder_destroy(enc);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_int_eq(trk.frees, 1);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+START_TEST(a_kind_without_backward_is_inference_only)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}}, latent = {1, {3, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.fwd_only");
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *model;
+    ae_optimizer *opt;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    float x[4] = {0.5f, 0.25f, 0.75f, 1.0f}, xr[4];
+    vt.backward = NULL;
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, NULL), AE_OK);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 3, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &latent, 2), AE_OK);
+    scale_config(cfg, 1.5f, 0.0f);
+    ck_assert_int_eq(ae_decoder_add_layer(dec, "test.fwd_only", cfg, sizeof cfg), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 4, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&model, enc, dec), AE_OK);
+    ae_dataset *ds = make_data(8, 4, 2, 3);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "test.fwd_only"));
+    ck_assert_uint_eq(ae_model_history_length(model), 0);
+    ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
+    ck_assert_int_eq(ae_model_reconstruct(model, x, 1, xr), AE_OK);
+    ck_assert_int_eq(trk.forwards, 1);
+    ae_model_destroy(model);
+    ck_assert_int_eq(ae_layer_unregister("test.fwd_only"), AE_OK);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+Suite *ae_layers_suite(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *tc = tcase_create("gradients");
+    tcase_add_loop_test(tc, dense_gradients_match_finite_differences, AE_ACT_IDENTITY,
+                        AE_ACT_TANH + 1);
+    tcase_add_loop_test(tc, dense_without_bias_gradients_match_finite_differences,
+                        AE_ACT_IDENTITY, AE_ACT_TANH + 1);
+    tcase_add_loop_test(tc, activation_gradients_match_finite_differences, AE_ACT_IDENTITY,
+                        AE_ACT_TANH + 1);
+    tcase_add_loop_test(tc, loss_gradients_match_finite_differences, AE_LOSS_MSE,
+                        AE_LOSS_BCE + 1);
+    tcase_add_test(tc, loss_gradient_is_for_the_mean_over_scale_elements);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("builtins");
+    tcase_add_test(tc, dense_computes_hand_checked_outputs);
+    tcase_add_test(tc, dense_initializers_follow_their_distributions);
+    tcase_add_test(tc, dense_rejects_bad_configs);
+    tcase_add_test(tc, activation_computes_hand_checked_outputs);
+    tcase_add_test(tc, activation_rejects_bad_configs);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("custom");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, custom_layer_learns_the_identity_with_its_own_parameters);
+    tcase_add_test(tc, custom_layer_trains_with_dense_layers);
+    tcase_add_test(tc, unregistering_a_kind_in_use_keeps_its_layers_working);
+    tcase_add_test(tc, user_free_runs_at_unregister_when_no_layer_is_left);
+    tcase_add_test(tc, registration_errors_give_documented_codes);
+    tcase_add_test(tc, adding_an_unknown_kind_is_not_found);
+    tcase_add_test(tc, custom_create_errors_reach_the_caller);
+    tcase_add_test(tc, a_kind_without_backward_is_inference_only);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,687 @@
+/* check_model.c - encoders, decoders and models: building and ownership
+ * rules, shapes, inference (single samples, batches and chunked inputs
+ * agree bit for bit), releasing a model into its parts, evaluation, the
+ * loss values, and every NULL / zero-count error path of encoder.h,
+ * decoder.h and model.h. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae.h"
+#include "ae/sys/layer.h"
+#include "testutil.h"
+
+#define IN 16
+#define LAT 8
+
+static const ae_shape in_shape = {1, {IN, 0, 0, 0}};
+static const ae_shape lat_shape = {1, {LAT, 0, 0, 0}};
+
+/* A 16-8-16 model: relu encoder, sigmoid decoder. */
+static ae_model *make_model(uint64_t seed)
+{
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *m;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in_shape, seed), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, LAT, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &lat_shape, seed + 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, IN, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    return m;
+}
+
+static float *data(size_t count, uint64_t seed)
+{
+    float *x = malloc(count * IN * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    test_subspace_data(x, count, IN, 4, seed);
+    return x;
+}
+
+static void teardown(void)
+{
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Building                                                                 */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(model_reports_its_parts_and_sizes)
+{
+    ae_model *m = make_model(1);
+    ae_encoder *enc = ae_model_encoder(m);
+    ae_decoder *dec = ae_model_decoder(m);
+    ae_shape s;
+    ck_assert_ptr_nonnull(enc);
+    ck_assert_ptr_nonnull(dec);
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 1);
+    ck_assert_uint_eq(ae_decoder_layer_count(dec), 1);
+    ck_assert_uint_eq(ae_encoder_param_count(enc), IN * LAT + LAT);
+    ck_assert_uint_eq(ae_decoder_param_count(dec), LAT * IN + IN);
+    ck_assert_uint_eq(ae_model_param_count(m), 2 * IN * LAT + LAT + IN);
+    ck_assert_int_eq(ae_encoder_input_shape(enc, &s), AE_OK);
+    ck_assert_uint_eq(s.rank, 1);
+    ck_assert_uint_eq(s.dims[0], IN);
+    ck_assert_int_eq(ae_encoder_latent_shape(enc, &s), AE_OK);
+    ck_assert_uint_eq(s.dims[0], LAT);
+    ck_assert_uint_eq(ae_encoder_latent_size(enc), LAT);
+    ck_assert_int_eq(ae_decoder_latent_shape(dec, &s), AE_OK);
+    ck_assert_uint_eq(s.dims[0], LAT);
+    ck_assert_int_eq(ae_decoder_output_shape(dec, &s), AE_OK);
+    ck_assert_uint_eq(s.dims[0], IN);
+    ck_assert_uint_eq(ae_decoder_output_size(dec), IN);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(empty_parts_report_their_input_as_output)
+{
+    const ae_shape img = {3, {1, 4, 4, 0}};
+    ae_encoder *enc;
+    ae_shape s;
+    ck_assert_int_eq(ae_encoder_create(&enc, &img, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_latent_shape(enc, &s), AE_OK);
+    ck_assert_uint_eq(s.rank, 3);
+    ck_assert_uint_eq(ae_encoder_latent_size(enc), 16);
+    ck_assert_uint_eq(ae_encoder_param_count(enc), 0);
+    /* A dense layer flattens any input shape. */
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 5, AE_ACT_TANH), AE_OK);
+    ck_assert_int_eq(ae_encoder_latent_shape(enc, &s), AE_OK);
+    ck_assert_uint_eq(s.rank, 1);
+    ck_assert_uint_eq(s.dims[0], 5);
+    ck_assert_uint_eq(ae_encoder_param_count(enc), 16 * 5 + 5);
+    ae_encoder_destroy(enc);
+}
+END_TEST
+
+START_TEST(model_create_rejects_different_latent_shapes)
+{
+    const ae_shape five = {1, {5, 0, 0, 0}}, two_by_four = {2, {2, 4, 0, 0}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *m = (ae_model *)0x1;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, LAT, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &five, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, IN, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_ERR_SHAPE);
+    ck_assert_ptr_eq(m, (ae_model *)0x1);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "{8}"));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "{5}"));
+    ae_decoder_destroy(dec); /* the caller still owns both */
+
+    /* Same number of values, other rank: still a mismatch. */
+    ck_assert_int_eq(ae_decoder_create(&dec, &two_by_four, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, IN, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "{2, 4}"));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "{8}"));
+    /* Still ours and still changeable. */
+    ck_assert_int_eq(ae_encoder_add_activation(enc, AE_ACT_TANH), AE_OK);
+    ae_decoder_destroy(dec);
+    ae_encoder_destroy(enc);
+}
+END_TEST
+
+START_TEST(model_create_needs_layers_on_both_sides)
+{
+    ae_encoder *enc, *full;
+    ae_decoder *dec, *dfull;
+    ae_model *m = (ae_model *)0x1;
+    ck_assert_int_eq(ae_encoder_create(&enc, &lat_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &lat_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_create(&full, &in_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(full, LAT, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dfull, &lat_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dfull, IN, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dfull), AE_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "encoder"));
+    ck_assert_int_eq(ae_model_create(&m, full, dec), AE_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "decoder"));
+    ck_assert_ptr_eq(m, (ae_model *)0x1);
+    ae_encoder_destroy(enc);
+    ae_decoder_destroy(dec);
+    ck_assert_int_eq(ae_model_create(&m, full, dfull), AE_OK);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(owned_parts_cannot_join_another_model_or_change)
+{
+    ae_model *m = make_model(1), *m2 = (ae_model *)0x1;
+    ae_encoder *enc = ae_model_encoder(m), *enc2;
+    ae_decoder *dec = ae_model_decoder(m), *dec2;
+    ae_dense_options o = AE_DENSE_OPTIONS_INIT;
+    unsigned char cfg[8] = {1, 0, 0, 0, 0, 0, 0, 0}; /* activation: relu */
+    o.units = 3;
+    ck_assert_int_eq(ae_encoder_create(&enc2, &in_shape, 2), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc2, LAT, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec2, &lat_shape, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec2, IN, AE_ACT_RELU), AE_OK);
+
+    ck_assert_int_eq(ae_model_create(&m2, enc, dec2), AE_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "encoder"));
+    ck_assert_int_eq(ae_model_create(&m2, enc2, dec), AE_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "decoder"));
+    ck_assert_ptr_eq(m2, (ae_model *)0x1);
+
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 3, AE_ACT_RELU), AE_ERR_STATE);
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_STATE);
+    ck_assert_int_eq(ae_encoder_add_activation(enc, AE_ACT_RELU), AE_ERR_STATE);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, AE_LAYER_ACTIVATION, cfg, sizeof cfg), AE_ERR_STATE);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 3, AE_ACT_RELU), AE_ERR_STATE);
+    ck_assert_int_eq(ae_decoder_add_dense_ex(dec, &o), AE_ERR_STATE);
+    ck_assert_int_eq(ae_decoder_add_activation(dec, AE_ACT_RELU), AE_ERR_STATE);
+    ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, sizeof cfg), AE_ERR_STATE);
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 1);
+    ck_assert_uint_eq(ae_decoder_layer_count(dec), 1);
+
+    ck_assert_int_eq(ae_model_create(&m2, enc2, dec2), AE_OK);
+    ae_model_destroy(m2);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(dense_ex_options_are_validated)
+{
+    ae_encoder *enc;
+    ae_dense_options o = AE_DENSE_OPTIONS_INIT;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID); /* 0 units */
+    o.units = 4;
+    o.struct_size = 4;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    o.struct_size = sizeof o;
+    o.init = 9;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    o.init = AE_INIT_HE_UNIFORM;
+    o.use_bias = 3;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    o.use_bias = 0;
+    o.activation = 6;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "6"));
+    o.activation = AE_ACT_LEAKY_RELU;
+    o.slope = 0.2f;
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 0);
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_OK);
+    ck_assert_uint_eq(ae_encoder_param_count(enc), IN * 4); /* no bias */
+    ae_encoder_destroy(enc);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Inference                                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Single samples against batch rows. OpenBLAS 0.3.21's sgemm does not give
+ * a row the same bits at every batch size: its micro-kernels for full and
+ * partial tiles accumulate in different orders (measured on an AMD EPYC:
+ * 179 of 600 reconstructions differ from their single-sample twins, by at
+ * most 2 ulps). The library hands every dense product to cblas_sgemm, so
+ * "batch row i equals single sample i" holds to rounding, not bit for bit;
+ * these tests bound the difference tightly (a wrong row, weight or chunk
+ * offset would be off by ~0.1) and assert bit equality wherever the
+ * library controls it:
+ * reconstruct == decode(encode(x)), and a long input == the same input
+ * passed in its 256-sample chunks.
+ */
+#define ROUNDING 1e-6
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]) / (1.0 + fabs((double)a[i])));
+    return worst;
+}
+
+START_TEST(batch_rows_equal_single_samples)
+{
+    enum { N = 10 };
+    ae_model *m = make_model(3);
+    ae_encoder *enc = ae_model_encoder(m);
+    ae_decoder *dec = ae_model_decoder(m);
+    float *x = data(N, 1);
+    float z[N * LAT], xd[N * IN], xr[N * IN], zi[LAT], xi[IN];
+    ck_assert_int_eq(ae_encoder_encode(enc, x, N, z), AE_OK);
+    ck_assert_int_eq(ae_decoder_decode(dec, z, N, xd), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, N, xr), AE_OK);
+    /* reconstruct == decode(encode(x)), bit for bit */
+    ck_assert_int_eq(memcmp(xr, xd, sizeof xr), 0);
+    for (size_t i = 0; i < N; i++) {
+        ck_assert_int_eq(ae_encoder_encode(enc, x + i * IN, 1, zi), AE_OK);
+        ck_assert_msg(max_rel_diff(zi, z + i * LAT, LAT) <= ROUNDING, "encode row %zu", i);
+        ck_assert_int_eq(ae_decoder_decode(dec, z + i * LAT, 1, xi), AE_OK);
+        ck_assert_msg(max_rel_diff(xi, xd + i * IN, IN) <= ROUNDING, "decode row %zu", i);
+        ck_assert_int_eq(ae_model_reconstruct(m, x + i * IN, 1, xi), AE_OK);
+        ck_assert_msg(max_rel_diff(xi, xr + i * IN, IN) <= ROUNDING, "reconstruct row %zu", i);
+        /* and for one sample too, reconstruct == decode(encode(x)) exactly */
+        float xj[IN];
+        ck_assert_int_eq(ae_decoder_decode(dec, zi, 1, xj), AE_OK);
+        ck_assert_int_eq(memcmp(xi, xj, sizeof xi), 0);
+    }
+    /* Values are sane: latents of a relu layer, outputs of a sigmoid. */
+    for (size_t i = 0; i < N * LAT; i++)
+        ck_assert(z[i] >= 0.0f);
+    for (size_t i = 0; i < N * IN; i++)
+        ck_assert(xr[i] > 0.0f && xr[i] < 1.0f);
+    free(x);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(inputs_over_256_samples_match_one_by_one)
+{
+    enum { N = 600, CHUNK = 256, PART = 37 };
+    ae_model *m = make_model(5);
+    ae_encoder *enc = ae_model_encoder(m);
+    ae_decoder *dec = ae_model_decoder(m);
+    float *x = data(N, 2);
+    float *z = malloc(N * LAT * sizeof *z), *xd = malloc(N * IN * sizeof *xd);
+    float *xr = malloc(N * IN * sizeof *xr), *xp = malloc(N * IN * sizeof *xp);
+    float *zp = malloc(N * LAT * sizeof *zp);
+    float zi[LAT], xi[IN];
+    ck_assert(z && xd && xr && xp && zp);
+    ck_assert_int_eq(ae_encoder_encode(enc, x, N, z), AE_OK);
+    ck_assert_int_eq(ae_decoder_decode(dec, z, N, xd), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, N, xr), AE_OK);
+    ck_assert_int_eq(memcmp(xr, xd, N * IN * sizeof(float)), 0);
+
+    /* The library runs 600 samples as 256 + 256 + 88: passing those chunks
+     * ourselves gives the same bits. */
+    for (size_t first = 0; first < N; first += CHUNK) {
+        size_t n = N - first < CHUNK ? N - first : CHUNK;
+        ck_assert_int_eq(ae_encoder_encode(enc, x + first * IN, n, zp + first * LAT), AE_OK);
+        ck_assert_int_eq(ae_model_reconstruct(m, x + first * IN, n, xp + first * IN), AE_OK);
+    }
+    ck_assert_int_eq(memcmp(zp, z, N * LAT * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(xp, xr, N * IN * sizeof(float)), 0);
+
+    /* One by one and in uneven pieces: the same up to rounding. */
+    for (size_t i = 0; i < N; i++) {
+        ck_assert_int_eq(ae_encoder_encode(enc, x + i * IN, 1, zi), AE_OK);
+        ck_assert_msg(max_rel_diff(zi, z + i * LAT, LAT) <= ROUNDING, "encode sample %zu", i);
+        ck_assert_int_eq(ae_model_reconstruct(m, x + i * IN, 1, xi), AE_OK);
+        ck_assert_msg(max_rel_diff(xi, xr + i * IN, IN) <= ROUNDING, "reconstruct sample %zu", i);
+    }
+    for (size_t first = 0; first < N; first += PART) {
+        size_t n = N - first < PART ? N - first : PART;
+        ck_assert_int_eq(ae_model_reconstruct(m, x + first * IN, n, xp + first * IN), AE_OK);
+    }
+    ck_assert(max_rel_diff(xp, xr, N * IN) <= ROUNDING);
+
+    /* ae_model_evaluate over 600 samples (in chunks) is the mean loss of
+     * these reconstructions (summed in another order: equal to 1e-12). */
+    ae_dataset *ds;
+    double ev, ref;
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &in_shape, AE_DATASET_BORROW), AE_OK);
+    for (int loss = AE_LOSS_MSE; loss <= AE_LOSS_BCE; loss++) {
+        ck_assert_int_eq(ae_model_evaluate(m, ds, loss, &ev), AE_OK);
+        ck_assert_int_eq(ae_loss_compute(loss, xr, x, N, IN, &ref), AE_OK);
+        ck_assert_double_eq_tol(ev, ref, 1e-12 * ref);
+    }
+    ae_dataset_destroy(ds);
+    free(x);
+    free(z);
+    free(zp);
+    free(xd);
+    free(xr);
+    free(xp);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(evaluate_is_the_mean_loss_of_the_reconstructions)
+{
+    enum { N = 40 };
+    ae_model *m = make_model(7);
+    float *x = data(N, 3), xr[N * IN];
+    ae_dataset *ds;
+    double ev, ref;
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, N, xr), AE_OK);
+    for (int loss = AE_LOSS_MSE; loss <= AE_LOSS_BCE; loss++) {
+        ck_assert_int_eq(ae_model_evaluate(m, ds, loss, &ev), AE_OK);
+        ck_assert_int_eq(ae_loss_compute(loss, xr, x, N, IN, &ref), AE_OK);
+        ck_assert(ev == ref);
+        ck_assert(ev > 0.0);
+    }
+    free(x);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(release_keeps_the_encoder_working_alone)
+{
+    enum { N = 5 };
+    ae_model *m = make_model(9);
+    ae_encoder *enc = NULL;
+    ae_decoder *dec = NULL;
+    float *x = data(N, 4), z1[N * LAT], z2[N * LAT], xr1[N * IN], xr2[N * IN];
+    ck_assert_int_eq(ae_encoder_encode(ae_model_encoder(m), x, N, z1), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, N, xr1), AE_OK);
+
+    /* Both parts back: they join a new model that computes the same. */
+    ae_model_release(m, &enc, &dec);
+    ck_assert_ptr_nonnull(enc);
+    ck_assert_ptr_nonnull(dec);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, N, xr2), AE_OK);
+    ck_assert_int_eq(memcmp(xr1, xr2, sizeof xr1), 0);
+
+    /* Only the encoder: the decoder goes with the model. */
+    enc = NULL;
+    ae_model_release(m, &enc, NULL);
+    ck_assert_ptr_nonnull(enc);
+    ck_assert_int_eq(ae_encoder_encode(enc, x, N, z2), AE_OK);
+    ck_assert_int_eq(memcmp(z1, z2, sizeof z1), 0);
+    /* It is the caller's again, so it may grow. */
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 2, AE_ACT_IDENTITY), AE_OK);
+    ck_assert_uint_eq(ae_encoder_latent_size(enc), 2);
+    ae_encoder_destroy(enc);
+
+    /* Only the decoder. */
+    m = make_model(9);
+    dec = NULL;
+    ae_model_release(m, NULL, &dec);
+    ck_assert_ptr_nonnull(dec);
+    ck_assert_int_eq(ae_decoder_decode(dec, z1, N, xr2), AE_OK);
+    ck_assert_int_eq(memcmp(xr1, xr2, sizeof xr1), 0);
+    ae_decoder_destroy(dec);
+
+    /* Neither: the same as destroying. */
+    m = make_model(9);
+    ae_model_release(m, NULL, NULL);
+    ae_model_release(NULL, &enc, &dec); /* no-op */
+    free(x);
+}
+END_TEST
+
+START_TEST(same_seed_gives_the_same_initial_weights)
+{
+    ae_model *a = make_model(21), *b = make_model(21), *c = make_model(22);
+    float *x = data(4, 5), ra[4 * IN], rb[4 * IN], rc[4 * IN];
+    ck_assert_int_eq(ae_model_reconstruct(a, x, 4, ra), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(b, x, 4, rb), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(c, x, 4, rc), AE_OK);
+    ck_assert_int_eq(memcmp(ra, rb, sizeof ra), 0);
+    ck_assert_int_ne(memcmp(ra, rc, sizeof ra), 0);
+    free(x);
+    ae_model_destroy(a);
+    ae_model_destroy(b);
+    ae_model_destroy(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Losses                                                                   */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(loss_compute_matches_hand_computed_values)
+{
+    const float p[4] = {1.0f, 2.0f, 3.0f, 4.0f}, t[4] = {0.0f, 2.0f, 5.0f, 4.0f};
+    double v = -1.0;
+    /* MSE: (1 + 0 + 4 + 0) / 4, whatever the split into count x size. */
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, t, 1, 4, &v), AE_OK);
+    ck_assert_double_eq_tol(v, 1.25, 1e-15);
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, t, 2, 2, &v), AE_OK);
+    ck_assert_double_eq_tol(v, 1.25, 1e-15);
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, t, 4, 1, &v), AE_OK);
+    ck_assert_double_eq_tol(v, 1.25, 1e-15);
+
+    /* BCE: -(ln 0.5 + ln(1 - 0.9) + 2 (0.5 ln 0.25 + 0.5 ln 0.75)) / 4
+     *    = (0.693147 + 2.302585 + 2 (0.693147 + 0.143841)) / 4 = 1.167427. */
+    const float bp[4] = {0.5f, 0.9f, 0.25f, 0.25f}, bt[4] = {1.0f, 0.0f, 0.5f, 0.5f};
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, bp, bt, 2, 2, &v), AE_OK);
+    ck_assert_double_eq_tol(v, 1.167427, 1e-6);
+
+    /* Predictions are clamped to [1e-7, 1 - 1e-7]: no infinities. */
+    const float cp[2] = {0.0f, 1.0f}, ct[2] = {1.0f, 0.0f};
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, cp, ct, 1, 2, &v), AE_OK);
+    ck_assert(isfinite(v));
+    ck_assert_double_eq_tol(v, (-log((double)1e-7f) - log(1.0 - (double)(1.0f - 1e-7f))) / 2, 1e-6);
+    const float pp[2] = {0.0f, 1.0f}, pt[2] = {0.0f, 1.0f};
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, pp, pt, 2, 1, &v), AE_OK);
+    ck_assert(v >= 0.0 && v < 1e-6);
+
+    ck_assert_str_eq(ae_loss_name(AE_LOSS_MSE), "mse");
+    ck_assert_str_eq(ae_loss_name(AE_LOSS_BCE), "bce");
+    ck_assert_str_eq(ae_loss_name(7), "unknown");
+    ck_assert_str_eq(ae_loss_name(-1), "unknown");
+}
+END_TEST
+
+START_TEST(loss_compute_rejects_bad_arguments)
+{
+    const float p[2] = {0.5f, 0.5f};
+    double v = 42.0;
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, NULL, p, 1, 2, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, NULL, 1, 2, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, p, 1, 2, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(2, p, p, 1, 2, &v), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "2"));
+    ck_assert_int_eq(ae_loss_compute(-1, p, p, 1, 2, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, p, 0, 2, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, p, p, 2, 0, &v), AE_ERR_INVALID);
+    ck_assert_int_lt(ae_loss_compute(AE_LOSS_MSE, p, p, SIZE_MAX, 2, &v), 0);
+    ck_assert(v == 42.0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Error paths of every public function                                     */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(encoder_functions_reject_null_and_zero)
+{
+    static unsigned char big[AE_LAYER_CONFIG_MAX + 1];
+    ae_encoder *enc = (ae_encoder *)0x1, *real;
+    ae_shape s = {0, {0, 0, 0, 0}}, bad_dims = {2, {4, 0, 0, 0}}, tail = {1, {4, 3, 0, 0}};
+    ae_dense_options o = AE_DENSE_OPTIONS_INIT;
+    float x[IN] = {0}, z[LAT];
+    o.units = 2;
+    ck_assert_int_eq(ae_encoder_create(NULL, &in_shape, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_create(&enc, NULL, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_create(&enc, &s, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_create(&enc, &bad_dims, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_create(&enc, &tail, 1), AE_ERR_INVALID);
+    s.rank = AE_MAX_RANK + 1;
+    ck_assert_int_eq(ae_encoder_create(&enc, &s, 1), AE_ERR_INVALID);
+    ck_assert_ptr_eq(enc, (ae_encoder *)0x1);
+    ck_assert_int_eq(ae_encoder_create_v(&enc, &in_shape, 1, (AE_VERSION_MAJOR + 1) * 10000u),
+                     AE_ERR_VERSION);
+    ck_assert_ptr_eq(enc, (ae_encoder *)0x1);
+    ae_encoder_destroy(NULL);
+
+    ck_assert_int_eq(ae_encoder_add_dense(NULL, 4, AE_ACT_RELU), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_dense_ex(NULL, &o), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_activation(NULL, AE_ACT_RELU), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_layer(NULL, AE_LAYER_DENSE, NULL, 0), AE_ERR_INVALID);
+    ck_assert_uint_eq(ae_encoder_layer_count(NULL), 0);
+    ck_assert_uint_eq(ae_encoder_param_count(NULL), 0);
+    ck_assert_uint_eq(ae_encoder_latent_size(NULL), 0);
+    ck_assert_int_eq(ae_encoder_input_shape(NULL, &s), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_latent_shape(NULL, &s), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_encode(NULL, x, 1, z), AE_ERR_INVALID);
+
+    ck_assert_int_eq(ae_encoder_create(&real, &in_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_input_shape(real, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_latent_shape(real, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_dense(real, 0, AE_ACT_RELU), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_dense(real, 4, 5), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_dense(real, 4, -1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_activation(real, 5), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_layer(real, NULL, NULL, 0), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_layer(real, AE_LAYER_DENSE, NULL, 20), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_add_layer(real, AE_LAYER_DENSE, big, sizeof big), AE_ERR_LIMIT);
+    /* No layers yet: nothing to run. */
+    ck_assert_int_eq(ae_encoder_encode(real, x, 1, z), AE_ERR_STATE);
+    ck_assert_uint_eq(ae_encoder_layer_count(real), 0);
+    ck_assert_int_eq(ae_encoder_add_dense(real, LAT, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_encoder_encode(real, NULL, 1, z), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_encode(real, x, 1, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_encoder_encode(real, x, 0, z), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "count"));
+    ck_assert_int_eq(ae_encoder_encode(real, x, 1, z), AE_OK);
+    ae_encoder_destroy(real);
+}
+END_TEST
+
+START_TEST(decoder_functions_reject_null_and_zero)
+{
+    ae_decoder *dec = (ae_decoder *)0x1, *real;
+    ae_shape s = {0, {0, 0, 0, 0}};
+    ae_dense_options o = AE_DENSE_OPTIONS_INIT;
+    float z[LAT] = {0}, x[IN];
+    o.units = 2;
+    ck_assert_int_eq(ae_decoder_create(NULL, &lat_shape, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_create(&dec, NULL, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_create(&dec, &s, 1), AE_ERR_INVALID);
+    ck_assert_ptr_eq(dec, (ae_decoder *)0x1);
+    ck_assert_int_eq(ae_decoder_create_v(&dec, &lat_shape, 1, (AE_VERSION_MAJOR + 1) * 10000u),
+                     AE_ERR_VERSION);
+    ck_assert_ptr_eq(dec, (ae_decoder *)0x1);
+    ae_decoder_destroy(NULL);
+
+    ck_assert_int_eq(ae_decoder_add_dense(NULL, 4, AE_ACT_RELU), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_dense_ex(NULL, &o), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_activation(NULL, AE_ACT_RELU), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_layer(NULL, AE_LAYER_DENSE, NULL, 0), AE_ERR_INVALID);
+    ck_assert_uint_eq(ae_decoder_layer_count(NULL), 0);
+    ck_assert_uint_eq(ae_decoder_param_count(NULL), 0);
+    ck_assert_uint_eq(ae_decoder_output_size(NULL), 0);
+    ck_assert_int_eq(ae_decoder_latent_shape(NULL, &s), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_output_shape(NULL, &s), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_decode(NULL, z, 1, x), AE_ERR_INVALID);
+
+    ck_assert_int_eq(ae_decoder_create(&real, &lat_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_latent_shape(real, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_output_shape(real, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_dense(real, 0, AE_ACT_RELU), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_dense(real, 4, 99), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_dense_ex(real, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_activation(real, -3), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_layer(real, NULL, NULL, 0), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_add_layer(real, AE_LAYER_DENSE, NULL, 20), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_decode(real, z, 1, x), AE_ERR_STATE);
+    ck_assert_int_eq(ae_decoder_add_dense(real, IN, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_decoder_decode(real, NULL, 1, x), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_decode(real, z, 1, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_decode(real, z, 0, x), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_decoder_decode(real, z, 1, x), AE_OK);
+    ae_decoder_destroy(real);
+}
+END_TEST
+
+START_TEST(model_functions_reject_null_and_zero)
+{
+    ae_model *m = make_model(1), *out = (ae_model *)0x1;
+    float x[IN] = {0}, xr[IN];
+    double v = 42.0;
+    ae_dataset *ds, *small;
+    const ae_shape fifteen = {1, {15, 0, 0, 0}};
+    float *d = data(4, 1);
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, d, NULL, 4, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_dataset_from_memory(&small, d, NULL, 4, &fifteen, AE_DATASET_COPY), AE_OK);
+
+    ck_assert_int_eq(ae_model_create(NULL, ae_model_encoder(m), ae_model_decoder(m)),
+                     AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_create(&out, NULL, ae_model_decoder(m)), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_create(&out, ae_model_encoder(m), NULL), AE_ERR_INVALID);
+    ck_assert_ptr_eq(out, (ae_model *)0x1);
+    ae_model_destroy(NULL);
+    ck_assert_ptr_null(ae_model_encoder(NULL));
+    ck_assert_ptr_null(ae_model_decoder(NULL));
+    ck_assert_uint_eq(ae_model_param_count(NULL), 0);
+
+    ck_assert_int_eq(ae_model_reconstruct(NULL, x, 1, xr), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_reconstruct(m, NULL, 1, xr), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, 1, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, 0, xr), AE_ERR_INVALID);
+
+    ck_assert_int_eq(ae_model_evaluate(NULL, ds, AE_LOSS_MSE, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_evaluate(m, NULL, AE_LOSS_MSE, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_evaluate(m, ds, AE_LOSS_MSE, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_evaluate(m, ds, 2, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_evaluate(m, ds, -1, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_evaluate(m, small, AE_LOSS_MSE, &v), AE_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "15"));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "16"));
+    ck_assert(v == 42.0);
+    ck_assert_int_eq(ae_model_evaluate(m, ds, AE_LOSS_BCE, &v), AE_OK);
+    ck_assert(v != 42.0);
+
+    free(d);
+    ae_dataset_destroy(ds);
+    ae_dataset_destroy(small);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(evaluate_rejects_a_model_whose_output_is_not_its_input)
+{
+    /* 16 -> 8 -> 12: a legal model, but it cannot reconstruct its input. */
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *m;
+    ae_dataset *ds;
+    double v = 42.0;
+    float *d = data(4, 1);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, LAT, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &lat_shape, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 12, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, d, NULL, 4, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_model_evaluate(m, ds, AE_LOSS_MSE, &v), AE_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "12"));
+    ck_assert(v == 42.0);
+    free(d);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(m);
+}
+END_TEST
+
+Suite *ae_model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("building");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, model_reports_its_parts_and_sizes);
+    tcase_add_test(tc, empty_parts_report_their_input_as_output);
+    tcase_add_test(tc, model_create_rejects_different_latent_shapes);
+    tcase_add_test(tc, model_create_needs_layers_on_both_sides);
+    tcase_add_test(tc, owned_parts_cannot_join_another_model_or_change);
+    tcase_add_test(tc, dense_ex_options_are_validated);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("inference");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, batch_rows_equal_single_samples);
+    tcase_add_test(tc, inputs_over_256_samples_match_one_by_one);
+    tcase_add_test(tc, evaluate_is_the_mean_loss_of_the_reconstructions);
+    tcase_add_test(tc, release_keeps_the_encoder_working_alone);
+    tcase_add_test(tc, same_seed_gives_the_same_initial_weights);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("losses");
+    tcase_add_test(tc, loss_compute_matches_hand_computed_values);
+    tcase_add_test(tc, loss_compute_rejects_bad_arguments);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, encoder_functions_reject_null_and_zero);
+    tcase_add_test(tc, decoder_functions_reject_null_and_zero);
+    tcase_add_test(tc, model_functions_reject_null_and_zero);
+    tcase_add_test(tc, evaluate_rejects_a_model_whose_output_is_not_its_input);
+    suite_add_tcase(s, tc);
+    return s;
+}
