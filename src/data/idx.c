@@ -268,6 +268,8 @@ static int idx_data(idx_file *f, int labels, int scale, void **out)
         }
         if (got + (size_t)n > cap) {
             size_t grown = cap > want / 2 ? want : 2 * cap;
+            if (grown < got + (size_t)n)
+                grown = got + (size_t)n;
             void *bigger = ae__alloc(grown * elem);
             if (bigger == NULL) {
                 rc = AE_ERR_NOMEM;
