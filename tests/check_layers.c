@@ -580,8 +580,9 @@ END_TEST
 /*
  * "test.scale": y = a * x + c element-wise, shape unchanged, two scalar
  * parameters. Config: 8 bytes, f32 a then f32 c (little-endian).
- * Every callback checks that it received the registered user data, and
- * that forward() sees training == 1 with an rng exactly in training.
+ * Every callback checks that it received the registered user data, that
+ * forward() sees training == 1 with an rng exactly in training, and that
+ * the workspace is there, aligned and kept from forward() to backward().
  */
 typedef struct scale_layer {
     float p[2]; /* a, c */
@@ -672,17 +673,31 @@ static int scale_param_get(void *state, size_t index, ae_param_view *v)
     return AE_OK;
 }
 
+/* The workspace holds a copy of x: forward() fills all of it (so a short
+ * buffer shows under ASan/valgrind) and backward() checks it is intact. */
+static size_t scale_workspace_size(const void *state, size_t batch)
+{
+    const scale_layer *s = state;
+    return batch * s->size * sizeof(float);
+}
+
 static int scale_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
     const scale_layer *s = state;
+    float *ws = ctx->workspace;
     if (ctx->user_data != &trk)
         trk.bad_user_data++;
-    if ((ctx->training != 0) != (ctx->rng != NULL) || ctx->batch == 0)
+    if ((ctx->training != 0) != (ctx->rng != NULL) || ctx->batch == 0 || ws == NULL ||
+        (uintptr_t)ws % 64 != 0) {
         trk.bad_ctx++;
+        return ae_error_set(AE_ERR_INVALID, "test.scale: bad context");
+    }
     trk.forwards++;
     trk.train_forwards += ctx->training != 0;
-    for (size_t i = 0; i < ctx->batch * s->size; i++)
+    for (size_t i = 0; i < ctx->batch * s->size; i++) {
+        ws[i] = x[i];
         y[i] = s->p[0] * x[i] + s->p[1];
+    }
     return AE_OK;
 }
 
@@ -697,6 +712,9 @@ static int scale_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
     if (ctx->training != 1)
         trk.bad_ctx++;
     trk.backwards++;
+    if (ctx->workspace == NULL ||
+        memcmp(ctx->workspace, x, ctx->batch * s->size * sizeof(float)) != 0)
+        trk.bad_ctx++;
     for (size_t i = 0; i < ctx->batch * s->size; i++) {
         ga += (double)dy[i] * x[i];
         gc += dy[i];
@@ -724,6 +742,7 @@ static ae_layer_vtable scale_vtable(const char *name)
     vt.destroy = scale_destroy;
     vt.param_count = scale_param_count;
     vt.param_get = scale_param_get;
+    vt.workspace_size = scale_workspace_size;
     vt.forward = scale_forward;
     vt.backward = scale_backward;
     return vt;

@@ -5,6 +5,7 @@
  * decoder.h and model.h. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,6 +334,60 @@ START_TEST(inputs_over_256_samples_match_one_by_one)
     free(xd);
     free(xr);
     free(xp);
+    ae_model_destroy(m);
+}
+END_TEST
+
+typedef struct job {
+    const ae_model *m;
+    const ae_encoder *enc;
+    const float *x, *ref_r, *ref_z;
+    size_t n;
+    int bad;
+} job;
+
+static void *inference_job(void *arg)
+{
+    job *j = arg;
+    float *xr = malloc(j->n * IN * sizeof *xr), *z = malloc(j->n * LAT * sizeof *z);
+    if (xr == NULL || z == NULL) {
+        j->bad++;
+    } else {
+        for (int rep = 0; rep < 5; rep++) {
+            if (ae_model_reconstruct(j->m, j->x, j->n, xr) != AE_OK ||
+                memcmp(xr, j->ref_r, j->n * IN * sizeof *xr) != 0)
+                j->bad++;
+            if (ae_encoder_encode(j->enc, j->x, j->n, z) != AE_OK ||
+                memcmp(z, j->ref_z, j->n * LAT * sizeof *z) != 0)
+                j->bad++;
+        }
+    }
+    free(xr);
+    free(z);
+    return NULL;
+}
+
+START_TEST(inference_runs_from_several_threads_at_once)
+{
+    enum { N = 300, THREADS = 4 };
+    ae_model *m = make_model(11);
+    float *x = data(N, 6), *xr = malloc(N * IN * sizeof *xr), *z = malloc(N * LAT * sizeof *z);
+    pthread_t th[THREADS];
+    job jobs[THREADS];
+    ck_assert(xr && z);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, N, xr), AE_OK);
+    ck_assert_int_eq(ae_encoder_encode(ae_model_encoder(m), x, N, z), AE_OK);
+    for (int t = 0; t < THREADS; t++) {
+        jobs[t] = (job){m, ae_model_encoder(m), x, xr, z, N, 0};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, inference_job, &jobs[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+        ck_assert_int_eq(jobs[t].bad, 0);
+    }
+    free(x);
+    free(xr);
+    free(z);
     ae_model_destroy(m);
 }
 END_TEST
@@ -666,6 +721,7 @@ Suite *ae_model_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, batch_rows_equal_single_samples);
     tcase_add_test(tc, inputs_over_256_samples_match_one_by_one);
+    tcase_add_test(tc, inference_runs_from_several_threads_at_once);
     tcase_add_test(tc, evaluate_is_the_mean_loss_of_the_reconstructions);
     tcase_add_test(tc, release_keeps_the_encoder_working_alone);
     tcase_add_test(tc, same_seed_gives_the_same_initial_weights);
