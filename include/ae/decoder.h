@@ -50,6 +50,53 @@ AE_API int ae_decoder_add_dense_ex(ae_decoder *dec, const ae_dense_options *opts
 /** Appends an element-wise activation layer. */
 AE_API int ae_decoder_add_activation(ae_decoder *dec, int activation);
 
+/** Appends a 2-d convolution; see ae_encoder_add_conv2d(). */
+AE_API int ae_decoder_add_conv2d(ae_decoder *dec, uint32_t filters, uint32_t kernel,
+                             uint32_t stride, int padding, int activation);
+
+/** Appends a 2-d convolution with full options; see ae_encoder_add_conv2d_ex(). */
+AE_API int ae_decoder_add_conv2d_ex(ae_decoder *dec, const ae_conv2d_options *opts);
+
+/** Appends a transposed 2-d convolution; see ae_encoder_add_conv2d_transpose(). */
+AE_API int ae_decoder_add_conv2d_transpose(ae_decoder *dec, uint32_t filters,
+                                       uint32_t kernel, uint32_t stride,
+                                       int padding, int activation);
+
+/** Appends a transposed 2-d convolution with full options. */
+AE_API int ae_decoder_add_conv2d_transpose_ex(ae_decoder *dec,
+                                          const ae_conv2d_transpose_options *opts);
+
+/** Appends 2-d max pooling; see ae_encoder_add_maxpool2d(). */
+AE_API int ae_decoder_add_maxpool2d(ae_decoder *dec, uint32_t pool, uint32_t stride,
+                                int padding);
+
+/** Appends 2-d max pooling with full options. */
+AE_API int ae_decoder_add_maxpool2d_ex(ae_decoder *dec, const ae_pool2d_options *opts);
+
+/** Appends nearest-neighbour upsampling; see ae_encoder_add_upsample2d(). */
+AE_API int ae_decoder_add_upsample2d(ae_decoder *dec, uint32_t size_h, uint32_t size_w);
+
+/** Appends nearest-neighbour upsampling with options. */
+AE_API int ae_decoder_add_upsample2d_ex(ae_decoder *dec, const ae_upsample2d_options *opts);
+
+/** Appends a reshape; see ae_encoder_add_reshape(). */
+AE_API int ae_decoder_add_reshape(ae_decoder *dec, const ae_shape *shape);
+
+/** Appends a flatten. */
+AE_API int ae_decoder_add_flatten(ae_decoder *dec);
+
+/** Appends dropout; see ae_encoder_add_dropout(). */
+AE_API int ae_decoder_add_dropout(ae_decoder *dec, float rate);
+
+/** Appends dropout with options. */
+AE_API int ae_decoder_add_dropout_ex(ae_decoder *dec, const ae_dropout_options *opts);
+
+/** Appends batch normalization; see ae_encoder_add_batchnorm(). */
+AE_API int ae_decoder_add_batchnorm(ae_decoder *dec);
+
+/** Appends batch normalization with options. */
+AE_API int ae_decoder_add_batchnorm_ex(ae_decoder *dec, const ae_batchnorm_options *opts);
+
 /** Appends a layer of any registered kind; see ae_encoder_add_layer(). */
 AE_API int ae_decoder_add_layer(ae_decoder *dec, const char *type_name,
                                 const void *config, size_t config_size);

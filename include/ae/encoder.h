@@ -61,6 +61,80 @@ AE_API int ae_encoder_add_dense_ex(ae_encoder *enc, const ae_dense_options *opts
 AE_API int ae_encoder_add_activation(ae_encoder *enc, int activation);
 
 /**
+ * Appends a 2-d convolution (input {C, H, W}, output {filters, OH, OW}; shape
+ * rules in ae/layer.h) with a square @p kernel, the same @p stride on both
+ * axes, ae_padding @p padding (AE_PAD_VALID or AE_PAD_SAME), a fused
+ * @p activation and Glorot-uniform weights.
+ * @return AE_OK, AE_ERR_INVALID (NULL, 0 filters/kernel/stride, unknown
+ *         padding or activation), AE_ERR_SHAPE (the input is not {C, H, W}
+ *         or too small for the kernel), AE_ERR_LIMIT, AE_ERR_STATE (the
+ *         encoder belongs to a model), AE_ERR_NOMEM.
+ */
+AE_API int ae_encoder_add_conv2d(ae_encoder *enc, uint32_t filters, uint32_t kernel,
+                             uint32_t stride, int padding, int activation);
+
+/** Appends a 2-d convolution with full options (explicit pads, dilation,
+ *  rectangular kernels...). Errors as ae_encoder_add_conv2d(). */
+AE_API int ae_encoder_add_conv2d_ex(ae_encoder *enc, const ae_conv2d_options *opts);
+
+/**
+ * Appends a transposed 2-d convolution (square kernel, same stride on both
+ * axes, automatic output padding: with AE_PAD_SAME the output is the input
+ * times the stride, as Keras's Conv2DTranspose(padding="same")).
+ * Errors as ae_encoder_add_conv2d().
+ */
+AE_API int ae_encoder_add_conv2d_transpose(ae_encoder *enc, uint32_t filters,
+                                       uint32_t kernel, uint32_t stride,
+                                       int padding, int activation);
+
+/** Appends a transposed 2-d convolution with full options (output padding
+ *  as PyTorch or Keras). Errors as ae_encoder_add_conv2d(). */
+AE_API int ae_encoder_add_conv2d_transpose_ex(ae_encoder *enc,
+                                          const ae_conv2d_transpose_options *opts);
+
+/**
+ * Appends 2-d max pooling over square @p pool windows moving by @p stride
+ * (0: the pool size) with ae_padding @p padding.
+ * @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE, AE_ERR_STATE, AE_ERR_NOMEM.
+ */
+AE_API int ae_encoder_add_maxpool2d(ae_encoder *enc, uint32_t pool, uint32_t stride,
+                                int padding);
+
+/** Appends 2-d max pooling with full options. Errors as ae_encoder_add_maxpool2d(). */
+AE_API int ae_encoder_add_maxpool2d_ex(ae_encoder *enc, const ae_pool2d_options *opts);
+
+/** Appends nearest-neighbour upsampling by @p size_h x @p size_w.
+ *  @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE, AE_ERR_LIMIT, AE_ERR_STATE,
+ *  AE_ERR_NOMEM. */
+AE_API int ae_encoder_add_upsample2d(ae_encoder *enc, uint32_t size_h, uint32_t size_w);
+
+/** Appends nearest-neighbour upsampling with options. */
+AE_API int ae_encoder_add_upsample2d_ex(ae_encoder *enc, const ae_upsample2d_options *opts);
+
+/** Appends a reshape to @p shape (same number of values).
+ *  @return AE_OK, AE_ERR_INVALID (bad shape), AE_ERR_SHAPE (sizes differ),
+ *  AE_ERR_STATE, AE_ERR_NOMEM. */
+AE_API int ae_encoder_add_reshape(ae_encoder *enc, const ae_shape *shape);
+
+/** Appends a flatten: any shape to {size}. */
+AE_API int ae_encoder_add_flatten(ae_encoder *enc);
+
+/** Appends dropout with probability @p rate in [0, 1) (training only).
+ *  @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE, AE_ERR_NOMEM. */
+AE_API int ae_encoder_add_dropout(ae_encoder *enc, float rate);
+
+/** Appends dropout with options. */
+AE_API int ae_encoder_add_dropout_ex(ae_encoder *enc, const ae_dropout_options *opts);
+
+/** Appends batch normalization with PyTorch's defaults (momentum 0.1,
+ *  epsilon 1e-5); see ae_batchnorm_options. */
+AE_API int ae_encoder_add_batchnorm(ae_encoder *enc);
+
+/** Appends batch normalization with options.
+ *  @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE, AE_ERR_NOMEM. */
+AE_API int ae_encoder_add_batchnorm_ex(ae_encoder *enc, const ae_batchnorm_options *opts);
+
+/**
  * Appends a layer of any registered kind (built-in or custom, see
  * ae/sys/layer.h) from its type name and config bytes.
  * @return AE_OK, AE_ERR_NOT_FOUND (no such kind), AE_ERR_INVALID or

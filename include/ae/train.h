@@ -51,6 +51,21 @@ typedef struct ae_progress {
  */
 typedef int (*ae_progress_fn)(const ae_progress *progress, void *user);
 
+/**
+ * Corruption models for denoising training (values pinned). Training with
+ * noise feeds the model corrupted inputs x' and compares its output with
+ * the clean x: the loss is L(D(E(x')), x).
+ */
+enum ae_noise {
+    AE_NOISE_NONE = 0,        /**< no corruption (a plain autoencoder) */
+    AE_NOISE_GAUSSIAN = 1,    /**< x' = clip(x + amount * N(0, 1), 0, 1): the
+                                   additive noise of the denoising tutorial
+                                   (amount is the noise factor, e.g. 0.2) */
+    AE_NOISE_MASKING = 2,     /**< each value set to 0 with probability amount */
+    AE_NOISE_SALT_PEPPER = 3  /**< each value replaced with probability amount
+                                   by 0 or 1 (even odds) */
+};
+
 /** Training options. Start from AE_TRAIN_OPTIONS_INIT. */
 typedef struct ae_train_options {
     uint32_t struct_size;         /**< sizeof(ae_train_options) */
@@ -62,16 +77,25 @@ typedef struct ae_train_options {
     const ae_dataset *validation; /**< evaluated after every epoch, or NULL */
     ae_progress_fn progress;      /**< or NULL */
     void *progress_user;          /**< passed to progress */
+    /* Appended in 0.1 (denoising). */
+    int noise;                    /**< ae_noise applied to each training batch,
+                                       fresh every step: drawn from a generator
+                                       seeded with (seed, epoch), epochs counted
+                                       over the model's history */
+    float noise_amount;           /**< the noise's factor or fraction (see ae_noise) */
 } ae_train_options;
 
-/** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation. */
+/** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation, no noise. */
 #define AE_TRAIN_OPTIONS_INIT \
-    {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL}
+    {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL, \
+     AE_NOISE_NONE, 0.0f}
 
 /**
- * Trains @p model on @p data (inputs are also the targets) with @p opt.
+ * Trains @p model on @p data (inputs are also the targets; with noise the
+ * clean inputs are the targets) with @p opt.
  * The model keeps a per-epoch history across calls (ae_model_history_get()).
- * @return AE_OK; AE_ERR_INVALID (NULL, batch 0, unknown loss);
+ * @return AE_OK; AE_ERR_INVALID (NULL, batch 0, unknown loss, unknown
+ *         noise or a bad noise_amount);
  *         AE_ERR_SHAPE (sample size is not the model's input or output
  *         size); AE_ERR_STATE (the optimizer is bound to another model);
  *         AE_ERR_NUMERIC (a loss or weight became NaN/Inf: the message names
@@ -79,6 +103,15 @@ typedef struct ae_train_options {
  */
 AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
                           const ae_dataset *data, const ae_train_options *opts);
+
+/**
+ * Corrupts @p count floats of @p x in place with @p noise (ae_noise) of
+ * factor/fraction @p amount, drawn from a generator seeded with @p seed
+ * (same seed, same noise). Use it to make noisy test inputs.
+ * @return AE_OK or AE_ERR_INVALID (NULL, count 0, unknown noise, amount
+ *         negative, not finite, or a fraction above 1).
+ */
+AE_API int ae_noise_apply(int noise, float amount, uint64_t seed, float *x, size_t count);
 
 /** Number of epochs in the model's training history; 0 for NULL. */
 AE_API size_t ae_model_history_length(const ae_model *model);

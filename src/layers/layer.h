@@ -27,12 +27,42 @@ void ae__kind_release(ae__kind *kind);
 /* The built-in kinds' vtables (one file each). */
 extern const ae_layer_vtable ae__dense_vtable;
 extern const ae_layer_vtable ae__activation_vtable;
+extern const ae_layer_vtable ae__conv2d_vtable;
+extern const ae_layer_vtable ae__conv2d_transpose_vtable;
+extern const ae_layer_vtable ae__maxpool2d_vtable;
+extern const ae_layer_vtable ae__upsample2d_vtable;
+extern const ae_layer_vtable ae__reshape_vtable;
+extern const ae_layer_vtable ae__flatten_vtable;
+extern const ae_layer_vtable ae__dropout_vtable;
+extern const ae_layer_vtable ae__batchnorm_vtable;
 
 /* Config blobs of the built-in kinds (little-endian u32/f32 fields). */
 #define AE__DENSE_CONFIG_SIZE 20      /* units, activation, init, use_bias, slope */
 #define AE__ACTIVATION_CONFIG_SIZE 8  /* activation, slope */
 void ae__dense_config(unsigned char out[AE__DENSE_CONFIG_SIZE], const ae_dense_options *o);
 void ae__activation_config(unsigned char out[AE__ACTIVATION_CONFIG_SIZE], int act, float slope);
+
+/* Spatial kinds. Each create() validates its blob again (blobs also come
+ * from model files); the ae__*_config writers take validated options. */
+#define AE__CONV2D_CONFIG_SIZE 64     /* filters, kh, kw, sh, sw, dh, dw, padding, pad top,
+                                         bottom, left, right, activation, init, use_bias, slope */
+#define AE__CONV2D_TRANSPOSE_CONFIG_SIZE 72 /* as conv2d, with i32 output_padding h, w
+                                               after the pads */
+#define AE__POOL2D_CONFIG_SIZE 36     /* pool h, w, stride h, w, padding, pad t, b, l, r */
+#define AE__UPSAMPLE2D_CONFIG_SIZE 8  /* size h, w */
+#define AE__RESHAPE_CONFIG_SIZE 20    /* rank, dims[4] */
+#define AE__DROPOUT_CONFIG_SIZE 4     /* f32 rate */
+#define AE__BATCHNORM_CONFIG_SIZE 8   /* f32 momentum, f32 epsilon */
+void ae__conv2d_config(unsigned char out[AE__CONV2D_CONFIG_SIZE], const ae_conv2d_options *o);
+void ae__conv2d_transpose_config(unsigned char out[AE__CONV2D_TRANSPOSE_CONFIG_SIZE],
+                                 const ae_conv2d_transpose_options *o);
+void ae__pool2d_config(unsigned char out[AE__POOL2D_CONFIG_SIZE], const ae_pool2d_options *o);
+void ae__upsample2d_config(unsigned char out[AE__UPSAMPLE2D_CONFIG_SIZE],
+                           const ae_upsample2d_options *o);
+void ae__reshape_config(unsigned char out[AE__RESHAPE_CONFIG_SIZE], const ae_shape *shape);
+void ae__dropout_config(unsigned char out[AE__DROPOUT_CONFIG_SIZE], const ae_dropout_options *o);
+void ae__batchnorm_config(unsigned char out[AE__BATCHNORM_CONFIG_SIZE],
+                          const ae_batchnorm_options *o);
 
 /* Little-endian field access for config blobs and files. */
 static inline void ae__put_u32(unsigned char *p, uint32_t v)

@@ -16,7 +16,7 @@ typedef struct custom_kind {
     struct custom_kind *next;
 } custom_kind;
 
-static ae__kind builtins[2];
+static ae__kind builtins[10];
 static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static custom_kind *customs;
@@ -33,6 +33,14 @@ static void builtins_init(void)
 {
     builtin_fill(&builtins[0], &ae__dense_vtable);
     builtin_fill(&builtins[1], &ae__activation_vtable);
+    builtin_fill(&builtins[2], &ae__conv2d_vtable);
+    builtin_fill(&builtins[3], &ae__conv2d_transpose_vtable);
+    builtin_fill(&builtins[4], &ae__maxpool2d_vtable);
+    builtin_fill(&builtins[5], &ae__upsample2d_vtable);
+    builtin_fill(&builtins[6], &ae__reshape_vtable);
+    builtin_fill(&builtins[7], &ae__flatten_vtable);
+    builtin_fill(&builtins[8], &ae__dropout_vtable);
+    builtin_fill(&builtins[9], &ae__batchnorm_vtable);
 }
 
 static ae__kind *builtin_find(const char *name)
@@ -104,6 +112,10 @@ int ae_layer_register(const ae_layer_vtable *vt, void *user_data, void (*user_fr
                          vt->type_name);
     if (vt->param_count != NULL && vt->param_get == NULL)
         return ae__error(AE_ERR_INVALID, "ae_layer_register: %s: param_count needs param_get",
+                         vt->type_name);
+    if (vt->struct_size >= offsetof(ae_layer_vtable, state_get) + sizeof vt->state_get &&
+        vt->state_count != NULL && vt->state_get == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_layer_register: %s: state_count needs state_get",
                          vt->type_name);
     if (builtin_find(vt->type_name) != NULL)
         return ae__error(AE_ERR_EXISTS, "ae_layer_register: '%s' is a built-in layer kind",

@@ -54,6 +54,114 @@ int ae_encoder_add_activation(ae_encoder *enc, int activation)
     return ae__net_add_activation(&enc->net, activation, "ae_encoder_add_activation");
 }
 
+int ae_encoder_add_conv2d(ae_encoder *enc, uint32_t filters, uint32_t kernel, uint32_t stride, int padding,
+                      int activation)
+{
+    ae_conv2d_options o = AE_CONV2D_OPTIONS_INIT;
+    CHECK_ENC(enc, "ae_encoder_add_conv2d");
+    o.filters = filters;
+    o.kernel_h = o.kernel_w = kernel;
+    o.stride_h = o.stride_w = stride;
+    o.padding = padding;
+    o.activation = activation;
+    return ae__net_add_conv2d(&enc->net, &o, "ae_encoder_add_conv2d");
+}
+
+int ae_encoder_add_conv2d_ex(ae_encoder *enc, const ae_conv2d_options *opts)
+{
+    CHECK_ENC(enc, "ae_encoder_add_conv2d_ex");
+    return ae__net_add_conv2d(&enc->net, opts, "ae_encoder_add_conv2d_ex");
+}
+
+int ae_encoder_add_conv2d_transpose(ae_encoder *enc, uint32_t filters, uint32_t kernel, uint32_t stride,
+                                int padding, int activation)
+{
+    ae_conv2d_transpose_options o = AE_CONV2D_TRANSPOSE_OPTIONS_INIT;
+    CHECK_ENC(enc, "ae_encoder_add_conv2d_transpose");
+    o.filters = filters;
+    o.kernel_h = o.kernel_w = kernel;
+    o.stride_h = o.stride_w = stride;
+    o.padding = padding;
+    o.activation = activation;
+    return ae__net_add_conv2d_transpose(&enc->net, &o, "ae_encoder_add_conv2d_transpose");
+}
+
+int ae_encoder_add_conv2d_transpose_ex(ae_encoder *enc, const ae_conv2d_transpose_options *opts)
+{
+    CHECK_ENC(enc, "ae_encoder_add_conv2d_transpose_ex");
+    return ae__net_add_conv2d_transpose(&enc->net, opts, "ae_encoder_add_conv2d_transpose_ex");
+}
+
+int ae_encoder_add_maxpool2d(ae_encoder *enc, uint32_t pool, uint32_t stride, int padding)
+{
+    ae_pool2d_options o = AE_POOL2D_OPTIONS_INIT;
+    CHECK_ENC(enc, "ae_encoder_add_maxpool2d");
+    o.pool_h = o.pool_w = pool;
+    o.stride_h = o.stride_w = stride;
+    o.padding = padding;
+    return ae__net_add_maxpool2d(&enc->net, &o, "ae_encoder_add_maxpool2d");
+}
+
+int ae_encoder_add_maxpool2d_ex(ae_encoder *enc, const ae_pool2d_options *opts)
+{
+    CHECK_ENC(enc, "ae_encoder_add_maxpool2d_ex");
+    return ae__net_add_maxpool2d(&enc->net, opts, "ae_encoder_add_maxpool2d_ex");
+}
+
+int ae_encoder_add_upsample2d(ae_encoder *enc, uint32_t size_h, uint32_t size_w)
+{
+    ae_upsample2d_options o = AE_UPSAMPLE2D_OPTIONS_INIT;
+    CHECK_ENC(enc, "ae_encoder_add_upsample2d");
+    o.size_h = size_h;
+    o.size_w = size_w;
+    return ae__net_add_upsample2d(&enc->net, &o, "ae_encoder_add_upsample2d");
+}
+
+int ae_encoder_add_upsample2d_ex(ae_encoder *enc, const ae_upsample2d_options *opts)
+{
+    CHECK_ENC(enc, "ae_encoder_add_upsample2d_ex");
+    return ae__net_add_upsample2d(&enc->net, opts, "ae_encoder_add_upsample2d_ex");
+}
+
+int ae_encoder_add_reshape(ae_encoder *enc, const ae_shape *shape)
+{
+    CHECK_ENC(enc, "ae_encoder_add_reshape");
+    return ae__net_add_reshape(&enc->net, shape, "ae_encoder_add_reshape");
+}
+
+int ae_encoder_add_flatten(ae_encoder *enc)
+{
+    CHECK_ENC(enc, "ae_encoder_add_flatten");
+    return ae__net_add_flatten(&enc->net, "ae_encoder_add_flatten");
+}
+
+int ae_encoder_add_dropout(ae_encoder *enc, float rate)
+{
+    ae_dropout_options o = AE_DROPOUT_OPTIONS_INIT;
+    CHECK_ENC(enc, "ae_encoder_add_dropout");
+    o.rate = rate;
+    return ae__net_add_dropout(&enc->net, &o, "ae_encoder_add_dropout");
+}
+
+int ae_encoder_add_dropout_ex(ae_encoder *enc, const ae_dropout_options *opts)
+{
+    CHECK_ENC(enc, "ae_encoder_add_dropout_ex");
+    return ae__net_add_dropout(&enc->net, opts, "ae_encoder_add_dropout_ex");
+}
+
+int ae_encoder_add_batchnorm(ae_encoder *enc)
+{
+    ae_batchnorm_options o = AE_BATCHNORM_OPTIONS_INIT;
+    CHECK_ENC(enc, "ae_encoder_add_batchnorm");
+    return ae__net_add_batchnorm(&enc->net, &o, "ae_encoder_add_batchnorm");
+}
+
+int ae_encoder_add_batchnorm_ex(ae_encoder *enc, const ae_batchnorm_options *opts)
+{
+    CHECK_ENC(enc, "ae_encoder_add_batchnorm_ex");
+    return ae__net_add_batchnorm(&enc->net, opts, "ae_encoder_add_batchnorm_ex");
+}
+
 int ae_encoder_add_layer(ae_encoder *enc, const char *type_name, const void *config,
                          size_t config_size)
 {

@@ -119,6 +119,18 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
             goto fail;
         }
     }
+    l.n_states = l.kind->vt.state_count ? l.kind->vt.state_count(l.state) : 0;
+    for (size_t t = 0; t < l.n_states; t++) {
+        ae_param_view v;
+        memset(&v, 0, sizeof v);
+        v.struct_size = sizeof v;
+        if ((rc = l.kind->vt.state_get(l.state, t, &v)) < 0 || v.value == NULL || v.count == 0) {
+            net->rng = saved;
+            rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' state tensor %zu is not usable", who,
+                           type_name, t);
+            goto fail;
+        }
+    }
     net->layers[net->n++] = l;
     net->output = l.out;
     net->out_size = l.out_size;
@@ -157,6 +169,110 @@ int ae__net_add_activation(ae__net *net, int activation, const char *who)
     return ae__net_add(net, AE_LAYER_ACTIVATION, cfg, sizeof cfg, who);
 }
 
+/* Checks an options struct's size and returns its padding/activation
+ * validation as the public function sees it. */
+static int check_opts(const void *o, uint32_t size, size_t ours, const char *kind, const char *who)
+{
+    if (o == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: %s options are NULL", who, kind);
+    return ae__check_struct(o, size, ours, ours, who);
+}
+
+static int check_enums(int padding, int activation, int init, int use_bias, const char *who)
+{
+    if (padding < AE_PAD_VALID || padding > AE_PAD_EXPLICIT)
+        return ae__error(AE_ERR_INVALID, "%s: unknown padding %d (0 valid, 1 same, 2 explicit)",
+                         who, padding);
+    if (activation < AE_ACT_IDENTITY || activation > AE_ACT_TANH)
+        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, activation);
+    if (init < AE_INIT_GLOROT_UNIFORM || init > AE_INIT_HE_NORMAL)
+        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %d", who, init);
+    if (use_bias != 0 && use_bias != 1)
+        return ae__error(AE_ERR_INVALID, "%s: use_bias is %d, expected 0 or 1", who, use_bias);
+    return AE_OK;
+}
+
+int ae__net_add_conv2d(ae__net *net, const ae_conv2d_options *o, const char *who)
+{
+    unsigned char cfg[AE__CONV2D_CONFIG_SIZE];
+    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "conv2d", who);
+    if (rc < 0 || (rc = check_enums(o->padding, o->activation, o->init, o->use_bias, who)) < 0)
+        return rc;
+    ae__conv2d_config(cfg, o);
+    return ae__net_add(net, AE_LAYER_CONV2D, cfg, sizeof cfg, who);
+}
+
+int ae__net_add_conv2d_transpose(ae__net *net, const ae_conv2d_transpose_options *o,
+                                 const char *who)
+{
+    unsigned char cfg[AE__CONV2D_TRANSPOSE_CONFIG_SIZE];
+    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "conv2d_transpose", who);
+    if (rc < 0 || (rc = check_enums(o->padding, o->activation, o->init, o->use_bias, who)) < 0)
+        return rc;
+    ae__conv2d_transpose_config(cfg, o);
+    return ae__net_add(net, AE_LAYER_CONV2D_TRANSPOSE, cfg, sizeof cfg, who);
+}
+
+int ae__net_add_maxpool2d(ae__net *net, const ae_pool2d_options *o, const char *who)
+{
+    unsigned char cfg[AE__POOL2D_CONFIG_SIZE];
+    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "maxpool2d", who);
+    if (rc < 0 || (rc = check_enums(o->padding, AE_ACT_IDENTITY, AE_INIT_GLOROT_UNIFORM, 0, who)) < 0)
+        return rc;
+    ae_pool2d_options r = *o; /* the stored config names the stride */
+    if (r.stride_h == 0)
+        r.stride_h = r.pool_h;
+    if (r.stride_w == 0)
+        r.stride_w = r.pool_w;
+    ae__pool2d_config(cfg, &r);
+    return ae__net_add(net, AE_LAYER_MAXPOOL2D, cfg, sizeof cfg, who);
+}
+
+int ae__net_add_upsample2d(ae__net *net, const ae_upsample2d_options *o, const char *who)
+{
+    unsigned char cfg[AE__UPSAMPLE2D_CONFIG_SIZE];
+    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "upsample2d", who);
+    if (rc < 0)
+        return rc;
+    ae__upsample2d_config(cfg, o);
+    return ae__net_add(net, AE_LAYER_UPSAMPLE2D, cfg, sizeof cfg, who);
+}
+
+int ae__net_add_reshape(ae__net *net, const ae_shape *shape, const char *who)
+{
+    unsigned char cfg[AE__RESHAPE_CONFIG_SIZE];
+    int rc = ae__shape_check(shape, who);
+    if (rc < 0)
+        return rc;
+    ae__reshape_config(cfg, shape);
+    return ae__net_add(net, AE_LAYER_RESHAPE, cfg, sizeof cfg, who);
+}
+
+int ae__net_add_flatten(ae__net *net, const char *who)
+{
+    return ae__net_add(net, AE_LAYER_FLATTEN, NULL, 0, who);
+}
+
+int ae__net_add_dropout(ae__net *net, const ae_dropout_options *o, const char *who)
+{
+    unsigned char cfg[AE__DROPOUT_CONFIG_SIZE];
+    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "dropout", who);
+    if (rc < 0)
+        return rc;
+    ae__dropout_config(cfg, o);
+    return ae__net_add(net, AE_LAYER_DROPOUT, cfg, sizeof cfg, who);
+}
+
+int ae__net_add_batchnorm(ae__net *net, const ae_batchnorm_options *o, const char *who)
+{
+    unsigned char cfg[AE__BATCHNORM_CONFIG_SIZE];
+    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "batchnorm", who);
+    if (rc < 0)
+        return rc;
+    ae__batchnorm_config(cfg, o);
+    return ae__net_add(net, AE_LAYER_BATCHNORM, cfg, sizeof cfg, who);
+}
+
 size_t ae__net_tensor_count(const ae__net *net)
 {
     size_t n = 0;
@@ -174,6 +290,30 @@ int ae__net_params(ae__net *net, ae_param_view *views)
             memset(&views[k], 0, sizeof views[k]);
             views[k].struct_size = sizeof views[k];
             int rc = l->kind->vt.param_get(l->state, t, &views[k]);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return AE_OK;
+}
+
+size_t ae__net_state_count(const ae__net *net)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < net->n; i++)
+        n += net->layers[i].n_states;
+    return n;
+}
+
+int ae__net_states(ae__net *net, ae_param_view *views)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < net->n; i++) {
+        ae__layer *l = &net->layers[i];
+        for (size_t t = 0; t < l->n_states; t++, k++) {
+            memset(&views[k], 0, sizeof views[k]);
+            views[k].struct_size = sizeof views[k];
+            int rc = l->kind->vt.state_get(l->state, t, &views[k]);
             if (rc < 0)
                 return rc;
         }

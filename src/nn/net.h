@@ -18,6 +18,7 @@ typedef struct ae__layer {
     unsigned char *config;     /* copy of the config blob (may be NULL) */
     size_t config_size;
     size_t n_tensors;          /* parameter tensors */
+    size_t n_states;           /* state tensors */
 } ae__layer;
 
 typedef struct ae__net {
@@ -36,10 +37,26 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
                 const char *who);
 int ae__net_add_dense(ae__net *net, const ae_dense_options *opts, const char *who);
 int ae__net_add_activation(ae__net *net, int activation, const char *who);
+/* The spatial kinds: check the options struct, write the config blob and
+ * go through ae__net_add (the layer's create validates the values). */
+int ae__net_add_conv2d(ae__net *net, const ae_conv2d_options *opts, const char *who);
+int ae__net_add_conv2d_transpose(ae__net *net, const ae_conv2d_transpose_options *opts,
+                                 const char *who);
+int ae__net_add_maxpool2d(ae__net *net, const ae_pool2d_options *opts, const char *who);
+int ae__net_add_upsample2d(ae__net *net, const ae_upsample2d_options *opts, const char *who);
+int ae__net_add_reshape(ae__net *net, const ae_shape *shape, const char *who);
+int ae__net_add_flatten(ae__net *net, const char *who);
+int ae__net_add_dropout(ae__net *net, const ae_dropout_options *opts, const char *who);
+int ae__net_add_batchnorm(ae__net *net, const ae_batchnorm_options *opts, const char *who);
 size_t ae__net_param_floats(const ae__net *net);
 size_t ae__net_tensor_count(const ae__net *net);
 /* Fills views[0 .. tensor_count) with the parameter tensors in layer order. */
 int ae__net_params(ae__net *net, ae_param_view *views);
+/* The same for the layers' state tensors (vtable state_count/state_get:
+ * batch normalization's running statistics), which the optimizer never
+ * sees and model files store. */
+size_t ae__net_state_count(const ae__net *net);
+int ae__net_states(ae__net *net, ae_param_view *views);
 
 /* Inference over a chain of nets (encoder, decoder or both), in chunks,
  * with scratch memory of its own: safe to call from several threads. */

@@ -9,7 +9,9 @@
  *
  * Determinism: the sample order of epoch e (counted over the model's whole
  * history) comes from a generator seeded with (seed, e), so training N
- * epochs and then M more visits the same batches as N + M at once.
+ * epochs and then M more visits the same batches as N + M at once. So does
+ * the noise of denoising training: a third generator seeded with (seed, e)
+ * corrupts each batch into acts[0] while the clean batch stays in `target`.
  */
 #include <math.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 
 #include "ae/train.h"
 #include "data/dataset.h"
+#include "data/noise.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
 
@@ -28,6 +31,7 @@ typedef struct trainer {
     void **ws;          /* one workspace per layer (NULL when none) */
     ae_param_view *params;
     size_t n_params;
+    float *target;      /* the clean batch when training with noise, else acts[0] */
     size_t *order;      /* sample order of the current epoch */
     void *block;        /* the one allocation behind acts, grads, workspaces */
 } trainer;
@@ -44,7 +48,7 @@ static void trainer_free(trainer *t)
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
-static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count)
+static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count, int noisy)
 {
     ae__net *nets[2] = {&model->enc->net, &model->dec->net};
     memset(t, 0, sizeof *t);
@@ -89,6 +93,8 @@ static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count)
     if (!ae__mul_size(batch, width * sizeof(float), &bytes) ||
         !ae__add_size(total, 2 * align64(bytes), &total))
         goto overflow;
+    if (noisy && !ae__add_size(total, align64(batch * nets[0]->in_size * sizeof(float)), &total))
+        goto overflow;
     t->block = ae__alloc(total);
     if (t->block == NULL)
         return AE_ERR_NOMEM;
@@ -108,6 +114,8 @@ static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count)
     }
     t->grad[0] = (float *)(void *)p;
     t->grad[1] = (float *)(void *)(p + align64(batch * width * sizeof(float)));
+    p += 2 * align64(batch * width * sizeof(float));
+    t->target = noisy ? (float *)(void *)p : t->acts[0];
 
     int rc = ae__net_params(nets[0], t->params);
     if (rc == AE_OK)
@@ -173,7 +181,7 @@ static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, size_t b, si
             return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
     }
     size_t n = b * in_size;
-    *loss = ae__loss(loss_kind, t->acts[t->n], t->acts[0], n, t->grad[0], (double)n);
+    *loss = ae__loss(loss_kind, t->acts[t->n], t->target, n, t->grad[0], (double)n);
     if (!isfinite(*loss))
         return AE_ERR_NUMERIC;
     int cur = 0;
@@ -207,7 +215,15 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     int rc;
     if (model == NULL || opt == NULL || data == NULL || o == NULL)
         return ae__error(AE_ERR_INVALID, "ae_model_train: model, optimizer, data or options is NULL");
-    if ((rc = ae__check_struct(o, o->struct_size, sizeof *o, sizeof *o, "ae_model_train")) < 0)
+    /* The first released layout ends with progress_user; later fields read as 0. */
+    if ((rc = ae__check_struct(o, o->struct_size, offsetof(ae_train_options, noise), sizeof *o,
+                               "ae_model_train")) < 0)
+        return rc;
+    ae_train_options opts;
+    memset(&opts, 0, sizeof opts);
+    memcpy(&opts, o, o->struct_size < sizeof opts ? o->struct_size : sizeof opts);
+    o = &opts;
+    if ((rc = ae__noise_check(o->noise, o->noise_amount, "ae_model_train")) < 0)
         return rc;
     if (o->batch_size == 0)
         return ae__error(AE_ERR_INVALID, "ae_model_train: batch_size is 0");
@@ -232,7 +248,8 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     const size_t batch = o->batch_size < count ? o->batch_size : count;
     const size_t batches = (count + batch - 1) / batch;
     trainer t;
-    if ((rc = trainer_init(&t, model, batch, count)) < 0)
+    const int noisy = o->noise != AE_NOISE_NONE;
+    if ((rc = trainer_init(&t, model, batch, count, noisy)) < 0)
         goto done;
     if ((rc = ae__optimizer_bind(opt, t.params, t.n_params)) < 0)
         goto done;
@@ -240,8 +257,9 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     const double start = now_seconds();
     for (uint32_t e = 0; e < o->epochs; e++) {
         const uint64_t global_epoch = model->history_len;
-        ae_rng layer_rng;
+        ae_rng layer_rng, noise_rng;
         ae__rng_seed(&layer_rng, o->seed ^ (0xD1B54A32D192ED03ull * (global_epoch + 1)));
+        ae__rng_seed(&noise_rng, o->seed ^ (0x8CB92BA72F3D8DD7ull * (global_epoch + 1)));
         shuffle_order(t.order, count, o->seed, global_epoch, o->shuffle);
         double sum = 0.0;
         size_t seen = 0;
@@ -255,8 +273,11 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         for (size_t bi = 0; bi < batches; bi++) {
             size_t first = bi * batch, b = count - first < batch ? count - first : batch;
             for (size_t i = 0; i < b; i++)
-                memcpy(t.acts[0] + i * size, ae__dataset_row(data, t.order[first + i]),
+                memcpy(t.target + i * size, ae__dataset_row(data, t.order[first + i]),
                        size * sizeof(float));
+            if (noisy)
+                ae__noise_apply(o->noise, o->noise_amount, &noise_rng, t.target, t.acts[0],
+                                b * size);
             double loss = NAN;
             rc = train_step(&t, opt, o->loss, b, size, &layer_rng, &loss);
             if (rc == AE_ERR_NUMERIC) {

@@ -9,7 +9,8 @@
  * files, so write it in a fixed little-endian layout). The library then:
  *
  *  - asks it for its parameters (value and gradient buffers, float32),
- *    which the optimizer updates and model files store;
+ *    which the optimizer updates and model files store, and for its state
+ *    tensors (state_count/state_get), which model files store too;
  *  - calls forward() on batches: x is batch * in_size floats, y is
  *    batch * out_size floats, row-major, batch-first;
  *  - in training, calls backward() with the same x and y and dy = dL/dy.
@@ -66,12 +67,12 @@ AE_API int ae_error_set(int status, const char *format, ...)
 #endif
     ;
 
-/** One trainable parameter tensor of a layer. */
+/** One parameter (or state) tensor of a layer. */
 typedef struct ae_param_view {
     uint32_t struct_size; /**< set by the library before param_get() */
     const char *name;     /**< short name, unique within the layer ("weight") */
     float *value;         /**< count floats, owned by the layer */
-    float *grad;          /**< count floats, owned by the layer */
+    float *grad;          /**< count floats, owned by the layer (NULL for state tensors) */
     size_t count;         /**< number of floats */
     ae_shape shape;       /**< logical shape; product == count */
 } ae_param_view;
@@ -134,12 +135,27 @@ typedef struct ae_layer_vtable {
      */
     int (*backward)(void *state, const ae_layer_ctx *ctx, const float *x,
                     const float *y, const float *dy, float *dx);
+
+    /* ---- appended in 0.1: non-trainable state ---------------------------- */
+
+    /**
+     * Number of state tensors: values the layer keeps besides its trainable
+     * parameters, such as batch normalization's running statistics.
+     * Model files store them next to the parameters; the optimizer never
+     * sees them, parameter counts leave them out, and only the layer
+     * changes them (in a training forward()). Optional: NULL means none.
+     */
+    size_t (*state_count)(const void *state);
+
+    /** Describes state tensor @p index into @p view (grad is left NULL).
+     *  Required when state_count is set. */
+    int (*state_get)(void *state, size_t index, ae_param_view *view);
 } ae_layer_vtable;
 
 /** Initializer: struct_size and abi_version set, every slot NULL. */
 #define AE_LAYER_VTABLE_INIT \
     {sizeof(ae_layer_vtable), AE_LAYER_ABI_VERSION, NULL, 0, NULL, NULL, NULL, \
-     NULL, NULL, NULL, NULL}
+     NULL, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Registers a layer kind process-wide. The vtable is copied; @p user_data is

@@ -1,0 +1,301 @@
+/*
+ * conv2d.c - 2-d convolution (cross-correlation) over NCHW batches:
+ * y = act(W * x + b), W of shape filters x C x kh x kw (PyTorch's layout).
+ *
+ * Samples go through in groups: the group's im2col matrix (C*kh*kw rows,
+ * group * OH*OW columns) is one GEMM operand, so a small image still makes
+ * a wide product; the product (filters x group*OH*OW) is scattered back to
+ * NCHW with the bias added. A group of one writes straight into y. 1x1
+ * kernels with stride 1 and no padding skip im2col altogether.
+ *
+ * Backward, per group: dZ = dY * act'(Y) in channel-major order,
+ * dW += dZ col^T, db += row sums of dZ, dcol = W^T dZ, dX = col2im(dcol).
+ * The column matrix is rebuilt in backward rather than kept from forward:
+ * it is rebuilt while the cache still holds it, and a kept copy would cost
+ * C*kh*kw times the input in workspace.
+ *
+ * Config (64 bytes, little-endian u32 unless noted): filters, kernel h, w,
+ * stride h, w, dilation h, w, padding, pad top, bottom, left, right,
+ * activation, init, use_bias, f32 slope. Type version 1.
+ */
+#include <string.h>
+
+#include "activation_math.h"
+#include "core/core.h"
+#include "im2col.h"
+#include "layer.h"
+
+typedef struct conv2d {
+    ae__conv_geom g;  /* image side = input */
+    size_t oc;        /* filters */
+    size_t ckk;       /* C * kh * kw: rows of the column matrix */
+    size_t ohw;       /* output pixels per channel */
+    size_t in_size, out_size;
+    int direct;       /* 1x1, stride 1, no padding: the input is its own column matrix */
+    int act;
+    float slope;
+    int use_bias;
+    float *w, *dw;    /* oc x ckk */
+    float *b, *db;    /* oc, or NULL */
+} conv2d;
+
+static void put_common(unsigned char *out, uint32_t filters, uint32_t kh, uint32_t kw,
+                       uint32_t sh, uint32_t sw, uint32_t dh, uint32_t dw, int padding,
+                       const uint32_t pads[4])
+{
+    const uint32_t v[8] = {filters, kh, kw, sh, sw, dh, dw, (uint32_t)padding};
+    for (int i = 0; i < 8; i++)
+        ae__put_u32(out + 4 * i, v[i]);
+    for (int i = 0; i < 4; i++)
+        ae__put_u32(out + 32 + 4 * i, pads[i]);
+}
+
+void ae__conv2d_config(unsigned char out[AE__CONV2D_CONFIG_SIZE], const ae_conv2d_options *o)
+{
+    const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
+    put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
+               o->dilation_h, o->dilation_w, o->padding, pads);
+    ae__put_u32(out + 48, (uint32_t)o->activation);
+    ae__put_u32(out + 52, (uint32_t)o->init);
+    ae__put_u32(out + 56, (uint32_t)o->use_bias);
+    ae__put_f32(out + 60, o->slope);
+}
+
+void ae__conv2d_transpose_config(unsigned char out[AE__CONV2D_TRANSPOSE_CONFIG_SIZE],
+                                 const ae_conv2d_transpose_options *o)
+{
+    const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
+    put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
+               o->dilation_h, o->dilation_w, o->padding, pads);
+    ae__put_u32(out + 48, (uint32_t)o->output_padding_h);
+    ae__put_u32(out + 52, (uint32_t)o->output_padding_w);
+    ae__put_u32(out + 56, (uint32_t)o->activation);
+    ae__put_u32(out + 60, (uint32_t)o->init);
+    ae__put_u32(out + 64, (uint32_t)o->use_bias);
+    ae__put_f32(out + 68, o->slope);
+}
+
+static void conv2d_destroy(void *state)
+{
+    conv2d *l = state;
+    if (l == NULL)
+        return;
+    ae__free(l->w);
+    ae__free(l);
+}
+
+static int conv2d_create(void **state, ae_shape *output, const ae_layer_create_args *args)
+{
+    static const char who[] = "conv2d";
+    char buf[64];
+    ae__conv_cfg c;
+    int rc = ae__conv_cfg_parse(who, args->config, args->config_size, 0, &c);
+    if (rc < 0)
+        return rc;
+    if (args->input.rank != 3)
+        return ae__error(AE_ERR_SHAPE, "conv2d: input shape %s is not {C, H, W}",
+                         ae__shape_str(&args->input, buf, sizeof buf));
+    ae__conv_geom g;
+    memset(&g, 0, sizeof g);
+    g.c = args->input.dims[0];
+    g.h = args->input.dims[1];
+    g.w = args->input.dims[2];
+    g.kh = c.kh;
+    g.kw = c.kw;
+    g.sh = c.sh;
+    g.sw = c.sw;
+    g.dh = c.dh;
+    g.dw = c.dw;
+    size_t pb = c.pb, pr = c.pr;
+    g.ph = c.pt;
+    g.pw = c.pl;
+    if ((rc = ae__conv_axis(who, "height", g.h, g.kh, g.sh, g.dh, c.padding, &g.ph, &pb, &g.oh)) < 0 ||
+        (rc = ae__conv_axis(who, "width", g.w, g.kw, g.sw, g.dw, c.padding, &g.pw, &pr, &g.ow)) < 0)
+        return rc;
+
+    size_t ckk, wn, out_size;
+    if (!ae__mul_size(g.c, g.kh * g.kw, &ckk) || !ae__mul_size(ckk, c.filters, &wn) ||
+        wn > (size_t)INT32_MAX || !ae__mul_size(g.oh * g.ow, c.filters, &out_size) ||
+        out_size > (size_t)INT32_MAX)
+        return ae__error(AE_ERR_LIMIT, "conv2d: %zu filters of %zu x %zu x %zu exceed 2^31-1 weights"
+                         " or outputs", c.filters, g.c, g.kh, g.kw);
+
+    conv2d *l = ae__calloc(1, sizeof *l);
+    if (l == NULL)
+        return AE_ERR_NOMEM;
+    l->g = g;
+    l->oc = c.filters;
+    l->ckk = ckk;
+    l->ohw = g.oh * g.ow;
+    l->in_size = ae__shape_size(&args->input);
+    l->out_size = out_size;
+    l->direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
+                g.oh == g.h && g.ow == g.w;
+    l->act = c.act;
+    l->slope = c.slope;
+    l->use_bias = c.use_bias;
+    l->w = ae__calloc(2 * wn + (c.use_bias ? 2 * c.filters : 0), sizeof(float));
+    if (l->w == NULL) {
+        ae__free(l);
+        return AE_ERR_NOMEM;
+    }
+    l->dw = l->w + wn;
+    if (c.use_bias) {
+        l->b = l->dw + wn;
+        l->db = l->b + c.filters;
+    }
+    ae__init_weights(l->w, wn, ckk, c.filters * g.kh * g.kw, c.init, args->rng);
+    memset(output, 0, sizeof *output);
+    output->rank = 3;
+    output->dims[0] = (uint32_t)c.filters;
+    output->dims[1] = (uint32_t)g.oh;
+    output->dims[2] = (uint32_t)g.ow;
+    *state = l;
+    return AE_OK;
+}
+
+static size_t conv2d_param_count(const void *state)
+{
+    const conv2d *l = state;
+    return l->use_bias ? 2 : 1;
+}
+
+static int conv2d_param_get(void *state, size_t index, ae_param_view *v)
+{
+    conv2d *l = state;
+    memset(&v->shape, 0, sizeof v->shape);
+    if (index == 0) {
+        v->name = "weight";
+        v->value = l->w;
+        v->grad = l->dw;
+        v->count = l->oc * l->ckk;
+        v->shape.rank = 4;
+        v->shape.dims[0] = (uint32_t)l->oc;
+        v->shape.dims[1] = (uint32_t)l->g.c;
+        v->shape.dims[2] = (uint32_t)l->g.kh;
+        v->shape.dims[3] = (uint32_t)l->g.kw;
+        return AE_OK;
+    }
+    if (index == 1 && l->use_bias) {
+        v->name = "bias";
+        v->value = l->b;
+        v->grad = l->db;
+        v->count = l->oc;
+        v->shape.rank = 1;
+        v->shape.dims[0] = (uint32_t)l->oc;
+        return AE_OK;
+    }
+    return ae__error(AE_ERR_INVALID, "conv2d: no parameter %zu", index);
+}
+
+/* Workspace: the group's column matrix, then its channel-major product. */
+static size_t group_of(const conv2d *l, size_t batch)
+{
+    return l->direct ? 1 : ae__conv_group(l->ckk * l->ohw, batch);
+}
+
+static size_t conv2d_workspace_size(const void *state, size_t batch)
+{
+    const conv2d *l = state;
+    const size_t g = group_of(l, batch);
+    size_t col = l->direct ? 0 : l->ckk * g * l->ohw, tmp = l->oc * g * l->ohw;
+    return ((col + 15) / 16 * 16 + tmp) * sizeof(float);
+}
+
+static float *ws_tmp(const conv2d *l, void *ws, size_t g)
+{
+    size_t col = l->direct ? 0 : l->ckk * g * l->ohw;
+    return (float *)ws + (col + 15) / 16 * 16;
+}
+
+static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+{
+    const conv2d *l = state;
+    const size_t batch = ctx->batch, G = group_of(l, batch), ohw = l->ohw;
+    float *col = ctx->workspace, *tmp = ws_tmp(l, ctx->workspace, G);
+    for (size_t n0 = 0; n0 < batch; n0 += G) {
+        const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ohw;
+        const float *a = col;
+        float *ys = y + n0 * l->out_size;
+        if (l->direct)
+            a = x + n0 * l->in_size;
+        else
+            for (size_t i = 0; i < gb; i++)
+                ae__im2col(&l->g, x + (n0 + i) * l->in_size, col + i * ohw, ld);
+        if (gb == 1) {
+            ae__gemm(0, 0, l->oc, ohw, l->ckk, 1.0f, l->w, l->ckk, a, ld, 0.0f, ys, ohw);
+            if (l->use_bias)
+                for (size_t c = 0; c < l->oc; c++) {
+                    float *restrict r = ys + c * ohw;
+                    const float b = l->b[c];
+                    for (size_t p = 0; p < ohw; p++)
+                        r[p] += b;
+                }
+        } else {
+            ae__gemm(0, 0, l->oc, ld, l->ckk, 1.0f, l->w, l->ckk, a, ld, 0.0f, tmp, ld);
+            ae__scatter_cm(tmp, ld, gb, l->oc, ohw, l->b, ys);
+        }
+        ae__activate(l->act, l->slope, ys, gb * l->out_size);
+    }
+    return AE_OK;
+}
+
+static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
+                           const float *dy, float *dx)
+{
+    conv2d *l = state;
+    const size_t batch = ctx->batch, G = group_of(l, batch), ohw = l->ohw;
+    float *col = ctx->workspace, *dz = ws_tmp(l, ctx->workspace, G);
+    if (l->use_bias)
+        memset(l->db, 0, l->oc * sizeof(float));
+    for (size_t n0 = 0; n0 < batch; n0 += G) {
+        const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ohw;
+        /* dZ, channel-major over the group */
+        for (size_t i = 0; i < gb; i++)
+            for (size_t c = 0; c < l->oc; c++) {
+                size_t off = (n0 + i) * l->out_size + c * ohw;
+                ae__activation_grad(l->act, l->slope, y + off, dy + off, dz + c * ld + i * ohw, ohw);
+            }
+        if (l->use_bias)
+            for (size_t c = 0; c < l->oc; c++) {
+                const float *restrict r = dz + c * ld;
+                float s = 0.0f;
+                for (size_t p = 0; p < ld; p++)
+                    s += r[p];
+                l->db[c] += s;
+            }
+        const float *a = col;
+        if (l->direct)
+            a = x + n0 * l->in_size;
+        else
+            for (size_t i = 0; i < gb; i++)
+                ae__im2col(&l->g, x + (n0 + i) * l->in_size, col + i * ohw, ld);
+        ae__gemm(0, 1, l->oc, l->ckk, ld, 1.0f, dz, ld, a, ld, n0 == 0 ? 0.0f : 1.0f, l->dw, l->ckk);
+        if (dx == NULL)
+            continue;
+        float *dxs = dx + n0 * l->in_size;
+        if (l->direct) {
+            ae__gemm(1, 0, l->ckk, ld, l->oc, 1.0f, l->w, l->ckk, dz, ld, 0.0f, dxs, ld);
+            continue;
+        }
+        ae__gemm(1, 0, l->ckk, ld, l->oc, 1.0f, l->w, l->ckk, dz, ld, 0.0f, col, ld);
+        memset(dxs, 0, gb * l->in_size * sizeof(float));
+        for (size_t i = 0; i < gb; i++)
+            ae__col2im(&l->g, col + i * ohw, ld, dxs + i * l->in_size);
+    }
+    return AE_OK;
+}
+
+const ae_layer_vtable ae__conv2d_vtable = {
+    .struct_size = sizeof(ae_layer_vtable),
+    .abi_version = AE_LAYER_ABI_VERSION,
+    .type_name = AE_LAYER_CONV2D,
+    .type_version = 1,
+    .create = conv2d_create,
+    .destroy = conv2d_destroy,
+    .param_count = conv2d_param_count,
+    .param_get = conv2d_param_get,
+    .workspace_size = conv2d_workspace_size,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+};

@@ -1,0 +1,84 @@
+/*
+ * im2col.h - shared machinery of the spatial layers: per-axis shape rules
+ * (valid/same/explicit padding, the transpose's output padding), im2col and
+ * its adjoint col2im over NCHW samples, gathers between a group of NCHW
+ * samples and the channel-major layout GEMM wants, weight initialisation.
+ *
+ * Column layout: for a geometry with C channels on the image side and an
+ * OH x OW grid on the column side, the column matrix of one sample has
+ * C * kh * kw rows (channel-major, then kernel row, then kernel column, the
+ * order of a PyTorch weight's last three dims) and OH * OW columns. Several
+ * samples of a group sit side by side: sample g's block starts at column
+ * g * OH * OW of rows that are `ld` floats long, so one GEMM covers the
+ * whole group.
+ */
+#ifndef AE_LAYERS_IM2COL_H
+#define AE_LAYERS_IM2COL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ae/sys/layer.h"
+
+typedef struct ae__conv_geom {
+    size_t c, h, w;     /* image side: channels and size */
+    size_t oh, ow;      /* column side: grid size */
+    size_t kh, kw;      /* kernel */
+    size_t sh, sw;      /* stride */
+    size_t dh, dw;      /* dilation */
+    size_t ph, pw;      /* top and left padding */
+} ae__conv_geom;
+
+/* The config of conv2d and conv2d_transpose, decoded and validated. */
+typedef struct ae__conv_cfg {
+    size_t filters, kh, kw, sh, sw, dh, dw;
+    int padding;
+    size_t pt, pb, pl, pr;
+    int64_t oph, opw; /* transpose only: AE_OUTPUT_PADDING_AUTO or >= 0 */
+    int act, init, use_bias;
+    float slope;
+} ae__conv_cfg;
+
+/* Decodes a conv2d (transpose = 0) or conv2d_transpose config blob; returns
+ * AE_OK or AE_ERR_INVALID with a message naming `who` and the field. */
+int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int transpose,
+                       ae__conv_cfg *out);
+
+/* One axis of a convolution or pooling: computes the output length and the
+ * leading/trailing pads for `padding` (ae_padding); explicit pads come in
+ * through *p0 and *p1. Returns AE_OK or AE_ERR_SHAPE (message names `who`,
+ * the axis and the numbers) when the output would be empty. */
+int ae__conv_axis(const char *who, const char *axis, size_t in, size_t k, size_t s, size_t d,
+                  int padding, size_t *p0, size_t *p1, size_t *out);
+
+/* One axis of a transposed convolution: output length and leading crop p0
+ * from `padding`, explicit pads (*p0, p1) and output padding `op`
+ * (AE_OUTPUT_PADDING_AUTO or >= 0, already validated). */
+int ae__conv_transpose_axis(const char *who, const char *axis, size_t in, size_t k, size_t s,
+                            size_t d, int padding, size_t *p0, size_t p1, int64_t op,
+                            size_t *out);
+
+/* col[r * ld + p] = x(c, oh * sh - ph + i * dh, ow * sw - pw + j * dw) for
+ * row r = (c * kh + i) * kw + j and column p = oh * OW + ow; 0 outside. */
+void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld);
+
+/* The adjoint: x(...) += col[...] over the same index map. */
+void ae__col2im(const ae__conv_geom *g, const float *col, size_t ld, float *x);
+
+/* dst[c * ld + i * hw + p] = src[(i * ch + c) * hw + p], i < count: a
+ * group of NCHW samples (ch channels of hw floats) to channel-major. */
+void ae__gather_cm(const float *src, size_t count, size_t ch, size_t hw, float *dst, size_t ld);
+
+/* The reverse: dst sample i, channel c = src[c * ld + i * hw ...]
+ * (+ bias[c] when bias is not NULL). */
+void ae__scatter_cm(const float *src, size_t ld, size_t count, size_t ch, size_t hw,
+                    const float *bias, float *dst);
+
+/* Fills n weights from `init` (ae_init) with the given fans. */
+void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng);
+
+/* Samples per group so that a group's column matrix of `col_floats_per_sample`
+ * floats per sample stays near the cache budget; at least 1. */
+size_t ae__conv_group(size_t col_floats_per_sample, size_t batch);
+
+#endif
