@@ -113,8 +113,14 @@ int ae_layer_register(const ae_layer_vtable *vt, void *user_data, void (*user_fr
     if (vt->param_count != NULL && vt->param_get == NULL)
         return ae__error(AE_ERR_INVALID, "ae_layer_register: %s: param_count needs param_get",
                          vt->type_name);
-    if (vt->struct_size >= offsetof(ae_layer_vtable, state_get) + sizeof vt->state_get &&
-        vt->state_count != NULL && vt->state_get == NULL)
+    /* Read only the slots the caller's struct_size covers in full; the rest
+     * (a slot it ends inside included) count as NULL. */
+    ae_layer_vtable copy;
+    size_t covered = vt->struct_size < sizeof copy ? vt->struct_size : sizeof copy;
+    covered -= covered % sizeof(void *);
+    memset(&copy, 0, sizeof copy);
+    memcpy(&copy, vt, covered);
+    if (copy.state_count != NULL && copy.state_get == NULL)
         return ae__error(AE_ERR_INVALID, "ae_layer_register: %s: state_count needs state_get",
                          vt->type_name);
     if (builtin_find(vt->type_name) != NULL)
@@ -124,7 +130,7 @@ int ae_layer_register(const ae_layer_vtable *vt, void *user_data, void (*user_fr
     custom_kind *c = ae__calloc(1, sizeof *c);
     if (c == NULL)
         return AE_ERR_NOMEM;
-    memcpy(&c->kind.vt, vt, vt->struct_size < sizeof *vt ? vt->struct_size : sizeof *vt);
+    c->kind.vt = copy;
     c->kind.vt.struct_size = sizeof *vt;
     strncpy(c->kind.name, vt->type_name, AE_LAYER_NAME_MAX);
     c->kind.vt.type_name = c->kind.name;
