@@ -1037,6 +1037,57 @@ START_TEST(registration_errors_give_documented_codes)
 }
 END_TEST
 
+/* A bogus function address: slots past a vtable's struct_size must never
+ * be read, let alone called. */
+static size_t poison_count(const void *state)
+{
+    (void)state;
+    ck_abort_msg("a slot past struct_size was called");
+    return 0;
+}
+
+START_TEST(older_vtable_layouts_keep_working)
+{
+    /* Built against the first layout (ending with backward): whatever
+     * follows in memory is not part of the caller's struct. */
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.old");
+    ae_encoder *enc;
+    float x[4] = {1, 2, 3, 4}, z[4];
+    tracker_reset();
+    vt.struct_size = (uint32_t)(offsetof(ae_layer_vtable, backward) + sizeof vt.backward);
+    vt.state_count = poison_count;
+    vt.state_get = NULL;
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, NULL), AE_OK);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    scale_config(cfg, 2.0f, 1.0f);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.old", cfg, sizeof cfg), AE_OK);
+    ck_assert_int_eq(ae_encoder_encode(enc, x, 1, z), AE_OK);
+    ck_assert(z[0] == 3.0f && z[3] == 9.0f);
+    ae_encoder_destroy(enc);
+    ck_assert_int_eq(ae_layer_unregister("test.old"), AE_OK);
+
+    /* A size covering state_count but not state_get: state_get counts as
+     * absent, so state_count without it is refused. */
+    vt = scale_vtable("test.half");
+    vt.struct_size = (uint32_t)offsetof(ae_layer_vtable, state_get);
+    vt.state_count = scale_param_count;
+    vt.state_get = scale_param_get;
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, NULL), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "state_get"));
+    /* A size ending inside a slot: that slot counts as absent too. */
+    vt.struct_size = (uint32_t)(offsetof(ae_layer_vtable, state_count) + 4);
+    vt.state_count = poison_count;
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, NULL), AE_OK);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.half", cfg, sizeof cfg), AE_OK);
+    ae_encoder_destroy(enc);
+    ck_assert_int_eq(ae_layer_unregister("test.half"), AE_OK);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
 START_TEST(adding_an_unknown_kind_is_not_found)
 {
     const ae_shape in = {1, {4, 0, 0, 0}};
@@ -1152,6 +1203,7 @@ Suite *ae_layers_suite(void)
     tcase_add_test(tc, unregistering_a_kind_in_use_keeps_its_layers_working);
     tcase_add_test(tc, user_free_runs_at_unregister_when_no_layer_is_left);
     tcase_add_test(tc, registration_errors_give_documented_codes);
+    tcase_add_test(tc, older_vtable_layouts_keep_working);
     tcase_add_test(tc, adding_an_unknown_kind_is_not_found);
     tcase_add_test(tc, custom_create_errors_reach_the_caller);
     tcase_add_test(tc, a_kind_without_backward_is_inference_only);
