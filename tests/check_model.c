@@ -635,6 +635,99 @@ START_TEST(decoder_functions_reject_null_and_zero)
 }
 END_TEST
 
+/* Every add_* function of both parts: NULL handle and NULL options give
+ * AE_ERR_INVALID, a part owned by a model gives AE_ERR_STATE, and none of
+ * them adds a layer. The image-shaped parts accept each kind once free. */
+#define EACH_ADD(P, h)                                                                   \
+    do {                                                                                 \
+        ck_assert_int_eq(ae_##P##_add_dense(h, 4, AE_ACT_RELU), expect);                  \
+        ck_assert_int_eq(ae_##P##_add_dense_ex(h, &dense), expect);                       \
+        ck_assert_int_eq(ae_##P##_add_activation(h, AE_ACT_RELU), expect);                \
+        ck_assert_int_eq(ae_##P##_add_conv2d(h, 2, 3, 1, AE_PAD_SAME, AE_ACT_RELU), expect); \
+        ck_assert_int_eq(ae_##P##_add_conv2d_ex(h, &conv), expect);                       \
+        ck_assert_int_eq(ae_##P##_add_conv2d_transpose(h, 2, 3, 1, AE_PAD_SAME, 0), expect); \
+        ck_assert_int_eq(ae_##P##_add_conv2d_transpose_ex(h, &convt), expect);            \
+        ck_assert_int_eq(ae_##P##_add_maxpool2d(h, 2, 0, AE_PAD_VALID), expect);          \
+        ck_assert_int_eq(ae_##P##_add_maxpool2d_ex(h, &pool), expect);                    \
+        ck_assert_int_eq(ae_##P##_add_upsample2d(h, 2, 2), expect);                       \
+        ck_assert_int_eq(ae_##P##_add_upsample2d_ex(h, &up), expect);                     \
+        ck_assert_int_eq(ae_##P##_add_reshape(h, &img), expect);                          \
+        ck_assert_int_eq(ae_##P##_add_flatten(h), expect);                                \
+        ck_assert_int_eq(ae_##P##_add_dropout(h, 0.5f), expect);                          \
+        ck_assert_int_eq(ae_##P##_add_dropout_ex(h, &drop), expect);                      \
+        ck_assert_int_eq(ae_##P##_add_batchnorm(h), expect);                              \
+        ck_assert_int_eq(ae_##P##_add_batchnorm_ex(h, &bn), expect);                      \
+        ck_assert_int_eq(ae_##P##_add_layer(h, AE_LAYER_FLATTEN, NULL, 0), expect);       \
+    } while (0)
+
+#define EACH_EX_NULL(P, h)                                                     \
+    do {                                                                       \
+        ck_assert_int_eq(ae_##P##_add_dense_ex(h, NULL), AE_ERR_INVALID);        \
+        ck_assert_int_eq(ae_##P##_add_conv2d_ex(h, NULL), AE_ERR_INVALID);       \
+        ck_assert_int_eq(ae_##P##_add_conv2d_transpose_ex(h, NULL), AE_ERR_INVALID); \
+        ck_assert_int_eq(ae_##P##_add_maxpool2d_ex(h, NULL), AE_ERR_INVALID);    \
+        ck_assert_int_eq(ae_##P##_add_upsample2d_ex(h, NULL), AE_ERR_INVALID);   \
+        ck_assert_int_eq(ae_##P##_add_reshape(h, NULL), AE_ERR_INVALID);         \
+        ck_assert_int_eq(ae_##P##_add_dropout_ex(h, NULL), AE_ERR_INVALID);      \
+        ck_assert_int_eq(ae_##P##_add_batchnorm_ex(h, NULL), AE_ERR_INVALID);    \
+    } while (0)
+
+START_TEST(every_add_function_checks_its_part)
+{
+    const ae_shape img = {3, {2, 4, 4, 0}};
+    ae_dense_options dense = AE_DENSE_OPTIONS_INIT;
+    ae_conv2d_options conv = AE_CONV2D_OPTIONS_INIT;
+    ae_conv2d_transpose_options convt = AE_CONV2D_TRANSPOSE_OPTIONS_INIT;
+    ae_pool2d_options pool = AE_POOL2D_OPTIONS_INIT;
+    ae_upsample2d_options up = AE_UPSAMPLE2D_OPTIONS_INIT;
+    ae_dropout_options drop = AE_DROPOUT_OPTIONS_INIT;
+    ae_batchnorm_options bn = AE_BATCHNORM_OPTIONS_INIT;
+    ae_encoder *enc, *null_enc = NULL;
+    ae_decoder *dec, *null_dec = NULL;
+    ae_model *m;
+    int expect;
+    dense.units = 4;
+    conv.filters = convt.filters = 2;
+    conv.kernel_h = conv.kernel_w = convt.kernel_h = convt.kernel_w = 3;
+    conv.padding = convt.padding = AE_PAD_SAME;
+    pool.pool_h = pool.pool_w = 2;
+
+    expect = AE_ERR_INVALID;
+    EACH_ADD(encoder, null_enc);
+    EACH_ADD(decoder, null_dec);
+
+    ck_assert_int_eq(ae_encoder_create(&enc, &img, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &img, 1), AE_OK);
+    EACH_EX_NULL(encoder, enc);
+    EACH_EX_NULL(decoder, dec);
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 0);
+    ck_assert_uint_eq(ae_decoder_layer_count(dec), 0);
+    /* Owned parts, as a one-layer model of each. */
+    ck_assert_int_eq(ae_encoder_add_activation(enc, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_activation(dec, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    expect = AE_ERR_STATE;
+    EACH_ADD(encoder, enc);
+    EACH_ADD(decoder, dec);
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 1);
+    ck_assert_uint_eq(ae_decoder_layer_count(dec), 1);
+    /* Released, they take every kind again (shapes kept {2, 4, 4}). */
+    ae_model_release(m, &enc, &dec);
+    ck_assert_int_eq(ae_encoder_add_conv2d(enc, 2, 3, 1, AE_PAD_SAME, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_batchnorm(enc), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dropout(enc, 0.25f), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_maxpool2d(enc, 2, 0, AE_PAD_VALID), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_upsample2d(enc, 2, 2), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_conv2d_transpose(enc, 2, 3, 1, AE_PAD_SAME, 0), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_flatten(enc), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_reshape(enc, &img), AE_OK);
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 9);
+    ck_assert_uint_eq(ae_encoder_latent_size(enc), 32);
+    ae_encoder_destroy(enc);
+    ae_decoder_destroy(dec);
+}
+END_TEST
+
 START_TEST(model_functions_reject_null_and_zero)
 {
     ae_model *m = make_model(1), *out = (ae_model *)0x1;
@@ -736,6 +829,7 @@ Suite *ae_model_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, encoder_functions_reject_null_and_zero);
     tcase_add_test(tc, decoder_functions_reject_null_and_zero);
+    tcase_add_test(tc, every_add_function_checks_its_part);
     tcase_add_test(tc, model_functions_reject_null_and_zero);
     tcase_add_test(tc, evaluate_rejects_a_model_whose_output_is_not_its_input);
     suite_add_tcase(s, tc);

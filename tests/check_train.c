@@ -518,6 +518,67 @@ START_TEST(train_rejects_bad_arguments)
 }
 END_TEST
 
+START_TEST(train_rejects_bad_noise_settings)
+{
+    ae_model *m = make_model(9);
+    ae_dataset *ds = make_data(32, 9);
+    ae_optimizer *opt = make_opt(AE_OPT_ADAM, 0.01f);
+    ae_train_options o = topts(1, 8, 9);
+    const struct {
+        int noise;
+        float amount;
+    } bad[] = {{4, 0.1f}, {-1, 0.1f}, {AE_NOISE_GAUSSIAN, -0.1f}, {AE_NOISE_GAUSSIAN, NAN},
+               {AE_NOISE_GAUSSIAN, INFINITY}, {AE_NOISE_MASKING, 1.5f},
+               {AE_NOISE_SALT_PEPPER, 2.0f}, {AE_NOISE_MASKING, -0.5f}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o.noise = bad[i].noise;
+        o.noise_amount = bad[i].amount;
+        ck_assert_msg(ae_model_train(m, opt, ds, &o) == AE_ERR_INVALID, "case %zu", i);
+    }
+    ck_assert_uint_eq(ae_model_history_length(m), 0);
+    ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
+    o.noise = AE_NOISE_MASKING;
+    o.noise_amount = 0.25f;
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_OK);
+
+    float x[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.1f, 1, NULL, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.1f, 1, x, 0), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(7, 0.1f, 1, x, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, -1.0f, 1, x, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(AE_NOISE_MASKING, 1.5f, 1, x, 4), AE_ERR_INVALID);
+    for (int i = 0; i < 4; i++)
+        ck_assert(x[i] == 0.5f); /* untouched by the failures */
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(options_of_the_first_layout_train_without_noise)
+{
+    /* A caller built before the noise fields existed: its struct ends at
+     * progress_user, and whatever follows is not read. */
+    ae_train_options old;
+    ae_model *a = make_model(24), *b = make_model(24);
+    ae_dataset *ds = make_data(64, 24);
+    ae_optimizer *oa = make_opt(AE_OPT_ADAM, 0.01f), *ob = make_opt(AE_OPT_ADAM, 0.01f);
+    ae_train_options o = topts(2, 16, 24);
+    old = o;
+    old.struct_size = (uint32_t)offsetof(ae_train_options, noise);
+    old.noise = AE_NOISE_SALT_PEPPER; /* past its struct_size: ignored */
+    old.noise_amount = 0.5f;
+    ck_assert_int_eq(ae_model_train(a, oa, ds, &old), AE_OK);
+    ck_assert_int_eq(ae_model_train(b, ob, ds, &o), AE_OK);
+    ck_assert(same_params(a, b));
+    ae_optimizer_destroy(oa);
+    ae_optimizer_destroy(ob);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(a);
+    ae_model_destroy(b);
+}
+END_TEST
+
 START_TEST(train_rejects_data_of_another_shape)
 {
     const ae_shape fifteen = {1, {15, 0, 0, 0}};
@@ -661,11 +722,14 @@ END_TEST
 
 START_TEST(split_runs_equal_one_run_bit_for_bit)
 {
-    /* 2 epochs then 3 more (same optimizer) == 5 epochs in one call. */
+    /* 2 epochs then 3 more (same optimizer) == 5 epochs in one call;
+     * _i: without noise, then with each denoising corruption. */
     ae_model *a = make_model(22), *b = make_model(22);
     ae_dataset *ds = make_data(100, 16);
     ae_optimizer *oa = make_opt(AE_OPT_ADAM, 0.01f), *ob = make_opt(AE_OPT_ADAM, 0.01f);
     ae_train_options o = topts(2, 16, 9);
+    o.noise = _i;
+    o.noise_amount = _i == AE_NOISE_NONE ? 0.0f : 0.2f;
     ck_assert_int_eq(ae_model_train(a, oa, ds, &o), AE_OK);
     o.epochs = 3;
     ck_assert_int_eq(ae_model_train(a, oa, ds, &o), AE_OK);
@@ -756,6 +820,8 @@ static int scenario(failing_allocator *fa, const float *x, const float *xv)
     dec = NULL;
     STEP(ae_optimizer_create(&opt, NULL));
     o.validation = val;
+    o.noise = AE_NOISE_GAUSSIAN;
+    o.noise_amount = 0.1f;
     STEP(ae_model_train(m, opt, ds, &o));
     ck_assert_uint_eq(ae_model_history_length(m), 1);
     STEP(ae_model_reconstruct(m, x, 4, xr));
@@ -796,7 +862,7 @@ START_TEST(every_allocation_failure_is_reported_and_cleaned_up)
 END_TEST
 
 /* Allocator calls made by one ae_model_train() call. */
-static size_t train_allocations(uint32_t epochs, uint32_t batch)
+static size_t train_allocations(uint32_t epochs, uint32_t batch, int noise)
 {
     failing_allocator fa;
     failing_allocator_install(&fa, 0);
@@ -804,6 +870,8 @@ static size_t train_allocations(uint32_t epochs, uint32_t batch)
     ae_dataset *ds = make_data(256, 30);
     ae_optimizer *opt = make_opt(AE_OPT_ADAM, 0.01f);
     ae_train_options o = topts(epochs, batch, 30);
+    o.noise = noise;
+    o.noise_amount = noise == AE_NOISE_NONE ? 0.0f : 0.3f;
     size_t before = fa.calls;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_OK);
     size_t used = fa.calls - before;
@@ -817,12 +885,14 @@ static size_t train_allocations(uint32_t epochs, uint32_t batch)
 
 START_TEST(training_steps_allocate_nothing)
 {
-    size_t one = train_allocations(1, 256);  /* 1 batch */
-    size_t many = train_allocations(1, 8);   /* 32 batches */
-    size_t longer = train_allocations(3, 8); /* 96 batches over 3 epochs */
-    ck_assert_uint_gt(one, 0);
-    ck_assert_uint_eq(many, one);
-    ck_assert_uint_eq(longer, one);
+    for (int noise = AE_NOISE_NONE; noise <= AE_NOISE_SALT_PEPPER; noise++) {
+        size_t one = train_allocations(1, 256, noise);  /* 1 batch */
+        size_t many = train_allocations(1, 8, noise);   /* 32 batches */
+        size_t longer = train_allocations(3, 8, noise); /* 96 batches, 3 epochs */
+        ck_assert_uint_gt(one, 0);
+        ck_assert_msg(many == one && longer == one, "noise %d: %zu, %zu and %zu allocations",
+                      noise, one, many, longer);
+    }
 }
 END_TEST
 
@@ -849,6 +919,8 @@ Suite *ae_train_suite(void)
     tc = tcase_create("errors");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, train_rejects_bad_arguments);
+    tcase_add_test(tc, train_rejects_bad_noise_settings);
+    tcase_add_test(tc, options_of_the_first_layout_train_without_noise);
     tcase_add_test(tc, train_rejects_data_of_another_shape);
     tcase_add_test(tc, an_optimizer_bound_to_another_model_is_refused);
     tcase_add_test(tc, a_huge_learning_rate_is_a_numeric_error);
@@ -858,7 +930,8 @@ Suite *ae_train_suite(void)
     tc = tcase_create("determinism");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, same_seeds_give_bit_identical_weights);
-    tcase_add_test(tc, split_runs_equal_one_run_bit_for_bit);
+    tcase_add_loop_test(tc, split_runs_equal_one_run_bit_for_bit, AE_NOISE_NONE,
+                        AE_NOISE_SALT_PEPPER + 1);
     tcase_add_test(tc, without_shuffling_the_seed_does_not_matter);
     suite_add_tcase(s, tc);
 
