@@ -76,16 +76,25 @@ static int name_valid(const char *name)
     return 1;
 }
 
-/* Drops one reference; frees the kind when none is left. Caller holds the lock. */
-static void custom_unref_locked(custom_kind *c)
+/* Drops one reference with the lock held. When none is left, unlinks the
+ * kind and returns it: the caller frees it with custom_free() after
+ * unlocking, so a user_free that calls back into libae cannot deadlock. */
+static custom_kind *custom_unref_locked(custom_kind *c)
 {
     if (--c->refs != 0)
-        return;
+        return NULL;
     for (custom_kind **p = &customs; *p != NULL; p = &(*p)->next)
         if (*p == c) {
             *p = c->next;
             break;
         }
+    return c;
+}
+
+static void custom_free(custom_kind *c)
+{
+    if (c == NULL)
+        return;
     if (c->kind.user_free != NULL)
         c->kind.user_free(c->kind.user_data);
     ae__free(c);
@@ -164,8 +173,9 @@ int ae_layer_unregister(const char *type_name)
         return ae__error(AE_ERR_NOT_FOUND, "ae_layer_unregister: no layer kind '%s'", type_name);
     }
     c->registered = 0;
-    custom_unref_locked(c);
+    custom_kind *dead = custom_unref_locked(c);
     pthread_mutex_unlock(&lock);
+    custom_free(dead);
     return AE_OK;
 }
 
@@ -206,6 +216,7 @@ void ae__kind_release(ae__kind *kind)
     /* kind is the first member of custom_kind */
     custom_kind *c = (custom_kind *)(void *)kind;
     pthread_mutex_lock(&lock);
-    custom_unref_locked(c);
+    custom_kind *dead = custom_unref_locked(c);
     pthread_mutex_unlock(&lock);
+    custom_free(dead);
 }
