@@ -36,9 +36,11 @@
 #include "ae/dataset.h"
 #include "ae/decoder.h"
 #include "ae/encoder.h"
+#include "ae/latent.h"
 #include "ae/layer.h"
 #include "ae/model.h"
 #include "ae/optimizer.h"
+#include "ae/pca.h"
 #include "ae/train.h"
 
 #endif /* AE_H */

@@ -31,9 +31,11 @@
  * deterministic: the entry of largest magnitude of each component is
  * positive.
  *
- * Saving: file save/load waits for the model file format; until then
- * ae_pca_get_mean(), ae_pca_get_components(), ae_pca_get_explained_variance()
- * and ae_pca_set_state() give and take everything a fitted PCA consists of.
+ * Saving: storing a PCA in a file belongs to the model file format
+ * (ae/io.h). ae_pca_get_mean(), ae_pca_get_components(),
+ * ae_pca_get_explained_variance() and ae_pca_set_state() give and take
+ * everything a fitted PCA consists of, so a saver writes those arrays and a
+ * loader hands them back.
  *
  * Thread safety: create, fit and set_state change the handle and need it to
  * themselves; transform, inverse_transform, evaluate and every getter only
