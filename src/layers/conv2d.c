@@ -20,7 +20,6 @@
  */
 #include <string.h>
 
-#include "activation_math.h"
 #include "core/core.h"
 #include "im2col.h"
 #include "layer.h"
@@ -225,17 +224,13 @@ static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, 
         if (gb == 1) {
             ae__gemm(0, 0, l->oc, ohw, l->ckk, 1.0f, l->w, l->ckk, a, ld, 0.0f, ys, ohw);
             if (l->use_bias)
-                for (size_t c = 0; c < l->oc; c++) {
-                    float *restrict r = ys + c * ohw;
-                    const float b = l->b[c];
-                    for (size_t p = 0; p < ohw; p++)
-                        r[p] += b;
-                }
+                for (size_t c = 0; c < l->oc; c++)
+                    ae__vadd_scalar(ys + c * ohw, l->b[c], ohw);
         } else {
             ae__gemm(0, 0, l->oc, ld, l->ckk, 1.0f, l->w, l->ckk, a, ld, 0.0f, tmp, ld);
             ae__scatter_cm(tmp, ld, gb, l->oc, ohw, l->b, ys);
         }
-        ae__activate(l->act, l->slope, ys, gb * l->out_size);
+        ae__vactivate(l->act, l->slope, ys, gb * l->out_size);
     }
     return AE_OK;
 }
@@ -254,16 +249,12 @@ static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x,
         for (size_t i = 0; i < gb; i++)
             for (size_t c = 0; c < l->oc; c++) {
                 size_t off = (n0 + i) * l->out_size + c * ohw;
-                ae__activation_grad(l->act, l->slope, y + off, dy + off, dz + c * ld + i * ohw, ohw);
+                ae__vactivation_grad(l->act, l->slope, y + off, dy + off, dz + c * ld + i * ohw,
+                                     ohw);
             }
         if (l->use_bias)
-            for (size_t c = 0; c < l->oc; c++) {
-                const float *restrict r = dz + c * ld;
-                float s = 0.0f;
-                for (size_t p = 0; p < ld; p++)
-                    s += r[p];
-                l->db[c] += s;
-            }
+            for (size_t c = 0; c < l->oc; c++)
+                l->db[c] += ae__vsum(dz + c * ld, ld);
         const float *a = col;
         if (l->direct)
             a = x + n0 * l->in_size;

@@ -19,7 +19,6 @@
  */
 #include <string.h>
 
-#include "activation_math.h"
 #include "core/core.h"
 #include "im2col.h"
 #include "layer.h"
@@ -190,17 +189,13 @@ static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, f
         for (size_t i = 0; i < gb; i++) {
             float *yi = ys + i * l->out_size;
             if (l->use_bias)
-                for (size_t c = 0; c < l->g.c; c++) {
-                    float *restrict r = yi + c * ohw;
-                    const float b = l->b[c];
-                    for (size_t p = 0; p < ohw; p++)
-                        r[p] = b;
-                }
+                for (size_t c = 0; c < l->g.c; c++)
+                    ae__vfill(yi + c * ohw, l->b[c], ohw);
             else
                 memset(yi, 0, l->out_size * sizeof(float));
             ae__col2im(&l->g, col + i * ihw, ld, yi);
         }
-        ae__activate(l->act, l->slope, ys, gb * l->out_size);
+        ae__vactivate(l->act, l->slope, ys, gb * l->out_size);
     }
     return AE_OK;
 }
@@ -218,19 +213,14 @@ static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ihw;
         const float *dz = dy + n0 * l->out_size;
         if (l->act != AE_ACT_IDENTITY) {
-            ae__activation_grad(l->act, l->slope, y + n0 * l->out_size, dz, dzbuf,
-                                gb * l->out_size);
+            ae__vactivation_grad(l->act, l->slope, y + n0 * l->out_size, dz, dzbuf,
+                                 gb * l->out_size);
             dz = dzbuf;
         }
         if (l->use_bias)
             for (size_t i = 0; i < gb; i++)
-                for (size_t c = 0; c < l->g.c; c++) {
-                    const float *restrict r = dz + i * l->out_size + c * ohw;
-                    float s = 0.0f;
-                    for (size_t p = 0; p < ohw; p++)
-                        s += r[p];
-                    l->db[c] += s;
-                }
+                for (size_t c = 0; c < l->g.c; c++)
+                    l->db[c] += ae__vsum(dz + i * l->out_size + c * ohw, ohw);
         for (size_t i = 0; i < gb; i++)
             ae__im2col(&l->g, dz + i * l->out_size, col + i * ihw, ld);
         const float *xs = x + n0 * l->in_size;

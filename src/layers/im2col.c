@@ -169,9 +169,19 @@ static inline void tap_range(ptrdiff_t off, size_t s, size_t in, size_t out, siz
     *hi = b;
 }
 
+/* Stride 1 on both axes and an output as wide as the image: the rows of a
+ * tap's window follow each other in memory on both sides, so a tap is one
+ * contiguous block (from its first to its last in-image element); the
+ * columns that wrap around into a neighbouring row are fixed up after. */
+static int contiguous(const ae__conv_geom *g)
+{
+    return g->sh == 1 && g->sw == 1 && g->ow == g->w;
+}
+
 void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld)
 {
     const size_t H = g->h, W = g->w, OH = g->oh, OW = g->ow, sw = g->sw;
+    const int block = contiguous(g);
     for (size_t c = 0; c < g->c; c++) {
         const float *xc = x + c * H * W;
         for (size_t i = 0; i < g->kh; i++) {
@@ -183,14 +193,32 @@ void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld)
                 size_t lo, hi;
                 tap_range(offw, sw, W, OW, &lo, &hi);
                 float *restrict row = col + ((c * g->kh + i) * g->kw + j) * ld;
+                if (hhi <= hlo || hi <= lo) {
+                    memset(row, 0, OH * OW * sizeof(float));
+                    continue;
+                }
                 if (hlo > 0)
                     memset(row, 0, hlo * OW * sizeof(float));
+                if (hhi < OH)
+                    memset(row + hhi * OW, 0, (OH - hhi) * OW * sizeof(float));
+                if (block) {
+                    const size_t first = hlo * OW + lo, last = (hhi - 1) * OW + hi;
+                    memcpy(row + first, xc + (ptrdiff_t)first + offh * (ptrdiff_t)W + offw,
+                           (last - first) * sizeof(float));
+                    for (size_t oh = hlo; oh < hhi; oh++) {
+                        for (size_t ow = 0; ow < lo; ow++)
+                            row[oh * OW + ow] = 0.0f;
+                        for (size_t ow = hi; ow < OW; ow++)
+                            row[oh * OW + ow] = 0.0f;
+                    }
+                    continue;
+                }
                 for (size_t oh = hlo; oh < hhi; oh++) {
                     float *restrict dst = row + oh * OW;
                     const float *restrict src =
                         xc + (size_t)((ptrdiff_t)(oh * g->sh) + offh) * W + offw;
-                    if (lo > 0)
-                        memset(dst, 0, lo * sizeof(float));
+                    for (size_t ow = 0; ow < lo; ow++)
+                        dst[ow] = 0.0f;
                     if (sw == 1)
                         memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
                     else if (sw == 2)
@@ -199,19 +227,18 @@ void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld)
                     else
                         for (size_t ow = lo; ow < hi; ow++)
                             dst[ow] = src[ow * sw];
-                    if (hi < OW)
-                        memset(dst + hi, 0, (OW - hi) * sizeof(float));
+                    for (size_t ow = hi; ow < OW; ow++)
+                        dst[ow] = 0.0f;
                 }
-                if (hhi < OH)
-                    memset(row + hhi * OW, 0, (OH - hhi) * OW * sizeof(float));
             }
         }
     }
 }
 
-void ae__col2im(const ae__conv_geom *g, const float *col, size_t ld, float *x)
+void ae__col2im(const ae__conv_geom *g, float *col, size_t ld, float *x)
 {
     const size_t H = g->h, W = g->w, OH = g->oh, OW = g->ow, sw = g->sw;
+    const int block = contiguous(g);
     for (size_t c = 0; c < g->c; c++) {
         float *xc = x + c * H * W;
         for (size_t i = 0; i < g->kh; i++) {
@@ -222,13 +249,27 @@ void ae__col2im(const ae__conv_geom *g, const float *col, size_t ld, float *x)
                 const ptrdiff_t offw = (ptrdiff_t)(j * g->dw) - (ptrdiff_t)g->pw;
                 size_t lo, hi;
                 tap_range(offw, sw, W, OW, &lo, &hi);
-                const float *restrict row = col + ((c * g->kh + i) * g->kw + j) * ld;
+                float *restrict row = col + ((c * g->kh + i) * g->kw + j) * ld;
+                if (hhi <= hlo || hi <= lo)
+                    continue;
+                if (block) {
+                    /* zero the wrapping columns, then add the block */
+                    for (size_t oh = hlo; oh < hhi; oh++) {
+                        for (size_t ow = 0; ow < lo; ow++)
+                            row[oh * OW + ow] = 0.0f;
+                        for (size_t ow = hi; ow < OW; ow++)
+                            row[oh * OW + ow] = 0.0f;
+                    }
+                    const size_t first = hlo * OW + lo, last = (hhi - 1) * OW + hi;
+                    ae__vadd(xc + (ptrdiff_t)first + offh * (ptrdiff_t)W + offw, row + first,
+                           last - first);
+                    continue;
+                }
                 for (size_t oh = hlo; oh < hhi; oh++) {
                     const float *restrict src = row + oh * OW;
                     float *restrict dst = xc + (size_t)((ptrdiff_t)(oh * g->sh) + offh) * W + offw;
                     if (sw == 1)
-                        for (size_t ow = lo; ow < hi; ow++)
-                            dst[ow] += src[ow];
+                        ae__vadd(dst + lo, src + lo, hi - lo);
                     else if (sw == 2)
                         for (size_t ow = lo; ow < hi; ow++)
                             dst[2 * ow] += src[ow];
@@ -255,13 +296,9 @@ void ae__scatter_cm(const float *src, size_t ld, size_t count, size_t ch, size_t
         for (size_t c = 0; c < ch; c++) {
             const float *restrict s = src + c * ld + i * hw;
             float *restrict d = dst + (i * ch + c) * hw;
-            if (bias == NULL) {
-                memcpy(d, s, hw * sizeof(float));
-            } else {
-                const float b = bias[c];
-                for (size_t p = 0; p < hw; p++)
-                    d[p] = s[p] + b;
-            }
+            memcpy(d, s, hw * sizeof(float));
+            if (bias != NULL)
+                ae__vadd_scalar(d, bias[c], hw);
         }
 }
 
