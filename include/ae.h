@@ -32,6 +32,7 @@
 #ifndef AE_H
 #define AE_H
 
+#include "ae/anomaly.h"
 #include "ae/common.h"
 #include "ae/dataset.h"
 #include "ae/decoder.h"

@@ -1,0 +1,312 @@
+/**
+ * @file ae/anomaly.h
+ * @brief Anomaly detection by reconstruction error, and the metrics to judge it.
+ *
+ * An autoencoder trained on normal data reconstructs normal inputs well and
+ * unusual ones badly, so the per-sample reconstruction error is an anomaly
+ * score. This header gives
+ * - per-sample errors (MSE, MAE, BCE) of a batch or a whole dataset;
+ * - thresholds fitted on the errors of normal data: mean + k * std and a
+ *   quantile;
+ * - a detector handle that holds the error kind, the rule and the fitted
+ *   threshold, and classifies samples (error > threshold: anomaly);
+ * - metrics from scores and 0/1 labels: accuracy, precision, recall and F1
+ *   at a threshold, ROC AUC and PR AUC (average precision), ties handled.
+ *
+ * Label convention everywhere here: 1 = anomaly (the positive class),
+ * 0 = normal. Higher scores mean "more anomalous".
+ *
+ * @code
+ * ae_detector *det;
+ * ae_detector_options o = AE_DETECTOR_OPTIONS_INIT;   // MSE, mean + 1 std
+ * ae_detector_create(&det, &o);
+ * ae_detector_fit(det, model, normal_train);           // scores, threshold
+ * double *err = malloc(n * sizeof *err);  int32_t *flag = malloc(n * sizeof *flag);
+ * ae_detector_predict(det, flag, err, model, test);    // flag[i] = 1: anomaly
+ * double auc;
+ * ae_metrics_roc_auc(&auc, err, truth, n);             // truth[i] = 1: anomaly
+ * ae_detector_destroy(det);
+ * @endcode
+ *
+ * Thread safety: the free functions (errors, thresholds, metrics) keep no
+ * state and may run from any thread. A detector may be read (threshold,
+ * classify, predict, get_options) from several threads at once; fit and
+ * set_threshold change it and need it to themselves.
+ *
+ * Persistence: a detector is small (error kind, rule, k, quantile,
+ * threshold). ae_detector_get_options() and ae_detector_threshold() give
+ * everything a model file needs to store it; ae_detector_create() followed
+ * by ae_detector_set_threshold() restores it without the data.
+ */
+#ifndef AE_ANOMALY_H
+#define AE_ANOMALY_H
+
+#include "common.h"
+#include "dataset.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Per-sample reconstruction error                                          */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Per-sample error kinds (values pinned). For one sample x of n values and
+ * its reconstruction x~, each is a mean over the n values:
+ */
+enum ae_score_kind {
+    AE_SCORE_MSE = 0, /**< sum((x~ - x)^2) / n */
+    AE_SCORE_MAE = 1, /**< sum(|x~ - x|) / n (the TF anomaly tutorial's) */
+    /** -sum(x log x~ + (1-x) log(1-x~)) / n with x~ clamped to
+     *  [1e-7, 1 - 1e-7], as AE_LOSS_BCE; x should lie in [0, 1]. */
+    AE_SCORE_BCE = 2
+};
+
+/** The name of an error kind ("mse", "mae", "bce"), or "unknown". Never NULL. */
+AE_API const char *ae_score_name(int kind);
+
+/**
+ * Per-sample errors of reconstructions already computed.
+ * @param[out] errors  @p count doubles: errors[i] compares sample i of
+ *                     @p x with sample i of @p xr (untouched on failure)
+ * @param kind         ae_score_kind
+ * @param x            count * size floats, the inputs (targets)
+ * @param xr           count * size floats, their reconstructions
+ * @return AE_OK, AE_ERR_INVALID (NULL, count or size 0, unknown kind,
+ *         count * size overflows).
+ */
+AE_API int ae_score_compute(double *errors, int kind, const float *x,
+                            const float *xr, size_t count, size_t size);
+
+/**
+ * Reconstructs @p count samples with @p model (inference mode) and writes
+ * their errors. Thread-safe like ae_model_reconstruct().
+ * @param[out] errors  @p count doubles
+ * @param x            count * (model input size) floats
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, unknown kind),
+ *         AE_ERR_SHAPE (the model's output size differs from its input
+ *         size), AE_ERR_NOMEM.
+ */
+AE_API int ae_model_score_batch(const ae_model *model, double *errors,
+                                const float *x, size_t count, int kind);
+
+/**
+ * The errors of every sample of @p ds (in the view's order), computed in
+ * batches. Thread-safe like ae_model_reconstruct().
+ * @param[out] errors  ae_dataset_count(ds) doubles
+ * @return AE_OK, AE_ERR_INVALID (NULL, unknown kind), AE_ERR_SHAPE (the
+ *         samples are not the model's input and output size), AE_ERR_NOMEM.
+ */
+AE_API int ae_model_score(const ae_model *model, double *errors,
+                          const ae_dataset *ds, int kind);
+
+/* ------------------------------------------------------------------------ */
+/* Thresholds                                                               */
+/* ------------------------------------------------------------------------ */
+
+/** How a detector's threshold is fitted (values pinned). */
+enum ae_threshold_rule {
+    /** mean + k * std of the normal errors (population std, ddof 0, as
+     *  numpy's np.std; k = 1 is the TF anomaly tutorial's rule). */
+    AE_THRESHOLD_MEAN_STD = 0,
+    /** The q-quantile of the normal errors, interpolated linearly between
+     *  order statistics (numpy's default): with the errors sorted as
+     *  e[0] <= ... <= e[n-1], h = q * (n - 1), the threshold is
+     *  e[floor(h)] + (h - floor(h)) * (e[floor(h) + 1] - e[floor(h)]). */
+    AE_THRESHOLD_QUANTILE = 1,
+    /** A threshold given with ae_detector_set_threshold(); fit refuses. */
+    AE_THRESHOLD_FIXED = 2
+};
+
+/** The name of a rule ("mean_std", "quantile", "fixed"), or "unknown". Never NULL. */
+AE_API const char *ae_threshold_rule_name(int rule);
+
+/**
+ * mean + k * std of @p count errors (population std).
+ * @param[out] out  the threshold
+ * @param k         finite (negative allowed)
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, k or an error NaN or
+ *         infinite).
+ */
+AE_API int ae_threshold_mean_std(double *out, const double *errors,
+                                 size_t count, double k);
+
+/**
+ * The @p q-quantile of @p count errors (see AE_THRESHOLD_QUANTILE).
+ * q = 0 gives the smallest, q = 1 the largest, q = 0.5 the median.
+ * @param[out] out  the threshold
+ * @param q         in [0, 1]
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, q outside [0, 1], an error
+ *         NaN), AE_ERR_NOMEM.
+ */
+AE_API int ae_threshold_quantile(double *out, const double *errors,
+                                 size_t count, double q);
+
+/* ------------------------------------------------------------------------ */
+/* The detector                                                             */
+/* ------------------------------------------------------------------------ */
+
+/** Opaque detector handle: error kind, threshold rule, fitted threshold. */
+typedef struct ae_detector ae_detector;
+
+/** Detector settings. Start from AE_DETECTOR_OPTIONS_INIT. */
+typedef struct ae_detector_options {
+    uint32_t struct_size; /**< sizeof(ae_detector_options) */
+    int score;            /**< ae_score_kind */
+    int rule;             /**< ae_threshold_rule */
+    double k;             /**< AE_THRESHOLD_MEAN_STD: finite */
+    double quantile;      /**< AE_THRESHOLD_QUANTILE: in [0, 1] */
+} ae_detector_options;
+
+/** Defaults: MSE, mean + 1 std (quantile 0.99 if the rule is switched). */
+#define AE_DETECTOR_OPTIONS_INIT \
+    {sizeof(ae_detector_options), AE_SCORE_MSE, AE_THRESHOLD_MEAN_STD, 1.0, 0.99}
+
+/** @cond AE_INTERNAL */
+AE_API int ae_detector_create_v(ae_detector **out,
+                                const ae_detector_options *opts,
+                                unsigned header_version);
+/** @endcond */
+
+/**
+ * Creates an unfitted detector. @p opts NULL means AE_DETECTOR_OPTIONS_INIT.
+ * @return AE_OK, AE_ERR_INVALID (bad struct_size, unknown kind or rule, k
+ *         not finite, quantile outside [0, 1]), AE_ERR_NOMEM, AE_ERR_VERSION.
+ */
+#define ae_detector_create(out, opts) \
+    ae_detector_create_v((out), (opts), AE_VERSION_NUMBER)
+
+/** Frees a detector. NULL is a no-op. */
+AE_API void ae_detector_destroy(ae_detector *det);
+
+/**
+ * Fits the threshold on errors of normal samples with the detector's rule.
+ * Refits from scratch if called again. Not thread-safe on @p det.
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, a NaN error),
+ *         AE_ERR_STATE (rule AE_THRESHOLD_FIXED), AE_ERR_NOMEM; on failure
+ *         the detector keeps its previous threshold.
+ */
+AE_API int ae_detector_fit_errors(ae_detector *det, const double *errors,
+                                  size_t count);
+
+/**
+ * Scores every sample of @p normal with @p model and the detector's error
+ * kind, then fits the threshold on those errors (ae_detector_fit_errors()).
+ * @return as ae_model_score() and ae_detector_fit_errors().
+ */
+AE_API int ae_detector_fit(ae_detector *det, const ae_model *model,
+                           const ae_dataset *normal);
+
+/**
+ * Sets the threshold directly (restoring a saved detector, or tuning by
+ * hand). The rule and error kind are kept; the detector counts as fitted.
+ * @return AE_OK or AE_ERR_INVALID (NULL, threshold NaN).
+ */
+AE_API int ae_detector_set_threshold(ae_detector *det, double threshold);
+
+/** 1 when the detector has a threshold (fitted or set), 0 when not or NULL. */
+AE_API int ae_detector_is_fitted(const ae_detector *det);
+
+/**
+ * The fitted threshold.
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_STATE (not fitted yet).
+ */
+AE_API int ae_detector_threshold(const ae_detector *det, double *out);
+
+/**
+ * The detector's settings (error kind, rule, k, quantile). Writes only the
+ * fields that fit the caller's struct: set out->struct_size first (the
+ * _INIT macro does).
+ * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small).
+ */
+AE_API int ae_detector_get_options(const ae_detector *det,
+                                   ae_detector_options *out);
+
+/**
+ * Classifies samples from their errors: flags[i] = 1 (anomaly) when
+ * errors[i] > threshold, else 0. A NaN error is flagged as an anomaly.
+ * @param[out] flags  @p count values
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0), AE_ERR_STATE (not fitted).
+ */
+AE_API int ae_detector_classify(const ae_detector *det, int32_t *flags,
+                                const double *errors, size_t count);
+
+/**
+ * Scores every sample of @p ds with @p model and classifies it.
+ * @param[out] flags   ae_dataset_count(ds) values, 1 = anomaly
+ * @param[out] errors  ae_dataset_count(ds) doubles, or NULL if not wanted
+ * @return AE_OK, AE_ERR_STATE (not fitted), or as ae_model_score().
+ */
+AE_API int ae_detector_predict(const ae_detector *det, int32_t *flags,
+                               double *errors, const ae_model *model,
+                               const ae_dataset *ds);
+
+/* ------------------------------------------------------------------------ */
+/* Metrics                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Confusion counts and rates at one threshold (predicted anomaly:
+ * score > threshold). Rates whose denominator is 0 are 0 (scikit-learn's
+ * zero_division=0): precision with no predicted anomalies, recall with no
+ * true anomalies, F1 when precision + recall is 0.
+ */
+typedef struct ae_binary_metrics {
+    uint32_t struct_size; /**< sizeof(ae_binary_metrics) as filled by the library */
+    double threshold;     /**< the threshold used */
+    size_t tp;            /**< anomalies flagged */
+    size_t fp;            /**< normal samples flagged */
+    size_t tn;            /**< normal samples not flagged */
+    size_t fn;            /**< anomalies missed */
+    double accuracy;      /**< (tp + tn) / count */
+    double precision;     /**< tp / (tp + fp) */
+    double recall;        /**< tp / (tp + fn), the true positive rate */
+    double f1;            /**< 2 * precision * recall / (precision + recall) */
+} ae_binary_metrics;
+
+/**
+ * Counts and rates of @p count scores against 0/1 labels at @p threshold.
+ * @param[out] out  filled completely (the library's struct_size)
+ * @param labels    count values, each 0 (normal) or 1 (anomaly)
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, a label not 0 or 1, a NaN
+ *         score or threshold).
+ */
+AE_API int ae_metrics_at_threshold(ae_binary_metrics *out, const double *scores,
+                                   const int32_t *labels, size_t count,
+                                   double threshold);
+
+/**
+ * Area under the ROC curve: the probability that a random anomaly scores
+ * higher than a random normal sample, ties counting one half (the
+ * Mann-Whitney statistic; equal to the trapezoidal area with tied scores
+ * grouped into one step, as scikit-learn's roc_auc_score).
+ * O(count log count) time, O(count) scratch memory.
+ * @param[out] out  in [0, 1]
+ * @param labels    count values, each 0 (normal) or 1 (anomaly)
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, a label not 0 or 1, a NaN
+ *         score, only one class present: the AUC is undefined),
+ *         AE_ERR_NOMEM.
+ */
+AE_API int ae_metrics_roc_auc(double *out, const double *scores,
+                              const int32_t *labels, size_t count);
+
+/**
+ * Area under the precision-recall curve as average precision (scikit-learn's
+ * average_precision_score, no interpolation): the sum over distinct score
+ * values t, from high to low, of (R(t) - R(t_prev)) * P(t), where P and R
+ * are precision and recall of "score >= t"; tied scores enter together.
+ * @param[out] out  in (0, 1]
+ * @param labels    count values, each 0 (normal) or 1 (anomaly)
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, a label not 0 or 1, a NaN
+ *         score, no anomaly or no normal sample present), AE_ERR_NOMEM.
+ */
+AE_API int ae_metrics_pr_auc(double *out, const double *scores,
+                             const int32_t *labels, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_ANOMALY_H */
