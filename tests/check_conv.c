@@ -357,6 +357,8 @@ START_TEST(conv2d_gradients_match_finite_differences)
         {2, 7, 5, 2, 2, 3, 2, 1, 2, 1, AE_PAD_EXPLICIT, {1, 2, 0, 1}, AE_ACT_TANH, 2},
         {3, 4, 4, 2, 1, 1, 1, 1, 1, 1, AE_PAD_VALID, {0}, AE_ACT_IDENTITY, 2}, /* 1x1 direct */
         {3, 4, 4, 2, 1, 1, 1, 1, 1, 1, AE_PAD_VALID, {0}, AE_ACT_SIGMOID, 1},
+        {2, 6, 5, 5, 3, 3, 1, 1, 1, 1, AE_PAD_SAME, {0}, AE_ACT_TANH, 2},  /* GEMM, stride 1 */
+        {2, 5, 5, 2, 3, 2, 1, 1, 2, 1, AE_PAD_SAME, {0}, AE_ACT_IDENTITY, 2}, /* direct, dilated */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         unsigned char cfg[AE__CONV2D_CONFIG_SIZE];
@@ -820,7 +822,8 @@ static const char *const golden_cases[] = {
     "convt_valid_k2_s3", "convt_valid_op", "convt_explicit_p1_op1", "convt_explicit_asym",
     "convt_dilation", "maxpool_valid_2", "maxpool_same_3_s2", "maxpool_explicit_3_s2_p1",
     "maxpool_valid_3_s1", "upsample_2x2", "upsample_2x3", "batchnorm_2d_train",
-    "batchnorm_1d_train", "batchnorm_2d_eval",
+    "batchnorm_1d_train", "batchnorm_2d_eval", "conv2d_same_s1_f6", "conv2d_valid_s1_f5",
+    "conv2d_same_dil2_f5",
 };
 #define N_GOLDEN (sizeof golden_cases / sizeof golden_cases[0])
 
@@ -984,14 +987,19 @@ static void batched_equals_single(const ae_layer_vtable *vt, const unsigned char
 
 START_TEST(conv_groups_give_the_same_result_as_single_samples)
 {
-    /* 36 x 1296 column floats per sample: groups of 2, the last one short */
+    /* 36 x 784 column floats per sample: groups of 2, the last one short */
     unsigned char cfg[AE__CONV2D_TRANSPOSE_CONFIG_SIZE];
-    conv_cfg(cfg, 3, 3, 3, 1, 1, 1, 1, AE_PAD_SAME, NULL, AE_ACT_TANH, 1);
-    ck_assert_uint_eq(ae__conv_group(36 * 1296, 5), 2);
-    batched_equals_single(&ae__conv2d_vtable, cfg, AE__CONV2D_CONFIG_SIZE, shape3(4, 36, 36), 5);
+    conv_cfg(cfg, 5, 3, 3, 1, 1, 1, 1, AE_PAD_SAME, NULL, AE_ACT_TANH, 1);
+    ck_assert_uint_eq(ae__conv_group(36 * 784, 5), 2);
+    batched_equals_single(&ae__conv2d_vtable, cfg, AE__CONV2D_CONFIG_SIZE, shape3(4, 28, 28), 5);
+    conv_cfg(cfg, 6, 3, 3, 2, 2, 1, 1, AE_PAD_SAME, NULL, AE_ACT_RELU, 1);
+    batched_equals_single(&ae__conv2d_vtable, cfg, AE__CONV2D_CONFIG_SIZE, shape3(4, 72, 72), 3);
+    /* few filters at stride 1: the direct path, sample by sample */
+    conv_cfg(cfg, 2, 3, 3, 1, 1, 1, 1, AE_PAD_SAME, NULL, AE_ACT_SIGMOID, 1);
+    batched_equals_single(&ae__conv2d_vtable, cfg, AE__CONV2D_CONFIG_SIZE, shape3(3, 9, 7), 4);
     conv_cfg(cfg, 3, 1, 1, 1, 1, 1, 1, AE_PAD_VALID, NULL, AE_ACT_IDENTITY, 1);
     batched_equals_single(&ae__conv2d_vtable, cfg, AE__CONV2D_CONFIG_SIZE, shape3(2, 5, 5), 3);
-    /* transpose: 4 * 9 rows x 35 * 35 columns per sample */
+    /* transpose: 4 * 9 rows x 35 * 35 columns per sample, one per group */
     convt_cfg(cfg, 4, 3, 3, 1, 1, 1, 1, AE_PAD_SAME, NULL, -1, -1, AE_ACT_SIGMOID, 1);
     batched_equals_single(&ae__conv2d_transpose_vtable, cfg, AE__CONV2D_TRANSPOSE_CONFIG_SIZE,
                           shape3(2, 35, 35), 5);

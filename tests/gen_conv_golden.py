@@ -259,6 +259,11 @@ def main():
         bn_case("batchnorm_2d_train", (4, 3, 5, 5)),
         bn_case("batchnorm_1d_train", (6, 5), momentum=0.3, eps=1e-3),
         bn_case("batchnorm_2d_eval", (3, 2, 4, 4), training=False),
+        # stride 1 with more than 4 filters: im2col + GEMM rather than the
+        # direct path for few filters
+        conv_case("conv2d_same_s1_f6", 2, 2, 6, 5, 6, (3, 3), padding="same", act="relu"),
+        conv_case("conv2d_valid_s1_f5", 3, 2, 5, 6, 5, (2, 3)),
+        conv_case("conv2d_same_dil2_f5", 2, 3, 7, 6, 5, (3, 3), d=(2, 2), padding="same"),
     ]
     with open(os.path.join(OUT, "index.txt"), "w") as f:
         f.write("\n".join(names) + "\n")

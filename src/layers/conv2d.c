@@ -8,6 +8,16 @@
  * NCHW with the bias added. A group of one writes straight into y. 1x1
  * kernels with stride 1 and no padding skip im2col altogether.
  *
+ * Stride-1 convolutions with at most AE__FEW_FILTERS filters (the last
+ * layer of an image decoder, say 16 -> 1 channels) go direct instead: with
+ * so few output rows the GEMM would spend its time reading the column
+ * matrix, C*kh*kw times the input. The input is copied once into a
+ * zero-padded image whose rows are Wp = pad + W + pad long; on that grid
+ * every kernel tap is a plain shift, so the output, computed Wp wide,
+ * is a sum of contiguous axpys (the columns past OW are dropped), the
+ * weight gradient is dot products against dY laid out Wp wide with zeros
+ * past OW, and dX is axpys of that dY into a padded dX.
+ *
  * Backward, per group: dZ = dY * act'(Y) in channel-major order,
  * dW += dZ col^T, db += row sums of dZ, dcol = W^T dZ, dX = col2im(dcol).
  * The column matrix is rebuilt in backward rather than kept from forward:
@@ -24,6 +34,8 @@
 #include "im2col.h"
 #include "layer.h"
 
+#define AE__FEW_FILTERS 4
+
 typedef struct conv2d {
     ae__conv_geom g;  /* image side = input */
     size_t oc;        /* filters */
@@ -31,6 +43,9 @@ typedef struct conv2d {
     size_t ohw;       /* output pixels per channel */
     size_t in_size, out_size;
     int direct;       /* 1x1, stride 1, no padding: the input is its own column matrix */
+    int few;          /* stride 1, few filters: shifted axpys on a padded copy */
+    size_t wp, plane; /* few: padded row length, floats per padded channel */
+    size_t nout;      /* few: OH * wp, the output on the padded grid */
     int act;
     float slope;
     int use_bias;
@@ -130,6 +145,14 @@ static int conv2d_create(void **state, ae_shape *output, const ae_layer_create_a
     l->out_size = out_size;
     l->direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
                 g.oh == g.h && g.ow == g.w;
+    l->few = !l->direct && g.sh == 1 && g.sw == 1 && c.filters <= AE__FEW_FILTERS;
+    if (l->few) {
+        /* rows of pad + W + pad; OW + (kw-1)*dw == that length at stride 1.
+         * The last taps read kw-1 floats past the padded image: slack. */
+        l->wp = g.w + g.pw + pr;
+        l->plane = (g.h + g.ph + pb) * l->wp + (g.kw - 1) * g.dw;
+        l->nout = g.oh * l->wp;
+    }
     l->act = c.act;
     l->slope = c.slope;
     l->use_bias = c.use_bias;
@@ -196,6 +219,8 @@ static size_t group_of(const conv2d *l, size_t batch)
 static size_t conv2d_workspace_size(const void *state, size_t batch)
 {
     const conv2d *l = state;
+    if (l->few) /* padded x, padded dx, output or dY on the padded grid */
+        return (2 * ((l->g.c * l->plane + 15) / 16 * 16) + l->oc * l->nout) * sizeof(float);
     const size_t g = group_of(l, batch);
     size_t col = l->direct ? 0 : l->ckk * g * l->ohw, tmp = l->oc * g * l->ohw;
     return ((col + 15) / 16 * 16 + tmp) * sizeof(float);
@@ -207,9 +232,97 @@ static float *ws_tmp(const conv2d *l, void *ws, size_t g)
     return (float *)ws + (col + 15) / 16 * 16;
 }
 
+/* The few-filters path: the padded copy of one sample. */
+static void pad_input(const conv2d *l, const float *x, float *xp)
+{
+    const size_t H = l->g.h, W = l->g.w, wp = l->wp;
+    memset(xp, 0, l->g.c * l->plane * sizeof(float));
+    for (size_t c = 0; c < l->g.c; c++)
+        for (size_t h = 0; h < H; h++)
+            memcpy(xp + c * l->plane + (h + l->g.ph) * wp + l->g.pw, x + (c * H + h) * W,
+                   W * sizeof(float));
+}
+
+static size_t tap_offset(const conv2d *l, size_t i, size_t j)
+{
+    return i * l->g.dh * l->wp + j * l->g.dw;
+}
+
+static void few_forward(const conv2d *l, size_t batch, const float *x, float *y, float *ws)
+{
+    const size_t C = l->g.c, kk = l->g.kh * l->g.kw, OW = l->g.ow, wp = l->wp;
+    float *xp = ws, *acc = ws + 2 * ((C * l->plane + 15) / 16 * 16);
+    for (size_t n = 0; n < batch; n++) {
+        pad_input(l, x + n * l->in_size, xp);
+        for (size_t o = 0; o < l->oc; o++) {
+            float *a = acc + o * l->nout;
+            ae__vfill(a, l->use_bias ? l->b[o] : 0.0f, l->nout);
+            for (size_t c = 0; c < C; c++)
+                for (size_t i = 0; i < l->g.kh; i++)
+                    for (size_t j = 0; j < l->g.kw; j++)
+                        ae__vaxpy(a, l->w[(o * C + c) * kk + i * l->g.kw + j],
+                                  xp + c * l->plane + tap_offset(l, i, j), l->nout);
+            float *yo = y + n * l->out_size + o * l->ohw;
+            for (size_t h = 0; h < l->g.oh; h++)
+                memcpy(yo + h * OW, a + h * wp, OW * sizeof(float));
+        }
+    }
+    ae__vactivate(l->act, l->slope, y, batch * l->out_size);
+}
+
+static void few_backward(conv2d *l, size_t batch, const float *x, const float *y,
+                         const float *dy, float *dx, float *ws)
+{
+    const size_t C = l->g.c, kk = l->g.kh * l->g.kw, OW = l->g.ow, wp = l->wp;
+    const size_t padded = (C * l->plane + 15) / 16 * 16;
+    float *xp = ws, *dxp = ws + padded, *dz = ws + 2 * padded;
+    memset(l->dw, 0, l->oc * l->ckk * sizeof(float));
+    for (size_t n = 0; n < batch; n++) {
+        /* dZ on the padded grid, zeros past OW */
+        for (size_t o = 0; o < l->oc; o++) {
+            const size_t off = n * l->out_size + o * l->ohw;
+            float *d = dz + o * l->nout;
+            for (size_t h = 0; h < l->g.oh; h++) {
+                ae__vactivation_grad(l->act, l->slope, y + off + h * OW, dy + off + h * OW,
+                                     d + h * wp, OW);
+                memset(d + h * wp + OW, 0, (wp - OW) * sizeof(float));
+            }
+            if (l->use_bias)
+                l->db[o] += ae__vsum(d, l->nout);
+        }
+        pad_input(l, x + n * l->in_size, xp);
+        for (size_t o = 0; o < l->oc; o++)
+            for (size_t c = 0; c < C; c++)
+                for (size_t i = 0; i < l->g.kh; i++)
+                    for (size_t j = 0; j < l->g.kw; j++)
+                        l->dw[(o * C + c) * kk + i * l->g.kw + j] +=
+                            ae__vdot(dz + o * l->nout, xp + c * l->plane + tap_offset(l, i, j),
+                                     l->nout);
+        if (dx == NULL)
+            continue;
+        memset(dxp, 0, C * l->plane * sizeof(float));
+        for (size_t c = 0; c < C; c++)
+            for (size_t o = 0; o < l->oc; o++)
+                for (size_t i = 0; i < l->g.kh; i++)
+                    for (size_t j = 0; j < l->g.kw; j++)
+                        ae__vaxpy(dxp + c * l->plane + tap_offset(l, i, j),
+                                  l->w[(o * C + c) * kk + i * l->g.kw + j], dz + o * l->nout,
+                                  l->nout);
+        float *dxn = dx + n * l->in_size;
+        for (size_t c = 0; c < C; c++)
+            for (size_t h = 0; h < l->g.h; h++)
+                memcpy(dxn + (c * l->g.h + h) * l->g.w,
+                       dxp + c * l->plane + (h + l->g.ph) * wp + l->g.pw, l->g.w * sizeof(float));
+    }
+}
+
 static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
     const conv2d *l = state;
+    if (l->few) {
+        few_forward(l, ctx->batch, x, y, ctx->workspace);
+        return AE_OK;
+    }
     const size_t batch = ctx->batch, G = group_of(l, batch), ohw = l->ohw;
     float *col = ctx->workspace, *tmp = ws_tmp(l, ctx->workspace, G);
     for (size_t n0 = 0; n0 < batch; n0 += G) {
@@ -243,6 +356,10 @@ static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x,
     float *col = ctx->workspace, *dz = ws_tmp(l, ctx->workspace, G);
     if (l->use_bias)
         memset(l->db, 0, l->oc * sizeof(float));
+    if (l->few) {
+        few_backward(l, batch, x, y, dy, dx, ctx->workspace);
+        return AE_OK;
+    }
     for (size_t n0 = 0; n0 < batch; n0 += G) {
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ohw;
         /* dZ, channel-major over the group */

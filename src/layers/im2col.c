@@ -13,9 +13,9 @@
 #include "im2col.h"
 #include "layer.h"
 
-/* Columns of the column-side grid per group: 128K floats (512 KiB) keeps a
- * group's column matrix within the L2 cache of common x86 cores. */
-#define AE__COL_BUDGET ((size_t)1 << 17)
+/* Floats of a group's column matrix: 64K (256 KiB) keeps it, and the GEMM's
+ * packed copy of it, within a 512 KiB L2 cache. */
+#define AE__COL_BUDGET ((size_t)1 << 16)
 
 int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int transpose,
                        ae__conv_cfg *o)

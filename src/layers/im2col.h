@@ -132,6 +132,31 @@ static inline float ae__vsum(const float *restrict s, size_t n)
     return t + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
+/* d[i] += a * s[i] */
+static inline void ae__vaxpy(float *restrict d, float a, const float *restrict s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++)
+            d[i + k] += a * s[i + k];
+    for (; i < n; i++)
+        d[i] += a * s[i];
+}
+
+/* sum of a[i] * b[i] */
+static inline float ae__vdot(const float *restrict a, const float *restrict b, size_t n)
+{
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++)
+            acc[k] += a[i + k] * b[i + k];
+    float t = 0.0f;
+    for (; i < n; i++)
+        t += a[i] * b[i];
+    return t + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* ae__activate with branch-free, vectorized relu and leaky relu. */
 static inline void ae__vactivate(int act, float slope, float *restrict y, size_t n)
 {
