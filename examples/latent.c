@@ -378,7 +378,7 @@ static int samples_figure(const run *r, double nn[3])
         int y = top + m * block;
         plot_text(&c, 10, y, m == 0 ? "uniform in the latent bounding box"
                                     : "from a Gaussian fitted to the training latents",
-                  2, m == 0 ? 0xb00000u : 0x006000u);
+                  2, PLOT_BLACK);
         snprintf(line, sizeof line,
                  "mean distance to the nearest training latent: %.2f (real test latents %.2f)",
                  nn[2 - m], nn[0]);

@@ -425,15 +425,68 @@ int plot_legend(plot_canvas *c, int x, int y, const char *const *names, int n, i
 
 /* ---- PNG ---------------------------------------------------------------------------- */
 
+/* Builds the palette of the canvas in pal (up to 256 colours) and the index
+ * of every pixel in idx; returns the colour count, or 0 when there are
+ * more than 256. Open addressing over 1024 slots. */
+static int build_palette(const plot_canvas *c, uint8_t *pal, uint8_t *idx)
+{
+    enum { SLOTS = 1024 };
+    uint32_t key[SLOTS];
+    int16_t val[SLOTS];
+    int n = 0;
+    memset(val, 0xff, sizeof val); /* -1: empty */
+    const size_t count = (size_t)c->width * (size_t)c->height;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *p = c->rgb + 3 * i;
+        uint32_t k = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+        uint32_t h = (k * 2654435761u) >> 22;
+        while (val[h] >= 0 && key[h] != k)
+            h = (h + 1) & (SLOTS - 1);
+        if (val[h] < 0) {
+            if (n == 256)
+                return 0;
+            key[h] = k;
+            val[h] = (int16_t)n;
+            memcpy(pal + 3 * n, p, 3);
+            n++;
+        }
+        idx[i] = (uint8_t)val[h];
+    }
+    return n;
+}
+
+/* Writes the smallest fitting PNG: greyscale when every pixel is grey, a
+ * palette when there are at most 256 colours, RGB otherwise. */
 int plot_write_png(const plot_canvas *c, const char *path, char *err, size_t err_size)
 {
+    const size_t count = (size_t)c->width * (size_t)c->height;
+    uint8_t *idx = malloc(count);
+    uint8_t pal[256 * 3];
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     image.width = (png_uint_32)c->width;
     image.height = (png_uint_32)c->height;
-    image.format = PNG_FORMAT_RGB;
-    if (!png_image_write_to_file(&image, path, 0, c->rgb, 0, NULL)) {
+    const void *pixels = c->rgb, *colormap = NULL;
+    int n = idx ? build_palette(c, pal, idx) : 0, grey = n > 0;
+    for (int i = 0; i < n && grey; i++)
+        grey = pal[3 * i] == pal[3 * i + 1] && pal[3 * i] == pal[3 * i + 2];
+    if (grey) {
+        for (size_t i = 0; i < count; i++)
+            idx[i] = c->rgb[3 * i];
+        image.format = PNG_FORMAT_GRAY;
+        pixels = idx;
+    } else if (n > 0) {
+        image.format = PNG_FORMAT_RGB_COLORMAP;
+        image.colormap_entries = (png_uint_32)n;
+        pixels = idx;
+        colormap = pal;
+    } else {
+        image.format = PNG_FORMAT_RGB;
+    }
+    int ok = png_image_write_to_file(&image, path, 0, pixels, 0, colormap);
+    free(idx);
+    if (!ok) {
         if (err && err_size)
             snprintf(err, err_size, "%s: cannot write PNG: %s", path, image.message);
         png_image_free(&image);
