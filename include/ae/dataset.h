@@ -170,6 +170,68 @@ AE_API int ae_dataset_split(ae_dataset **first, ae_dataset **second,
  */
 AE_API int ae_dataset_shuffle(ae_dataset *ds, uint64_t seed);
 
+/* ------------------------------------------------------------------------ */
+/* CSV                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/** Longest line ae_dataset_load_csv() accepts, in bytes (end of line excluded). */
+#define AE_CSV_MAX_LINE 1048576u
+/** Most columns (label column included) ae_dataset_load_csv() accepts in a row. */
+#define AE_CSV_MAX_COLUMNS 65536u
+/** ae_csv_options.label_column: the file has no label column. */
+#define AE_CSV_NO_LABEL (-1)
+/** ae_csv_options.label_column: the last column holds the labels. */
+#define AE_CSV_LAST_COLUMN (-2)
+
+/** Options of ae_dataset_load_csv(). Start from AE_CSV_OPTIONS_INIT. */
+typedef struct ae_csv_options {
+    uint32_t struct_size; /**< sizeof(ae_csv_options) */
+    int header;           /**< 1: the first non-blank line holds column names and
+                               is skipped unread; 0: every line is data */
+    int label_column;     /**< 0-based index of the column of integer labels,
+                               AE_CSV_LAST_COLUMN or AE_CSV_NO_LABEL */
+    char delimiter;       /**< the cell separator: ',', ';', '\t' or '|' */
+} ae_csv_options;
+
+/** Defaults: no header, no label column, comma-separated. */
+#define AE_CSV_OPTIONS_INIT {sizeof(ae_csv_options), 0, AE_CSV_NO_LABEL, ','}
+
+/** @cond AE_INTERNAL */
+AE_API int ae_dataset_load_csv_v(ae_dataset **out, const char *path,
+                                 const ae_csv_options *opts,
+                                 unsigned header_version);
+/** @endcond */
+
+/**
+ * Reads a CSV file of numbers: one sample per line, one feature per cell,
+ * for tabular and time-series data (an ECG beat per row). Samples get the
+ * shape {F} (rank 1), F being the number of columns less the label column;
+ * the label column, if any, holds integers (written as 3, 3.0 or 3e0) that
+ * become the labels. Every row must have the same number of cells.
+ *
+ * Cells are parsed as C numbers with '.' as decimal point whatever the
+ * locale; spaces and tabs around a cell and one pair of double quotes are
+ * ignored; empty cells, NaN and infinities are refused, and so are values
+ * outside the float range. Lines end with LF or CRLF; blank lines are
+ * skipped; a UTF-8 byte-order mark is ignored.
+ *
+ * Limits: AE_CSV_MAX_LINE bytes per line, AE_CSV_MAX_COLUMNS columns,
+ * AE_DATASET_MAX_COUNT rows (AE_ERR_LIMIT beyond them).
+ *
+ * Every error message names the file, the line and the column, both counted
+ * from 1 as editors and spreadsheets show them, e.g.
+ * "data.csv: line 7, column 3: 'abc' is not a number".
+ *
+ * @param opts NULL for AE_CSV_OPTIONS_INIT
+ * @return AE_OK; AE_ERR_INVALID (NULL, bad options); AE_ERR_IO (cannot
+ *         open or read); AE_ERR_FORMAT (a cell is not a number, a row has
+ *         too few or too many cells, no data rows, a label is not an
+ *         integer, the label column is past the last column, no feature
+ *         column left); AE_ERR_LIMIT; AE_ERR_NOMEM; AE_ERR_VERSION.
+ */
+#define ae_dataset_load_csv(out, path, opts) \
+    ae_dataset_load_csv_v((out), (path), (opts), AE_VERSION_NUMBER)
+
 #ifdef __cplusplus
 }
 #endif
