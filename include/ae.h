@@ -37,6 +37,7 @@
 #include "ae/dataset.h"
 #include "ae/decoder.h"
 #include "ae/encoder.h"
+#include "ae/io.h"
 #include "ae/latent.h"
 #include "ae/layer.h"
 #include "ae/model.h"

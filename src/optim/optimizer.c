@@ -337,3 +337,36 @@ void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n
     else
         step_adam(opt, params);
 }
+
+/* ---- model files ------------------------------------------------------- */
+
+const ae_optimizer_options *ae__optimizer_options(const ae_optimizer *opt)
+{
+    return &opt->opts;
+}
+
+size_t ae__optimizer_buffers(const ae_optimizer *opt)
+{
+    return buffers_per_param(&opt->opts);
+}
+
+int ae__optimizer_bound(const ae_optimizer *opt, size_t *n)
+{
+    *n = opt->bound ? opt->n : 0;
+    return opt->bound;
+}
+
+void ae__optimizer_tensor(const ae_optimizer *opt, size_t i, const float **value,
+                          size_t *count, float **buffer0, float **buffer1)
+{
+    const bound_param *b = &opt->params[i];
+    *value = b->value;
+    *count = b->count;
+    *buffer0 = b->m;
+    *buffer1 = b->v;
+}
+
+void ae__optimizer_set_steps(ae_optimizer *opt, uint64_t steps)
+{
+    opt->steps = steps;
+}

@@ -17,4 +17,26 @@ int ae__optimizer_bind(ae_optimizer *opt, const ae_param_view *params, size_t n)
 /* One update of every bound parameter from its gradient. Allocation-free. */
 void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n);
 
+/* ---- model files: reading and restoring the whole state ----------------- */
+
+/* The validated options (kind, hyper-parameters, current learning rate). */
+const ae_optimizer_options *ae__optimizer_options(const ae_optimizer *opt);
+
+/* State buffers per bound tensor: 0 (SGD without momentum), 1 (SGD
+ * velocity) or 2 (Adam/AdamW first and second moments). */
+size_t ae__optimizer_buffers(const ae_optimizer *opt);
+
+/* 1 when bound to a parameter list; *n receives its length (0 if not). */
+int ae__optimizer_bound(const ae_optimizer *opt, size_t *n);
+
+/* Bound tensor i: the value pointer that identifies it, its float count,
+ * and state buffer b (0: velocity or m, 1: v), which is NULL when the
+ * optimizer keeps none. The buffers are writable so a loader can restore
+ * them after ae__optimizer_bind(). */
+void ae__optimizer_tensor(const ae_optimizer *opt, size_t i, const float **value,
+                          size_t *count, float **buffer0, float **buffer1);
+
+/* Sets the step count (Adam's bias correction depends on it). */
+void ae__optimizer_set_steps(ae_optimizer *opt, uint64_t steps);
+
 #endif

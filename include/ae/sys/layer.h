@@ -150,12 +150,44 @@ typedef struct ae_layer_vtable {
     /** Describes state tensor @p index into @p view (grad is left NULL).
      *  Required when state_count is set. */
     int (*state_get)(void *state, size_t index, ae_param_view *view);
+
+    /* ---- appended in 0.1: extra state bytes for model files -------------- */
+
+    /**
+     * Bytes of extra state a model file must keep besides the config, the
+     * parameters and the state tensors: anything that is not a float
+     * tensor (a counter, an integer table...). Returns the size, at most
+     * AE_LAYER_STATE_MAX, 0 when there is none right now. Optional: NULL
+     * means never any. extra_size, extra_save and extra_load are set
+     * together or not at all (saving or loading a layer whose kind sets
+     * only some of them fails with AE_ERR_INVALID).
+     */
+    size_t (*extra_size)(const void *state);
+
+    /**
+     * Writes exactly @p size bytes (what extra_size() just returned) into
+     * @p buf, in a fixed little-endian layout of the kind's choosing (like
+     * the config blob). Must not change the state.
+     */
+    int (*extra_save)(const void *state, void *buf, size_t size);
+
+    /**
+     * Restores the extra state from @p size bytes (1 .. AE_LAYER_STATE_MAX)
+     * a model file held, after create() with the saved config and after
+     * the parameter and state tensors were filled. The bytes come from a
+     * file: treat them as hostile, and return AE_ERR_FORMAT (after
+     * ae_error_set()) for anything extra_save() would not have written.
+     */
+    int (*extra_load)(void *state, const void *buf, size_t size);
 } ae_layer_vtable;
+
+/** Largest extra state (extra_size()) a layer may keep in a model file. */
+#define AE_LAYER_STATE_MAX (1u << 24)
 
 /** Initializer: struct_size and abi_version set, every slot NULL. */
 #define AE_LAYER_VTABLE_INIT \
     {sizeof(ae_layer_vtable), AE_LAYER_ABI_VERSION, NULL, 0, NULL, NULL, NULL, \
-     NULL, NULL, NULL, NULL, NULL, NULL}
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Registers a layer kind process-wide. The vtable is copied; @p user_data is

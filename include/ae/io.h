@@ -1,0 +1,469 @@
+/**
+ * @file ae/io.h
+ * @brief Model files: save and load a model, an encoder or a decoder
+ *        (optionally with the optimizer state, training settings and
+ *        history, user metadata, a PCA and an anomaly detector) through a
+ *        path, a memory buffer or user callbacks; inspect a file.
+ *
+ * The byte layout, the limits a reader enforces and the compatibility
+ * promise are in docs/format.md (format 1.0). In short: little-endian
+ * fixed-width fields, a PNG-style magic, CRC-32 per section, 64-byte
+ * aligned tensor data, an explicit file length, and a reader that treats
+ * every byte as hostile.
+ *
+ * @code
+ * // train, save with the optimizer so training can resume bit for bit
+ * ae_save_options so = AE_SAVE_OPTIONS_INIT;
+ * so.optimizer = opt;
+ * rc = ae_model_save(model, "model.aem", &so);
+ *
+ * // another program: only the encoder
+ * ae_encoder *enc;
+ * rc = ae_encoder_load(&enc, "model.aem");
+ *
+ * // everything, from memory
+ * ae_file *f;
+ * rc = ae_file_open_memory(&f, data, size, NULL);
+ * rc = ae_file_load_model(f, &model);
+ * rc = ae_file_load_optimizer(f, model, &opt);
+ * const char *author;
+ * if (ae_file_metadata_get(f, "author", &author) == AE_OK) ...
+ * ae_file_close(f);
+ * @endcode
+ *
+ * Saving never changes the objects saved. Saving to a path is atomic: the
+ * bytes go to a temporary file in the same folder, which is flushed,
+ * fsync()ed and renamed over the path, and the folder is fsync()ed; an
+ * interrupted save leaves the old file (if any) untouched.
+ *
+ * Thread safety: saving an object while another thread trains it is not
+ * allowed; an open ae_file may be read by several threads at once.
+ */
+#ifndef AE_IO_H
+#define AE_IO_H
+
+#include "anomaly.h"
+#include "common.h"
+#include "decoder.h"
+#include "encoder.h"
+#include "model.h"
+#include "optimizer.h"
+#include "pca.h"
+#include "train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Format version libae writes (docs/format.md); it reads major 1. */
+#define AE_FILE_FORMAT_MAJOR 1
+#define AE_FILE_FORMAT_MINOR 0
+
+/** Largest file a reader accepts unless told a smaller limit. */
+#define AE_FILE_MAX_SIZE ((uint64_t)1 << 36)
+/** Most user metadata pairs in a file. */
+#define AE_FILE_METADATA_MAX 1024u
+/** Longest metadata key (bytes; printable ASCII without space). */
+#define AE_FILE_KEY_MAX 255u
+/** Longest metadata value (bytes; no NUL). */
+#define AE_FILE_VALUE_MAX 65535u
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks                                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Writes all @p size bytes of @p data. Return 0 on success, anything else
+ * to fail the save with AE_ERR_IO.
+ */
+typedef int (*ae_write_fn)(void *user, const void *data, size_t size);
+
+/**
+ * Reads up to @p size bytes into @p data and stores how many in @p *got;
+ * 0 bytes means the end of the data (fewer than asked is fine: the library
+ * calls again). Return 0 on success, anything else to fail with AE_ERR_IO.
+ */
+typedef int (*ae_read_fn)(void *user, void *data, size_t size, size_t *got);
+
+/* ------------------------------------------------------------------------ */
+/* Saving                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** What a save stores besides the network. Start from AE_SAVE_OPTIONS_INIT. */
+typedef struct ae_save_options {
+    uint32_t struct_size;               /**< sizeof(ae_save_options) */
+    /** The optimizer training the model (model saves only): its kind,
+     *  hyper-parameters, step count and moments, so that training resumes
+     *  bit for bit. It must be bound to this model or not bound at all
+     *  (never trained). NULL: not stored. */
+    const ae_optimizer *optimizer;
+    /** Training settings to record (the scalar fields: epochs, batch_size,
+     *  seed, loss, shuffle, noise, noise_amount). NULL: not stored. */
+    const ae_train_options *training;
+    size_t metadata_count;              /**< user key/value pairs */
+    const char *const *metadata_keys;   /**< metadata_count keys, unique */
+    const char *const *metadata_values; /**< metadata_count values */
+    const ae_pca *pca;                  /**< a fitted PCA to store too, or NULL */
+    const ae_detector *detector;        /**< an anomaly detector to store too, or NULL */
+} ae_save_options;
+
+/** Defaults: the network (and a model's history) only. */
+#define AE_SAVE_OPTIONS_INIT \
+    {sizeof(ae_save_options), NULL, NULL, 0, NULL, NULL, NULL, NULL}
+
+/**
+ * Saves a model (encoder, decoder and training history) to @p path,
+ * atomically. @p opts may be NULL.
+ * @return AE_OK; AE_ERR_INVALID (NULL, a bad option: invalid metadata key,
+ *         duplicate key, NUL-free value rule, optimizer with an encoder or
+ *         decoder save, unfitted PCA); AE_ERR_STATE (the optimizer is bound
+ *         to another model); AE_ERR_LIMIT (a name, count or size past the
+ *         format's limits); AE_ERR_IO (with the system's reason);
+ *         AE_ERR_NOMEM; or what a layer's state_save() returned.
+ */
+AE_API int ae_model_save(const ae_model *model, const char *path,
+                         const ae_save_options *opts);
+
+/**
+ * Saves a model into a new buffer: @p *data (free it with ae_buffer_free())
+ * and @p *size. Errors as ae_model_save().
+ */
+AE_API int ae_model_save_memory(const ae_model *model, void **data, size_t *size,
+                                const ae_save_options *opts);
+
+/**
+ * Saves a model through @p write (called with chunks of the file in order).
+ * On failure the callback may have received part of the file.
+ * Errors as ae_model_save().
+ */
+AE_API int ae_model_save_callback(const ae_model *model, ae_write_fn write, void *user,
+                                  const ae_save_options *opts);
+
+/** Saves an encoder alone (see ae_model_save(); no optimizer, no history). */
+AE_API int ae_encoder_save(const ae_encoder *enc, const char *path,
+                           const ae_save_options *opts);
+/** Saves an encoder alone into a new buffer (see ae_model_save_memory()). */
+AE_API int ae_encoder_save_memory(const ae_encoder *enc, void **data, size_t *size,
+                                  const ae_save_options *opts);
+/** Saves an encoder alone through a callback (see ae_model_save_callback()). */
+AE_API int ae_encoder_save_callback(const ae_encoder *enc, ae_write_fn write, void *user,
+                                    const ae_save_options *opts);
+
+/** Saves a decoder alone (see ae_model_save(); no optimizer, no history). */
+AE_API int ae_decoder_save(const ae_decoder *dec, const char *path,
+                           const ae_save_options *opts);
+/** Saves a decoder alone into a new buffer (see ae_model_save_memory()). */
+AE_API int ae_decoder_save_memory(const ae_decoder *dec, void **data, size_t *size,
+                                  const ae_save_options *opts);
+/** Saves a decoder alone through a callback (see ae_model_save_callback()). */
+AE_API int ae_decoder_save_callback(const ae_decoder *dec, ae_write_fn write, void *user,
+                                    const ae_save_options *opts);
+
+/** Frees a buffer from an ae_*_save_memory() call. NULL is a no-op. */
+AE_API void ae_buffer_free(void *data);
+
+/**
+ * Saves a fitted PCA alone to @p path, atomically (a file without a
+ * network; ae_pca_load() reads it, and so does ae_file_load_pca() for any
+ * file holding a PCA).
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_STATE (not fitted),
+ *         AE_ERR_IO, AE_ERR_NOMEM.
+ */
+AE_API int ae_pca_save(const ae_pca *pca, const char *path);
+
+/**
+ * Saves an anomaly detector (error kind, rule, threshold) alone to
+ * @p path, atomically. Attach it to a model file instead with
+ * ae_save_options.detector.
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_IO, AE_ERR_NOMEM.
+ */
+AE_API int ae_detector_save(const ae_detector *det, const char *path);
+
+/* ------------------------------------------------------------------------ */
+/* Loading: shortcuts                                                       */
+/* ------------------------------------------------------------------------ */
+
+/** @cond AE_INTERNAL */
+AE_API int ae_model_load_v(ae_model **out, const char *path, unsigned header_version);
+AE_API int ae_encoder_load_v(ae_encoder **out, const char *path, unsigned header_version);
+AE_API int ae_decoder_load_v(ae_decoder **out, const char *path, unsigned header_version);
+AE_API int ae_pca_load_v(ae_pca **out, const char *path, unsigned header_version);
+AE_API int ae_detector_load_v(ae_detector **out, const char *path, unsigned header_version);
+/** @endcond */
+
+/**
+ * Loads the model (encoder, decoder, history) of the file at @p path: the
+ * same as ae_file_open() + ae_file_load_model() + ae_file_close().
+ * @return AE_OK or an error of those calls.
+ */
+#define ae_model_load(out, path) ae_model_load_v((out), (path), AE_VERSION_NUMBER)
+
+/** Loads the encoder of a model or encoder file (see ae_file_load_encoder()). */
+#define ae_encoder_load(out, path) ae_encoder_load_v((out), (path), AE_VERSION_NUMBER)
+
+/** Loads the decoder of a model or decoder file (see ae_file_load_decoder()). */
+#define ae_decoder_load(out, path) ae_decoder_load_v((out), (path), AE_VERSION_NUMBER)
+
+/** Loads the PCA stored in a file (see ae_file_load_pca()). */
+#define ae_pca_load(out, path) ae_pca_load_v((out), (path), AE_VERSION_NUMBER)
+
+/** Loads the anomaly detector stored in a file (see ae_file_load_detector()). */
+#define ae_detector_load(out, path) ae_detector_load_v((out), (path), AE_VERSION_NUMBER)
+
+/* ------------------------------------------------------------------------ */
+/* Loading and inspecting: the open file                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * An opened, fully validated model file held in memory: every CRC checked,
+ * every count, size, offset, enum and index validated against
+ * docs/format.md. Opening needs no layer kind to be registered (an
+ * inspector can describe files with unknown kinds); loading a network does.
+ */
+typedef struct ae_file ae_file;
+
+/** Options of ae_file_open(). Start from AE_OPEN_OPTIONS_INIT. */
+typedef struct ae_open_options {
+    uint32_t struct_size; /**< sizeof(ae_open_options) */
+    /** Largest file accepted, in bytes (0: AE_FILE_MAX_SIZE; larger values
+     *  are capped to it). Bounds the memory an untrusted source can make
+     *  the reader allocate. */
+    uint64_t max_size;
+} ae_open_options;
+
+/** Defaults: files up to AE_FILE_MAX_SIZE. */
+#define AE_OPEN_OPTIONS_INIT {sizeof(ae_open_options), 0}
+
+/** @cond AE_INTERNAL */
+AE_API int ae_file_open_v(ae_file **out, const char *path, const ae_open_options *opts,
+                          unsigned header_version);
+AE_API int ae_file_open_memory_v(ae_file **out, const void *data, size_t size,
+                                 const ae_open_options *opts, unsigned header_version);
+AE_API int ae_file_open_callback_v(ae_file **out, ae_read_fn read, void *user,
+                                   const ae_open_options *opts, unsigned header_version);
+/** @endcond */
+
+/**
+ * Reads and validates the file at @p path. @p opts may be NULL.
+ * @return AE_OK; AE_ERR_INVALID (NULL, bad options); AE_ERR_IO (cannot
+ *         open or read, with the system's reason); AE_ERR_FORMAT (not a
+ *         model file, damaged, truncated, bytes after the declared end:
+ *         the message says what and where); AE_ERR_CHECKSUM (a CRC
+ *         mismatch, naming the section); AE_ERR_VERSION (another major
+ *         version, an unknown required section or flag); AE_ERR_LIMIT (a
+ *         count or size past docs/format.md's limits or max_size);
+ *         AE_ERR_NOMEM.
+ */
+#define ae_file_open(out, path, opts) \
+    ae_file_open_v((out), (path), (opts), AE_VERSION_NUMBER)
+
+/**
+ * Validates a file held in memory (@p size bytes at @p data; copied, the
+ * buffer may be freed afterwards). Errors as ae_file_open().
+ */
+#define ae_file_open_memory(out, data, size, opts) \
+    ae_file_open_memory_v((out), (data), (size), (opts), AE_VERSION_NUMBER)
+
+/**
+ * Reads a file through @p read until the declared end, then asks for one
+ * more byte: getting one is an error (bytes beyond the declared end).
+ * Errors as ae_file_open().
+ */
+#define ae_file_open_callback(out, read, user, opts) \
+    ae_file_open_callback_v((out), (read), (user), (opts), AE_VERSION_NUMBER)
+
+/** Frees an open file. NULL is a no-op. */
+AE_API void ae_file_close(ae_file *file);
+
+/**
+ * Creates the model the file holds (encoder, decoder, training history).
+ * Each layer is created from its type name and config, then its tensors and
+ * extra state are overwritten from the file.
+ * @return AE_OK; AE_ERR_INVALID (NULL); AE_ERR_NOT_FOUND (the file holds
+ *         no model, or a layer kind is not registered: the message names
+ *         it); AE_ERR_VERSION (a layer's type version is newer than the
+ *         registered kind's); AE_ERR_FORMAT (a created layer disagrees
+ *         with the file: output shape, tensor count, sizes; or its config
+ *         or extra state was refused); AE_ERR_NOMEM.
+ */
+AE_API int ae_file_load_model(const ae_file *file, ae_model **out);
+
+/** Creates the encoder of a model or encoder file. Errors as ae_file_load_model(). */
+AE_API int ae_file_load_encoder(const ae_file *file, ae_encoder **out);
+
+/** Creates the decoder of a model or decoder file. Errors as ae_file_load_model(). */
+AE_API int ae_file_load_decoder(const ae_file *file, ae_decoder **out);
+
+/**
+ * Creates the optimizer stored with the model and binds it to @p model,
+ * a model loaded from this file: training @p model with it continues
+ * exactly where the saved run stopped.
+ * @return AE_OK; AE_ERR_INVALID (NULL); AE_ERR_NOT_FOUND (no optimizer in
+ *         the file); AE_ERR_SHAPE (@p model's trainable tensors are not the
+ *         file's); AE_ERR_NOMEM.
+ */
+AE_API int ae_file_load_optimizer(const ae_file *file, ae_model *model, ae_optimizer **out);
+
+/**
+ * Creates the PCA stored in the file.
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (none stored),
+ *         AE_ERR_FORMAT (the stored state is refused by ae_pca_set_state()),
+ *         AE_ERR_NOMEM.
+ */
+AE_API int ae_file_load_pca(const ae_file *file, ae_pca **out);
+
+/**
+ * Creates the anomaly detector stored in the file.
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (none stored),
+ *         AE_ERR_FORMAT (stored settings refused), AE_ERR_NOMEM.
+ */
+AE_API int ae_file_load_detector(const ae_file *file, ae_detector **out);
+
+/**
+ * The recorded training settings: fills the scalar fields of @p out
+ * (struct_size must be set, as AE_TRAIN_OPTIONS_INIT does; the pointer
+ * fields become NULL).
+ * @return AE_OK, AE_ERR_INVALID (NULL, struct_size too small),
+ *         AE_ERR_NOT_FOUND (the file records none).
+ */
+AE_API int ae_file_training(const ae_file *file, ae_train_options *out);
+
+/** Number of user metadata pairs; 0 for NULL. */
+AE_API size_t ae_file_metadata_count(const ae_file *file);
+
+/**
+ * Metadata pair @p index (in the writer's order). The strings stay valid
+ * until ae_file_close(). Either output may be NULL.
+ * @return AE_OK or AE_ERR_INVALID (NULL file, index out of range).
+ */
+AE_API int ae_file_metadata_at(const ae_file *file, size_t index, const char **key,
+                               const char **value);
+
+/**
+ * The value stored under @p key (valid until ae_file_close()).
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND.
+ */
+AE_API int ae_file_metadata_get(const ae_file *file, const char *key, const char **value);
+
+/** What a file holds (INFO section). */
+enum ae_file_kind {
+    AE_FILE_NONE = 0,    /**< no network: a PCA and/or a detector */
+    AE_FILE_MODEL = 1,   /**< encoder and decoder */
+    AE_FILE_ENCODER = 2, /**< an encoder alone */
+    AE_FILE_DECODER = 3  /**< a decoder alone */
+};
+
+/** A summary of an open file. Filled up to the caller's struct_size. */
+typedef struct ae_file_info {
+    uint32_t struct_size;      /**< sizeof(ae_file_info), set by the caller */
+    uint32_t format_major;     /**< format version of the file */
+    uint32_t format_minor;
+    uint32_t writer_version;   /**< AE_VERSION_NUMBER of the library that wrote it */
+    int kind;                  /**< ae_file_kind */
+    uint64_t file_size;        /**< bytes */
+    size_t sections;           /**< see ae_file_get_section() */
+    size_t encoder_layers;     /**< 0 when the file has no encoder */
+    size_t decoder_layers;     /**< 0 when the file has no decoder */
+    size_t tensors;            /**< parameter and state tensors (ae_file_get_tensor()) */
+    uint64_t param_floats;     /**< values of the parameters (ae_model_param_count()) */
+    uint64_t state_floats;     /**< values of the state tensors */
+    size_t history_length;     /**< epochs of training history */
+    size_t metadata_count;     /**< user metadata pairs */
+    int has_training;          /**< 1 when training settings are recorded */
+    int has_optimizer;         /**< 1 when an optimizer is stored */
+    int optimizer_kind;        /**< its ae_optimizer_kind (-1 without) */
+    uint64_t optimizer_steps;  /**< its step count */
+    int has_pca;               /**< 1 when a PCA is stored */
+    int has_detector;          /**< 1 when a detector is stored */
+} ae_file_info;
+
+/** Initializer for ae_file_info. */
+#define AE_FILE_INFO_INIT \
+    {sizeof(ae_file_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/** One layer record of an open file. Filled up to the caller's struct_size. */
+typedef struct ae_file_layer {
+    uint32_t struct_size;  /**< sizeof(ae_file_layer), set by the caller */
+    int decoder;           /**< 0: an encoder layer, 1: a decoder layer */
+    size_t index;          /**< position within its network */
+    const char *type_name; /**< layer kind (valid until ae_file_close()) */
+    uint32_t type_version; /**< the kind's version when written */
+    ae_shape input;        /**< per-sample input shape */
+    ae_shape output;       /**< per-sample output shape */
+    const void *config;    /**< config blob (valid until ae_file_close()), NULL when empty */
+    size_t config_size;
+    size_t params;         /**< parameter tensors (param_count()) */
+    size_t states;         /**< state tensors (state_count()) */
+    uint64_t floats;       /**< values of all its tensors */
+    size_t extra_size;     /**< bytes of extra state (extra_size()), 0 for none */
+    int registered;        /**< 1 when this process can create the kind now */
+} ae_file_layer;
+
+/** Initializer for ae_file_layer. */
+#define AE_FILE_LAYER_INIT \
+    {sizeof(ae_file_layer), 0, 0, NULL, 0, {0, {0, 0, 0, 0}}, {0, {0, 0, 0, 0}}, NULL, 0, \
+     0, 0, 0, 0, 0}
+
+/**
+ * Layer @p index of the file, counting the encoder's layers first, then
+ * the decoder's.
+ * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small, index out
+ *         of range).
+ */
+AE_API int ae_file_get_layer(const ae_file *file, size_t index, ae_file_layer *out);
+
+/** One entry of the tensor table. Filled up to the caller's struct_size. */
+typedef struct ae_file_tensor {
+    uint32_t struct_size; /**< sizeof(ae_file_tensor), set by the caller */
+    size_t layer;         /**< ae_file_get_layer() index of its layer */
+    int state;            /**< 0: a parameter (param_get()), 1: a state tensor (state_get()) */
+    size_t index;         /**< index within the layer among its parameters or its states */
+    const char *name;     /**< as the layer named it (valid until ae_file_close()) */
+    ae_shape shape;
+    uint64_t count;       /**< values */
+    uint64_t offset;      /**< byte offset of its data in the file (64-byte aligned) */
+} ae_file_tensor;
+
+/** Initializer for ae_file_tensor. */
+#define AE_FILE_TENSOR_INIT \
+    {sizeof(ae_file_tensor), 0, 0, 0, NULL, {0, {0, 0, 0, 0}}, 0, 0}
+
+/**
+ * Tensor @p index of the file's tensor table.
+ * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small, index out
+ *         of range).
+ */
+AE_API int ae_file_get_tensor(const ae_file *file, size_t index, ae_file_tensor *out);
+
+/** One section of the file. Filled up to the caller's struct_size. */
+typedef struct ae_file_section {
+    uint32_t struct_size; /**< sizeof(ae_file_section), set by the caller */
+    char type[5];         /**< four characters and a NUL ("INFO") */
+    uint32_t flags;       /**< bit 0: required */
+    uint64_t offset;      /**< of its header in the file */
+    uint64_t size;        /**< payload bytes */
+    uint32_t crc;         /**< stored CRC-32 (verified when the file was opened) */
+    int known;            /**< 1 when this library understands the type */
+} ae_file_section;
+
+/** Initializer for ae_file_section. */
+#define AE_FILE_SECTION_INIT \
+    {sizeof(ae_file_section), {0, 0, 0, 0, 0}, 0, 0, 0, 0, 0}
+
+/**
+ * Section @p index of the file, in file order.
+ * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small, index out
+ *         of range).
+ */
+AE_API int ae_file_get_section(const ae_file *file, size_t index, ae_file_section *out);
+
+/**
+ * A summary of the file.
+ * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small).
+ */
+AE_API int ae_file_get_info(const ae_file *file, ae_file_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AE_IO_H */
