@@ -62,8 +62,9 @@ static void usage(FILE *f)
 "integer label column. The rows are split at random into a training part\n"
 "and a test part (--test-fraction); the model trains on the training rows\n"
 "whose label is --normal-label; every test row is scored, and rows with\n"
-"any other label are the anomalies. Each column is scaled to [0, 1] by the\n"
-"minimum and maximum of the normal training rows. The model is dense\n"
+"any other label are the anomalies. Values are scaled to [0, 1] by the\n"
+"minimum and maximum of the normal training rows, per column or over the\n"
+"whole table (--scale). The model is dense\n"
 "F -> H (relu) -> LATENT (relu) -> H (relu) -> F (sigmoid) with\n"
 "H = min(64, max(8, F/2)) and, unless --latent is given,\n"
 "LATENT = min(16, max(2, F/8)).\n"
@@ -77,10 +78,12 @@ static void usage(FILE *f)
 "The threshold is mean + K * std of the scores of the normal training\n"
 "samples (the TensorFlow anomaly tutorial's rule with K = 1); a sample\n"
 "scoring above it is flagged as an anomaly.\n"
-"\n"
+"\n");
+    fprintf(f,
 "Options:\n"
 "  --class C         run class C only, 0..9 (default: all ten)\n"
-"  --epochs N        passes over the normal training data (default 20)\n"
+"  --epochs N        passes over the normal training data, 1..1000000\n"
+"                    (default 20; 100 with --csv)\n"
 "  --batch N         samples per optimizer step, 1..1048576 (default 64)\n"
 "  --latent N        latent size, 1..4096 (default 64 for Fashion-MNIST)\n"
 "  --score S         smooth, mse, mae or bce (see above)\n"
@@ -99,6 +102,9 @@ static void usage(FILE *f)
 "  --delimiter D     the CSV's cell separator: , ; | or tab (default ,)\n"
 "  --test-fraction F share of the CSV rows kept for testing, 0.05..0.95\n"
 "                    (default 0.2)\n"
+"  --scale S         column: each column by its own range (default; for\n"
+"                    tables of different quantities); global: one range for\n"
+"                    all (for time series, whose shape it keeps)\n"
 "  -h, --help        print this help and exit\n"
 "\n"
 "Classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal,\n"
@@ -674,6 +680,7 @@ typedef struct csv_settings {
     int header;
     char delimiter;
     double test_fraction;
+    int global_scale;
 } csv_settings;
 
 /* Copies every sample (and label) of a view. */
@@ -681,7 +688,8 @@ static int fetch(const ae_dataset *ds, float **x, int32_t **y)
 {
     size_t n = ae_dataset_count(ds), size = ae_dataset_sample_size(ds);
     *x = malloc(n * size * sizeof **x);
-    *y = y != NULL ? malloc(n * sizeof **y) : NULL;
+    if (y != NULL)
+        *y = malloc(n * sizeof **y);
     if (*x == NULL || (y != NULL && *y == NULL))
         return ae_error_set(AE_ERR_NOMEM, "out of memory copying %zu rows", n);
     return ae_dataset_get_batch(ds, 0, n, *x, y != NULL ? *y : NULL);
@@ -719,7 +727,8 @@ static int run_csv(const settings *s0, const csv_settings *cs)
     if ((rc = fetch(normal_view, &x_tr, NULL)) < 0 || (rc = fetch(part_test, &x_te, &y_te)) < 0)
         goto lib_fail;
 
-    /* Scale each column to [0, 1] by the normal training rows. */
+    /* Scale to [0, 1] by the normal training rows: each column by its own
+     * range, or all by the overall range (--scale global). */
     lo = malloc(f * sizeof *lo);
     hi = malloc(f * sizeof *hi);
     anomaly = malloc(n_te * sizeof *anomaly);
@@ -738,8 +747,18 @@ static int run_csv(const settings *s0, const csv_settings *cs)
             lo[j] = fminf(lo[j], x_tr[i * f + j]);
             hi[j] = fmaxf(hi[j], x_tr[i * f + j]);
         }
-    for (size_t j = 0; j < f; j++)
+    if (cs->global_scale) /* one range for every column: series keep their shape */
+        for (size_t j = 1; j < f; j++) {
+            lo[0] = fminf(lo[0], lo[j]);
+            hi[0] = fmaxf(hi[0], hi[j]);
+        }
+    for (size_t j = 0; j < f; j++) {
+        if (cs->global_scale) {
+            lo[j] = lo[0];
+            hi[j] = hi[0];
+        }
         hi[j] = hi[j] > lo[j] ? hi[j] - lo[j] : 1.0f; /* now the span */
+    }
     for (size_t i = 0; i < n_tr; i++)
         for (size_t j = 0; j < f; j++)
             x_tr[i * f + j] = (x_tr[i * f + j] - lo[j]) / hi[j];
@@ -830,14 +849,14 @@ done:
 
 int main(int argc, char **argv)
 {
-    settings s = {20, 64, 0, 1, SCORE_SMOOTH, 1.0, "out"};
+    settings s = {0, 64, 0, 1, SCORE_SMOOTH, 1.0, "out"};
     uint32_t only = ALL_CLASSES;
     const char *data_dir = DATA_DEFAULT_DIR, *score_text = NULL, *normal_text = "0",
-               *delim_text = ",";
-    csv_settings cs = {NULL, LAST_COLUMN, 0, 0, ',', 0.2};
+               *delim_text = ",", *scale_text = "column";
+    csv_settings cs = {NULL, LAST_COLUMN, 0, 0, ',', 0.2, 0};
     const cli_option options[] = {
         {"class", CLI_U32, &only, 0, CLASSES - 1, 0, 0},
-        {"epochs", CLI_U32, &s.epochs, 0, 1000000, 0, 0},
+        {"epochs", CLI_U32, &s.epochs, 1, 1000000, 0, 0},
         {"batch", CLI_U32, &s.batch, 1, 1048576, 0, 0},
         {"latent", CLI_U32, &s.latent, 1, 4096, 0, 0},
         {"score", CLI_STRING, &score_text, 0, 0, 0, 0},
@@ -851,6 +870,7 @@ int main(int argc, char **argv)
         {"header", CLI_FLAG, &cs.header, 0, 0, 0, 0},
         {"delimiter", CLI_STRING, &delim_text, 0, 0, 0, 0},
         {"test-fraction", CLI_DOUBLE, &cs.test_fraction, 0, 0, 0.05, 0.95},
+        {"scale", CLI_STRING, &scale_text, 0, 0, 0, 0},
     };
     switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
     case CLI_HELP:
@@ -877,7 +897,7 @@ int main(int argc, char **argv)
         return cli_usage_error(PROG, "--score: '%s' is not smooth, mse, mae or bce", score_text);
     if (cs.path == NULL) {
         const char *csv_only[] = {"label-column", "normal-label", "header", "delimiter",
-                                  "test-fraction"};
+                                  "test-fraction", "scale"};
         for (int i = 1; i < argc; i++)
             for (size_t k = 0; k < sizeof csv_only / sizeof csv_only[0]; k++)
                 if (strncmp(argv[i], "--", 2) == 0 &&
@@ -907,9 +927,13 @@ int main(int argc, char **argv)
         else
             return cli_usage_error(PROG, "--delimiter: '%s' is not one of , ; | tab",
                                    delim_text);
+        if (strcmp(scale_text, "global") == 0 || strcmp(scale_text, "column") == 0)
+            cs.global_scale = strcmp(scale_text, "global") == 0;
+        else
+            return cli_usage_error(PROG, "--scale: '%s' is not column or global", scale_text);
     }
-    if (s.epochs == 0)
-        return cli_usage_error(PROG, "--epochs must be at least 1 (the model needs training)");
+    if (s.epochs == 0) /* small tables need more passes than 6000 images */
+        s.epochs = cs.path != NULL ? 100 : 20;
     if (cli_mkdir_p(s.out_dir) != 0)
         return cli_error(PROG, "cannot create directory %s: %s", s.out_dir, strerror(errno));
     return cs.path != NULL ? run_csv(&s, &cs) : run_mnist(&s, data_dir, only);
