@@ -12,6 +12,9 @@
  * CSV: --csv PATH --label-column N runs the same recipe on a user's table
  * (rows whose label is --normal-label are normal).
  *
+ * --save PATH stores the model with its fitted detector in a libae model
+ * file; --load PATH scores with it instead of training.
+ *
  * The score: the mean squared error between the input and its
  * reconstruction after both are smoothed by a 3x3 box filter ("smooth").
  * Plain MSE (also printed) scores a one-pixel misplacement of a fine
@@ -105,8 +108,17 @@ static void usage(FILE *f)
 "  --scale S         column: each column by its own range (default; for\n"
 "                    tables of different quantities); global: one range for\n"
 "                    all (for time series, whose shape it keeps)\n"
+"  --save PATH       save the model with its fitted detector to PATH (a\n"
+"                    libae model file), with what scoring again needs as\n"
+"                    metadata: the score, the class or normal label, the CSV\n"
+"                    scaling; needs --class or --csv\n"
+"  --load PATH       score with a model saved by --save instead of training:\n"
+"                    Fashion-MNIST runs its class; CSV scores every row\n"
+"                    (--score, --epochs, --k and the training options are\n"
+"                    then the file's)\n"
 "  -h, --help        print this help and exit\n"
-"\n"
+"\n");
+    fprintf(f,
 "Classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal,\n"
 "6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot.\n"
 "\n"
@@ -145,6 +157,8 @@ typedef struct settings {
     int score;      /* SCORE_SMOOTH or an ae_score_kind */
     double k;
     const char *out_dir;
+    const char *save_path; /* --save, or NULL */
+    const char *load_path; /* --load, or NULL */
 } settings;
 
 /* A scored test set, and what the figure needs to draw its samples. */
@@ -276,10 +290,8 @@ static int score(double *err, int kind, const float *x, const float *xs, float *
     return rc;
 }
 
-/* Fits mean + k std on the normal training scores and measures the test
- * scores: ROC AUC, average precision, the confusion at the threshold. */
-static int measure(result *r, const double *train_err, size_t n_train, const scored *t,
-                   const settings *s)
+/* A detector fitted on the normal training scores: mean + k std. */
+static int fit_detector(ae_detector **out, const double *err, size_t n, const settings *s)
 {
     ae_detector *det = NULL;
     ae_detector_options o = AE_DETECTOR_OPTIONS_INIT;
@@ -287,14 +299,105 @@ static int measure(result *r, const double *train_err, size_t n_train, const sco
     o.rule = AE_THRESHOLD_MEAN_STD;
     o.k = s->k;
     int rc;
-    if ((rc = ae_detector_create(&det, &o)) >= 0 &&
-        (rc = ae_detector_fit_errors(det, train_err, n_train)) >= 0 &&
-        (rc = ae_detector_threshold(det, &r->threshold)) >= 0 &&
+    if ((rc = ae_detector_create(&det, &o)) >= 0 && (rc = ae_detector_fit_errors(det, err, n)) >= 0)
+        *out = det;
+    else
+        ae_detector_destroy(det);
+    return rc;
+}
+
+/* The detector's threshold, and the test scores measured: ROC AUC, average
+ * precision, the confusion at the threshold. */
+static int measure(result *r, const ae_detector *det, const scored *t)
+{
+    int rc;
+    if ((rc = ae_detector_threshold(det, &r->threshold)) >= 0 &&
         (rc = ae_metrics_roc_auc(&r->auroc, t->err, t->anomaly, t->n)) >= 0 &&
         (rc = ae_metrics_pr_auc(&r->ap, t->err, t->anomaly, t->n)) >= 0)
         rc = ae_metrics_at_threshold(&r->m, t->err, t->anomaly, t->n, r->threshold);
-    ae_detector_destroy(det);
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Saving and loading the model with its detector                           */
+/* ------------------------------------------------------------------------ */
+
+#define META_MAX 4
+
+/* Metadata stored with the model: what the example needs to score again. */
+typedef struct meta {
+    size_t n;
+    const char *keys[META_MAX];
+    const char *values[META_MAX];
+} meta;
+
+static void meta_add(meta *m, const char *key, const char *value)
+{
+    m->keys[m->n] = key;
+    m->values[m->n] = value;
+    m->n++;
+}
+
+/* Saves the model, the fitted detector and @p md to @p path (atomically),
+ * then reads the detector back as a deployment would. */
+static int save_model(const char *path, const ae_model *model, const ae_detector *det,
+                      const meta *md)
+{
+    ae_save_options so = AE_SAVE_OPTIONS_INIT;
+    ae_detector *back = NULL;
+    double t0, t1;
+    so.detector = det;
+    so.metadata_count = md->n;
+    so.metadata_keys = md->keys;
+    so.metadata_values = md->values;
+    int rc;
+    if ((rc = ae_model_save(model, path, &so)) < 0 || (rc = ae_detector_load(&back, path)) < 0 ||
+        (rc = ae_detector_threshold(det, &t0)) < 0 || (rc = ae_detector_threshold(back, &t1)) < 0)
+        goto done;
+    if (t0 != t1)
+        rc = ae_error_set(AE_ERR_FORMAT, "%s: the threshold read back, %.17g, is not %.17g", path,
+                          t1, t0);
+    else
+        fprintf(stderr, "%s: saved the model and its detector (threshold %.6f) to %s\n", PROG, t0,
+                path);
+done:
+    ae_detector_destroy(back);
+    return rc;
+}
+
+/* Opens a saved model file and creates its model and detector. */
+static int load_model(const char *path, ae_file **file, ae_model **model, ae_detector **det)
+{
+    ae_file *f = NULL;
+    ae_model *m = NULL;
+    int rc;
+    if ((rc = ae_file_open(&f, path, NULL)) < 0 || (rc = ae_file_load_model(f, &m)) < 0 ||
+        (rc = ae_file_load_detector(f, det)) < 0) {
+        ae_model_destroy(m);
+        ae_file_close(f);
+        return rc;
+    }
+    fprintf(stderr, "%s: loaded a model of %zu parameters and its detector from %s\n", PROG,
+            ae_model_param_count(m), path);
+    *file = f;
+    *model = m;
+    return AE_OK;
+}
+
+/* The score a file was fitted with (its "anomaly.score" metadata). */
+static int file_score(const ae_file *f, const char *path, int *score)
+{
+    const char *v;
+    int rc = ae_file_metadata_get(f, "anomaly.score", &v);
+    if (rc < 0)
+        return ae_error_set(rc, "%s: no 'anomaly.score' metadata; was it saved by " PROG "?",
+                            path);
+    for (int k = SCORE_SMOOTH; k <= AE_SCORE_BCE; k++)
+        if (strcmp(v, score_label(k)) == 0) {
+            *score = k;
+            return AE_OK;
+        }
+    return ae_error_set(AE_ERR_FORMAT, "%s: unknown score '%s'", path, v);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -522,15 +625,39 @@ static int figure(const settings *s, const char *name, const char *title, const 
 /* Fashion-MNIST: the one-class protocol                                    */
 /* ------------------------------------------------------------------------ */
 
-static int run_mnist(const settings *s, const char *data_dir, uint32_t only)
+static int run_mnist(const settings *s0, const char *data_dir, uint32_t only)
 {
     ae_dataset *train = NULL, *test = NULL, *normal = NULL;
     ae_model *model = NULL;
+    ae_detector *det = NULL;
+    ae_file *file = NULL;
     float *x_test = NULL, *xs_test = NULL, *xr_test = NULL, *x_tr = NULL, *xr_tr = NULL;
     double *err = NULL, *err_mse = NULL, *err_tr = NULL;
     int32_t *y_test = NULL, *anomaly = NULL;
     result res[CLASSES];
+    settings s = *s0;
     int status = CLI_EXIT_FAILURE, rc, ran = 0;
+
+    /* A saved model brings its detector, its score and its class. */
+    if (s.load_path != NULL) {
+        const char *v;
+        char *end;
+        if ((rc = load_model(s.load_path, &file, &model, &det)) < 0 ||
+            (rc = file_score(file, s.load_path, &s.score)) < 0)
+            goto lib_fail;
+        if (ae_file_metadata_get(file, "anomaly.normal_class", &v) < 0 ||
+            strtoul(v, &end, 10) >= CLASSES || *end != '\0' || end == v) {
+            cli_error(PROG, "%s: no valid 'anomaly.normal_class' metadata", s.load_path);
+            goto done;
+        }
+        uint32_t c = (uint32_t)strtoul(v, NULL, 10);
+        if (only != ALL_CLASSES && only != c) {
+            cli_error(PROG, "%s was fitted on class %u, not --class %u", s.load_path,
+                      (unsigned)c, (unsigned)only);
+            goto done;
+        }
+        only = c;
+    }
 
     if ((rc = data_load_mnist_dir(data_dir, 1, &train, &test)) < 0)
         goto lib_fail;
@@ -545,12 +672,12 @@ static int run_mnist(const settings *s, const char *data_dir, uint32_t only)
     const size_t size = (size_t)h * w, n = ae_dataset_count(test);
     x_test = malloc(n * size * sizeof *x_test);
     xr_test = malloc(n * size * sizeof *xr_test);
-    xs_test = s->score == SCORE_SMOOTH ? malloc(n * size * sizeof *xs_test) : NULL;
+    xs_test = s.score == SCORE_SMOOTH ? malloc(n * size * sizeof *xs_test) : NULL;
     err = malloc(n * sizeof *err);
     err_mse = malloc(n * sizeof *err_mse);
     y_test = malloc(n * sizeof *y_test);
     anomaly = malloc(n * sizeof *anomaly);
-    if (!x_test || !xr_test || (s->score == SCORE_SMOOTH && !xs_test) || !err || !err_mse ||
+    if (!x_test || !xr_test || (s.score == SCORE_SMOOTH && !xs_test) || !err || !err_mse ||
         !y_test || !anomaly) {
         cli_error(PROG, "out of memory");
         goto done;
@@ -560,67 +687,90 @@ static int run_mnist(const settings *s, const char *data_dir, uint32_t only)
     if (xs_test != NULL)
         smooth(xs_test, x_test, n, h, w);
 
-    printf("one-class Fashion-MNIST: dense %zu-%u-%zu, %u epochs, batch %u, score %s, "
-           "threshold mean + %g std\n",
-           size, (unsigned)s->latent, size, (unsigned)s->epochs, (unsigned)s->batch,
-           score_label(s->score), s->k);
+    if (s.load_path != NULL)
+        printf("one-class Fashion-MNIST: model and detector from %s, score %s\n", s.load_path,
+               score_label(s.score));
+    else
+        printf("one-class Fashion-MNIST: dense %zu-%u-%zu, %u epochs, batch %u, score %s, "
+               "threshold mean + %g std\n",
+               size, (unsigned)s.latent, size, (unsigned)s.epochs, (unsigned)s.batch,
+               score_label(s.score), s.k);
     printf("%-5s %-12s %8s %9s %7s %10s %9s %7s %8s\n", "class", "name", "auroc", "auroc_mse",
            "ap", "threshold", "precision", "recall", "seconds");
     fflush(stdout);
     for (uint32_t c = 0; c < CLASSES; c++) {
         if (only != ALL_CLASSES && c != only)
             continue;
-        char what[64];
-        snprintf(what, sizeof what, "class %u (%s)", (unsigned)c, class_names[c]);
         result *r = &res[c];
-        if ((rc = ae_dataset_filter_label(&normal, train, (int32_t)c)) < 0 ||
-            (rc = train_model(&model, normal, (uint32_t)size, 0, s, what, &r->seconds)) < 0)
-            goto lib_fail;
-
-        /* scores of the normal training images: the threshold */
-        size_t n_tr = ae_dataset_count(normal);
-        x_tr = malloc(n_tr * size * sizeof *x_tr);
-        xr_tr = malloc(n_tr * size * sizeof *xr_tr);
-        err_tr = malloc(n_tr * sizeof *err_tr);
-        if (!x_tr || !xr_tr || !err_tr) {
-            cli_error(PROG, "out of memory");
-            goto done;
+        memset(r, 0, sizeof *r);
+        if (s.load_path == NULL) {
+            /* train on class c, fit the threshold on its training scores */
+            char what[64];
+            snprintf(what, sizeof what, "class %u (%s)", (unsigned)c, class_names[c]);
+            if ((rc = ae_dataset_filter_label(&normal, train, (int32_t)c)) < 0 ||
+                (rc = train_model(&model, normal, (uint32_t)size, 0, &s, what, &r->seconds)) < 0)
+                goto lib_fail;
+            size_t n_tr = ae_dataset_count(normal);
+            x_tr = malloc(n_tr * size * sizeof *x_tr);
+            xr_tr = malloc(n_tr * size * sizeof *xr_tr);
+            err_tr = malloc(n_tr * sizeof *err_tr);
+            if (!x_tr || !xr_tr || !err_tr) {
+                cli_error(PROG, "out of memory");
+                goto done;
+            }
+            if ((rc = ae_dataset_get_batch(normal, 0, n_tr, x_tr, NULL)) < 0 ||
+                (rc = reconstruct(model, x_tr, n_tr, size, xr_tr)) < 0 ||
+                (rc = score(err_tr, s.score, x_tr, NULL, xr_tr, n_tr, size, h, w)) < 0 ||
+                (rc = fit_detector(&det, err_tr, n_tr, &s)) < 0)
+                goto lib_fail;
         }
-        if ((rc = ae_dataset_get_batch(normal, 0, n_tr, x_tr, NULL)) < 0 ||
-            (rc = reconstruct(model, x_tr, n_tr, size, xr_tr)) < 0 ||
-            (rc = score(err_tr, s->score, x_tr, NULL, xr_tr, n_tr, size, h, w)) < 0)
-            goto lib_fail;
 
         /* scores of every test image; plain MSE too, for comparison */
         if ((rc = reconstruct(model, x_test, n, size, xr_test)) < 0 ||
             (rc = ae_score_compute(err_mse, AE_SCORE_MSE, x_test, xr_test, n, size)) < 0 ||
-            (rc = score(err, s->score, x_test, xs_test, xr_test, n, size, h, w)) < 0)
+            (rc = score(err, s.score, x_test, xs_test, xr_test, n, size, h, w)) < 0)
             goto lib_fail;
         for (size_t i = 0; i < n; i++)
             anomaly[i] = y_test[i] != (int32_t)c;
         scored t = {n, x_test, size, h, w, 0.0f, 1.0f, err, anomaly, y_test, class_names};
-        if ((rc = measure(r, err_tr, n_tr, &t, s)) < 0 ||
+        if ((rc = measure(r, det, &t)) < 0 ||
             (rc = ae_metrics_roc_auc(&r->auroc_mse, err_mse, anomaly, n)) < 0)
             goto lib_fail;
 
         char name[64], title[128];
         snprintf(name, sizeof name, "anomaly_class%u.png", (unsigned)c);
-        snprintf(title, sizeof title, "Normal = %s (class %u): trained on %zu images, %zu test images",
-                 class_names[c], (unsigned)c, n_tr, n);
-        if ((status = figure(s, name, title, &t, r)) != CLI_EXIT_OK)
+        if (s.load_path != NULL)
+            snprintf(title, sizeof title, "Normal = %s (class %u): saved model, %zu test images",
+                     class_names[c], (unsigned)c, n);
+        else
+            snprintf(title, sizeof title,
+                     "Normal = %s (class %u): trained on %zu images, %zu test images",
+                     class_names[c], (unsigned)c, ae_dataset_count(normal), n);
+        if ((status = figure(&s, name, title, &t, r)) != CLI_EXIT_OK)
             goto done;
         status = CLI_EXIT_FAILURE;
+        if (s.save_path != NULL) {
+            char cls[16];
+            meta md = {0, {NULL}, {NULL}};
+            snprintf(cls, sizeof cls, "%u", (unsigned)c);
+            meta_add(&md, "anomaly.score", score_label(s.score));
+            meta_add(&md, "anomaly.normal_class", cls);
+            if ((rc = save_model(s.save_path, model, det, &md)) < 0)
+                goto lib_fail;
+        }
 
         printf("%-5u %-12s %8.4f %9.4f %7.4f %10.6f %9.4f %7.4f %8.2f\n", (unsigned)c,
                class_names[c], r->auroc, r->auroc_mse, r->ap, r->threshold, r->m.precision,
                r->m.recall, r->seconds);
         fflush(stdout);
         ran++;
+        ae_detector_destroy(det);
         ae_model_destroy(model);
         ae_dataset_destroy(normal);
         free(x_tr);
         free(xr_tr);
         free(err_tr);
+        det = NULL;
         model = NULL;
         normal = NULL;
         x_tr = xr_tr = NULL;
@@ -652,6 +802,8 @@ static int run_mnist(const settings *s, const char *data_dir, uint32_t only)
 lib_fail:
     status = cli_lib_error(PROG, rc);
 done:
+    ae_file_close(file);
+    ae_detector_destroy(det);
     ae_model_destroy(model);
     ae_dataset_destroy(normal);
     ae_dataset_destroy(train);
@@ -677,6 +829,7 @@ typedef struct csv_settings {
     const char *path;
     uint32_t label_column; /* or LAST_COLUMN */
     int32_t normal;
+    int normal_given;      /* --normal-label was on the command line */
     int header;
     char delimiter;
     double test_fraction;
@@ -695,123 +848,206 @@ static int fetch(const ae_dataset *ds, float **x, int32_t **y)
     return ae_dataset_get_batch(ds, 0, n, *x, y != NULL ? *y : NULL);
 }
 
-static int run_csv(const settings *s0, const csv_settings *cs)
+/* "v0,v1,..." with every float exact ("%.9g"), in a new malloc()ed string. */
+static char *format_floats(const float *v, size_t n)
+{
+    char *s = malloc(n * 17 + 1), *p = s;
+    if (s == NULL)
+        return NULL;
+    for (size_t j = 0; j < n; j++)
+        p += sprintf(p, "%s%.9g", j ? "," : "", (double)v[j]);
+    return s;
+}
+
+/* Reads n floats written by format_floats() from metadata @p key. */
+static int parse_floats(const ae_file *f, const char *path, const char *key, float *v, size_t n)
+{
+    const char *text, *p;
+    int rc = ae_file_metadata_get(f, key, &text);
+    if (rc < 0)
+        return ae_error_set(rc, "%s: no '%s' metadata; was it saved by " PROG " --csv?", path,
+                            key);
+    p = text;
+    for (size_t j = 0; j < n; j++) {
+        char *end;
+        v[j] = strtof(p, &end);
+        if (end == p || (*end != (j + 1 < n ? ',' : '\0')))
+            return ae_error_set(AE_ERR_FORMAT, "%s: '%s' does not hold %zu numbers (the table's "
+                                "columns)", path, key, n);
+        p = end + 1;
+    }
+    return AE_OK;
+}
+
+static int run_csv(const settings *s0, const csv_settings *cs0)
 {
     ae_dataset *all = NULL, *part_train = NULL, *part_test = NULL, *normal_view = NULL;
     ae_dataset *train = NULL, *test = NULL;
     ae_model *model = NULL;
     ae_detector *det = NULL;
+    ae_file *file = NULL;
     float *x_tr = NULL, *x_te = NULL, *lo = NULL, *hi = NULL;
     int32_t *y_te = NULL, *anomaly = NULL, *flags = NULL;
     double *err = NULL;
+    char *lo_text = NULL, *span_text = NULL;
     settings s = *s0;
+    csv_settings cs = *cs0;
     int status = CLI_EXIT_FAILURE, rc;
 
     ae_csv_options o = AE_CSV_OPTIONS_INIT;
-    o.header = cs->header;
-    o.label_column = cs->label_column == LAST_COLUMN ? AE_CSV_LAST_COLUMN : (int)cs->label_column;
-    o.delimiter = cs->delimiter;
-    if ((rc = ae_dataset_load_csv(&all, cs->path, &o)) < 0 ||
-        (rc = ae_dataset_split(&part_test, &part_train, all, cs->test_fraction, s.seed + 3)) < 0)
+    o.header = cs.header;
+    o.label_column = cs.label_column == LAST_COLUMN ? AE_CSV_LAST_COLUMN : (int)cs.label_column;
+    o.delimiter = cs.delimiter;
+    if ((rc = ae_dataset_load_csv(&all, cs.path, &o)) < 0)
         goto lib_fail;
-    if ((rc = ae_dataset_filter_label(&normal_view, part_train, cs->normal)) < 0) {
-        if (rc == AE_ERR_NOT_FOUND)
-            cli_error(PROG, "%s: no training row has the normal label %d (--normal-label)",
-                      cs->path, (int)cs->normal);
-        else
-            cli_lib_error(PROG, rc);
-        goto done;
-    }
-    const size_t f = ae_dataset_sample_size(all), n_tr = ae_dataset_count(normal_view),
-                 n_te = ae_dataset_count(part_test);
-    if ((rc = fetch(normal_view, &x_tr, NULL)) < 0 || (rc = fetch(part_test, &x_te, &y_te)) < 0)
-        goto lib_fail;
-
-    /* Scale to [0, 1] by the normal training rows: each column by its own
-     * range, or all by the overall range (--scale global). */
+    const size_t f = ae_dataset_sample_size(all);
     lo = malloc(f * sizeof *lo);
     hi = malloc(f * sizeof *hi);
-    anomaly = malloc(n_te * sizeof *anomaly);
-    flags = malloc(n_te * sizeof *flags);
-    err = malloc(n_te * sizeof *err);
-    if (!lo || !hi || !anomaly || !flags || !err) {
+    if (!lo || !hi) {
         cli_error(PROG, "out of memory");
         goto done;
     }
-    for (size_t j = 0; j < f; j++) {
-        lo[j] = INFINITY;
-        hi[j] = -INFINITY;
-    }
-    for (size_t i = 0; i < n_tr; i++)
+
+    size_t n_tr = 0, n_te;
+    if (s.load_path != NULL) {
+        /* A saved model brings its detector, score, normal label and scaling;
+         * every row of the table is scored. */
+        const char *v;
+        if ((rc = load_model(s.load_path, &file, &model, &det)) < 0 ||
+            (rc = file_score(file, s.load_path, &s.score)) < 0 ||
+            (rc = parse_floats(file, s.load_path, "anomaly.scale_min", lo, f)) < 0 ||
+            (rc = parse_floats(file, s.load_path, "anomaly.scale_span", hi, f)) < 0)
+            goto lib_fail;
+        if (!cs.normal_given && ae_file_metadata_get(file, "anomaly.normal_label", &v) == AE_OK)
+            cs.normal = (int32_t)strtol(v, NULL, 10);
+        n_te = ae_dataset_count(all);
+        if ((rc = fetch(all, &x_te, &y_te)) < 0)
+            goto lib_fail;
+    } else {
+        /* Split, train on the normal training rows. */
+        if ((rc = ae_dataset_split(&part_test, &part_train, all, cs.test_fraction, s.seed + 3)) < 0)
+            goto lib_fail;
+        if ((rc = ae_dataset_filter_label(&normal_view, part_train, cs.normal)) < 0) {
+            if (rc == AE_ERR_NOT_FOUND)
+                cli_error(PROG, "%s: no training row has the normal label %d (--normal-label)",
+                          cs.path, (int)cs.normal);
+            else
+                cli_lib_error(PROG, rc);
+            goto done;
+        }
+        n_tr = ae_dataset_count(normal_view);
+        n_te = ae_dataset_count(part_test);
+        if ((rc = fetch(normal_view, &x_tr, NULL)) < 0 || (rc = fetch(part_test, &x_te, &y_te)) < 0)
+            goto lib_fail;
+        /* Scale to [0, 1] by the normal training rows: each column by its
+         * own range, or all by the overall range (--scale global). */
         for (size_t j = 0; j < f; j++) {
-            lo[j] = fminf(lo[j], x_tr[i * f + j]);
-            hi[j] = fmaxf(hi[j], x_tr[i * f + j]);
+            lo[j] = INFINITY;
+            hi[j] = -INFINITY;
         }
-    if (cs->global_scale) /* one range for every column: series keep their shape */
-        for (size_t j = 1; j < f; j++) {
-            lo[0] = fminf(lo[0], lo[j]);
-            hi[0] = fmaxf(hi[0], hi[j]);
+        for (size_t i = 0; i < n_tr; i++)
+            for (size_t j = 0; j < f; j++) {
+                lo[j] = fminf(lo[j], x_tr[i * f + j]);
+                hi[j] = fmaxf(hi[j], x_tr[i * f + j]);
+            }
+        if (cs.global_scale) /* one range for every column: series keep their shape */
+            for (size_t j = 1; j < f; j++) {
+                lo[0] = fminf(lo[0], lo[j]);
+                hi[0] = fmaxf(hi[0], hi[j]);
+            }
+        for (size_t j = 0; j < f; j++) {
+            if (cs.global_scale) {
+                lo[j] = lo[0];
+                hi[j] = hi[0];
+            }
+            hi[j] = hi[j] > lo[j] ? hi[j] - lo[j] : 1.0f; /* now the span */
         }
-    for (size_t j = 0; j < f; j++) {
-        if (cs->global_scale) {
-            lo[j] = lo[0];
-            hi[j] = hi[0];
-        }
-        hi[j] = hi[j] > lo[j] ? hi[j] - lo[j] : 1.0f; /* now the span */
+        for (size_t i = 0; i < n_tr; i++)
+            for (size_t j = 0; j < f; j++)
+                x_tr[i * f + j] = (x_tr[i * f + j] - lo[j]) / hi[j];
     }
-    for (size_t i = 0; i < n_tr; i++)
-        for (size_t j = 0; j < f; j++)
-            x_tr[i * f + j] = (x_tr[i * f + j] - lo[j]) / hi[j];
     for (size_t i = 0; i < n_te; i++)
         for (size_t j = 0; j < f; j++)
             x_te[i * f + j] = (x_te[i * f + j] - lo[j]) / hi[j];
+    anomaly = malloc(n_te * sizeof *anomaly);
+    flags = malloc(n_te * sizeof *flags);
+    err = malloc(n_te * sizeof *err);
+    if (!anomaly || !flags || !err) {
+        cli_error(PROG, "out of memory");
+        goto done;
+    }
     const ae_shape row = {1, {(uint32_t)f}};
-    if ((rc = ae_dataset_from_memory(&train, x_tr, NULL, n_tr, &row, AE_DATASET_BORROW)) < 0 ||
-        (rc = ae_dataset_from_memory(&test, x_te, y_te, n_te, &row, AE_DATASET_BORROW)) < 0)
+    if ((rc = ae_dataset_from_memory(&test, x_te, y_te, n_te, &row, AE_DATASET_BORROW)) < 0)
         goto lib_fail;
-
     size_t n_anom = 0;
     for (size_t i = 0; i < n_te; i++)
-        n_anom += (size_t)(anomaly[i] = y_te[i] != cs->normal);
-    printf("%s: %zu rows of %zu values; training on %zu normal rows (label %d), testing on "
-           "%zu rows (%zu anomalous)\n",
-           cs->path, ae_dataset_count(all), f, n_tr, (int)cs->normal, n_te, n_anom);
+        n_anom += (size_t)(anomaly[i] = y_te[i] != cs.normal);
 
-    uint32_t hidden = (uint32_t)(f / 2 < 8 ? 8 : f / 2 > 64 ? 64 : f / 2);
-    if (s.latent == 0)
-        s.latent = (uint32_t)(f / 8 < 2 ? 2 : f / 8 > 16 ? 16 : f / 8);
     result r;
     memset(&r, 0, sizeof r);
-    if ((rc = train_model(&model, train, (uint32_t)f, hidden, &s, "csv", &r.seconds)) < 0)
-        goto lib_fail;
+    uint32_t hidden = (uint32_t)(f / 2 < 8 ? 8 : f / 2 > 64 ? 64 : f / 2);
+    if (s.load_path != NULL) {
+        printf("%s: %zu rows of %zu values, all scored with %s (normal label %d, %zu "
+               "anomalous)\n",
+               cs.path, n_te, f, s.load_path, (int)cs.normal, n_anom);
+    } else {
+        printf("%s: %zu rows of %zu values; training on %zu normal rows (label %d), testing on "
+               "%zu rows (%zu anomalous)\n",
+               cs.path, ae_dataset_count(all), f, n_tr, (int)cs.normal, n_te, n_anom);
+        if (s.latent == 0)
+            s.latent = (uint32_t)(f / 8 < 2 ? 2 : f / 8 > 16 ? 16 : f / 8);
+        if ((rc = ae_dataset_from_memory(&train, x_tr, NULL, n_tr, &row, AE_DATASET_BORROW)) < 0 ||
+            (rc = train_model(&model, train, (uint32_t)f, hidden, &s, "csv", &r.seconds)) < 0)
+            goto lib_fail;
+        /* The detector scores with the model itself: fit on the normal
+         * training rows. */
+        ae_detector_options dopt = AE_DETECTOR_OPTIONS_INIT;
+        dopt.score = s.score;
+        dopt.k = s.k;
+        if ((rc = ae_detector_create(&det, &dopt)) < 0 ||
+            (rc = ae_detector_fit(det, model, train)) < 0)
+            goto lib_fail;
+    }
 
-    /* The detector scores with the model itself: fit on the normal
-     * training rows, predict the test rows. */
-    ae_detector_options dopt = AE_DETECTOR_OPTIONS_INIT;
-    dopt.score = s.score;
-    dopt.k = s.k;
+    /* ... and predicts the test rows. */
     size_t flagged = 0;
-    if ((rc = ae_detector_create(&det, &dopt)) < 0 || (rc = ae_detector_fit(det, model, train)) < 0 ||
-        (rc = ae_detector_threshold(det, &r.threshold)) < 0 ||
-        (rc = ae_detector_predict(det, flags, err, model, test)) < 0 ||
-        (rc = ae_metrics_roc_auc(&r.auroc, err, anomaly, n_te)) < 0 ||
-        (rc = ae_metrics_pr_auc(&r.ap, err, anomaly, n_te)) < 0 ||
-        (rc = ae_metrics_at_threshold(&r.m, err, anomaly, n_te, r.threshold)) < 0)
+    if ((rc = ae_detector_predict(det, flags, err, model, test)) < 0)
         goto lib_fail;
     for (size_t i = 0; i < n_te; i++)
         flagged += (size_t)flags[i];
-
     scored t = {n_te, x_te, f, 0, 0, 0.0f, 1.0f, err, anomaly, y_te, NULL};
+    if ((rc = measure(&r, det, &t)) < 0)
+        goto lib_fail;
+
     char title[160];
     snprintf(title, sizeof title, "Normal = label %d of %.60s: %zu training rows, %zu test rows",
-             (int)cs->normal, cs->path, n_tr, n_te);
+             (int)cs.normal, cs.path, n_tr, n_te);
     if ((status = figure(&s, "anomaly_csv.png", title, &t, &r)) != CLI_EXIT_OK)
         goto done;
     status = CLI_EXIT_FAILURE;
+    if (s.save_path != NULL) {
+        char label[16];
+        meta md = {0, {NULL}, {NULL}};
+        snprintf(label, sizeof label, "%d", (int)cs.normal);
+        lo_text = format_floats(lo, f);
+        span_text = format_floats(hi, f);
+        if (lo_text == NULL || span_text == NULL) {
+            cli_error(PROG, "out of memory");
+            goto done;
+        }
+        meta_add(&md, "anomaly.score", score_label(s.score));
+        meta_add(&md, "anomaly.normal_label", label);
+        meta_add(&md, "anomaly.scale_min", lo_text);
+        meta_add(&md, "anomaly.scale_span", span_text);
+        if ((rc = save_model(s.save_path, model, det, &md)) < 0)
+            goto lib_fail;
+    }
 
-    printf("model: dense %zu-%u-%u-%u-%zu, %u epochs, %s score, threshold mean + %g std = %.6f\n",
-           f, (unsigned)hidden, (unsigned)s.latent, (unsigned)hidden, f, (unsigned)s.epochs,
-           score_label(s.score), s.k, r.threshold);
+    if (s.load_path == NULL)
+        printf("model: dense %zu-%u-%u-%u-%zu, %u epochs, %s score, threshold mean + %g std = "
+               "%.6f\n",
+               f, (unsigned)hidden, (unsigned)s.latent, (unsigned)hidden, f, (unsigned)s.epochs,
+               score_label(s.score), s.k, r.threshold);
     printf("flagged %zu of %zu test rows: tp %zu fp %zu tn %zu fn %zu, accuracy %.4f, F1 %.4f\n",
            flagged, n_te, r.m.tp, r.m.fp, r.m.tn, r.m.fn, r.m.accuracy, r.m.f1);
     printf("auroc=%.4f ap=%.4f threshold=%.6f precision=%.4f recall=%.4f\n", r.auroc, r.ap,
@@ -826,6 +1062,7 @@ static int run_csv(const settings *s0, const csv_settings *cs)
 lib_fail:
     status = cli_lib_error(PROG, rc);
 done:
+    ae_file_close(file);
     ae_detector_destroy(det);
     ae_model_destroy(model);
     ae_dataset_destroy(train);
@@ -842,6 +1079,8 @@ done:
     free(anomaly);
     free(flags);
     free(err);
+    free(lo_text);
+    free(span_text);
     return status;
 }
 
@@ -849,11 +1088,11 @@ done:
 
 int main(int argc, char **argv)
 {
-    settings s = {0, 64, 0, 1, SCORE_SMOOTH, 1.0, "out"};
+    settings s = {0, 64, 0, 1, SCORE_SMOOTH, 1.0, "out", NULL, NULL};
     uint32_t only = ALL_CLASSES;
-    const char *data_dir = DATA_DEFAULT_DIR, *score_text = NULL, *normal_text = "0",
+    const char *data_dir = DATA_DEFAULT_DIR, *score_text = NULL, *normal_text = NULL,
                *delim_text = ",", *scale_text = "column";
-    csv_settings cs = {NULL, LAST_COLUMN, 0, 0, ',', 0.2, 0};
+    csv_settings cs = {NULL, LAST_COLUMN, 0, 0, 0, ',', 0.2, 0};
     const cli_option options[] = {
         {"class", CLI_U32, &only, 0, CLASSES - 1, 0, 0},
         {"epochs", CLI_U32, &s.epochs, 1, 1000000, 0, 0},
@@ -871,6 +1110,8 @@ int main(int argc, char **argv)
         {"delimiter", CLI_STRING, &delim_text, 0, 0, 0, 0},
         {"test-fraction", CLI_DOUBLE, &cs.test_fraction, 0, 0, 0.05, 0.95},
         {"scale", CLI_STRING, &scale_text, 0, 0, 0, 0},
+        {"save", CLI_STRING, &s.save_path, 0, 0, 0, 0},
+        {"load", CLI_STRING, &s.load_path, 0, 0, 0, 0},
     };
     switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
     case CLI_HELP:
@@ -883,6 +1124,10 @@ int main(int argc, char **argv)
     }
 
     /* checks cli_parse cannot make */
+    if (s.load_path != NULL && score_text != NULL)
+        return cli_usage_error(PROG, "--score comes from the model file with --load");
+    if (s.save_path != NULL && cs.path == NULL && only == ALL_CLASSES && s.load_path == NULL)
+        return cli_usage_error(PROG, "--save stores one model: give --class C (or --csv)");
     if (score_text == NULL)
         s.score = cs.path != NULL ? AE_SCORE_MSE : SCORE_SMOOTH;
     else if (strcmp(score_text, "smooth") == 0)
@@ -913,13 +1158,16 @@ int main(int argc, char **argv)
         if (s.score == SCORE_SMOOTH)
             return cli_usage_error(PROG, "--score smooth needs images; use mse, mae or bce "
                                          "with --csv");
-        char *end;
-        errno = 0;
-        long v = strtol(normal_text, &end, 10);
-        if (*end != '\0' || errno != 0 || v < INT32_MIN || v > INT32_MAX)
-            return cli_usage_error(PROG, "--normal-label: '%s' is not a 32-bit integer",
-                                   normal_text);
-        cs.normal = (int32_t)v;
+        if (normal_text != NULL) {
+            char *end;
+            errno = 0;
+            long v = strtol(normal_text, &end, 10);
+            if (*end != '\0' || errno != 0 || v < INT32_MIN || v > INT32_MAX)
+                return cli_usage_error(PROG, "--normal-label: '%s' is not a 32-bit integer",
+                                       normal_text);
+            cs.normal = (int32_t)v;
+            cs.normal_given = 1;
+        }
         if (strcmp(delim_text, "tab") == 0 || strcmp(delim_text, "\\t") == 0)
             cs.delimiter = '\t';
         else if (strlen(delim_text) == 1 && strchr(",;|\t", delim_text[0]) != NULL)
