@@ -65,7 +65,8 @@ enum ae_score_kind {
     AE_SCORE_BCE = 2
 };
 
-/** The name of an error kind ("mse", "mae", "bce"), or "unknown". Never NULL. */
+/** The name of an error kind ("mse", "mae", "bce"), or "unknown". Never NULL.
+ *  Thread-safe. */
 AE_API const char *ae_score_name(int kind);
 
 /**
@@ -77,6 +78,7 @@ AE_API const char *ae_score_name(int kind);
  * @param xr           count * size floats, their reconstructions
  * @return AE_OK, AE_ERR_INVALID (NULL, count or size 0, unknown kind,
  *         count * size overflows).
+ * Thread-safe.
  */
 AE_API int ae_score_compute(double *errors, int kind, const float *x,
                             const float *xr, size_t count, size_t size);
@@ -121,7 +123,8 @@ enum ae_threshold_rule {
     AE_THRESHOLD_FIXED = 2
 };
 
-/** The name of a rule ("mean_std", "quantile", "fixed"), or "unknown". Never NULL. */
+/** The name of a rule ("mean_std", "quantile", "fixed"), or "unknown". Never NULL.
+ *  Thread-safe. */
 AE_API const char *ae_threshold_rule_name(int rule);
 
 /**
@@ -129,7 +132,8 @@ AE_API const char *ae_threshold_rule_name(int rule);
  * @param[out] out  the threshold
  * @param k         finite (negative allowed)
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0, k or an error NaN or
- *         infinite).
+ *         infinite), AE_ERR_NUMERIC (the threshold overflows).
+ * Thread-safe.
  */
 AE_API int ae_threshold_mean_std(double *out, const double *errors,
                                  size_t count, double k);
@@ -140,7 +144,8 @@ AE_API int ae_threshold_mean_std(double *out, const double *errors,
  * @param[out] out  the threshold
  * @param q         in [0, 1]
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0, q outside [0, 1], an error
- *         NaN), AE_ERR_NOMEM.
+ *         NaN), AE_ERR_NOMEM. Sorts a copy; @p errors is not changed.
+ * Thread-safe.
  */
 AE_API int ae_threshold_quantile(double *out, const double *errors,
                                  size_t count, double q);
@@ -175,11 +180,12 @@ AE_API int ae_detector_create_v(ae_detector **out,
  * Creates an unfitted detector. @p opts NULL means AE_DETECTOR_OPTIONS_INIT.
  * @return AE_OK, AE_ERR_INVALID (bad struct_size, unknown kind or rule, k
  *         not finite, quantile outside [0, 1]), AE_ERR_NOMEM, AE_ERR_VERSION.
+ * Thread-safe.
  */
 #define ae_detector_create(out, opts) \
     ae_detector_create_v((out), (opts), AE_VERSION_NUMBER)
 
-/** Frees a detector. NULL is a no-op. */
+/** Frees a detector. NULL is a no-op. Not while another thread uses it. */
 AE_API void ae_detector_destroy(ae_detector *det);
 
 /**
@@ -195,6 +201,7 @@ AE_API int ae_detector_fit_errors(ae_detector *det, const double *errors,
 /**
  * Scores every sample of @p normal with @p model and the detector's error
  * kind, then fits the threshold on those errors (ae_detector_fit_errors()).
+ * Not thread-safe on @p det; the model is only read.
  * @return as ae_model_score() and ae_detector_fit_errors().
  */
 AE_API int ae_detector_fit(ae_detector *det, const ae_model *model,
@@ -203,15 +210,17 @@ AE_API int ae_detector_fit(ae_detector *det, const ae_model *model,
 /**
  * Sets the threshold directly (restoring a saved detector, or tuning by
  * hand). The rule and error kind are kept; the detector counts as fitted.
+ * Not thread-safe on @p det.
  * @return AE_OK or AE_ERR_INVALID (NULL, threshold NaN).
  */
 AE_API int ae_detector_set_threshold(ae_detector *det, double threshold);
 
-/** 1 when the detector has a threshold (fitted or set), 0 when not or NULL. */
+/** 1 when the detector has a threshold (fitted or set), 0 when not or NULL.
+ *  Safe from several threads at once (as every read-only call below). */
 AE_API int ae_detector_is_fitted(const ae_detector *det);
 
 /**
- * The fitted threshold.
+ * The fitted threshold. Read-only: safe from several threads at once.
  * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_STATE (not fitted yet).
  */
 AE_API int ae_detector_threshold(const ae_detector *det, double *out);
@@ -219,7 +228,7 @@ AE_API int ae_detector_threshold(const ae_detector *det, double *out);
 /**
  * The detector's settings (error kind, rule, k, quantile). Writes only the
  * fields that fit the caller's struct: set out->struct_size first (the
- * _INIT macro does).
+ * _INIT macro does). Read-only: safe from several threads at once.
  * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small).
  */
 AE_API int ae_detector_get_options(const ae_detector *det,
@@ -228,6 +237,7 @@ AE_API int ae_detector_get_options(const ae_detector *det,
 /**
  * Classifies samples from their errors: flags[i] = 1 (anomaly) when
  * errors[i] > threshold, else 0. A NaN error is flagged as an anomaly.
+ * Read-only on @p det: safe from several threads at once.
  * @param[out] flags  @p count values
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0), AE_ERR_STATE (not fitted).
  */
@@ -235,7 +245,8 @@ AE_API int ae_detector_classify(const ae_detector *det, int32_t *flags,
                                 const double *errors, size_t count);
 
 /**
- * Scores every sample of @p ds with @p model and classifies it.
+ * Scores every sample of @p ds with @p model and classifies it. Reads the
+ * detector and the model only: safe from several threads at once.
  * @param[out] flags   ae_dataset_count(ds) values, 1 = anomaly
  * @param[out] errors  ae_dataset_count(ds) doubles, or NULL if not wanted
  * @return AE_OK, AE_ERR_STATE (not fitted), or as ae_model_score().
@@ -269,6 +280,7 @@ typedef struct ae_binary_metrics {
 
 /**
  * Counts and rates of @p count scores against 0/1 labels at @p threshold.
+ * Thread-safe.
  * @param[out] out  filled completely (the library's struct_size)
  * @param labels    count values, each 0 (normal) or 1 (anomaly)
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0, a label not 0 or 1, a NaN
@@ -283,7 +295,7 @@ AE_API int ae_metrics_at_threshold(ae_binary_metrics *out, const double *scores,
  * higher than a random normal sample, ties counting one half (the
  * Mann-Whitney statistic; equal to the trapezoidal area with tied scores
  * grouped into one step, as scikit-learn's roc_auc_score).
- * O(count log count) time, O(count) scratch memory.
+ * O(count log count) time, O(count) scratch memory. Thread-safe.
  * @param[out] out  in [0, 1]
  * @param labels    count values, each 0 (normal) or 1 (anomaly)
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0, a label not 0 or 1, a NaN
@@ -298,6 +310,7 @@ AE_API int ae_metrics_roc_auc(double *out, const double *scores,
  * average_precision_score, no interpolation): the sum over distinct score
  * values t, from high to low, of (R(t) - R(t_prev)) * P(t), where P and R
  * are precision and recall of "score >= t"; tied scores enter together.
+ * O(count log count) time, O(count) scratch memory. Thread-safe.
  * @param[out] out  in (0, 1]
  * @param labels    count values, each 0 (normal) or 1 (anomaly)
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0, a label not 0 or 1, a NaN

@@ -222,6 +222,9 @@ AE_API int ae_dataset_load_csv_v(ae_dataset **out, const char *path,
  * from 1 as editors and spreadsheets show them, e.g.
  * "data.csv: line 7, column 3: 'abc' is not a number".
  *
+ * Thread-safe (it shares nothing; several files may load at once) as long
+ * as no thread changes the C locale meanwhile.
+ *
  * @param opts NULL for AE_CSV_OPTIONS_INIT
  * @return AE_OK; AE_ERR_INVALID (NULL, bad options); AE_ERR_IO (cannot
  *         open or read); AE_ERR_FORMAT (a cell is not a number, a row has
