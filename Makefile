@@ -70,10 +70,10 @@ SHARED     := $(LIBOUT)/libae.so.$(VERSION)
 STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
-.PHONY: all lib examples demo check test-run check-headers check-install \
+.PHONY: all lib examples tools demo check test-run check-headers check-install \
         check-asan check-valgrind abi-check abi-baseline abi-map \
-        install uninstall help clean FORCE
-all: lib
+        fuzz golden install uninstall help clean FORCE
+all: lib tools
 
 lib: $(SHARED) $(LIBOUT)/$(SONAME) $(LIBOUT)/libae.so $(STATIC)
 
@@ -152,6 +152,17 @@ $(BINOUT)/%: $(BUILD)/examples/%.o $$(call example_objs,$$*) $(EXAMPLE_COMMON_LI
 	$(CC) -o $@ $(filter %.o,$^) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
 	    $(PNG_LIBS) -lm
 
+# ---- tools: every tools/*.c is one program $(O)/bin/<name> (ae-inspect) --------
+TOOL_SRC    := $(sort $(wildcard tools/*.c))
+TOOL_BIN    := $(TOOL_SRC:tools/%.c=$(BINOUT)/%)
+TOOL_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude $(CPPFLAGS) $(CFLAGS)
+
+tools: $(TOOL_BIN)
+
+$(TOOL_BIN): $(BINOUT)/%: tools/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LDFLAGS) $(STATIC) $(PKG_LIBS)
+
 # Trains the Fashion-MNIST demo (examples/reconstruct.c).
 demo: $(BINOUT)/reconstruct
 	$(BINOUT)/reconstruct $(DEMO_ARGS)
@@ -175,6 +186,17 @@ $(BUILD)/tests/%.o: tests/%.c
 $(TEST_BIN): $(TEST_OBJ) $(STATIC)
 	$(CC) -o $@ $(TEST_OBJ) $(STATIC) $(LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
+# The model-file fuzz target (tests/fuzz/) with a plain main() that replays
+# inputs: built by $(CC), it replays tests/fuzz/corpus in `make check`.
+FUZZ_SRC    := tests/fuzz/fuzz_model_load.c
+FUZZ_REPLAY := $(BUILD)/tests/fuzz/replay
+FUZZ_CORPUS := tests/fuzz/corpus
+
+$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/golden/golden_v1.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
+	    $(PKG_LIBS)
+
 # The gates `make check` runs after the suites (each also a target of its own).
 ABI_CHECK     = scripts/abi-check.sh $(LIBOUT)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
@@ -182,16 +204,18 @@ INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-in
 
 # make check: the Check suites, then abi-check, the header and the
 # installed-consumer tests; the last line sums up (Check tests + gates).
-check: $(TEST_BIN) lib examples
+check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
 	@echo "==== Check suites"
 	@scripts/run-suite.sh $(TEST_LOG) sh -c 'cd tests && $(TEST_ENV) $(abspath $(TEST_BIN))'
+	@echo "==== fuzz corpus replay ($(FUZZ_CORPUS))"
+	@$(TEST_ENV) $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@echo "==== abi-check"
 	@$(ABI_CHECK)
 	@echo "==== headers: each compiles alone as C11 and C++11"
 	@$(HEADERS_CHECK)
 	@echo "==== installed consumers (make install/uninstall, pkg-config, C++ and static C)"
 	@$(INSTALL_CHECK)
-	@scripts/run-suite.sh --summary $(TEST_LOG) 3
+	@scripts/run-suite.sh --summary $(TEST_LOG) 4
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
@@ -211,6 +235,30 @@ check-asan:
 # The suite in-process (CK_FORK=no) under valgrind's leak checker.
 check-valgrind: $(TEST_BIN)
 	cd tests && CK_FORK=no $(TEST_ENV) $(VALGRIND) $(abspath $(TEST_BIN))
+
+# libFuzzer build of tests/fuzz/fuzz_model_load.c: the library rebuilt with
+# clang in $(FUZZ_O) (coverage, ASan, UBSan), then linked with -fsanitize=fuzzer.
+# Run: $(FUZZ_O)/fuzz_model_load -max_total_time=600 WORKDIR $(FUZZ_CORPUS)
+# (tests/fuzz/README.md). Warnings are not errors there: clang's differ.
+FUZZ_O     ?= $(O)/build/fuzz
+FUZZ_CC    ?= clang
+FUZZ_FLAGS ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined
+fuzz:
+	$(MAKE) O=$(FUZZ_O) CC=$(FUZZ_CC) OPT="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" \
+	    VEC_CFLAGS= CFLAGS="$(CFLAGS) -Wno-error" $(FUZZ_O)/lib/libae.a
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
+	    -o $(FUZZ_O)/fuzz_model_load $(FUZZ_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
+	@echo "fuzz: built $(FUZZ_O)/fuzz_model_load"
+
+# Rewrites the golden file tests/data/golden_v1.aem from tests/golden/ (only
+# on purpose: tests/check_io.c checks that the library reads it bit-exactly).
+GOLDEN_GEN := $(BUILD)/tests/golden/gen_golden_v1
+$(GOLDEN_GEN): tests/golden/gen_golden_v1.c tests/golden/golden_v1.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+golden: $(GOLDEN_GEN)
+	$(GOLDEN_GEN) tests/data/golden_v1.aem
 
 # ---- ABI -------------------------------------------------------------------------
 abi-check: lib
@@ -265,10 +313,13 @@ clean:
 
 help:
 	@echo "libae $(VERSION) - make targets (O=<dir> puts every product under <dir>):"
-	@echo "  all            lib/libae.so.$(VERSION) (+ libae.so.$(VERSION_MAJOR), libae.so links) and lib/libae.a"
+	@echo "  all            lib/libae.so.$(VERSION) (+ libae.so.$(VERSION_MAJOR), libae.so links), lib/libae.a, tools"
 	@echo "  examples       every examples/*.c as $(BINOUT)/<name> (EXAMPLES_LINK=static|shared)"
 	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
-	@echo "  check          Check suites, abi-check, header and installed-consumer tests"
+	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
+	@echo "  check          Check suites, fuzz corpus replay, abi-check, header and installed-consumer tests"
+	@echo "  fuzz           the libFuzzer model-file target, built with clang in FUZZ_O=$(FUZZ_O)"
+	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
 	@echo "  test-run       the Check suites only (CK_RUN_SUITE=<module> selects one)"
 	@echo "  check-asan     the suites rebuilt with ASan+UBSan in ASAN_O=$(ASAN_O)"
 	@echo "  check-valgrind the suites in-process under valgrind --leak-check=full"

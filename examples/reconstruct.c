@@ -3,7 +3,9 @@
  *
  * Trains a dense autoencoder 784 -> 64 (relu) -> 784 (sigmoid) with Adam and
  * the mean squared error, measures the test MSE and draws ten test images
- * over their reconstructions in <out>/reconstruct.png. Run with --help.
+ * over their reconstructions in <out>/reconstruct.png. --save keeps the
+ * model (with the optimizer, so training can resume bit for bit); --load
+ * starts from a saved model instead. Run with --help.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +44,15 @@ static void usage(FILE *f)
 "               t10k-images-idx3-ubyte.gz (default " DATA_DEFAULT_DIR ")\n"
 "  --out DIR    directory for the output files, created if missing\n"
 "               (default out)\n"
+"  --save PATH  after training, save the model, the optimizer state, the\n"
+"               training settings and the test MSE to PATH (a libae model\n"
+"               file, written atomically)\n"
+"  --load PATH  start from the model and optimizer saved in PATH instead of\n"
+"               a new model: --epochs N trains N more epochs exactly as an\n"
+"               uninterrupted run would; --epochs 0 only evaluates it (the\n"
+"               same test_mse as when it was saved). The batch size and\n"
+"               shuffling seed recorded in the file are used unless --batch\n"
+"               or --seed is given\n"
 "  -h, --help   print this help and exit\n"
 "\n"
 "Output:\n"
@@ -111,17 +122,87 @@ done:
     return status;
 }
 
+/* 1 when the command line sets option --name (as "--name V" or "--name=V"). */
+static int option_given(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, n) == 0 &&
+            (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+            return 1;
+    return 0;
+}
+
+/* Loads the model and, when the file holds one, its optimizer; takes the
+ * recorded batch size and shuffling seed into *to unless the command line
+ * set them. Returns a library status. */
+static int load_model(const char *path, ae_model **model, ae_optimizer **opt,
+                      ae_train_options *to, int keep_batch, int keep_seed)
+{
+    ae_file *f;
+    int rc = ae_file_open(&f, path, NULL);
+    if (rc < 0)
+        return rc;
+    if ((rc = ae_file_load_model(f, model)) < 0)
+        goto done;
+    rc = ae_file_load_optimizer(f, *model, opt);
+    if (rc == AE_ERR_NOT_FOUND) {
+        ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
+        rc = ae_optimizer_create(opt, &oo);
+    }
+    if (rc < 0) {
+        ae_model_destroy(*model);
+        *model = NULL;
+        goto done;
+    }
+    ae_train_options saved = AE_TRAIN_OPTIONS_INIT;
+    if (ae_file_training(f, &saved) == AE_OK) {
+        if (!keep_batch)
+            to->batch_size = saved.batch_size;
+        if (!keep_seed)
+            to->seed = saved.seed;
+    }
+    fprintf(stderr, "%s: loaded %s: %zu epochs trained, optimizer at step %llu\n", PROG, path,
+            ae_model_history_length(*model), (unsigned long long)ae_optimizer_steps(*opt));
+done:
+    ae_file_close(f);
+    return rc;
+}
+
+/* Saves the model with its optimizer, training settings and test MSE. */
+static int save_model(const char *path, const ae_model *model, const ae_optimizer *opt,
+                      const ae_train_options *to, double test_mse)
+{
+    char mse[32];
+    snprintf(mse, sizeof mse, "%.6f", test_mse);
+    const char *keys[] = {"example", "dataset", "test_mse"};
+    const char *values[] = {PROG, "fashion-mnist", mse};
+    ae_save_options so = AE_SAVE_OPTIONS_INIT;
+    so.optimizer = opt;
+    so.training = to;
+    so.metadata_count = 3;
+    so.metadata_keys = keys;
+    so.metadata_values = values;
+    int rc = ae_model_save(model, path, &so);
+    if (rc == AE_OK)
+        fprintf(stderr, "%s: saved %s\n", PROG, path);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     uint32_t epochs = 10, batch = 32;
     uint64_t seed = 1;
-    const char *data_dir = DATA_DEFAULT_DIR, *out_dir = "out";
+    const char *data_dir = DATA_DEFAULT_DIR, *out_dir = "out", *save_path = NULL,
+               *load_path = NULL;
     const cli_option options[] = {
         {"epochs", CLI_U32, &epochs, 0, 1000000, 0, 0},
         {"batch", CLI_U32, &batch, 1, 1048576, 0, 0},
         {"seed", CLI_U64, &seed, 0, 0, 0, 0},
         {"data", CLI_STRING, &data_dir, 0, 0, 0, 0},
         {"out", CLI_STRING, &out_dir, 0, 0, 0, 0},
+        {"save", CLI_STRING, &save_path, 0, 0, 0, 0},
+        {"load", CLI_STRING, &load_path, 0, 0, 0, 0},
     };
     switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
     case CLI_HELP:
@@ -157,20 +238,39 @@ int main(int argc, char **argv)
     }
     const uint32_t h = img.dims[1], w = img.dims[2];
     const ae_shape input = {1, {h * w}}, latent = {1, {LATENT}};
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    to.epochs = epochs;
+    to.batch_size = batch;
+    to.seed = seed + 2;
+    to.loss = AE_LOSS_MSE;
 
-    /* Distinct seeds for the two weight initialisations and the shuffling. */
-    if ((rc = ae_encoder_create(&enc, &input, seed)) < 0 ||
-        (rc = ae_encoder_add_dense(enc, LATENT, AE_ACT_RELU)) < 0 ||
-        (rc = ae_decoder_create(&dec, &latent, seed + 1)) < 0 ||
-        (rc = ae_decoder_add_dense(dec, h * w, AE_ACT_SIGMOID)) < 0 ||
-        (rc = ae_model_create(&model, enc, dec)) < 0)
-        goto lib_fail;
-    enc = NULL; /* the model owns them now */
-    dec = NULL;
+    if (load_path != NULL) {
+        if ((rc = load_model(load_path, &model, &opt, &to, option_given(argc, argv, "batch"),
+                             option_given(argc, argv, "seed"))) < 0)
+            goto lib_fail;
+        ae_shape in;
+        if ((rc = ae_encoder_input_shape(ae_model_encoder(model), &in)) < 0)
+            goto lib_fail;
+        if (in.rank != 1 || in.dims[0] != h * w) {
+            cli_error(PROG, "%s: the model takes %u values, the images have %u", load_path,
+                      (unsigned)in.dims[0], (unsigned)(h * w));
+            goto done;
+        }
+    } else {
+        /* Distinct seeds for the two weight initialisations and the shuffling. */
+        if ((rc = ae_encoder_create(&enc, &input, seed)) < 0 ||
+            (rc = ae_encoder_add_dense(enc, LATENT, AE_ACT_RELU)) < 0 ||
+            (rc = ae_decoder_create(&dec, &latent, seed + 1)) < 0 ||
+            (rc = ae_decoder_add_dense(dec, h * w, AE_ACT_SIGMOID)) < 0 ||
+            (rc = ae_model_create(&model, enc, dec)) < 0)
+            goto lib_fail;
+        enc = NULL; /* the model owns them now */
+        dec = NULL;
 
-    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
-    if ((rc = ae_optimizer_create(&opt, &oo)) < 0)
-        goto lib_fail;
+        ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
+        if ((rc = ae_optimizer_create(&opt, &oo)) < 0)
+            goto lib_fail;
+    }
 
     fprintf(stderr, "%s: %zu training and %zu test images of %ux%u, %u-%u-%u model, "
             "%zu parameters\n", PROG, ae_dataset_count(train), ae_dataset_count(test),
@@ -179,11 +279,6 @@ int main(int argc, char **argv)
 
     cli_progress progress;
     cli_progress_init(&progress, stderr, "test");
-    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
-    to.epochs = epochs;
-    to.batch_size = batch;
-    to.seed = seed + 2;
-    to.loss = AE_LOSS_MSE;
     to.validation = test;
     to.progress = cli_progress_callback;
     to.progress_user = &progress;
@@ -199,6 +294,8 @@ int main(int argc, char **argv)
         goto lib_fail;
     if ((status = write_grid(PROG, out_dir, model, test, h, w)) != CLI_EXIT_OK)
         goto done;
+    if (save_path != NULL && (rc = save_model(save_path, model, opt, &to, test_mse)) < 0)
+        goto lib_fail;
 
     printf("test_mse=%.6f train_seconds=%.2f\n", test_mse, train_seconds);
     if (fflush(stdout) != 0) {

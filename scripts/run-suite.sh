@@ -21,7 +21,7 @@ if [ "${1:-}" = --summary ]; then
     failures=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
     errors=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
     bad=$((failures + errors))
-    echo "Check suites: $line; gates passed: $gates (abi-check, headers, installed consumers)"
+    echo "Check suites: $line; gates passed: $gates (fuzz corpus replay, abi-check, headers, installed consumers)"
     echo "check: $((checks - bad + gates)) passed, $bad failed"
     [ "$bad" -eq 0 ]
     exit

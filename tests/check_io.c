@@ -1581,7 +1581,8 @@ START_TEST(text_mode_and_foreign_files_are_diagnosed)
     ck_assert_int_eq(open_rc(b, size), AE_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "7-bit"));
     /* Something else altogether. */
-    ck_assert_int_eq(open_rc("PK\3\4 a zip file, not a model", 30), AE_ERR_FORMAT);
+    static const char zip[] = "PK\3\4 a zip file, not a model";
+    ck_assert_int_eq(open_rc(zip, sizeof zip - 1), AE_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "not a libae model file"));
     ck_assert_int_eq(open_rc("", 0), AE_ERR_FORMAT);
     free(b);
@@ -1716,6 +1717,18 @@ START_TEST(crafted_contents_with_valid_crcs_are_rejected)
         ck_assert_msg(strstr(ae_last_error(), cases[i].msg) != NULL, "case %zu: '%s' lacks '%s'",
                       i, ae_last_error(), cases[i].msg);
     }
+    /* Stored values must be finite. */
+    const size_t data0 = find_section(bytes, "DATA");
+    memcpy(b, bytes, size);
+    ae__le32(b + data0 + 64 + 8, 0x7fc00000u); /* tensor 0, value 2: NaN */
+    fix_crcs_n(b, size);
+    ck_assert_int_eq(open_rc(b, size), AE_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "value 2 is NaN"));
+    memcpy(b, bytes, size);
+    ae__le32(b + optm + 64 + 512, 0xff800000u); /* first moment (after 14 records): -inf */
+    fix_crcs_n(b, size);
+    ck_assert_int_eq(open_rc(b, size), AE_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "infinite"));
     /* Non-zero padding between tensors (not covered by any CRC rule). */
     const size_t data = find_section(bytes, "DATA");
     memcpy(b, bytes, size);

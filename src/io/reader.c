@@ -40,6 +40,16 @@ static const unsigned char *take(cursor *c, size_t n)
     return p;
 }
 
+/* Index of the first NaN or infinite float among n little-endian ones,
+ * or n when all are finite (exponent bits all ones means not finite). */
+static size_t first_nonfinite(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((ae__rd32(p + 4 * i) & 0x7f800000u) == 0x7f800000u)
+            return i;
+    return n;
+}
+
 static int all_zero(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -483,6 +493,11 @@ static int parse_data(parser *ps, const ae__io_section *s)
         uint64_t stop = t->offset + 4 * t->count;
         uint64_t next = k + 1 < f->n_tensors ? f->tensors[k + 1].offset : end;
         t->data = s->payload + t->offset;
+        size_t bad_at = first_nonfinite(t->data, (size_t)t->count);
+        if (bad_at < t->count)
+            return ae__error(AE_ERR_FORMAT, "%s: " SEC_FMT ": tensor %zu ('%s') value %zu is %s",
+                             ps->who, SEC_ARG(s), k, t->name, bad_at,
+                             isnan(ae__rdf32(t->data + 4 * bad_at)) ? "NaN" : "infinite");
         if (!all_zero(s->payload + stop, (size_t)(next - stop)))
             return ae__error(AE_ERR_FORMAT, "%s: " SEC_FMT ": padding after tensor %zu (payload "
                              "offset %llu) is not zero", ps->who, SEC_ARG(s), k,
@@ -615,6 +630,9 @@ static int parse_optm(parser *ps, const ae__io_section *s)
                 return ae__error(AE_ERR_FORMAT, "%s: " SEC_FMT ": padding before record %zu's data "
                                  "is not zero", ps->who, SEC_ARG(s), j);
             rec->data = p + offset;
+            if (first_nonfinite(rec->data, (size_t)rec->count) < rec->count)
+                return ae__error(AE_ERR_FORMAT, "%s: " SEC_FMT ": record %zu holds a NaN or "
+                                 "infinite value", ps->who, SEC_ARG(s), j);
             prev_end = offset + 4 * rec->count;
             offset = ae__align64(prev_end);
         }
@@ -872,8 +890,6 @@ static int cross_check(parser *ps)
     ae_file *f = ps->f;
     const char *who = ps->who;
     static const char *kinds[] = {"no network", "a model", "an encoder", "a decoder"};
-    if (ps->sec[S_INFO] == NULL)
-        return ae__error(AE_ERR_FORMAT, "%s: the INFO section is missing", who);
     int enc = ps->sec[S_ENCR] != NULL, dec = ps->sec[S_DECR] != NULL;
     int want_enc = f->kind == AE_FILE_MODEL || f->kind == AE_FILE_ENCODER;
     int want_dec = f->kind == AE_FILE_MODEL || f->kind == AE_FILE_DECODER;
@@ -897,6 +913,8 @@ static int parse_all(parser *ps)
 {
     int rc;
     ae_file *f = ps->f;
+    if (ps->sec[S_INFO] == NULL)
+        return ae__error(AE_ERR_FORMAT, "%s: the INFO section is missing", ps->who);
     if ((rc = parse_info(ps, ps->sec[S_INFO])) < 0 || (rc = cross_check(ps)) < 0)
         return rc;
     if (ps->sec[S_USER] && (rc = parse_user(ps, ps->sec[S_USER])) < 0)

@@ -36,7 +36,7 @@ typedef struct golden_scale {
     uint64_t calls;   /* training forwards seen */
 } golden_scale;
 
-static int golden_scale_create(void **state, ae_shape *output, const ae_layer_create_args *a)
+static inline int golden_scale_create(void **state, ae_shape *output, const ae_layer_create_args *a)
 {
     if (a->config_size != 4)
         return ae_error_set(AE_ERR_INVALID, "golden_scale: config of %zu bytes, expected 4",
@@ -58,14 +58,14 @@ static int golden_scale_create(void **state, ae_shape *output, const ae_layer_cr
     return AE_OK;
 }
 
-static void golden_scale_destroy(void *state) { free(state); }
-static size_t golden_scale_param_count(const void *state)
+static inline void golden_scale_destroy(void *state) { free(state); }
+static inline size_t golden_scale_param_count(const void *state)
 {
     (void)state;
     return 1;
 }
 
-static int golden_scale_param_get(void *state, size_t index, ae_param_view *v)
+static inline int golden_scale_param_get(void *state, size_t index, ae_param_view *v)
 {
     golden_scale *g = state;
     (void)index;
@@ -78,7 +78,7 @@ static int golden_scale_param_get(void *state, size_t index, ae_param_view *v)
     return AE_OK;
 }
 
-static int golden_scale_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+static inline int golden_scale_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
     golden_scale *g = state;
     for (size_t i = 0; i < ctx->batch * g->n; i++)
@@ -88,7 +88,7 @@ static int golden_scale_forward(void *state, const ae_layer_ctx *ctx, const floa
     return AE_OK;
 }
 
-static int golden_scale_backward(void *state, const ae_layer_ctx *ctx, const float *x,
+static inline int golden_scale_backward(void *state, const ae_layer_ctx *ctx, const float *x,
                                  const float *y, const float *dy, float *dx)
 {
     golden_scale *g = state;
@@ -103,13 +103,13 @@ static int golden_scale_backward(void *state, const ae_layer_ctx *ctx, const flo
     return AE_OK;
 }
 
-static size_t golden_scale_extra_size(const void *state)
+static inline size_t golden_scale_extra_size(const void *state)
 {
     (void)state;
     return 8;
 }
 
-static int golden_scale_extra_save(const void *state, void *buf, size_t size)
+static inline int golden_scale_extra_save(const void *state, void *buf, size_t size)
 {
     const golden_scale *g = state;
     unsigned char *b = buf;
@@ -118,7 +118,7 @@ static int golden_scale_extra_save(const void *state, void *buf, size_t size)
     return AE_OK;
 }
 
-static int golden_scale_extra_load(void *state, const void *buf, size_t size)
+static inline int golden_scale_extra_load(void *state, const void *buf, size_t size)
 {
     golden_scale *g = state;
     const unsigned char *b = buf;
@@ -130,7 +130,7 @@ static int golden_scale_extra_load(void *state, const void *buf, size_t size)
     return AE_OK;
 }
 
-static int golden_register(void)
+static inline int golden_register(void)
 {
     if (ae_layer_is_registered(GOLDEN_KIND))
         return AE_OK;
@@ -152,13 +152,13 @@ static int golden_register(void)
 /* ---- the patterns ----------------------------------------------------------- */
 
 /* Value i of stream s: a multiple of 1/64 in [-1.5, 1.5], exact in binary. */
-static float golden_value(unsigned s, size_t i)
+static inline float golden_value(unsigned s, size_t i)
 {
     return (float)((long)((i * 37u + s * 11u) % 193u) - 96) / 64.0f;
 }
 
 /* Positive values for variances and second moments. */
-static float golden_positive(unsigned s, size_t i)
+static inline float golden_positive(unsigned s, size_t i)
 {
     return (float)((i * 13u + s * 5u) % 61u + 1u) / 128.0f;
 }
@@ -170,7 +170,7 @@ static const double golden_history[][2] = {{0.5, 0.25}, {0.375, 0.1875}, {0.3125
 
 /* Every tensor of a net gets stream k, k + 1, ...; state tensors get
  * positive values (batch normalization's running variance must be). */
-static int golden_fill_net(ae__net *net, unsigned *stream)
+static inline int golden_fill_net(ae__net *net, unsigned *stream)
 {
     for (size_t i = 0; i < net->n; i++) {
         ae__layer *l = &net->layers[i];
@@ -201,7 +201,7 @@ typedef struct golden {
     ae_train_options train;
 } golden;
 
-static void golden_free(golden *g)
+static inline void golden_free(golden *g)
 {
     ae_model_destroy(g->model);
     ae_optimizer_destroy(g->opt);
@@ -210,7 +210,7 @@ static void golden_free(golden *g)
     memset(g, 0, sizeof *g);
 }
 
-static int golden_build(golden *g)
+static inline int golden_build(golden *g)
 {
     ae_encoder *enc = NULL;
     ae_decoder *dec = NULL;
@@ -299,7 +299,7 @@ fail:
 }
 
 /* The save options that produce the golden file from the golden objects. */
-static ae_save_options golden_save_options(const golden *g)
+static inline ae_save_options golden_save_options(const golden *g)
 {
     ae_save_options so = AE_SAVE_OPTIONS_INIT;
     so.optimizer = g->opt;

@@ -1,0 +1,146 @@
+/*
+ * fuzz_model_load.c - libFuzzer target for the model file reader.
+ *
+ * Each input is opened twice: as any program would (every CRC checked),
+ * and with the CRC checks off, so that mutated inputs, which almost never
+ * keep valid CRCs, reach the structural checks behind them. Whatever opens
+ * is inspected and loaded completely (model, encoder, decoder, optimizer,
+ * PCA, detector), and a loaded model runs one inference. Nothing may crash,
+ * hang, leak or read out of bounds.
+ *
+ * Built two ways:
+ *   make fuzz     clang -fsanitize=fuzzer,address,undefined (tests/fuzz/README.md)
+ *   make check    gcc with tests/fuzz/standalone.c, replaying tests/fuzz/corpus
+ *
+ * The library is told to refuse blocks over 64 MiB and to keep at most
+ * 256 MiB live, through the public allocator hook: a layer's config can ask
+ * for more memory than the file holds before the loader compares the
+ * created tensors with the stored ones (docs/format.md, section 6), and
+ * that is how an application bounds it for untrusted files.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "golden/golden_v1.h"
+#include "io/io.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define BLOCK_CAP ((size_t)64 << 20)
+#define LIVE_CAP ((size_t)256 << 20)
+
+static size_t live_bytes;
+
+static void *capped_alloc(void *user, size_t size)
+{
+    (void)user;
+    if (size > BLOCK_CAP || live_bytes + size > LIVE_CAP)
+        return NULL;
+    void *p = aligned_alloc(64, (size + 63) / 64 * 64);
+    if (p != NULL)
+        live_bytes += size;
+    return p;
+}
+
+static void capped_free(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (ptr != NULL)
+        live_bytes -= size;
+    free(ptr);
+}
+
+static void setup(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    ae_allocator a = AE_ALLOCATOR_INIT;
+    a.alloc = capped_alloc;
+    a.free = capped_free;
+    if (ae_set_allocator(&a) != AE_OK || golden_register() != AE_OK)
+        abort();
+}
+
+static void exercise(ae_file *f)
+{
+    ae_file_info info = AE_FILE_INFO_INIT;
+    if (ae_file_get_info(f, &info) != AE_OK)
+        abort();
+    for (size_t i = 0; i < info.encoder_layers + info.decoder_layers; i++) {
+        ae_file_layer l = AE_FILE_LAYER_INIT;
+        if (ae_file_get_layer(f, i, &l) != AE_OK || l.type_name == NULL)
+            abort();
+    }
+    for (size_t i = 0; i < info.tensors; i++) {
+        ae_file_tensor t = AE_FILE_TENSOR_INIT;
+        if (ae_file_get_tensor(f, i, &t) != AE_OK || t.offset % 64 != 0)
+            abort();
+    }
+    for (size_t i = 0; i < info.sections; i++) {
+        ae_file_section s = AE_FILE_SECTION_INIT;
+        if (ae_file_get_section(f, i, &s) != AE_OK)
+            abort();
+    }
+    for (size_t i = 0; i < ae_file_metadata_count(f); i++) {
+        const char *k, *v;
+        if (ae_file_metadata_at(f, i, &k, &v) != AE_OK || ae_file_metadata_get(f, k, &v) != AE_OK)
+            abort();
+    }
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    (void)ae_file_training(f, &to);
+
+    ae_model *m = NULL;
+    ae_optimizer *opt = NULL;
+    if (ae_file_load_model(f, &m) == AE_OK) {
+        (void)ae_file_load_optimizer(f, m, &opt);
+        ae_encoder *enc = ae_model_encoder(m);
+        size_t in = 1;
+        ae_shape s;
+        if (ae_encoder_input_shape(enc, &s) == AE_OK)
+            for (uint32_t i = 0; i < s.rank; i++)
+                in *= s.dims[i];
+        if (in <= 4096) {
+            float *x = calloc(in, sizeof *x), *y = calloc(in, sizeof *y);
+            if (x != NULL && y != NULL)
+                (void)ae_model_reconstruct(m, x, 1, y);
+            free(x);
+            free(y);
+        }
+    }
+    ae_optimizer_destroy(opt);
+    ae_model_destroy(m);
+    ae_encoder *e = NULL;
+    ae_decoder *d = NULL;
+    if (ae_file_load_encoder(f, &e) == AE_OK)
+        ae_encoder_destroy(e);
+    if (ae_file_load_decoder(f, &d) == AE_OK)
+        ae_decoder_destroy(d);
+    ae_pca *pca = NULL;
+    if (ae_file_load_pca(f, &pca) == AE_OK)
+        ae_pca_destroy(pca);
+    ae_detector *det = NULL;
+    if (ae_file_load_detector(f, &det) == AE_OK)
+        ae_detector_destroy(det);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    setup();
+    for (int pass = 0; pass < 2; pass++) {
+        ae_file *f = NULL;
+        int rc = pass == 0 ? ae_file_open_memory(&f, data, size, NULL)
+                           : ae__file_open_unchecked(&f, data, size);
+        if (rc == AE_OK) {
+            exercise(f);
+            ae_file_close(f);
+        } else if (rc > 0 || rc < AE_ERR_EXISTS || ae_last_error()[0] == '\0') {
+            abort(); /* every failure has a known code and a message */
+        }
+    }
+    if (ae_live_allocations() != 1) /* the golden kind's registration */
+        abort();
+    return 0;
+}
