@@ -22,6 +22,11 @@ EXAMPLES_LINK ?= static
 DEMO_ARGS  ?=
 SANITIZE   ?= -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_O     ?= $(O)/build/asan
+TSAN_O     ?= $(O)/build/tsan
+# arguments of `make bench` (passed to bench/run.py, e.g. --quick or
+# --repeats 9); BENCH_PYTHON runs bench/run.py (standard library only)
+BENCH_ARGS ?=
+BENCH_PYTHON ?= python3
 VALGRIND   ?= valgrind --leak-check=full --error-exitcode=1
 INSTALL    ?= install
 # ---- end of settings -------------------------------------------------------
@@ -31,6 +36,8 @@ INSTALL    ?= install
 # calls below already see what it installed. AE_SKIP_DEPS=1 skips it.
 DEPS_check          := build test data abi
 DEPS_check-asan     := build test data
+DEPS_check-tsan     := build test data
+DEPS_bench          := build data
 DEPS_check-valgrind := build test data valgrind
 DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
@@ -58,7 +65,13 @@ PKG_LIBS   := $(shell pkg-config --libs $(BLAS_PC) zlib 2>/dev/null) -lm -lpthre
 PNG_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS   := $(shell pkg-config --libs libpng 2>/dev/null)
 
-LIB_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc -fPIC -fvisibility=hidden \
+# The library's element-wise loops are written to vectorize: -O2's default
+# "very cheap" cost model skips loops of unknown length, math-errno keeps
+# sqrtf a call and trapping-math forbids selects between computed values
+# (libae never reads errno after a math function nor the floating-point
+# exception flags; neither option changes a computed value).
+VEC_CFLAGS := -fno-math-errno -fno-trapping-math -ftree-vectorize -fvect-cost-model=dynamic
+LIB_CFLAGS := $(CSTD) $(OPT) $(VEC_CFLAGS) $(WARN) -Iinclude -Isrc -fPIC -fvisibility=hidden \
               $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 BUILD      := $(O)/build
@@ -71,7 +84,7 @@ STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
-        check-asan check-valgrind abi-check abi-baseline abi-map \
+        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
         fuzz golden install uninstall help clean FORCE
 all: lib tools
 
@@ -232,6 +245,12 @@ check-asan:
 	$(MAKE) O=$(ASAN_O) OPT="-O1 -g -fno-omit-frame-pointer $(SANITIZE)" \
 	    LDFLAGS="$(LDFLAGS) $(SANITIZE)" test-run
 
+# The whole suite rebuilt with ThreadSanitizer in $(TSAN_O) (the concurrency
+# tests of check_threads and check_model run several threads of inference).
+check-tsan:
+	$(MAKE) O=$(TSAN_O) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+	    LDFLAGS="$(LDFLAGS) -fsanitize=thread" test-run
+
 # The suite in-process (CK_FORK=no) under valgrind's leak checker.
 check-valgrind: $(TEST_BIN)
 	cd tests && CK_FORK=no $(TEST_ENV) $(VALGRIND) $(abspath $(TEST_BIN))
@@ -259,6 +278,23 @@ $(GOLDEN_GEN): tests/golden/gen_golden_v1.c tests/golden/golden_v1.h $(STATIC)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(PKG_LIBS)
 golden: $(GOLDEN_GEN)
 	$(GOLDEN_GEN) tests/data/golden_v1.aem
+
+# ---- benchmarks --------------------------------------------------------------------
+# bench/bench.c (libae's side) against bench/torch_peer.py (PyTorch, Debian's
+# python3-torch), driven by bench/run.py: markdown tables on stdout and
+# bench/results.json. The peer's package is installed as root when missing
+# (scripts/ensure-deps.sh bench); otherwise bench/run.py says it skips it.
+BENCH_BIN := $(BUILD)/bench/bench
+
+$(BENCH_BIN): bench/bench.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+bench: $(BENCH_BIN)
+	@scripts/ensure-deps.sh bench || \
+	    echo "bench: python3-torch is missing and cannot be installed here: the PyTorch peer is skipped"
+	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) $(BENCH_ARGS)
 
 # ---- ABI -------------------------------------------------------------------------
 abi-check: lib
@@ -322,16 +358,18 @@ help:
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
 	@echo "  test-run       the Check suites only (CK_RUN_SUITE=<module> selects one)"
 	@echo "  check-asan     the suites rebuilt with ASan+UBSan in ASAN_O=$(ASAN_O)"
+	@echo "  check-tsan     the suites rebuilt with ThreadSanitizer in TSAN_O=$(TSAN_O)"
 	@echo "  check-valgrind the suites in-process under valgrind --leak-check=full"
 	@echo "  check-headers  every public header compiles alone as C11 and C++11"
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
+	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff vs abi/libae.abi"
 	@echo "  abi-map        adds missing AE_API functions to the newest node of src/ae.map"
 	@echo "  abi-baseline   abi-map, rebuild, rewrite abi/libae.abi (deliberately, per release)"
 	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR)"
 	@echo "  uninstall      removes exactly what install put down"
 	@echo "  clean          removes $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE)"
-	@echo "check, demo, check-asan, check-valgrind, abi-check first install missing Debian"
+	@echo "check, demo, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"
 	@echo "packages when run as root (scripts/ensure-deps.sh; AE_SKIP_DEPS=1 skips that)."
 
 FORCE:

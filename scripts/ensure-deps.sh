@@ -1,8 +1,10 @@
 #!/bin/sh
 # ensure-deps.sh - makes sure the Debian packages a libae target needs are
 # installed.  Usage: scripts/ensure-deps.sh SET...   (SET: build test data abi
-# valgrind; several may be given).  Called by `make check`, `make demo`,
-# `make check-asan`, `make check-valgrind`, `make abi-check`.
+# valgrind bench; several may be given).  Called by `make check`, `make demo`,
+# `make check-asan`, `make check-tsan`, `make check-valgrind`, `make abi-check`,
+# and by `make bench` for the bench set (the PyTorch peer; optional there: a
+# failure only skips the peer).
 #
 # Installed already: returns at once (dpkg-query only, no apt call).
 # Missing and root:  apt-get update (once), then apt-get install -y
@@ -17,7 +19,7 @@ if [ "${AE_SKIP_DEPS:-0}" = 1 ]; then
 fi
 
 if [ $# -eq 0 ]; then
-    echo "usage: $0 SET... (build test data abi valgrind)" >&2
+    echo "usage: $0 SET... (build test data abi valgrind bench)" >&2
     exit 2
 fi
 
@@ -34,8 +36,10 @@ for set in "$@"; do
     # abidw/abidiff; readelf and nm come with binutils
     abi) pkgs="$pkgs abigail-tools binutils" ;;
     valgrind) pkgs="$pkgs valgrind" ;;
+    # the PyTorch peer of the benchmarks (bench/torch_peer.py)
+    bench) pkgs="$pkgs python3 python3-torch" ;;
     *)
-        echo "$0: unknown set '$set' (known: build test data abi valgrind)" >&2
+        echo "$0: unknown set '$set' (known: build test data abi valgrind bench)" >&2
         exit 2
         ;;
     esac

@@ -135,6 +135,40 @@ AE_API int ae_set_allocator(const ae_allocator *allocator);
 AE_API size_t ae_live_allocations(void);
 
 /* ------------------------------------------------------------------------ */
+/* Threads                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Most threads ae_set_num_threads() accepts. */
+#define AE_MAX_THREADS 1024
+
+/**
+ * Sets how many threads libae's computations may use, process-wide: the
+ * matrix products it hands to OpenBLAS (libae's own loops run on the
+ * calling thread). Products too small to gain from more threads always run
+ * on one, so a larger setting never slows a small problem down.
+ *
+ * The default, read once the first time libae needs it: the environment
+ * variable AE_NUM_THREADS when it holds an integer from 1 to AE_MAX_THREADS
+ * (anything else is ignored), else OpenBLAS's own count at that moment
+ * (OPENBLAS_NUM_THREADS, or the number of cores).
+ *
+ * Results do not depend on the setting: the same seed gives the same bits
+ * with 1 or 2 threads (checked by the test suite on OpenBLAS). libae calls
+ * openblas_set_num_threads() itself; a program that also uses OpenBLAS
+ * directly should set its own count before each of its calls.
+ *
+ * Thread-safe. A change made while other threads run libae calls applies to
+ * their next matrix products.
+ *
+ * @param n 1 to AE_MAX_THREADS, or 0 to restore the default.
+ * @return AE_OK or AE_ERR_INVALID (n negative or above AE_MAX_THREADS).
+ */
+AE_API int ae_set_num_threads(int n);
+
+/** The current thread setting (at least 1). Thread-safe. */
+AE_API int ae_get_num_threads(void);
+
+/* ------------------------------------------------------------------------ */
 /* Shapes                                                                   */
 /* ------------------------------------------------------------------------ */
 

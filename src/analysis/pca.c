@@ -186,7 +186,7 @@ static void normalise_rows(double *comp, size_t k, size_t d, double tol, unsigne
         for (size_t j = 0; j < d; j++)
             s += v[j] * v[j];
         s = sqrt(s);
-        bad[i] = !(s > tol);
+        bad[i] = (unsigned char)!(s > tol);
         if (!bad[i])
             for (size_t j = 0; j < d; j++)
                 v[j] /= s;

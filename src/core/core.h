@@ -70,12 +70,32 @@ void ae__rng_seed(ae_rng *rng, uint64_t seed);
 /* Uniform integer in [0, n), n >= 1, without modulo bias. */
 uint64_t ae__rng_below(ae_rng *rng, uint64_t n);
 
-/* ---- BLAS --------------------------------------------------------------- */
+/* ---- vector clones ------------------------------------------------------ */
+
+/* Marks a hot element-wise loop function: compiled twice, for AVX2 and for
+ * the baseline ISA, the copy chosen once when the library loads (an ifunc).
+ * Both give the same bits: C11 mode never contracts a*b+c into an FMA, and
+ * the loops have no reductions to reorder. AE_NO_CLONES turns it off. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(AE_NO_CLONES)
+#if __has_attribute(target_clones)
+#define AE__VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef AE__VECTOR_CLONES
+#define AE__VECTOR_CLONES
+#endif
+
+/* ---- BLAS (src/core/blas.c: every BLAS call and the thread setting) ------ */
 
 /* C = alpha * op(A) op(B) + beta * C, row-major; op is a transpose when the
  * flag is set. M x K times K x N. */
 void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
               float alpha, const float *a, size_t lda, const float *b,
               size_t ldb, float beta, float *c, size_t ldc);
+/* y = alpha * op(A) x + beta * y, A row-major m x n; x and y contiguous. */
+void ae__gemv(int trans_a, size_t m, size_t n, float alpha, const float *a, size_t lda,
+              const float *x, float beta, float *y);
+/* The thread setting (ae_get_num_threads()): at least 1. */
+int ae__threads(void);
 
 #endif /* AE_CORE_H */

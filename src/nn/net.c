@@ -344,6 +344,10 @@ static size_t layer_workspace(const ae__layer *l, size_t batch)
     return l->kind->vt.workspace_size(l->state, batch);
 }
 
+/* Scratch of at most this many bytes lives on the caller's stack: a single
+ * sample (or a small batch) runs without touching the allocator. */
+#define AE_STACK_SCRATCH 8192
+
 int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, size_t count,
                   float *y, const char *who)
 {
@@ -353,7 +357,8 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
         for (size_t i = 0; i < nets[k]->n; i++) {
             const ae__layer *l = &nets[k]->layers[i];
             size_t ws = layer_workspace(l, chunk);
-            if (l->out_size > width)
+            /* the last layer writes straight into y */
+            if (l->out_size > width && !(k == n_nets - 1 && i == nets[k]->n - 1))
                 width = l->out_size;
             if (ws > ws_bytes)
                 ws_bytes = ws;
@@ -362,17 +367,30 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
     if (layers == 0)
         return ae__error(AE_ERR_STATE, "%s: there are no layers", who);
 
-    /* Two ping-pong buffers for intermediate outputs, then the workspace. */
-    size_t buf_floats, total;
+    /* Ping-pong buffers for the intermediate outputs (none for one layer,
+     * one for two), then the workspace, 64-byte aligned. */
+    const size_t n_bufs = layers < 3 ? layers - 1 : 2;
+    size_t buf_floats, buf_bytes, total;
     if (!ae__mul_size(chunk, width, &buf_floats) ||
-        !ae__mul_size(buf_floats, 2 * sizeof(float), &total) ||
-        !ae__add_size(total, ws_bytes + 64, &total))
+        !ae__mul_size(buf_floats, n_bufs * sizeof(float), &buf_bytes) ||
+        !ae__add_size(buf_bytes, 63, &total) || !ae__add_size(total / 64 * 64, ws_bytes, &total))
         return ae__error(AE_ERR_LIMIT, "%s: scratch memory size overflows", who);
-    float *scratch = ae__alloc(total);
-    if (scratch == NULL)
-        return AE_ERR_NOMEM;
-    float *ping[2] = {scratch, scratch + buf_floats};
-    void *workspace = ws_bytes ? (void *)((char *)scratch + ((buf_floats * 2 * sizeof(float) + 63) / 64 * 64)) : NULL;
+    buf_bytes = (buf_bytes + 63) / 64 * 64;
+
+    _Alignas(64) unsigned char stack[AE_STACK_SCRATCH];
+    unsigned char *scratch = NULL, *heap = NULL;
+    if (total > 0) {
+        if (total <= sizeof stack) {
+            scratch = stack;
+        } else {
+            scratch = heap = ae__alloc(total);
+            if (heap == NULL)
+                return AE_ERR_NOMEM;
+        }
+    }
+    float *ping[2] = {(float *)(void *)scratch,
+                      n_bufs == 2 ? (float *)(void *)scratch + buf_floats : NULL};
+    void *workspace = ws_bytes ? scratch + buf_bytes : NULL;
 
     const size_t in_size = nets[0]->in_size, out_size = nets[n_nets - 1]->out_size;
     int rc = AE_OK;
@@ -388,7 +406,7 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
         for (size_t k = 0; k < n_nets && rc == AE_OK; k++)
             for (size_t i = 0; i < nets[k]->n; i++) {
                 const ae__layer *l = &nets[k]->layers[i];
-                float *out = ++done == layers ? y + first * out_size : ping[done & 1];
+                float *out = ++done == layers ? y + first * out_size : ping[done & 1 & (n_bufs - 1)];
                 ctx.user_data = l->kind->user_data;
                 rc = l->kind->vt.forward(l->state, &ctx, in, out);
                 if (rc < 0) {
@@ -399,6 +417,6 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
                 in = out;
             }
     }
-    ae__free(scratch);
+    ae__free(heap);
     return rc;
 }

@@ -1,14 +1,15 @@
 /* sgd.c - the SGD update loop (plain, momentum, Nesterov); see kernels.h. */
+#include "core/core.h"
 #include "optim/kernels.h"
 
-static void sgd_plain(float *restrict w, const float *restrict g, size_t n,
+static inline void sgd_plain(float *restrict w, const float *restrict g, size_t n,
                       float lr, float wd)
 {
     for (size_t i = 0; i < n; i++)
         w[i] -= lr * (g[i] + wd * w[i]);
 }
 
-static void sgd_momentum(float *restrict w, const float *restrict g,
+static inline void sgd_momentum(float *restrict w, const float *restrict g,
                          float *restrict buf, size_t n, float lr, float mom,
                          float wd)
 {
@@ -20,7 +21,7 @@ static void sgd_momentum(float *restrict w, const float *restrict g,
     }
 }
 
-static void sgd_nesterov(float *restrict w, const float *restrict g,
+static inline void sgd_nesterov(float *restrict w, const float *restrict g,
                          float *restrict buf, size_t n, float lr, float mom,
                          float wd)
 {
@@ -32,6 +33,7 @@ static void sgd_nesterov(float *restrict w, const float *restrict g,
     }
 }
 
+AE__VECTOR_CLONES
 void ae__sgd_update(float *restrict w, const float *restrict g,
                     float *restrict buf, size_t n, float lr, float momentum,
                     float weight_decay, int nesterov)

@@ -5,7 +5,8 @@
  * All memory a step needs (activations of every layer, two gradient
  * buffers, one workspace per layer, the parameter list and the sample
  * order) is allocated once per ae_model_train() call: a steady-state step
- * allocates nothing.
+ * allocates nothing. A batch whose rows lie one after the other in the
+ * dataset (no shuffling) is used in place; others are gathered into acts[0].
  *
  * Determinism: the sample order of epoch e (counted over the model's whole
  * history) comes from a generator seeded with (seed, e), so training N
@@ -31,7 +32,7 @@ typedef struct trainer {
     void **ws;          /* one workspace per layer (NULL when none) */
     ae_param_view *params;
     size_t n_params;
-    float *target;      /* the clean batch when training with noise, else acts[0] */
+    float *target;      /* gathered clean batch: its own buffer with noise, else acts[0] */
     size_t *order;      /* sample order of the current epoch */
     void *block;        /* the one allocation behind acts, grads, workspaces */
 } trainer;
@@ -162,9 +163,27 @@ static void shuffle_order(size_t *order, size_t count, uint64_t seed, uint64_t e
     }
 }
 
-/* One optimizer step on acts[0]; returns the batch loss through *loss. */
-static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, size_t b, size_t in_size,
-                      ae_rng *rng, double *loss)
+/* The batch order[0 .. b) of the dataset as one block of b rows: the
+ * dataset's own memory when those rows lie there one after the other (no
+ * shuffling over a contiguous view), else a copy gathered into buf. */
+static const float *batch_rows(float *buf, const ae_dataset *data, const size_t *order, size_t b,
+                               size_t size)
+{
+    const float *first = ae__dataset_row(data, order[0]);
+    size_t i = 1;
+    while (i < b && ae__dataset_row(data, order[i]) == first + i * size)
+        i++;
+    if (i == b)
+        return first;
+    for (i = 0; i < b; i++)
+        memcpy(buf + i * size, ae__dataset_row(data, order[i]), size * sizeof(float));
+    return buf;
+}
+
+/* One optimizer step on the batch x (b rows, acts[0] or the dataset's own
+ * rows) against target; returns the batch loss through *loss. */
+static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, const float *x,
+                      const float *target, size_t b, size_t in_size, ae_rng *rng, double *loss)
 {
     ae_layer_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -176,12 +195,12 @@ static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, size_t b, si
         const ae__layer *l = t->layers[i];
         ctx.workspace = t->ws[i];
         ctx.user_data = l->kind->user_data;
-        int rc = l->kind->vt.forward(l->state, &ctx, t->acts[i], t->acts[i + 1]);
+        int rc = l->kind->vt.forward(l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1]);
         if (rc < 0)
             return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
     }
     size_t n = b * in_size;
-    *loss = ae__loss(loss_kind, t->acts[t->n], t->target, n, t->grad[0], (double)n);
+    *loss = ae__loss(loss_kind, t->acts[t->n], target, n, t->grad[0], (double)n);
     if (!isfinite(*loss))
         return AE_ERR_NUMERIC;
     int cur = 0;
@@ -190,7 +209,8 @@ static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, size_t b, si
         float *dx = i == 0 ? NULL : t->grad[1 - cur];
         ctx.workspace = t->ws[i];
         ctx.user_data = l->kind->user_data;
-        int rc = l->kind->vt.backward(l->state, &ctx, t->acts[i], t->acts[i + 1], t->grad[cur], dx);
+        int rc = l->kind->vt.backward(l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1],
+                                      t->grad[cur], dx);
         if (rc < 0)
             return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
         cur = 1 - cur;
@@ -272,14 +292,12 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         p.val_loss = NAN;
         for (size_t bi = 0; bi < batches; bi++) {
             size_t first = bi * batch, b = count - first < batch ? count - first : batch;
-            for (size_t i = 0; i < b; i++)
-                memcpy(t.target + i * size, ae__dataset_row(data, t.order[first + i]),
-                       size * sizeof(float));
+            const float *clean = batch_rows(t.target, data, t.order + first, b, size);
             if (noisy)
-                ae__noise_apply(o->noise, o->noise_amount, &noise_rng, t.target, t.acts[0],
-                                b * size);
+                ae__noise_apply(o->noise, o->noise_amount, &noise_rng, clean, t.acts[0], b * size);
             double loss = NAN;
-            rc = train_step(&t, opt, o->loss, b, size, &layer_rng, &loss);
+            rc = train_step(&t, opt, o->loss, noisy ? t.acts[0] : clean, clean, b, size,
+                            &layer_rng, &loss);
             if (rc == AE_ERR_NUMERIC) {
                 rc = ae__error(AE_ERR_NUMERIC,
                                "ae_model_train: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",

@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""run.py - runs libae's benchmarks and the same workloads in PyTorch, side
+by side, and prints markdown tables (what `make bench` shows).
+
+    bench/run.py --bench BUILD/bin/bench [--repeats N] [--quick]
+                 [--out bench/results.json] [--no-peer] [--python PY]
+
+Both sides are servers (bench/bench.c, bench/torch_peer.py) kept running for
+the whole run: data loaded once, every workload set up and warmed up once
+per thread count (the warm-up is not timed), then measured in rounds that
+alternate the sides (libae first in even rounds, PyTorch first in odd ones)
+so both see the same machine. Each side reports medians over the rounds;
+each ratio is the median of the per-round ratios (pair by pair). Both sides
+start from the same initial weights (libae writes them, PyTorch loads
+them). The machine is shared and noisy: compare the ratios.
+
+Writes every measurement to --out (one record per workload, side and
+thread count, with all values), and prints:
+  1. the main table against the bars of issue 6,
+  2. cblas_sgemm alone on the dense AE's GEMM shapes (GFLOP/s) and
+     libae's fraction of that ceiling,
+  3. scaling: samples/s against batch size and latent size, and time per
+     epoch against dataset size.
+Only the Python standard library is needed here; the peer needs torch.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Side:
+    """A benchmark server on the other end of a pipe."""
+
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, bufsize=1, env=env)
+
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise RuntimeError("%s: the benchmark process ended (command: %s)" % (self.name, line))
+        obj = json.loads(reply)
+        if "error" in obj:
+            raise RuntimeError("%s: %s (command: %s)" % (self.name, obj["error"], line))
+        return obj
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass
+        self.proc.wait(timeout=60)
+
+
+def find_peer_python(explicit):
+    """A Python that imports torch: --python, $AE_BENCH_PYTHON, Debian's
+    /usr/bin/python3, then python3 on PATH. None when there is none."""
+    cands = [explicit, os.environ.get("AE_BENCH_PYTHON"), "/usr/bin/python3", "python3"]
+    for py in cands:
+        if not py:
+            continue
+        try:
+            r = subprocess.run([py, "-c", "import torch"], capture_output=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if r.returncode == 0:
+            return py
+    return None
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt(v, unit):
+    if v != v:  # NaN
+        return "-"
+    if unit == "samples/s":
+        return "%.1fk" % (v / 1000) if v >= 1000 else "%.0f" % v
+    if unit == "us":
+        return "%.2f us" % v
+    if unit == "ms":
+        return "%.1f ms" % v
+    if unit == "s":
+        return "%.3f s" % v
+    return "%.3g" % v
+
+
+def speed_ratio(lib, peer, unit):
+    """How many times faster libae is (> 1: libae faster)."""
+    if lib is None or peer is None or lib <= 0 or peer <= 0:
+        return None
+    return lib / peer if unit == "samples/s" else peer / lib
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.records = []
+        self.lib = None
+        self.peer = None
+
+    # ---- one workload, both sides, rounds alternating the order -------------
+    def measure(self, workload, params, threads, repeats, sides=("libae", "pytorch")):
+        words = " ".join("%s=%s" % kv for kv in sorted(params.items()))
+        cmd = ("run %s %d %s" % (workload, threads, words)).strip()
+        servers = [s for s in (self.lib, self.peer) if s is not None and s.name in sides]
+        values = {s.name: [] for s in servers}
+        unit = None
+        for r in range(repeats):
+            order = servers if r % 2 == 0 else list(reversed(servers))
+            for s in order:
+                rep = s.ask(cmd)
+                unit = rep["unit"]
+                values[s.name].append(rep["value"])
+                time.sleep(0.05)  # let the other side's spinning threads settle
+        out = {}
+        for name, vals in values.items():
+            rec = {"workload": workload, "params": params, "side": name, "threads": threads,
+                   "unit": unit, "values": vals, "median": median(vals)}
+            self.records.append(rec)
+            out[name] = rec
+        if "libae" in values and "pytorch" in values:
+            pairs = [speed_ratio(a, b, unit) for a, b in zip(values["libae"], values["pytorch"])]
+            pairs = [p for p in pairs if p is not None]
+            ratio = median(pairs) if pairs else None
+            self.records.append({"workload": workload, "params": params, "side": "ratio",
+                                 "threads": threads, "unit": "x (libae speed / PyTorch speed)",
+                                 "values": pairs, "median": ratio})
+            out["ratio"] = ratio
+        return out
+
+    def info(self):
+        info = {"machine": platform.machine(), "kernel": platform.release(),
+                "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+                "AE_NUM_THREADS": os.environ.get("AE_NUM_THREADS", "(unset)"),
+                "libae": self.lib.ask("info")}
+        if self.peer is not None:
+            info["pytorch"] = self.peer.ask("info")
+        try:
+            with open("/proc/meminfo") as f:
+                info["mem_total"] = f.readline().split(":")[1].strip()
+        except OSError:
+            pass
+        info["loadavg_start"] = os.getloadavg()
+        return info
+
+    def run(self):
+        a = self.args
+        env = dict(os.environ)
+        self.lib = Side("libae", [a.bench] + ([a.data] if a.data else []), env)
+        if a.no_peer:
+            print("PyTorch peer: skipped (--no-peer)")
+        else:
+            py = find_peer_python(a.python)
+            if py is None:
+                print("PyTorch peer: SKIPPED - no Python with torch found (tried --python, "
+                      "$AE_BENCH_PYTHON, /usr/bin/python3, python3). On Debian: "
+                      "apt-get install python3-torch (make bench does it when run as root).")
+            else:
+                peer_env = dict(env)
+                if a.data:
+                    peer_env["AE_BENCH_DATA"] = a.data
+                self.peer = Side("pytorch", [py, os.path.join(HERE, "torch_peer.py")], peer_env)
+        info = self.info()
+        rep = a.repeats
+        tmp = tempfile.mkdtemp(prefix="ae-bench-")
+        try:
+            return self.tables(info, rep, tmp)
+        finally:
+            for f in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, f))
+            os.rmdir(tmp)
+            for s in (self.lib, self.peer):
+                if s is not None:
+                    s.close()
+
+    def share_init(self, kind, latent, tmp):
+        path = os.path.join(tmp, "%s-%d.f32" % (kind, latent))
+        self.lib.ask("init %s %d %s" % (kind, latent, path))
+        if self.peer is not None:
+            self.peer.ask("init %s %d %s" % (kind, latent, path))
+
+    def tables(self, info, rep, tmp):
+        a = self.args
+        lib = info["libae"]
+        print("## Machine\n")
+        print("- CPU: %s, %s cores online; %s; kernel %s" %
+              (lib["cpu"], lib["cpus"], info.get("mem_total", "?") + " RAM", info["kernel"]))
+        print("- OpenBLAS: %s (core %s); OPENBLAS_CORETYPE=%s" %
+              (lib["openblas_config"], lib["openblas_core"], info["OPENBLAS_CORETYPE"]))
+        print("- libae %s, default threads %s (AE_NUM_THREADS=%s)" %
+              (lib["version"], lib["threads_default"], info["AE_NUM_THREADS"]))
+        if self.peer is not None:
+            print("- PyTorch %s (%s)" % (info["pytorch"]["version"], info["pytorch"]["parallel"]))
+        print("- load average at start: %.2f %.2f %.2f (a shared machine: compare ratios)" %
+              info["loadavg_start"])
+        print("- %d rounds per cell, sides alternating; medians; ratio = median of per-round "
+              "ratios, > 1 means libae is faster\n" % rep)
+        sys.stdout.flush()
+
+        for lat in sorted(set([64] + a.latents)):
+            self.share_init("dense", lat, tmp)
+        self.share_init("conv", 0, tmp)
+
+        cap = {"max_s": a.max_s}
+        main = [
+            ("dense AE 784-64-784 training, batch 32", "train_dense",
+             dict(b=32, latent=64, n=20480, **cap), 2.0),
+            ("same, batch 256", "train_dense", dict(b=256, latent=64, n=20480, **cap), 1.5),
+            ("conv denoising AE (tutorial) training, batch 32", "train_conv",
+             dict(b=32, n=4096, **cap), 1.5),
+            ("encode one sample 784->64 (latency)", "encode1", dict(latent=64, calls=2000), None),
+            ("reconstruct 10,000 test images (dense AE)", "infer_dense",
+             dict(latent=64, n=10000), 2.0),
+            ("reconstruct 10,000 test images (conv AE)", "infer_conv", dict(n=10000), None),
+        ]
+        print("## libae vs PyTorch (`make bench`)\n")
+        print("| workload | libae 1T | libae 2T | PyTorch 1T | PyTorch 2T | ratio 1T | ratio 2T "
+              "| best vs best | bar |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        summary = []
+        for title, wl, params, bar in main:
+            res = {t: self.measure(wl, params, t, rep) for t in (1, 2)}
+            unit = res[1]["libae"]["unit"]
+            lib_m = {t: res[t]["libae"]["median"] for t in (1, 2)}
+            peer_m = {t: res[t]["pytorch"]["median"] if "pytorch" in res[t] else None for t in (1, 2)}
+            better = max if unit == "samples/s" else min
+            best_lib = better(lib_m.values())
+            best_peer = better([v for v in peer_m.values() if v is not None]) \
+                if self.peer is not None else None
+            best = speed_ratio(best_lib, best_peer, unit)
+            if wl == "encode1":
+                bar_text = "<= 3 us"
+                ok = best_lib <= 3.0
+            elif bar is not None:
+                bar_text = ">= %.1fx" % bar
+                ok = best is not None and best >= bar
+            else:
+                bar_text, ok = "-", None
+            mark = "" if ok is None else (" ok" if ok else " MISSED")
+            r = lambda t: "%.2fx" % res[t]["ratio"] if res[t].get("ratio") else "-"
+            print("| %s | %s | %s | %s | %s | %s | %s | %s | %s%s |" % (
+                title, fmt(lib_m[1], unit), fmt(lib_m[2], unit),
+                fmt(peer_m[1] if peer_m[1] is not None else float("nan"), unit),
+                fmt(peer_m[2] if peer_m[2] is not None else float("nan"), unit),
+                r(1), r(2), "%.2fx" % best if best else "-", bar_text, mark))
+            sys.stdout.flush()
+            summary.append({"workload": title, "best_vs_best": best, "bar": bar_text, "ok": ok})
+            self.lib.ask("drop")
+            if self.peer is not None:
+                self.peer.ask("drop")
+        print("\nUnits: samples/s for training (higher is better), microseconds per call "
+              "and milliseconds per call (lower is better). 1T/2T: 1 or 2 threads "
+              "(ae_set_num_threads, torch.set_num_threads).")
+        never_slower = []
+        for title, wl, params, bar in main:
+            recs = {r["threads"]: r for r in self.records
+                    if r["side"] == "libae" and r["workload"] == wl and r["params"] == params}
+            if 1 in recs and 2 in recs:
+                u = recs[1]["unit"]
+                sp = speed_ratio(recs[2]["median"], recs[1]["median"], u)
+                never_slower.append((title, sp))
+        print("\nlibae 2 threads vs 1 thread (speed ratio, medians): " +
+              "; ".join("%s %.2fx" % (t, s) for t, s in never_slower if s))
+
+        # ---- GEMM ceiling -------------------------------------------------------
+        print("\n## cblas_sgemm alone on the dense AE's GEMM shapes\n")
+        print("| batch | threads | enc fwd | dec fwd | dec dW | dec dX | enc dW | GEMM-only step "
+              "| ceiling | libae training | libae fraction |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        gemv = None
+        for b in (32, 256):
+            for t in (1, 2):
+                g = self.lib.ask("gemm %d b=%d latent=64" % (t, b))
+                if gemv is None:
+                    gemv = g["sgemv_us"]
+                trained = [r for r in self.records if r["side"] == "libae" and
+                           r["workload"] == "train_dense" and r["threads"] == t and
+                           r["params"].get("b") == b and r["params"].get("latent") == 64]
+                lib_speed = trained[0]["median"] if trained else float("nan")
+                g["libae_samples_per_s"] = lib_speed
+                g["libae_fraction"] = lib_speed / g["ceiling_samples_per_s"]
+                self.records.append({"workload": "gemm", "side": "cblas_sgemm", "threads": t,
+                                     "params": {"b": b, "latent": 64}, "detail": g})
+                print("| %d | %d | %s | %.0f us | %.1fk/s | %s | %.0f%% |" % (
+                    b, t, " | ".join("%.1f GF/s" % s["gflops"] for s in g["shapes"]),
+                    g["step_us"], g["ceiling_samples_per_s"] / 1000, fmt(lib_speed, "samples/s"),
+                    100 * g["libae_fraction"]))
+        print("\nGEMM-only step: the five products of one training step (forward 2, backward 3: "
+              "the first layer needs no dX); ceiling = batch / that time. cblas_sgemv for one "
+              "sample 784->64: %.2f us." % gemv)
+        sys.stdout.flush()
+
+        if a.quick:
+            return self.finish(info, summary)
+
+        # ---- scaling --------------------------------------------------------------
+        srep = max(3, rep // 2)
+        print("\n## Scaling: samples/s against batch size (784-64-784, 1 thread)\n")
+        print("| batch | libae | PyTorch | ratio |")
+        print("|---|---|---|---|")
+        for b in a.batches:
+            n = 2048 if b == 1 else (8192 if b <= 8 else 20480)
+            res = self.measure("train_dense", dict(b=b, latent=64, n=n, **cap), 1, srep)
+            print("| %d | %s | %s | %s |" % (b, fmt(res["libae"]["median"], "samples/s"),
+                  fmt(res["pytorch"]["median"], "samples/s") if "pytorch" in res else "-",
+                  "%.2fx" % res["ratio"] if res.get("ratio") else "-"))
+            sys.stdout.flush()
+            self.drop()
+        print("\n## Scaling: samples/s against latent size (784-L-784, batch 32, 1 thread)\n")
+        print("| latent | libae | PyTorch | ratio |")
+        print("|---|---|---|---|")
+        for lat in a.latents:
+            res = self.measure("train_dense", dict(b=32, latent=lat, n=20480, **cap), 1, srep)
+            print("| %d | %s | %s | %s |" % (lat, fmt(res["libae"]["median"], "samples/s"),
+                  fmt(res["pytorch"]["median"], "samples/s") if "pytorch" in res else "-",
+                  "%.2fx" % res["ratio"] if res.get("ratio") else "-"))
+            sys.stdout.flush()
+            self.drop()
+        print("\n## Scaling: time per epoch against dataset size (libae, 784-64-784, batch 32, "
+              "1 thread)\n")
+        print("| samples | seconds per epoch | seconds per 10,000 samples |")
+        print("|---|---|---|")
+        for n in a.sizes:
+            res = self.measure("train_dense", dict(b=32, latent=64, n=n), 1, srep, sides=("libae",))
+            sps = res["libae"]["median"]
+            rec = {"workload": "epoch_time", "params": {"b": 32, "latent": 64, "n": n},
+                   "side": "libae", "threads": 1, "unit": "s",
+                   "values": [n / v for v in res["libae"]["values"]], "median": n / sps}
+            self.records.append(rec)
+            print("| %d | %.3f | %.3f |" % (n, n / sps, 1e4 / sps))
+            sys.stdout.flush()
+            self.drop()
+        return self.finish(info, summary)
+
+    def drop(self):
+        self.lib.ask("drop")
+        if self.peer is not None:
+            self.peer.ask("drop")
+
+    def finish(self, info, summary):
+        info["loadavg_end"] = os.getloadavg()
+        out = {"info": info, "summary": summary, "records": self.records}
+        with open(self.args.out, "w") as f:
+            json.dump(out, f, indent=1)
+        print("\nload average at the end: %.2f %.2f %.2f; wrote %s" %
+              (info["loadavg_end"] + (self.args.out,)))
+        return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--bench", required=True, help="the built bench/bench.c program")
+    p.add_argument("--out", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--repeats", type=int, default=5, help="rounds per cell (default 5)")
+    p.add_argument("--quick", action="store_true", help="main table and GEMM table only")
+    p.add_argument("--no-peer", action="store_true", help="libae only")
+    p.add_argument("--python", help="Python that imports torch (default: found)")
+    p.add_argument("--data", help="Fashion-MNIST directory (default: Debian's)")
+    p.add_argument("--max-s", dest="max_s", type=float, default=1.5,
+                   help="a timed training pass stops after this many seconds (default 1.5)")
+    p.add_argument("--batches", type=lambda s: [int(x) for x in s.split(",")],
+                   default=[1, 8, 32, 128, 512])
+    p.add_argument("--latents", type=lambda s: [int(x) for x in s.split(",")],
+                   default=[16, 32, 64, 128, 256])
+    p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
+                   default=[7500, 15000, 30000, 60000])
+    args = p.parse_args()
+    return Runner(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
