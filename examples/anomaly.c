@@ -116,6 +116,9 @@ static void usage(FILE *f)
 "                    Fashion-MNIST runs its class; CSV scores every row\n"
 "                    (--score, --epochs, --k and the training options are\n"
 "                    then the file's)\n"
+"  --threads N       threads for libae's matrix products, 1..1024 (default:\n"
+"                    AE_NUM_THREADS, else OpenBLAS's count); small products\n"
+"                    always run on one\n"
 "  -h, --help        print this help and exit\n"
 "\n");
     fprintf(f,
@@ -137,7 +140,8 @@ static void usage(FILE *f)
 "           test samples with the threshold marked\n"
 "\n"
 "Environment:\n"
-"  OPENBLAS_NUM_THREADS  threads used by OpenBLAS\n"
+"  AE_NUM_THREADS        libae's thread count when --threads is not given\n"
+"  OPENBLAS_NUM_THREADS  the thread count when neither is set\n"
 "\n"
 "Exit status:\n"
 "  0  success\n"
@@ -1090,6 +1094,7 @@ int main(int argc, char **argv)
 {
     settings s = {0, 64, 0, 1, SCORE_SMOOTH, 1.0, "out", NULL, NULL};
     uint32_t only = ALL_CLASSES;
+    uint32_t threads = 0; /* --threads: 0 keeps the default */
     const char *data_dir = DATA_DEFAULT_DIR, *score_text = NULL, *normal_text = NULL,
                *delim_text = ",", *scale_text = "column";
     csv_settings cs = {NULL, LAST_COLUMN, 0, 0, 0, ',', 0.2, 0};
@@ -1112,6 +1117,7 @@ int main(int argc, char **argv)
         {"scale", CLI_STRING, &scale_text, 0, 0, 0, 0},
         {"save", CLI_STRING, &s.save_path, 0, 0, 0, 0},
         {"load", CLI_STRING, &s.load_path, 0, 0, 0, 0},
+        CLI_THREADS_OPTION(threads),
     };
     switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
     case CLI_HELP:
@@ -1122,6 +1128,8 @@ int main(int argc, char **argv)
     default:
         break;
     }
+    if (cli_set_threads(PROG, threads) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
 
     /* checks cli_parse cannot make */
     if (s.load_path != NULL && score_text != NULL)

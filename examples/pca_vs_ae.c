@@ -53,6 +53,9 @@ static void usage(FILE *f)
 "  --data DIR   directory with the Fashion-MNIST train-/t10k- images and\n"
 "               labels files (default " DATA_DEFAULT_DIR ")\n"
 "  --out DIR    directory for the picture, created if missing (default out)\n"
+"  --threads N  threads for libae's matrix products, 1..1024 (default:\n"
+"               AE_NUM_THREADS, else OpenBLAS's count); small products\n"
+"               always run on one\n"
 "  -h, --help   print this help and exit\n"
 "\n"
 "Output:\n"
@@ -65,7 +68,8 @@ static void usage(FILE *f)
 "               reconstruction by PCA-64, AE-64 and the deep AE (rows below)\n"
 "\n"
 "Environment:\n"
-"  OPENBLAS_NUM_THREADS  threads used by OpenBLAS\n"
+"  AE_NUM_THREADS        libae's thread count when --threads is not given\n"
+"  OPENBLAS_NUM_THREADS  the thread count when neither is set\n"
 "\n"
 "Exit status:\n"
 "  0  success\n"
@@ -175,12 +179,14 @@ int main(int argc, char **argv)
     uint32_t epochs = 10, batch = 32;
     uint64_t seed = 1;
     const char *data_dir = DATA_DEFAULT_DIR, *out_dir = "out";
+    uint32_t threads = 0; /* --threads: 0 keeps the default */
     const cli_option options[] = {
         {"epochs", CLI_U32, &epochs, 0, 1000000, 0, 0},
         {"batch", CLI_U32, &batch, 1, 1048576, 0, 0},
         {"seed", CLI_U64, &seed, 0, 0, 0, 0},
         {"data", CLI_STRING, &data_dir, 0, 0, 0, 0},
         {"out", CLI_STRING, &out_dir, 0, 0, 0, 0},
+        CLI_THREADS_OPTION(threads),
     };
     switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
     case CLI_HELP:
@@ -191,6 +197,8 @@ int main(int argc, char **argv)
     default:
         break;
     }
+    if (cli_set_threads(PROG, threads) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
 
     ae_dataset *train = NULL, *test = NULL;
     ae_model *ae = NULL, *deep = NULL;

@@ -53,6 +53,9 @@ static void usage(FILE *f)
 "               same test_mse as when it was saved). The batch size and\n"
 "               shuffling seed recorded in the file are used unless --batch\n"
 "               or --seed is given\n"
+"  --threads N  threads for libae's matrix products, 1..1024 (default:\n"
+"               AE_NUM_THREADS, else OpenBLAS's count); small products\n"
+"               always run on one\n"
 "  -h, --help   print this help and exit\n"
 "\n"
 "Output:\n"
@@ -65,7 +68,8 @@ static void usage(FILE *f)
 "               reconstructions (bottom row), upscaled 2x\n"
 "\n"
 "Environment:\n"
-"  OPENBLAS_NUM_THREADS  threads used by OpenBLAS\n"
+"  AE_NUM_THREADS        libae's thread count when --threads is not given\n"
+"  OPENBLAS_NUM_THREADS  the thread count when neither is set\n"
 "\n"
 "Exit status:\n"
 "  0  success\n"
@@ -195,6 +199,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     const char *data_dir = DATA_DEFAULT_DIR, *out_dir = "out", *save_path = NULL,
                *load_path = NULL;
+    uint32_t threads = 0; /* --threads: 0 keeps the default */
     const cli_option options[] = {
         {"epochs", CLI_U32, &epochs, 0, 1000000, 0, 0},
         {"batch", CLI_U32, &batch, 1, 1048576, 0, 0},
@@ -203,6 +208,7 @@ int main(int argc, char **argv)
         {"out", CLI_STRING, &out_dir, 0, 0, 0, 0},
         {"save", CLI_STRING, &save_path, 0, 0, 0, 0},
         {"load", CLI_STRING, &load_path, 0, 0, 0, 0},
+        CLI_THREADS_OPTION(threads),
     };
     switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
     case CLI_HELP:
@@ -213,6 +219,8 @@ int main(int argc, char **argv)
     default:
         break;
     }
+    if (cli_set_threads(PROG, threads) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
 
     ae_dataset *train = NULL, *test = NULL;
     ae_encoder *enc = NULL;

@@ -161,6 +161,18 @@ int cli_parse(const char *prog, int argc, char **argv, const cli_option *options
     return CLI_PARSED;
 }
 
+/* ---- threads ------------------------------------------------------------- */
+
+int cli_set_threads(const char *prog, uint32_t threads)
+{
+    int rc;
+    if (threads == 0)
+        return CLI_EXIT_OK;
+    if ((rc = ae_set_num_threads((int)threads)) < 0)
+        return cli_lib_error(prog, rc);
+    return CLI_EXIT_OK;
+}
+
 /* ---- progress ------------------------------------------------------------ */
 
 #define BAR_WIDTH 30

@@ -73,6 +73,16 @@ int cli_error(const char *prog, const char *format, ...)
 #endif
     ;
 
+/* ---- threads ------------------------------------------------------------- */
+
+/* The --threads N option every example takes: stored in a uint32_t, 0 (the
+ * default) keeps libae's default thread count. Put it in the option table. */
+#define CLI_THREADS_OPTION(var) {"threads", CLI_U32, &(var), 1, AE_MAX_THREADS, 0, 0}
+
+/* Applies --threads: ae_set_num_threads(threads) unless it is 0. Returns
+ * CLI_EXIT_OK, or prints the library's message and returns CLI_EXIT_FAILURE. */
+int cli_set_threads(const char *prog, uint32_t threads);
+
 /* ---- progress ------------------------------------------------------------ */
 
 /*

@@ -152,13 +152,20 @@ AE_API size_t ae_live_allocations(void);
  * (anything else is ignored), else OpenBLAS's own count at that moment
  * (OPENBLAS_NUM_THREADS, or the number of cores).
  *
- * Results do not depend on the setting: the same seed gives the same bits
- * with 1 or 2 threads (checked by the test suite on OpenBLAS). libae calls
- * openblas_set_num_threads() itself; a program that also uses OpenBLAS
- * directly should set its own count before each of its calls.
+ * Determinism: with the same setting, the same calls give the same bits
+ * (training with the same seed, data and options too). Another setting may
+ * change the last bits, because OpenBLAS splits products differently
+ * between threads. libae calls openblas_set_num_threads() itself before its
+ * products; a program that also uses OpenBLAS directly should set its own
+ * count before each of its calls.
  *
  * Thread-safe. A change made while other threads run libae calls applies to
- * their next matrix products.
+ * their next matrix products. Inference from several threads at once is
+ * safe with any setting; it gives the same bits as one thread when the
+ * setting is 1. Above 1, OpenBLAS has one process-wide count that each call
+ * sets for its own products, so concurrent calls may run a large product
+ * with one thread instead of several: slower, and different in the last
+ * bits.
  *
  * @param n 1 to AE_MAX_THREADS, or 0 to restore the default.
  * @return AE_OK or AE_ERR_INVALID (n negative or above AE_MAX_THREADS).

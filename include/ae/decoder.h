@@ -117,7 +117,8 @@ AE_API int ae_decoder_output_shape(const ae_decoder *dec, ae_shape *out);
 AE_API size_t ae_decoder_output_size(const ae_decoder *dec);
 
 /**
- * Decodes @p count latents: x~ = D(z) in inference mode.
+ * Decodes @p count latents: x~ = D(z) in inference mode. Scratch memory and
+ * threads as ae_encoder_encode().
  * @param z  count * latent size floats
  * @param x  count * output size floats (unspecified if the call fails)
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (no layers), AE_ERR_NOMEM.

@@ -64,7 +64,9 @@ AE_API ae_decoder *ae_model_decoder(ae_model *model);
 AE_API size_t ae_model_param_count(const ae_model *model);
 
 /**
- * Reconstructs @p count samples: xr = D(E(x)), inference mode.
+ * Reconstructs @p count samples: xr = D(E(x)), inference mode. Scratch
+ * memory as ae_encoder_encode(): on the stack when small, else one block
+ * freed before returning. Thread-safe on a trained model.
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_NOMEM.
  */
 AE_API int ae_model_reconstruct(const ae_model *model, const float *x,

@@ -12,10 +12,10 @@
  * 2-core EPYC with OpenBLAS 0.3.21: below it, waking the second thread costs
  * more than it saves, up to 2x on batch-32 dense layers), larger ones on the
  * setting. openblas_set_num_threads() is called only when the wanted count
- * differs from OpenBLAS's current one. When two threads of the caller run libae at
- * once, one may change the count under the other's call: that can only
- * change how many threads a product uses, never its result, because
- * OpenBLAS splits GEMMs by rows and columns of C, never along k.
+ * differs from OpenBLAS's current one. When two threads of the caller run
+ * libae at once, one may change the count under the other's call: the
+ * product is still right, but may run on fewer threads and (OpenBLAS's
+ * results depend on how it splits a product) differ in the last bits.
  */
 #include <cblas.h>
 #include <pthread.h>
@@ -33,8 +33,7 @@ static atomic_int setting;          /* the current setting; 0 until first read *
 static int default_threads = 1;     /* written once under default_once */
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
-/* Parses a whole decimal integer in [1, AE_MAX_THREADS]; 0 otherwise. */
-static int parse_threads(const char *s)
+int ae__threads_parse(const char *s)
 {
     long v = 0;
     if (s == NULL || *s == '\0')
@@ -51,7 +50,7 @@ static int parse_threads(const char *s)
 
 static void read_default(void)
 {
-    int n = parse_threads(getenv("AE_NUM_THREADS"));
+    int n = ae__threads_parse(getenv("AE_NUM_THREADS"));
 #ifdef OPENBLAS_CONFIG_H
     if (n == 0)
         n = openblas_get_num_threads();

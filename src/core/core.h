@@ -75,8 +75,14 @@ uint64_t ae__rng_below(ae_rng *rng, uint64_t n);
 /* Marks a hot element-wise loop function: compiled twice, for AVX2 and for
  * the baseline ISA, the copy chosen once when the library loads (an ifunc).
  * Both give the same bits: C11 mode never contracts a*b+c into an FMA, and
- * the loops have no reductions to reorder. AE_NO_CLONES turns it off. */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(AE_NO_CLONES)
+ * the loops have no reductions to reorder. AE_NO_CLONES turns it off; so
+ * do the sanitizers (their instrumented resolvers would run before the
+ * sanitizer's runtime is up). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AE__VECTOR_CLONES
+#endif
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(AE_NO_CLONES) && \
+    !defined(AE__VECTOR_CLONES)
 #if __has_attribute(target_clones)
 #define AE__VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
@@ -97,5 +103,8 @@ void ae__gemv(int trans_a, size_t m, size_t n, float alpha, const float *a, size
               const float *x, float beta, float *y);
 /* The thread setting (ae_get_num_threads()): at least 1. */
 int ae__threads(void);
+/* AE_NUM_THREADS's value as a thread count: a whole decimal integer from 1
+ * to AE_MAX_THREADS, else 0 (NULL, empty, signs, spaces, other text). */
+int ae__threads_parse(const char *s);
 
 #endif /* AE_CORE_H */

@@ -1,0 +1,450 @@
+/* check_threads.c - the thread setting (ae_set_num_threads and its
+ * AE_NUM_THREADS default), the per-call thread choice for BLAS, determinism
+ * with a fixed setting (and closeness across settings: OpenBLAS's bits
+ * depend on how it splits a product), inference from 4 threads at once on
+ * one dense and one convolutional model against single-threaded results
+ * (bit for bit with the setting at 1; within rounding at 2, also while the
+ * setting changes), and single-sample inference that never touches the
+ * allocator. */
+#include <cblas.h>
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae.h"
+#include "core/core.h"
+#include "testutil.h"
+
+#define IN 784
+#define LAT 64
+
+static void teardown(void)
+{
+    ae_set_num_threads(0);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+
+/* 784-64-784: relu encoder, sigmoid decoder (the demo's model). */
+static ae_model *dense_model(uint64_t seed)
+{
+    const ae_shape in = {1, {IN}}, lat = {1, {LAT}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *m;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, seed), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, LAT, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &lat, seed + 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, IN, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    return m;
+}
+
+/* A small convolutional autoencoder on 1x12x12 images: conv 4 (stride 2)
+ * -> 4x6x6, then conv_transpose back to 1x12x12 with a sigmoid. */
+#define CONV_IN 144
+#define CONV_LAT 144
+static ae_model *conv_model(uint64_t seed)
+{
+    const ae_shape in = {3, {1, 12, 12}}, lat = {3, {4, 6, 6}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *m;
+    ae_conv2d_transpose_options up = AE_CONV2D_TRANSPOSE_OPTIONS_INIT;
+    up.filters = 1;
+    up.kernel_h = up.kernel_w = 3;
+    up.stride_h = up.stride_w = 2;
+    up.padding = AE_PAD_SAME;
+    up.output_padding_h = up.output_padding_w = 1;
+    up.activation = AE_ACT_SIGMOID;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, seed), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_conv2d(enc, 4, 3, 2, AE_PAD_SAME, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &lat, seed + 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_conv2d_transpose_ex(dec, &up), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    return m;
+}
+
+static float *data(size_t count, size_t size, uint64_t seed)
+{
+    float *x = malloc(count * size * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    test_subspace_data(x, count, size, 6, seed);
+    return x;
+}
+
+/* The model's reconstructions of x (malloc'd): they depend on every weight,
+ * so equal outputs on varied inputs stand for equal models. */
+static float *outputs(const ae_model *m, const float *x, size_t count, size_t size)
+{
+    float *y = malloc(count * size * sizeof *y);
+    ck_assert_ptr_nonnull(y);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, count, y), AE_OK);
+    return y;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The setting                                                              */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(thread_setting_round_trips_and_zero_restores_the_default)
+{
+    int def = ae_get_num_threads();
+    ck_assert_int_ge(def, 1);
+    ck_assert_int_le(def, AE_MAX_THREADS);
+    ck_assert_int_eq(ae_set_num_threads(3), AE_OK);
+    ck_assert_int_eq(ae_get_num_threads(), 3);
+    ck_assert_int_eq(ae_set_num_threads(1), AE_OK);
+    ck_assert_int_eq(ae_get_num_threads(), 1);
+    ck_assert_int_eq(ae_set_num_threads(AE_MAX_THREADS), AE_OK);
+    ck_assert_int_eq(ae_get_num_threads(), AE_MAX_THREADS);
+    ck_assert_int_eq(ae_set_num_threads(0), AE_OK);
+    ck_assert_int_eq(ae_get_num_threads(), def);
+}
+END_TEST
+
+START_TEST(thread_setting_rejects_negative_and_too_large_counts)
+{
+    ck_assert_int_eq(ae_set_num_threads(2), AE_OK);
+    ck_assert_int_eq(ae_set_num_threads(-1), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "-1 threads"));
+    ck_assert_int_eq(ae_set_num_threads(AE_MAX_THREADS + 1), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "1025 threads, expected 1 to 1024"));
+    ck_assert_int_eq(ae_get_num_threads(), 2); /* unchanged */
+}
+END_TEST
+
+START_TEST(environment_value_must_be_a_plain_count)
+{
+    ck_assert_int_eq(ae__threads_parse("4"), 4);
+    ck_assert_int_eq(ae__threads_parse("1"), 1);
+    ck_assert_int_eq(ae__threads_parse("0012"), 12);
+    ck_assert_int_eq(ae__threads_parse("1024"), AE_MAX_THREADS);
+    ck_assert_int_eq(ae__threads_parse("1025"), 0);
+    ck_assert_int_eq(ae__threads_parse("99999999999999999999999"), 0);
+    ck_assert_int_eq(ae__threads_parse("0"), 0);
+    ck_assert_int_eq(ae__threads_parse(""), 0);
+    ck_assert_int_eq(ae__threads_parse(NULL), 0);
+    ck_assert_int_eq(ae__threads_parse("-2"), 0);
+    ck_assert_int_eq(ae__threads_parse("+2"), 0);
+    ck_assert_int_eq(ae__threads_parse(" 2"), 0);
+    ck_assert_int_eq(ae__threads_parse("2 "), 0);
+    ck_assert_int_eq(ae__threads_parse("2x"), 0);
+    ck_assert_int_eq(ae__threads_parse("two"), 0);
+}
+END_TEST
+
+START_TEST(small_products_run_on_one_blas_thread)
+{
+    /* 32 x 64 x 784 (a batch-32 dense layer) stays on one thread; 256 x 64
+     * x 784 uses the setting. */
+    enum { M = 256, N = 64, K = 784 };
+    float *a = calloc(M * K, sizeof *a), *b = calloc(N * K, sizeof *b), *c = calloc(M * N, sizeof *c);
+    ck_assert(a && b && c);
+    ck_assert_int_eq(ae_set_num_threads(2), AE_OK);
+    ae__gemm(0, 1, 32, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+    ck_assert_int_eq(openblas_get_num_threads(), 1);
+    ae__gemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+    ck_assert_int_eq(openblas_get_num_threads(), 2);
+    ae__gemv(0, N, K, 1.0f, b, K, a, 0.0f, c);
+    ck_assert_int_eq(openblas_get_num_threads(), 1);
+    ck_assert_int_eq(ae_set_num_threads(1), AE_OK);
+    ae__gemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+    ck_assert_int_eq(openblas_get_num_threads(), 1);
+    free(a);
+    free(b);
+    free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Results do not depend on the thread count                                */
+/* ------------------------------------------------------------------------ */
+
+/* Trains the dense model 2 steps of batch 128 (products of 6.4M
+ * multiply-adds: multi-threaded at 2) and returns its reconstructions of
+ * the 256 training samples. */
+static float *train_with_threads(int threads, const float *x)
+{
+    enum { N = 256 };
+    const ae_shape in = {1, {IN}};
+    ae_model *m = dense_model(5);
+    ae_dataset *ds;
+    ae_optimizer *opt;
+    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    to.epochs = 1;
+    to.batch_size = 128;
+    to.seed = 9;
+    ck_assert_int_eq(ae_set_num_threads(threads), AE_OK);
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &in, AE_DATASET_BORROW), AE_OK);
+    ck_assert_int_eq(ae_optimizer_create(&opt, &oo), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
+    float *y = outputs(m, x, N, IN);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(m);
+    return y;
+}
+
+START_TEST(training_is_deterministic_with_a_fixed_thread_setting)
+{
+    enum { N = 256 };
+    float *x = data(N, IN, 1);
+    float *one = train_with_threads(1, x), *one_again = train_with_threads(1, x);
+    float *two = train_with_threads(2, x), *two_again = train_with_threads(2, x);
+    ck_assert(memcmp(one, one_again, N * IN * sizeof(float)) == 0);
+    ck_assert(memcmp(two, two_again, N * IN * sizeof(float)) == 0);
+    /* across settings only the rounding differs */
+    for (size_t i = 0; i < (size_t)N * IN; i++)
+        ck_assert_float_eq_tol(one[i], two[i], 1e-5f);
+    free(x);
+    free(one);
+    free(one_again);
+    free(two);
+    free(two_again);
+}
+END_TEST
+
+START_TEST(one_sample_agrees_with_its_row_in_a_batch)
+{
+    enum { N = 5 };
+    ae_model *m = dense_model(3);
+    const ae_encoder *enc = ae_model_encoder(m);
+    float *x = data(N, IN, 2), zb[N * LAT], z1[LAT];
+    ck_assert_int_eq(ae_encoder_encode(enc, x, N, zb), AE_OK);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(ae_encoder_encode(enc, x + i * IN, 1, z1), AE_OK);
+        for (int j = 0; j < LAT; j++)
+            ck_assert_float_eq_tol(z1[j], zb[i * LAT + j], 1e-5f * (1.0f + zb[i * LAT + j]));
+    }
+    free(x);
+    ae_model_destroy(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Inference from several threads                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Counts tried by every worker: one sample (GEMV, stack scratch), a few
+ * (stack or heap), and more than one chunk of 256 (heap, GEMMs large enough
+ * to use 2 BLAS threads on the dense model). */
+static const size_t counts[3] = {1, 7, 300};
+enum { MAXN = 300, REPS = 6, WORKERS = 4 };
+
+typedef struct refs {
+    ae_model *m;
+    float tol;            /* 0: bit for bit */
+    size_t in, lat;       /* floats per sample and per latent */
+    const float *x;       /* MAXN samples */
+    float *z[3], *xr[3], *xd[3]; /* single-threaded results per count */
+} refs;
+
+typedef struct worker {
+    const refs *r;
+    int id, bad;
+} worker;
+
+/* a[0 .. n) equals b bit for bit (tol 0) or within tol. */
+static int same(const float *a, const float *b, size_t n, float tol)
+{
+    if (tol == 0.0f)
+        return memcmp(a, b, n * sizeof *a) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(a[i] - b[i] <= tol && b[i] - a[i] <= tol))
+            return 0;
+    return 1;
+}
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    const refs *r = w->r;
+    const ae_encoder *enc = ae_model_encoder(r->m);
+    const ae_decoder *dec = ae_model_decoder(r->m);
+    float *z = malloc(MAXN * r->lat * sizeof *z), *y = malloc(MAXN * r->in * sizeof *y);
+    if (z == NULL || y == NULL) {
+        w->bad++;
+        goto done;
+    }
+    for (int rep = 0; rep < REPS; rep++)
+        for (int k = 0; k < 3; k++) {
+            size_t c = counts[(size_t)(k + w->id + rep) % 3];
+            int ci = c == 1 ? 0 : c == 7 ? 1 : 2;
+            if (ae_encoder_encode(enc, r->x, c, z) != AE_OK ||
+                !same(z, r->z[ci], c * r->lat, r->tol))
+                w->bad++;
+            if (ae_model_reconstruct(r->m, r->x, c, y) != AE_OK ||
+                !same(y, r->xr[ci], c * r->in, r->tol))
+                w->bad++;
+            if (ae_decoder_decode(dec, r->z[ci], c, y) != AE_OK ||
+                !same(y, r->xd[ci], c * r->in, r->tol))
+                w->bad++;
+        }
+done:
+    free(z);
+    free(y);
+    return NULL;
+}
+
+/* Computes the references on this thread alone, then runs WORKERS threads
+ * of encode/reconstruct/decode and compares, bit for bit when tol is 0.
+ * With toggle, this thread flips the setting between 1 and 2 meanwhile. */
+static void run_workers(ae_model *m, size_t in, size_t lat, int toggle, float tol)
+{
+    refs r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.tol = tol;
+    r.in = in;
+    r.lat = lat;
+    float *x = data(MAXN, in, 7);
+    r.x = x;
+    for (int k = 0; k < 3; k++) {
+        r.z[k] = malloc(MAXN * lat * sizeof(float));
+        r.xr[k] = malloc(MAXN * in * sizeof(float));
+        r.xd[k] = malloc(MAXN * in * sizeof(float));
+        ck_assert(r.z[k] && r.xr[k] && r.xd[k]);
+        ck_assert_int_eq(ae_encoder_encode(ae_model_encoder(m), x, counts[k], r.z[k]), AE_OK);
+        ck_assert_int_eq(ae_model_reconstruct(m, x, counts[k], r.xr[k]), AE_OK);
+        ck_assert_int_eq(ae_decoder_decode(ae_model_decoder(m), r.z[k], counts[k], r.xd[k]),
+                         AE_OK);
+    }
+    pthread_t th[WORKERS];
+    worker w[WORKERS];
+    for (int t = 0; t < WORKERS; t++) {
+        w[t] = (worker){&r, t, 0};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, worker_run, &w[t]), 0);
+    }
+    if (toggle)
+        for (int i = 0; i < 200; i++)
+            ck_assert_int_eq(ae_set_num_threads(1 + i % 2), AE_OK);
+    for (int t = 0; t < WORKERS; t++) {
+        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+        ck_assert_msg(w[t].bad == 0, "worker %d: %d results differ from the references", t,
+                      w[t].bad);
+    }
+    for (int k = 0; k < 3; k++) {
+        free(r.z[k]);
+        free(r.xr[k]);
+        free(r.xd[k]);
+    }
+    free(x);
+}
+
+START_TEST(four_threads_of_dense_inference_match_one_thread_bit_for_bit)
+{
+    ae_model *m = dense_model(11);
+    ck_assert_int_eq(ae_set_num_threads(1), AE_OK);
+    run_workers(m, IN, LAT, 0, 0.0f);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(four_threads_of_conv_inference_match_one_thread_bit_for_bit)
+{
+    ae_model *m = conv_model(12);
+    ck_assert_int_eq(ae_set_num_threads(1), AE_OK);
+    run_workers(m, CONV_IN, CONV_LAT, 0, 0.0f);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(four_threads_of_inference_with_two_blas_threads_stay_right)
+{
+    ae_model *m = dense_model(13);
+    ck_assert_int_eq(ae_set_num_threads(2), AE_OK);
+    run_workers(m, IN, LAT, 0, 1e-5f);
+    run_workers(m, IN, LAT, 1, 1e-5f); /* and while the setting flips */
+    ae_model_destroy(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Memory                                                                   */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(single_sample_inference_never_allocates)
+{
+    failing_allocator fa;
+    failing_allocator_install(&fa, 0);
+    ae_model *m = dense_model(21);
+    float *x = data(300, IN, 3), *y = malloc(300 * IN * sizeof *y), *z = malloc(LAT * sizeof *z);
+    ck_assert(y && z);
+    size_t before = fa.calls;
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(ae_encoder_encode(ae_model_encoder(m), x + i * IN, 1, z), AE_OK);
+        ck_assert_int_eq(ae_model_reconstruct(m, x + i * IN, 1, y), AE_OK);
+        ck_assert_int_eq(ae_decoder_decode(ae_model_decoder(m), z, 1, y), AE_OK);
+    }
+    ck_assert_uint_eq(fa.calls, before);
+    /* a large count takes one block per call and gives it back */
+    size_t live = fa.live;
+    ck_assert_int_eq(ae_model_reconstruct(m, x, 300, y), AE_OK);
+    ck_assert_uint_eq(fa.calls, before + 1);
+    ck_assert_uint_eq(fa.live, live);
+    ae_model_destroy(m);
+    ck_assert_uint_eq(fa.live, 0);
+    failing_allocator_remove();
+    free(x);
+    free(y);
+    free(z);
+}
+END_TEST
+
+START_TEST(large_inference_reports_a_failed_scratch_allocation)
+{
+    failing_allocator fa;
+    failing_allocator_install(&fa, 0);
+    ae_model *m = dense_model(22);
+    float *x = data(300, IN, 4), *y = malloc(300 * IN * sizeof *y);
+    ck_assert_ptr_nonnull(y);
+    size_t live = fa.live;
+    fa.fail_at = fa.calls + 1;
+    ck_assert_int_eq(ae_model_reconstruct(m, x, 300, y), AE_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "out of memory"));
+    ck_assert_uint_eq(fa.live, live);
+    fa.fail_at = 0;
+    ck_assert_int_eq(ae_model_reconstruct(m, x, 300, y), AE_OK);
+    ae_model_destroy(m);
+    ck_assert_uint_eq(fa.live, 0);
+    failing_allocator_remove();
+    free(x);
+    free(y);
+}
+END_TEST
+
+Suite *ae_threads_suite(void)
+{
+    Suite *s = suite_create("threads");
+    TCase *tc = tcase_create("setting");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, thread_setting_round_trips_and_zero_restores_the_default);
+    tcase_add_test(tc, thread_setting_rejects_negative_and_too_large_counts);
+    tcase_add_test(tc, environment_value_must_be_a_plain_count);
+    tcase_add_test(tc, small_products_run_on_one_blas_thread);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("results");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, training_is_deterministic_with_a_fixed_thread_setting);
+    tcase_add_test(tc, one_sample_agrees_with_its_row_in_a_batch);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("concurrency");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, four_threads_of_dense_inference_match_one_thread_bit_for_bit);
+    tcase_add_test(tc, four_threads_of_conv_inference_match_one_thread_bit_for_bit);
+    tcase_add_test(tc, four_threads_of_inference_with_two_blas_threads_stay_right);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("memory");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, single_sample_inference_never_allocates);
+    tcase_add_test(tc, large_inference_reports_a_failed_scratch_allocation);
+    suite_add_tcase(s, tc);
+    return s;
+}
