@@ -114,12 +114,14 @@ typedef struct ae_save_options {
 /**
  * Saves a model (encoder, decoder and training history) to @p path,
  * atomically. @p opts may be NULL.
- * @return AE_OK; AE_ERR_INVALID (NULL, a bad option: invalid metadata key,
- *         duplicate key, NUL-free value rule, optimizer with an encoder or
- *         decoder save, unfitted PCA); AE_ERR_STATE (the optimizer is bound
- *         to another model); AE_ERR_LIMIT (a name, count or size past the
- *         format's limits); AE_ERR_IO (with the system's reason);
- *         AE_ERR_NOMEM; or what a layer's state_save() returned.
+ * @return AE_OK; AE_ERR_INVALID (NULL, a bad option: an invalid or
+ *         duplicate metadata key, a NULL key or value, invalid training
+ *         settings, an optimizer with an encoder or decoder save, a layer
+ *         kind setting only some of the extra_* slots); AE_ERR_STATE (the
+ *         optimizer is bound to another model, a network has no layers,
+ *         the PCA is not fitted); AE_ERR_LIMIT (a name, count or size past
+ *         the format's limits); AE_ERR_IO (with the system's reason);
+ *         AE_ERR_NOMEM; or what a layer's extra_save() returned.
  */
 AE_API int ae_model_save(const ae_model *model, const char *path,
                          const ae_save_options *opts);
