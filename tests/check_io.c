@@ -1068,18 +1068,40 @@ START_TEST(kind_changes_between_save_and_load_are_caught)
 }
 END_TEST
 
-START_TEST(partial_extra_slots_are_refused_on_save)
+START_TEST(partial_extra_slots_are_refused_at_registration)
 {
     ae_layer_vtable vt = golden_vtable("test_partial", 1);
     vt.extra_load = NULL;
-    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_OK);
-    ae_model *m = custom_model("test_partial");
-    void *data = NULL;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "extra_size, extra_save and extra_load"));
+    ck_assert_int_eq(ae_layer_is_registered("test_partial"), 0);
+}
+END_TEST
+
+/* A config that asks for far more memory than the file stores for the layer
+ * (here: a dense layer claiming ~2^31 weights in a 5 KB file) is refused
+ * before the layer can allocate and initialise gigabytes. */
+START_TEST(config_asking_for_more_memory_than_its_tensors_is_refused)
+{
     size_t size;
-    ck_assert_int_eq(ae_model_save_memory(m, &data, &size, NULL), AE_ERR_INVALID);
-    ck_assert_ptr_nonnull(strstr(ae_last_error(), "test_partial"));
-    ae_model_destroy(m);
-    ck_assert_int_eq(ae_layer_unregister("test_partial"), AE_OK);
+    unsigned char *bytes = read_file(GOLDEN_PATH, &size);
+    const size_t encr = find_section(bytes, "ENCR");
+    const size_t in = ae__rd32(bytes + encr + 64 + 4); /* input {n}: rank 1 */
+    const size_t record = encr + 64 + 56;               /* the first layer */
+    ck_assert_uint_eq(ae__rd32(bytes + record), 5);
+    ck_assert_int_eq(memcmp(bytes + record + 4, "dense", 5), 0);
+    const size_t units_at = record + 4 + 5 + 4 + 20 + 4 + 4 + 4;
+    ae__le32(bytes + units_at, (uint32_t)(0x7fffffffu / in));
+    fix_crcs_n(bytes, size);
+    ae_file *f = NULL;
+    ae_model *m = (ae_model *)0x1;
+    ck_assert_int_eq(ae_file_open_memory(&f, bytes, size, NULL), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(f, &m), AE_ERR_FORMAT);
+    ck_assert_ptr_eq(m, (ae_model *)0x1);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "asks for more than"));
+    ae_file_close(f);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+    free(bytes);
 }
 END_TEST
 
@@ -1895,7 +1917,8 @@ Suite *ae_io_suite(void)
     tcase_add_test(tc, custom_kind_with_extra_state_trains_saves_and_loads);
     tcase_add_test(tc, unregistered_kind_fails_with_its_name_but_can_be_inspected);
     tcase_add_test(tc, kind_changes_between_save_and_load_are_caught);
-    tcase_add_test(tc, partial_extra_slots_are_refused_on_save);
+    tcase_add_test(tc, partial_extra_slots_are_refused_at_registration);
+    tcase_add_test(tc, config_asking_for_more_memory_than_its_tensors_is_refused);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("golden");

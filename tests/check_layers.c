@@ -493,6 +493,26 @@ START_TEST(activation_computes_hand_checked_outputs)
 }
 END_TEST
 
+/* Non-finite inputs (a diverged or damaged model) propagate instead of
+ * hitting undefined behaviour in the vectorised exp (checked under UBSan). */
+START_TEST(sigmoid_propagates_nan_and_saturates_at_infinities)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    const float x[4] = {NAN, INFINITY, -INFINITY, 1e30f};
+    unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
+    float y[4];
+    inst l;
+    ae__activation_config(cfg, AE_ACT_SIGMOID, 0.0f);
+    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
+    inst_forward(&l, 1, x, y);
+    ck_assert(isnan(y[0]));
+    ck_assert_float_eq_tol(y[1], 1.0f, 1e-7f);
+    ck_assert_float_eq_tol(y[2], 0.0f, 1e-7f);
+    ck_assert_float_eq_tol(y[3], 1.0f, 1e-7f);
+    inst_destroy(&l);
+}
+END_TEST
+
 START_TEST(activation_rejects_bad_configs)
 {
     const ae_shape in = {1, {5, 0, 0, 0}};
@@ -1207,6 +1227,7 @@ Suite *ae_layers_suite(void)
     tcase_add_test(tc, adding_an_unknown_kind_is_not_found);
     tcase_add_test(tc, custom_create_errors_reach_the_caller);
     tcase_add_test(tc, a_kind_without_backward_is_inference_only);
+    tcase_add_test(tc, sigmoid_propagates_nan_and_saturates_at_infinities);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -58,6 +58,23 @@ int ae_set_allocator(const ae_allocator *allocator)
 
 size_t ae_live_allocations(void) { return atomic_load(&live_blocks); }
 
+static _Thread_local int budget_on, budget_hit;
+static _Thread_local size_t budget_left;
+
+void ae__alloc_budget_begin(size_t bytes)
+{
+    budget_on = 1;
+    budget_hit = 0;
+    budget_left = bytes;
+}
+
+int ae__alloc_budget_end(void)
+{
+    int hit = budget_hit;
+    budget_on = budget_hit = 0;
+    return hit;
+}
+
 void *ae__alloc(size_t size)
 {
     size_t total;
@@ -66,6 +83,15 @@ void *ae__alloc(size_t size)
     if (!ae__add_size(size, AE_ALIGN, &total)) {
         ae__error(AE_ERR_NOMEM, "allocation of %zu bytes overflows", size);
         return NULL;
+    }
+    if (budget_on) {
+        if (total > budget_left) {
+            budget_hit = 1;
+            ae__error(AE_ERR_NOMEM, "allocation of %zu bytes passes the %zu bytes left in this"
+                      " operation's budget", size, budget_left);
+            return NULL;
+        }
+        budget_left -= total;
     }
     unsigned char *block = current.alloc(current.user, total);
     if (block == NULL) {

@@ -25,6 +25,14 @@ void ae__free(void *ptr);
 /* Copies a NUL-terminated string; NULL on failure. */
 char *ae__strdup(const char *s);
 
+/* A per-thread allocation budget: between begin and end, ae__alloc() on
+ * this thread fails once the allocations together would pass @p bytes
+ * (frees do not refund). The file loader uses it so a hostile config
+ * cannot make a layer allocate far more than the file's tensors need.
+ * end() returns 1 when an allocation was refused for the budget. */
+void ae__alloc_budget_begin(size_t bytes);
+int ae__alloc_budget_end(void);
+
 /* ---- errors ------------------------------------------------------------ */
 
 /* Sets the thread's detail message and returns status. */

@@ -64,6 +64,22 @@ static int fill_tensors(const ae_file *f, int which, size_t i, ae__layer *nl,
     return AE_OK;
 }
 
+/* Memory a layer may allocate while it is created during a load: room for
+ * values, gradients and a copy of every tensor the file stores for it, plus
+ * AE_LOAD_LAYER_SLACK for its own bookkeeping. */
+#define AE_LOAD_LAYER_SLACK ((size_t)16 << 20)
+static size_t layer_budget(const ae_file *f, const ae__io_layer *l)
+{
+    size_t floats = 0;
+    for (size_t t = 0; t < l->n_params + l->n_states; t++)
+        floats += (size_t)f->tensors[l->first_tensor + t].count;
+    size_t bytes;
+    if (!ae__mul_size(floats, 3 * sizeof(float), &bytes) ||
+        !ae__add_size(bytes, AE_LOAD_LAYER_SLACK, &bytes))
+        return SIZE_MAX;
+    return bytes;
+}
+
 /* Builds net @p which of the file into @p net (zeroed by the caller; on
  * failure it holds what was built, for ae__net_fini()). */
 static int build_net(const ae_file *f, int which, ae__net *net, const char *who)
@@ -86,7 +102,17 @@ static int build_net(const ae_file *f, int which, ae__net *net, const char *who)
             return ae__error(AE_ERR_VERSION, "%s: %s layer %zu ('%s') was written by version %u of "
                              "its kind, this process has version %u", who, net_name(which), i,
                              l->type_name, l->type_version, have);
-        if ((rc = ae__net_add(net, l->type_name, l->config, l->config_size, who)) < 0)
+        /* A layer's create() allocates from its config before its tensors
+         * can be compared with the file's: bound what it may take by what
+         * the file stores for it, so a damaged config cannot cost GBs. */
+        size_t budget = layer_budget(f, l);
+        ae__alloc_budget_begin(budget);
+        rc = ae__net_add(net, l->type_name, l->config, l->config_size, who);
+        if (ae__alloc_budget_end())
+            return ae__error(AE_ERR_FORMAT, "%s: %s layer %zu ('%s'): its config asks for more "
+                             "than the %zu bytes its %zu stored tensors allow", who,
+                             net_name(which), i, l->type_name, budget, l->n_params + l->n_states);
+        if (rc < 0)
             return refused(rc, who, which, i, l->type_name, "its config was refused");
         ae__layer *nl = &net->layers[net->n - 1];
         if (!ae__shape_equal(&nl->out, &l->out))

@@ -55,7 +55,10 @@ AE__INLINE float ae__expf(float x)
         int32_t i;
         float f;
     } scale;
-    scale.i = ((int32_t)n + 127) * (1 << 23); /* n in [-126, 127]: a normal 2^n */
+    /* n in [-126, 127]: a normal 2^n. A NaN x stays NaN through p; only its
+     * n must not reach the integer conversion (undefined behaviour). */
+    const float n_ok = n == n ? n : 0.0f;
+    scale.i = ((int32_t)n_ok + 127) * (1 << 23);
     return p * scale.f;
 }
 

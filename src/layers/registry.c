@@ -132,6 +132,11 @@ int ae_layer_register(const ae_layer_vtable *vt, void *user_data, void (*user_fr
     if (copy.state_count != NULL && copy.state_get == NULL)
         return ae__error(AE_ERR_INVALID, "ae_layer_register: %s: state_count needs state_get",
                          vt->type_name);
+    int extra = (copy.extra_size != NULL) + (copy.extra_save != NULL) + (copy.extra_load != NULL);
+    if (extra != 0 && extra != 3)
+        return ae__error(AE_ERR_INVALID,
+                         "ae_layer_register: %s: extra_size, extra_save and extra_load go together"
+                         " (set all three or none)", vt->type_name);
     if (builtin_find(vt->type_name) != NULL)
         return ae__error(AE_ERR_EXISTS, "ae_layer_register: '%s' is a built-in layer kind",
                          vt->type_name);

@@ -159,8 +159,8 @@ typedef struct ae_layer_vtable {
      * tensor (a counter, an integer table...). Returns the size, at most
      * AE_LAYER_STATE_MAX, 0 when there is none right now. Optional: NULL
      * means never any. extra_size, extra_save and extra_load are set
-     * together or not at all (saving or loading a layer whose kind sets
-     * only some of them fails with AE_ERR_INVALID).
+     * together or not at all (ae_layer_register() refuses a kind that
+     * sets only some of them with AE_ERR_INVALID).
      */
     size_t (*extra_size)(const void *state);
 
@@ -194,7 +194,8 @@ typedef struct ae_layer_vtable {
  * handed to create(), forward() and backward(), and released with
  * @p user_free (may be NULL) once the kind is unregistered and no layer of
  * it is left. Thread-safe.
- * @return AE_OK, AE_ERR_INVALID (missing required slot, bad name,
+ * @return AE_OK, AE_ERR_INVALID (missing required slot, state_count
+ *         without state_get, only some of the extra_* slots, bad name,
  *         struct_size too small), AE_ERR_VERSION (abi_version unknown),
  *         AE_ERR_EXISTS (the name is taken), AE_ERR_NOMEM.
  */
