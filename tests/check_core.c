@@ -27,6 +27,17 @@ START_TEST(header_major_mismatch_is_reported)
 }
 END_TEST
 
+/* The constructors are variadic macros: a compound literal with commas
+ * inside its braces passes through as one argument. */
+START_TEST(create_macros_accept_compound_literals)
+{
+    ae_encoder *enc = NULL;
+    ck_assert_int_eq(ae_encoder_create(&enc, &(ae_shape){1, {4, 0, 0, 0}}, 1), AE_OK);
+    ck_assert_uint_eq(ae_encoder_latent_size(enc), 4);
+    ae_encoder_destroy(enc);
+}
+END_TEST
+
 START_TEST(strerror_never_null)
 {
     for (int code = -20; code <= 5; code++) {
@@ -81,6 +92,16 @@ START_TEST(allocator_rejects_bad_struct)
     ck_assert_int_eq(ae_set_allocator(&a), AE_ERR_INVALID); /* no callbacks */
     a.struct_size = 4;
     ck_assert_int_eq(ae_set_allocator(&a), AE_ERR_INVALID);
+    /* A newer, larger struct whose unknown tail is set is refused. */
+    struct {
+        ae_allocator a;
+        void *future;
+    } newer;
+    memset(&newer, 0, sizeof newer);
+    newer.a.struct_size = sizeof newer;
+    newer.a.alloc = NULL;
+    newer.future = &newer;
+    ck_assert_int_eq(ae_set_allocator(&newer.a), AE_ERR_VERSION);
 }
 END_TEST
 
@@ -148,6 +169,7 @@ Suite *ae_core_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, version_matches_header);
     tcase_add_test(tc, header_major_mismatch_is_reported);
+    tcase_add_test(tc, create_macros_accept_compound_literals);
     tcase_add_test(tc, strerror_never_null);
     tcase_add_test(tc, error_message_is_thread_local_detail);
     tcase_add_test(tc, allocator_hooks_see_every_block);

@@ -181,9 +181,9 @@ AE_API int ae_detector_create_v(ae_detector **out,
  * @return AE_OK, AE_ERR_INVALID (bad struct_size, unknown kind or rule, k
  *         not finite, quantile outside [0, 1]), AE_ERR_NOMEM, AE_ERR_VERSION.
  * Thread-safe.
+ * Macro arguments: (out, opts).
  */
-#define ae_detector_create(out, opts) \
-    ae_detector_create_v((out), (opts), AE_VERSION_NUMBER)
+#define ae_detector_create(...) ae_detector_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /** Frees a detector. NULL is a no-op. Not while another thread uses it. */
 AE_API void ae_detector_destroy(ae_detector *det);

@@ -126,8 +126,9 @@ typedef struct ae_allocator {
  * allocator is still in use it fails with AE_ERR_STATE and changes nothing.
  * Not thread-safe with respect to other libae calls.
  *
- * @return AE_OK, AE_ERR_INVALID (bad struct_size or a NULL callback) or
- *         AE_ERR_STATE.
+ * @return AE_OK, AE_ERR_INVALID (struct_size too small or a NULL callback),
+ *         AE_ERR_VERSION (a newer struct that sets fields this library does
+ *         not know) or AE_ERR_STATE.
  */
 AE_API int ae_set_allocator(const ae_allocator *allocator);
 

@@ -63,10 +63,9 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE (rank not 1 to AE_MAX_RANK, a
  *         zero dim, or a dim set past the rank), AE_ERR_LIMIT, AE_ERR_NOMEM or
  *         AE_ERR_VERSION (header and library majors differ).
+ * Macro arguments: (out, data, labels, count, shape, flags).
  */
-#define ae_dataset_from_memory(out, data, labels, count, shape, flags) \
-    ae_dataset_from_memory_v((out), (data), (labels), (count), (shape), \
-                             (flags), AE_VERSION_NUMBER)
+#define ae_dataset_from_memory(...) ae_dataset_from_memory_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /**
  * Reads IDX files (the MNIST format), plain or gzip-compressed (detected
@@ -83,10 +82,9 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  *         disagree), AE_ERR_UNSUPPORTED (element type other than unsigned
  *         byte, rank above 4), AE_ERR_LIMIT (dimensions overflow or exceed
  *         AE_DATASET_MAX_COUNT), AE_ERR_NOMEM, AE_ERR_VERSION.
+ * Macro arguments: (out, images_path, labels_path, flags).
  */
-#define ae_dataset_load_idx(out, images_path, labels_path, flags) \
-    ae_dataset_load_idx_v((out), (images_path), (labels_path), (flags), \
-                          AE_VERSION_NUMBER)
+#define ae_dataset_load_idx(...) ae_dataset_load_idx_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /** Frees a dataset. NULL is a no-op. Other views of the same data live on. */
 AE_API void ae_dataset_destroy(ae_dataset *ds);
@@ -231,9 +229,9 @@ AE_API int ae_dataset_load_csv_v(ae_dataset **out, const char *path,
  *         too few or too many cells, no data rows, a label is not an
  *         integer, the label column is past the last column, no feature
  *         column left); AE_ERR_LIMIT; AE_ERR_NOMEM; AE_ERR_VERSION.
+ * Macro arguments: (out, path, opts).
  */
-#define ae_dataset_load_csv(out, path, opts) \
-    ae_dataset_load_csv_v((out), (path), (opts), AE_VERSION_NUMBER)
+#define ae_dataset_load_csv(...) ae_dataset_load_csv_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 #ifdef __cplusplus
 }

@@ -34,9 +34,9 @@ AE_API int ae_decoder_create_v(ae_decoder **out, const ae_shape *latent,
  * Creates an empty decoder taking latents of shape @p latent; @p seed drives
  * the initial weights of the layers added later.
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_NOMEM or AE_ERR_VERSION.
+ * Macro arguments: (out, latent, seed).
  */
-#define ae_decoder_create(out, latent, seed) \
-    ae_decoder_create_v((out), (latent), (seed), AE_VERSION_NUMBER)
+#define ae_decoder_create(...) ae_decoder_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /** Frees a decoder. NULL is a no-op. Never call it on a decoder a model owns. */
 AE_API void ae_decoder_destroy(ae_decoder *dec);

@@ -40,9 +40,9 @@ AE_API int ae_encoder_create_v(ae_encoder **out, const ae_shape *input,
  * initial weights of every layer added later (same seed, same weights).
  * @return AE_OK, AE_ERR_INVALID (NULL, bad shape), AE_ERR_NOMEM, or
  *         AE_ERR_VERSION (compiled against another major version).
+ * Macro arguments: (out, input, seed).
  */
-#define ae_encoder_create(out, input, seed) \
-    ae_encoder_create_v((out), (input), (seed), AE_VERSION_NUMBER)
+#define ae_encoder_create(...) ae_encoder_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /** Frees an encoder. NULL is a no-op. Never call it on an encoder a model owns. */
 AE_API void ae_encoder_destroy(ae_encoder *enc);

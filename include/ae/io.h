@@ -197,20 +197,25 @@ AE_API int ae_detector_load_v(ae_detector **out, const char *path, unsigned head
  * Loads the model (encoder, decoder, history) of the file at @p path: the
  * same as ae_file_open() + ae_file_load_model() + ae_file_close().
  * @return AE_OK or an error of those calls.
+ * Macro arguments: (out, path).
  */
-#define ae_model_load(out, path) ae_model_load_v((out), (path), AE_VERSION_NUMBER)
+#define ae_model_load(...) ae_model_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the encoder of a model or encoder file (see ae_file_load_encoder()). */
-#define ae_encoder_load(out, path) ae_encoder_load_v((out), (path), AE_VERSION_NUMBER)
+/** Loads the encoder of a model or encoder file (see ae_file_load_encoder()).
+ * Macro arguments: (out, path). */
+#define ae_encoder_load(...) ae_encoder_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the decoder of a model or decoder file (see ae_file_load_decoder()). */
-#define ae_decoder_load(out, path) ae_decoder_load_v((out), (path), AE_VERSION_NUMBER)
+/** Loads the decoder of a model or decoder file (see ae_file_load_decoder()).
+ * Macro arguments: (out, path). */
+#define ae_decoder_load(...) ae_decoder_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the PCA stored in a file (see ae_file_load_pca()). */
-#define ae_pca_load(out, path) ae_pca_load_v((out), (path), AE_VERSION_NUMBER)
+/** Loads the PCA stored in a file (see ae_file_load_pca()).
+ * Macro arguments: (out, path). */
+#define ae_pca_load(...) ae_pca_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the anomaly detector stored in a file (see ae_file_load_detector()). */
-#define ae_detector_load(out, path) ae_detector_load_v((out), (path), AE_VERSION_NUMBER)
+/** Loads the anomaly detector stored in a file (see ae_file_load_detector()).
+ * Macro arguments: (out, path). */
+#define ae_detector_load(...) ae_detector_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /* ------------------------------------------------------------------------ */
 /* Loading and inspecting: the open file                                    */
@@ -255,24 +260,24 @@ AE_API int ae_file_open_callback_v(ae_file **out, ae_read_fn read, void *user,
  *         version, an unknown required section or flag); AE_ERR_LIMIT (a
  *         count or size past docs/format.md's limits or max_size);
  *         AE_ERR_NOMEM.
+ * Macro arguments: (out, path, opts).
  */
-#define ae_file_open(out, path, opts) \
-    ae_file_open_v((out), (path), (opts), AE_VERSION_NUMBER)
+#define ae_file_open(...) ae_file_open_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /**
  * Validates a file held in memory (@p size bytes at @p data; copied, the
  * buffer may be freed afterwards). Errors as ae_file_open().
+ * Macro arguments: (out, data, size, opts).
  */
-#define ae_file_open_memory(out, data, size, opts) \
-    ae_file_open_memory_v((out), (data), (size), (opts), AE_VERSION_NUMBER)
+#define ae_file_open_memory(...) ae_file_open_memory_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /**
  * Reads a file through @p read until the declared end, then asks for one
  * more byte: getting one is an error (bytes beyond the declared end).
  * Errors as ae_file_open().
+ * Macro arguments: (out, read, user, opts).
  */
-#define ae_file_open_callback(out, read, user, opts) \
-    ae_file_open_callback_v((out), (read), (user), (opts), AE_VERSION_NUMBER)
+#define ae_file_open_callback(...) ae_file_open_callback_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /** Frees an open file. NULL is a no-op. */
 AE_API void ae_file_close(ae_file *file);

@@ -27,8 +27,9 @@ enum ae_loss {
      *  sum((x~ - x)^2) / (batch * features) (PyTorch's and Keras's reduction). */
     AE_LOSS_MSE = 0,
     /** Binary cross-entropy, -[x log x~ + (1-x) log(1-x~)] averaged the same
-     *  way; x~ is clamped to [1e-7, 1 - 1e-7] (Keras's epsilon). Targets
-     *  should lie in [0, 1]. */
+     *  way; x~ is clamped to [1e-7, 1 - 1e-7] (Keras's epsilon) in the loss
+     *  and its gradient, which therefore stays non-zero for saturated
+     *  outputs (as with PyTorch's BCELoss). Targets should lie in [0, 1]. */
     AE_LOSS_BCE = 1
 };
 

@@ -76,9 +76,9 @@ AE_API int ae_optimizer_create_v(ae_optimizer **out,
  * weight_decay).
  * @return AE_OK, AE_ERR_INVALID (a hyper-parameter out of range, named in
  *         the detail message), AE_ERR_NOMEM or AE_ERR_VERSION.
+ * Macro arguments: (out, opts).
  */
-#define ae_optimizer_create(out, opts) \
-    ae_optimizer_create_v((out), (opts), AE_VERSION_NUMBER)
+#define ae_optimizer_create(...) ae_optimizer_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /** Frees an optimizer. NULL is a no-op. */
 AE_API void ae_optimizer_destroy(ae_optimizer *opt);

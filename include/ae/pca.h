@@ -100,9 +100,9 @@ AE_API int ae_pca_create_v(ae_pca **out, const ae_pca_options *opts,
  * fits the data is checked by the fit.
  * @return AE_OK, AE_ERR_INVALID (NULL out, bad struct_size, k = 0, unknown
  *         solver), AE_ERR_NOMEM or AE_ERR_VERSION.
+ * Macro arguments: (out, opts).
  */
-#define ae_pca_create(out, opts) \
-    ae_pca_create_v((out), (opts), AE_VERSION_NUMBER)
+#define ae_pca_create(...) ae_pca_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /** Frees a PCA. NULL is a no-op. */
 AE_API void ae_pca_destroy(ae_pca *pca);

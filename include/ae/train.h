@@ -98,8 +98,11 @@ typedef struct ae_train_options {
  *         noise or a bad noise_amount);
  *         AE_ERR_SHAPE (sample size is not the model's input or output
  *         size); AE_ERR_STATE (the optimizer is bound to another model);
- *         AE_ERR_NUMERIC (a loss or weight became NaN/Inf: the message names
- *         the epoch and batch); AE_ERR_CANCELLED; AE_ERR_NOMEM.
+ *         AE_ERR_NUMERIC (the loss of a batch became NaN/Inf: the message
+ *         names the epoch and batch; weights are also checked at the end of
+ *         every epoch); AE_ERR_CANCELLED; AE_ERR_NOMEM. Training
+ *         compares sizes, not shapes: a {1, 28, 28} dataset trains a {784}
+ *         model.
  */
 AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
                           const ae_dataset *data, const ae_train_options *opts);

@@ -32,10 +32,10 @@ static atomic_size_t live_blocks;
 int ae_set_allocator(const ae_allocator *allocator)
 {
     if (allocator != NULL) {
-        if (allocator->struct_size < sizeof(ae_allocator))
-            return ae__error(AE_ERR_INVALID,
-                             "ae_set_allocator: struct_size %u, expected %zu (use AE_ALLOCATOR_INIT)",
-                             allocator->struct_size, sizeof(ae_allocator));
+        int rc = ae__check_struct(allocator, allocator->struct_size, sizeof *allocator,
+                                  sizeof *allocator, "ae_set_allocator");
+        if (rc < 0)
+            return rc;
         if (allocator->alloc == NULL || allocator->free == NULL)
             return ae__error(AE_ERR_INVALID, "ae_set_allocator: alloc and free must both be set");
     }

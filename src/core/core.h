@@ -35,10 +35,17 @@ int ae__alloc_budget_end(void);
 
 /* ---- errors ------------------------------------------------------------ */
 
+/* The lowest (most negative) pinned status code; update with new codes. */
+#define AE__ERR_LOWEST AE_ERR_EXISTS
+
 /* Sets the thread's detail message and returns status. */
 int ae__error(int status, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 int ae__verror(int status, const char *format, va_list ap);
+
+/* A thread-safe strerror(): the text of errno value err, in buf. */
+#define AE__ERRNO_MAX 128
+const char *ae__errno_text(int err, char buf[AE__ERRNO_MAX]);
 
 /* Fails with AE_ERR_VERSION when the caller's header major differs. */
 int ae__check_header(unsigned header_version, const char *what);
@@ -111,6 +118,10 @@ void ae__gemv(int trans_a, size_t m, size_t n, float alpha, const float *a, size
               const float *x, float beta, float *y);
 /* The thread setting (ae_get_num_threads()): at least 1. */
 int ae__threads(void);
+/* With on set, the calling thread's products run on one BLAS thread whatever
+ * the setting (inference splits its work between threads of its own).
+ * Returns the previous value, to restore. */
+int ae__blas_single(int on);
 /* AE_NUM_THREADS's value as a thread count: a whole decimal integer from 1
  * to AE_MAX_THREADS, else 0 (NULL, empty, signs, spaces, other text). */
 int ae__threads_parse(const char *s);

@@ -35,6 +35,13 @@ const char *ae_strerror(int status)
 
 const char *ae_last_error(void) { return last_message; }
 
+const char *ae__errno_text(int err, char buf[AE__ERRNO_MAX])
+{
+    if (strerror_r(err, buf, AE__ERRNO_MAX) != 0)
+        snprintf(buf, AE__ERRNO_MAX, "error %d", err);
+    return buf;
+}
+
 void ae_clear_error(void) { last_message[0] = '\0'; }
 
 int ae__verror(int status, const char *format, va_list ap)

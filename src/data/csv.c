@@ -55,15 +55,21 @@ typedef struct csv_table {
 static int read_error(const csv_reader *r)
 {
     return ae__error(AE_ERR_IO, "%s: read error after line %zu: %s", r->path, r->line_no,
-                     strerror(errno));
+                     ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
+}
+
+static int line_too_long(const csv_reader *r)
+{
+    return ae__error(AE_ERR_LIMIT, "%s: line %zu, column 1: the line is longer than %u bytes",
+                     r->path, r->line_no, AE_CSV_MAX_LINE);
 }
 
 /* Appends n bytes to the line, growing the buffer up to the limit. */
 static int line_append(csv_reader *r, const char *s, size_t n)
 {
-    if (n > AE_CSV_MAX_LINE - r->line_len)
-        return ae__error(AE_ERR_LIMIT, "%s: line %zu, column 1: the line is longer than %u bytes",
-                         r->path, r->line_no, AE_CSV_MAX_LINE);
+    /* One byte more than the limit: a CRLF line's '\r' is not counted. */
+    if (n > AE_CSV_MAX_LINE + 1 - r->line_len)
+        return line_too_long(r);
     size_t need = r->line_len + n + 1;
     if (need > r->line_cap) {
         size_t cap = r->line_cap;
@@ -121,6 +127,8 @@ static int next_line(csv_reader *r)
         return 0;
     if (r->line_len > 0 && r->line[r->line_len - 1] == '\r')
         r->line_len--;
+    if (r->line_len > AE_CSV_MAX_LINE)
+        return line_too_long(r);
     r->line[r->line_len] = '\0';
     return 1;
 }
@@ -397,7 +405,7 @@ int ae_dataset_load_csv_v(ae_dataset **out, const char *path, const ae_csv_optio
     r.path = path;
     const char point = localeconv()->decimal_point[0];
     if ((r.fp = fopen(path, "rb")) == NULL)
-        return ae__error(AE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return ae__error(AE_ERR_IO, "%s: cannot open: %s", path, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     r.block = ae__alloc(CSV_BLOCK);
     r.line = ae__alloc(CSV_FIRST_LINE);
     r.line_cap = CSV_FIRST_LINE;

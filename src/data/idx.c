@@ -60,10 +60,8 @@ static const char *type_name(unsigned type)
 
 static int io_error(const char *what, const char *path, int err)
 {
-    char buf[128];
-    if (strerror_r(err, buf, sizeof buf) != 0)
-        buf[0] = '\0';
-    return ae__error(AE_ERR_IO, "idx: cannot %s %s: %s", what, path, buf);
+    char buf[AE__ERRNO_MAX];
+    return ae__error(AE_ERR_IO, "idx: cannot %s %s: %s", what, path, ae__errno_text(err, buf));
 }
 
 static int idx_open(idx_file *f, const char *path)

@@ -131,8 +131,8 @@ static int build_net(const ae_file *f, int which, ae__net *net, const char *who)
                 return ae__error(AE_ERR_FORMAT, "%s: %s layer %zu ('%s') has %zu bytes of extra "
                                  "state in the file, but its kind keeps none", who,
                                  net_name(which), i, l->type_name, l->extra_size);
-            if ((rc = vt->extra_load(nl->state, l->extra, l->extra_size)) < 0)
-                return refused(rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc, who, which, i,
+            if ((rc = ae__layer_status(vt->extra_load(nl->state, l->extra, l->extra_size))) < 0)
+                return refused(rc, who, which, i,
                                l->type_name, "its extra state was refused");
         }
     }
@@ -275,7 +275,7 @@ int ae_file_load_optimizer(const ae_file *f, ae_model *model, ae_optimizer **out
         goto done;
     }
     if (f->opt_bound) {
-        if ((rc = ae__optimizer_bind(opt, views, n)) < 0)
+        if ((rc = ae__optimizer_bind_owner(opt, model->id, views, n)) < 0)
             goto done;
         for (size_t i = 0, r = 0; i < n && f->opt_buffers > 0; i++) {
             const float *value;

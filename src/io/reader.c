@@ -318,6 +318,8 @@ static int parse_net(parser *ps, const ae__io_section *s, uint32_t which)
     uint32_t n = ae__rd32(p + 20);
     for (int i = 0; i < 4; i++)
         net->rng[i] = ae__rd64(p + 24 + 8 * i);
+    if ((net->rng[0] | net->rng[1] | net->rng[2] | net->rng[3]) == 0)
+        return bad(ps, s, "the generator state is all zero (xoshiro256** would only give zeros)");
     if (n == 0)
         return bad(ps, s, "the network has no layers");
     if (n > AE__LAYERS_MAX)

@@ -48,7 +48,7 @@ static int callback_write(ae__sink *s, const void *data, size_t size)
 static int file_write(ae__sink *s, const void *data, size_t size)
 {
     if (fwrite(data, 1, size, s->fp) != size)
-        return ae__error(AE_ERR_IO, "%s: cannot write %s: %s", s->who, s->path, strerror(errno));
+        return ae__error(AE_ERR_IO, "%s: cannot write %s: %s", s->who, s->path, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     return AE_OK;
 }
 
@@ -206,14 +206,14 @@ int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char 
     }
     if (fd < 0) {
         int rc = ae__error(AE_ERR_IO, "%s: cannot create a temporary file next to %s: %s", who,
-                           path, strerror(errno));
+                           path, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
         ae__free(a->tmp);
         a->tmp = NULL;
         return rc;
     }
     a->fp = fdopen(fd, "wb");
     if (a->fp == NULL) {
-        int rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, strerror(errno));
+        int rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
         close(fd);
         unlink(a->tmp);
         ae__free(a->tmp);
@@ -250,7 +250,7 @@ static int sync_dir(const char *path, const char *who)
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL && errno != EROFS))
         rc = ae__error(AE_ERR_IO, "%s: %s is in place, but syncing its folder %s failed: %s", who,
-                       path, dir, strerror(errno));
+                       path, dir, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     if (fd >= 0)
         close(fd);
     ae__free(dir);
@@ -261,14 +261,14 @@ int ae__atomic_commit(ae__atomic *a, const char *who)
 {
     int rc = AE_OK;
     if (fflush(a->fp) != 0 || fsync(fileno(a->fp)) != 0)
-        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, strerror(errno));
+        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     int closed = fclose(a->fp);
     a->fp = NULL;
     if (rc == AE_OK && closed != 0)
-        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, strerror(errno));
+        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     if (rc == AE_OK && rename(a->tmp, a->path) != 0)
         rc = ae__error(AE_ERR_IO, "%s: cannot rename %s to %s: %s", who, a->tmp, a->path,
-                       strerror(errno));
+                       ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     if (rc < 0) {
         ae__atomic_abort(a);
         return rc;
@@ -295,7 +295,7 @@ static int path_read(source *s, void *buf, size_t n, size_t *got)
 {
     *got = fread(buf, 1, n, s->fp);
     if (*got < n && ferror(s->fp))
-        return ae__error(AE_ERR_IO, "%s: cannot read %s: %s", s->who, s->path, strerror(errno));
+        return ae__error(AE_ERR_IO, "%s: cannot read %s: %s", s->who, s->path, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     return AE_OK;
 }
 
@@ -404,7 +404,7 @@ int ae__slurp_path(const char *path, uint64_t max, unsigned char **out, size_t *
     s.who = who;
     s.fp = fopen(path, "rb");
     if (s.fp == NULL)
-        return ae__error(AE_ERR_IO, "%s: cannot open %s: %s", who, path, strerror(errno));
+        return ae__error(AE_ERR_IO, "%s: cannot open %s: %s", who, path, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
     struct stat st;
     int rc;
     if (fstat(fileno(s.fp), &st) == 0 && S_ISDIR(st.st_mode)) {

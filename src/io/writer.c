@@ -133,10 +133,10 @@ static int gather_net(job *j, uint32_t which)
             r->role = (uint32_t)state;
             r->index = (uint32_t)index;
             r->view.struct_size = sizeof r->view;
-            int rc = state ? l->kind->vt.state_get(l->state, index, &r->view)
-                           : l->kind->vt.param_get(l->state, index, &r->view);
+            int rc = ae__layer_status(state ? l->kind->vt.state_get(l->state, index, &r->view)
+                                            : l->kind->vt.param_get(l->state, index, &r->view));
             if (rc < 0)
-                return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
+                return rc;
             if (r->view.value == NULL)
                 return ae__error(AE_ERR_INVALID, "%s: layer %zu ('%s') gave no values for tensor "
                                  "%zu", j->who, i, l->kind->name, t);
@@ -164,9 +164,9 @@ static int gather_net(job *j, uint32_t which)
         e->layer = (uint32_t)i;
         e->size = size;
         j->n_extras++;
-        int rc = l->kind->vt.extra_save(l->state, e->bytes, size);
+        int rc = ae__layer_status(l->kind->vt.extra_save(l->state, e->bytes, size));
         if (rc < 0)
-            return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
+            return rc;
     }
     return AE_OK;
 }

@@ -152,6 +152,13 @@ static int conv2d_create(void **state, ae_shape *output, const ae_layer_create_a
         l->wp = g.w + g.pw + pr;
         l->plane = (g.h + g.ph + pb) * l->wp + (g.kw - 1) * g.dw;
         l->nout = g.oh * l->wp;
+        /* The padded copy must stay of the input's order: huge pads or
+         * dilations (a hostile config) take the im2col path, sized by the
+         * output, instead. */
+        size_t padded;
+        if (!ae__mul_size(g.c, l->plane, &padded) || padded > 4 * l->in_size + 4096 ||
+            l->nout > 4 * l->out_size + 4096)
+            l->few = 0;
     }
     l->act = c.act;
     l->slope = c.slope;
@@ -216,14 +223,28 @@ static size_t group_of(const conv2d *l, size_t batch)
     return l->direct ? 1 : ae__conv_group(l->ckk * l->ohw, batch);
 }
 
+/* Workspace bytes; SIZE_MAX when the sizes overflow (callers then fail
+ * with AE_ERR_LIMIT). */
 static size_t conv2d_workspace_size(const void *state, size_t batch)
 {
     const conv2d *l = state;
-    if (l->few) /* padded x, padded dx, output or dY on the padded grid */
-        return (2 * ((l->g.c * l->plane + 15) / 16 * 16) + l->oc * l->nout) * sizeof(float);
+    size_t a, b, floats;
+    if (l->few) { /* padded x, padded dx, output or dY on the padded grid */
+        if (!ae__mul_size(l->g.c, l->plane, &a) || !ae__add_size(a, 15, &a) ||
+            !ae__mul_size(a / 16 * 16, 2, &a) || !ae__mul_size(l->oc, l->nout, &b) ||
+            !ae__add_size(a, b, &floats) || !ae__mul_size(floats, sizeof(float), &floats))
+            return SIZE_MAX;
+        return floats;
+    }
     const size_t g = group_of(l, batch);
-    size_t col = l->direct ? 0 : l->ckk * g * l->ohw, tmp = l->oc * g * l->ohw;
-    return ((col + 15) / 16 * 16 + tmp) * sizeof(float);
+    a = 0;
+    if (!l->direct && (!ae__mul_size(l->ckk, g, &a) || !ae__mul_size(a, l->ohw, &a) ||
+                       !ae__add_size(a, 15, &a)))
+        return SIZE_MAX;
+    if (!ae__mul_size(l->oc, g, &b) || !ae__mul_size(b, l->ohw, &b) ||
+        !ae__add_size(a / 16 * 16, b, &floats) || !ae__mul_size(floats, sizeof(float), &floats))
+        return SIZE_MAX;
+    return floats;
 }
 
 static float *ws_tmp(const conv2d *l, void *ws, size_t g)

@@ -144,6 +144,9 @@ int ae__conv_transpose_axis(const char *who, const char *axis, size_t in, size_t
         n = full + opad - *p0 - p1;
         break;
     }
+    if (n == 0)
+        return ae__error(AE_ERR_SHAPE, "%s: %s output would be empty (input %zu, kernel %zu)", who,
+                         axis, in, ke);
     if (n > (size_t)INT32_MAX)
         return ae__error(AE_ERR_LIMIT, "%s: output %s %zu exceeds 2^31-1", who, axis, n);
     *out = n;

@@ -3,6 +3,7 @@
  * evaluation over a dataset, and the per-epoch history.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ae/train.h"
@@ -24,9 +25,11 @@ int ae_model_create(ae_model **out, ae_encoder *enc, ae_decoder *dec)
         return ae__error(AE_ERR_SHAPE, "ae_model_create: encoder latent shape %s, decoder takes %s",
                          ae__shape_str(&enc->net.output, a, sizeof a),
                          ae__shape_str(&dec->net.input, b, sizeof b));
+    static atomic_uint_fast64_t next_id = 1;
     ae_model *m = ae__calloc(1, sizeof *m);
     if (m == NULL)
         return AE_ERR_NOMEM;
+    m->id = (uint64_t)atomic_fetch_add(&next_id, 1);
     m->enc = enc;
     m->dec = dec;
     enc->net.owned = dec->net.owned = 1;

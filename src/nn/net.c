@@ -1,6 +1,8 @@
 /*
  * net.c - building a layer stack and running it in inference mode.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net.h"
@@ -87,14 +89,12 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
     args.user_data = l.kind->user_data;
     l.in = net->output;
     ae_rng saved = net->rng; /* a failed add leaves the init stream untouched */
-    rc = l.kind->vt.create(&l.state, &l.out, &args);
-    if (rc >= 0 && l.state == NULL)
+    rc = ae__layer_status(l.kind->vt.create(&l.state, &l.out, &args));
+    if (rc == AE_OK && l.state == NULL)
         rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' create returned no state", who, type_name);
     if (rc < 0) {
         net->rng = saved;
         l.state = NULL;
-        if (rc > 0 || rc < AE_ERR_EXISTS)
-            rc = AE_ERR_INVALID;
         goto fail;
     }
     if ((rc = ae__shape_check(&l.out, type_name)) < 0) {
@@ -347,7 +347,77 @@ static size_t layer_workspace(const ae__layer *l, size_t batch)
 /* Scratch of at most this many bytes lives on the caller's stack: a single
  * sample (or a small batch) runs without touching the allocator. */
 #define AE_STACK_SCRATCH 8192
+/* Most threads one inference call runs on (its own and helpers). */
+#define AE_MAX_WORKERS 64
 
+/* One inference call: the chain, its input and output, and how chunks are
+ * dealt out. Worker w runs chunks w, w + workers, w + 2 * workers, ... with
+ * its own scratch; every chunk is AE_CHUNK samples (the last may be
+ * fewer), so a chunk's results never depend on the number of workers. */
+typedef struct chain_job {
+    const ae__net *const *nets;
+    size_t n_nets, layers, count, chunk, workers;
+    const float *x;
+    float *y;
+    unsigned char *scratch; /* workers * per_worker bytes */
+    size_t per_worker, buf_floats, buf_bytes, n_bufs, ws_bytes;
+} chain_job;
+
+typedef struct chain_worker {
+    const chain_job *job;
+    size_t w;
+    int rc;
+    char msg[256]; /* the failed layer's detail message, for the caller's thread */
+} chain_worker;
+
+static int run_chunks(const chain_job *j, size_t w)
+{
+    unsigned char *scratch = j->scratch + w * j->per_worker;
+    float *ping[2] = {(float *)(void *)scratch,
+                      j->n_bufs == 2 ? (float *)(void *)scratch + j->buf_floats : NULL};
+    void *workspace = j->ws_bytes ? scratch + j->buf_bytes : NULL;
+    const size_t in_size = j->nets[0]->in_size, out_size = j->nets[j->n_nets - 1]->out_size;
+    for (size_t first = w * j->chunk; first < j->count; first += j->workers * j->chunk) {
+        size_t b = j->count - first < j->chunk ? j->count - first : j->chunk;
+        ae_layer_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.struct_size = sizeof ctx;
+        ctx.batch = b;
+        ctx.workspace = workspace;
+        const float *in = j->x + first * in_size;
+        size_t done = 0;
+        for (size_t k = 0; k < j->n_nets; k++)
+            for (size_t i = 0; i < j->nets[k]->n; i++) {
+                const ae__layer *l = &j->nets[k]->layers[i];
+                float *out = ++done == j->layers ? j->y + first * out_size
+                                                 : ping[done & 1 & (j->n_bufs - 1)];
+                ctx.user_data = l->kind->user_data;
+                int rc = l->kind->vt.forward(l->state, &ctx, in, out);
+                if (rc != AE_OK) /* positive or unknown codes count as invalid */
+                    return rc < 0 && rc >= AE_ERR_EXISTS ? rc : AE_ERR_INVALID;
+                in = out;
+            }
+    }
+    return AE_OK;
+}
+
+static void *chain_worker_main(void *arg)
+{
+    chain_worker *cw = arg;
+    ae__blas_single(1);
+    cw->rc = run_chunks(cw->job, cw->w);
+    if (cw->rc < 0)
+        snprintf(cw->msg, sizeof cw->msg, "%s", ae_last_error());
+    return NULL;
+}
+
+/*
+ * Inference over the chain in chunks of AE_CHUNK samples. With a thread
+ * setting above 1 and more than one chunk, the chunks are shared between
+ * the calling thread and up to setting - 1 helper threads started for the
+ * call. Every product runs on one BLAS thread, so the results depend only
+ * on the count, never on the setting nor on other threads' calls.
+ */
 int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, size_t count,
                   float *y, const char *who)
 {
@@ -367,56 +437,75 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
     if (layers == 0)
         return ae__error(AE_ERR_STATE, "%s: there are no layers", who);
 
-    /* Ping-pong buffers for the intermediate outputs (none for one layer,
-     * one for two), then the workspace, 64-byte aligned. */
-    const size_t n_bufs = layers < 3 ? layers - 1 : 2;
-    size_t buf_floats, buf_bytes, total;
-    if (!ae__mul_size(chunk, width, &buf_floats) ||
-        !ae__mul_size(buf_floats, n_bufs * sizeof(float), &buf_bytes) ||
-        !ae__add_size(buf_bytes, 63, &total) || !ae__add_size(total / 64 * 64, ws_bytes, &total))
+    chain_job j;
+    memset(&j, 0, sizeof j);
+    j.nets = nets;
+    j.n_nets = n_nets;
+    j.layers = layers;
+    j.count = count;
+    j.chunk = chunk;
+    j.x = x;
+    j.y = y;
+    j.ws_bytes = ws_bytes;
+    const size_t chunks = (count + chunk - 1) / chunk;
+    size_t workers = (size_t)ae__threads();
+    workers = workers < chunks ? workers : chunks;
+    j.workers = workers < AE_MAX_WORKERS ? workers : AE_MAX_WORKERS;
+
+    /* Per worker: ping-pong buffers for the intermediate outputs (none for
+     * one layer, one for two), then the workspace, 64-byte aligned. */
+    size_t total;
+    j.n_bufs = layers < 3 ? layers - 1 : 2;
+    if (!ae__mul_size(chunk, width, &j.buf_floats) ||
+        !ae__mul_size(j.buf_floats, j.n_bufs * sizeof(float), &j.buf_bytes) ||
+        !ae__add_size(j.buf_bytes, 63, &j.buf_bytes) ||
+        !ae__add_size(j.buf_bytes / 64 * 64, ws_bytes, &j.per_worker) ||
+        !ae__add_size(j.per_worker, 63, &j.per_worker) ||
+        !ae__mul_size(j.per_worker / 64 * 64, j.workers, &total))
         return ae__error(AE_ERR_LIMIT, "%s: scratch memory size overflows", who);
-    buf_bytes = (buf_bytes + 63) / 64 * 64;
+    j.buf_bytes = j.buf_bytes / 64 * 64;
+    j.per_worker = j.per_worker / 64 * 64;
 
     _Alignas(64) unsigned char stack[AE_STACK_SCRATCH];
-    unsigned char *scratch = NULL, *heap = NULL;
+    unsigned char *heap = NULL;
     if (total > 0) {
         if (total <= sizeof stack) {
-            scratch = stack;
+            j.scratch = stack;
         } else {
-            scratch = heap = ae__alloc(total);
+            j.scratch = heap = ae__alloc(total);
             if (heap == NULL)
                 return AE_ERR_NOMEM;
         }
     }
-    float *ping[2] = {(float *)(void *)scratch,
-                      n_bufs == 2 ? (float *)(void *)scratch + buf_floats : NULL};
-    void *workspace = ws_bytes ? scratch + buf_bytes : NULL;
 
-    const size_t in_size = nets[0]->in_size, out_size = nets[n_nets - 1]->out_size;
+    int was_single = ae__blas_single(1);
     int rc = AE_OK;
-    for (size_t first = 0; first < count && rc == AE_OK; first += chunk) {
-        size_t b = count - first < chunk ? count - first : chunk;
-        ae_layer_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.struct_size = sizeof ctx;
-        ctx.batch = b;
-        ctx.workspace = workspace;
-        const float *in = x + first * in_size;
-        size_t done = 0;
-        for (size_t k = 0; k < n_nets && rc == AE_OK; k++)
-            for (size_t i = 0; i < nets[k]->n; i++) {
-                const ae__layer *l = &nets[k]->layers[i];
-                float *out = ++done == layers ? y + first * out_size : ping[done & 1 & (n_bufs - 1)];
-                ctx.user_data = l->kind->user_data;
-                rc = l->kind->vt.forward(l->state, &ctx, in, out);
-                if (rc < 0) {
-                    if (rc < AE_ERR_EXISTS)
-                        rc = AE_ERR_INVALID;
-                    break;
-                }
-                in = out;
-            }
+    if (j.workers == 1) {
+        rc = run_chunks(&j, 0);
+    } else {
+        chain_worker cw[AE_MAX_WORKERS];
+        pthread_t th[AE_MAX_WORKERS];
+        int started[AE_MAX_WORKERS];
+        for (size_t w = 1; w < j.workers; w++) {
+            cw[w].job = &j;
+            cw[w].w = w;
+            cw[w].rc = AE_OK;
+            cw[w].msg[0] = '\0';
+            started[w] = pthread_create(&th[w], NULL, chain_worker_main, &cw[w]) == 0;
+        }
+        rc = run_chunks(&j, 0);
+        /* a helper that could not start: its chunks run here */
+        for (size_t w = 1; w < j.workers; w++)
+            if (!started[w])
+                chain_worker_main(&cw[w]);
+        for (size_t w = 1; w < j.workers; w++) {
+            if (started[w])
+                pthread_join(th[w], NULL);
+            if (rc == AE_OK && cw[w].rc < 0)
+                rc = ae__error(cw[w].rc, "%s", cw[w].msg);
+        }
     }
+    ae__blas_single(was_single);
     ae__free(heap);
     return rc;
 }

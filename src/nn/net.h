@@ -30,6 +30,14 @@ typedef struct ae__net {
     int owned;                 /* belongs to a model */
 } ae__net;
 
+/* A layer callback's return value as a libae status: AE_OK and the pinned
+ * AE_ERR_* codes pass through; anything else (a positive value, an unknown
+ * negative one) becomes AE_ERR_INVALID. */
+static inline int ae__layer_status(int rc)
+{
+    return rc == AE_OK || (rc < 0 && rc >= AE__ERR_LOWEST) ? rc : AE_ERR_INVALID;
+}
+
 int ae__net_init(ae__net *net, const ae_shape *input, uint64_t seed, const char *who);
 void ae__net_fini(ae__net *net);
 /* Appends a layer; on failure the net is unchanged. */

@@ -16,6 +16,7 @@ struct ae_decoder {
 };
 
 struct ae_model {
+    uint64_t id;           /* unique in the process: what an optimizer binds to */
     ae_encoder *enc;
     ae_decoder *dec;
     double *history;       /* pairs (train loss, validation loss) per epoch */

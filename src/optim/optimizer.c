@@ -30,6 +30,7 @@ struct ae_optimizer {
     ae_optimizer_options opts; /* validated; struct_size is ours */
     uint64_t steps;
     int bound;
+    uint64_t owner;            /* id of the bound model, 0 when unknown */
     size_t n;                  /* bound parameter tensors */
     bound_param *params;       /* n entries, NULL when n == 0 */
     float *state;              /* every state buffer, or NULL */
@@ -237,12 +238,22 @@ static int same_list(const ae_optimizer *opt, const ae_param_view *params, size_
 
 int ae__optimizer_bind(ae_optimizer *opt, const ae_param_view *params, size_t n)
 {
+    return ae__optimizer_bind_owner(opt, 0, params, n);
+}
+
+int ae__optimizer_bind_owner(ae_optimizer *opt, uint64_t owner, const ae_param_view *params,
+                             size_t n)
+{
     if (opt == NULL)
         return ae__error(AE_ERR_INVALID, "optimizer bind: opt is NULL");
     if (params == NULL && n > 0)
         return ae__error(AE_ERR_INVALID, "optimizer bind: params is NULL with %zu tensors", n);
-    if (opt->bound)
+    if (opt->bound) {
+        if (owner != opt->owner)
+            return ae__error(AE_ERR_STATE, "optimizer: bound to another model; call"
+                             " ae_optimizer_reset() to train this one");
         return same_list(opt, params, n);
+    }
 
     const size_t nbuf = buffers_per_param(&opt->opts);
     size_t total = 0; /* state floats */
@@ -282,6 +293,7 @@ int ae__optimizer_bind(ae_optimizer *opt, const ae_param_view *params, size_t n)
     opt->params = table;
     opt->state = state;
     opt->n = n;
+    opt->owner = owner;
     opt->bound = 1;
     return AE_OK;
 

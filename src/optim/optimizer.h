@@ -14,6 +14,12 @@
  */
 int ae__optimizer_bind(ae_optimizer *opt, const ae_param_view *params, size_t n);
 
+/* The same, for the model whose id is @p owner (struct ae_model's id):
+ * binding again requires the same owner as well, so a new model that
+ * happens to get the same parameter addresses is still refused. */
+int ae__optimizer_bind_owner(ae_optimizer *opt, uint64_t owner, const ae_param_view *params,
+                             size_t n);
+
 /* One update of every bound parameter from its gradient. Allocation-free. */
 void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n);
 

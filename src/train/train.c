@@ -47,7 +47,9 @@ static void trainer_free(trainer *t)
     ae__free(t->block);
 }
 
-static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+/* Rounds up to 64 bytes; saturates at SIZE_MAX so the checked sums that
+ * follow report the overflow instead of wrapping. */
+static size_t align64(size_t n) { return n > SIZE_MAX - 63 ? SIZE_MAX : (n + 63) / 64 * 64; }
 
 static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count, int noisy)
 {
@@ -195,9 +197,10 @@ static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, const float 
         const ae__layer *l = t->layers[i];
         ctx.workspace = t->ws[i];
         ctx.user_data = l->kind->user_data;
-        int rc = l->kind->vt.forward(l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1]);
+        int rc = ae__layer_status(
+            l->kind->vt.forward(l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1]));
         if (rc < 0)
-            return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
+            return rc;
     }
     size_t n = b * in_size;
     *loss = ae__loss(loss_kind, t->acts[t->n], target, n, t->grad[0], (double)n);
@@ -209,10 +212,10 @@ static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, const float 
         float *dx = i == 0 ? NULL : t->grad[1 - cur];
         ctx.workspace = t->ws[i];
         ctx.user_data = l->kind->user_data;
-        int rc = l->kind->vt.backward(l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1],
-                                      t->grad[cur], dx);
+        int rc = ae__layer_status(l->kind->vt.backward(
+            l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1], t->grad[cur], dx));
         if (rc < 0)
-            return rc < AE_ERR_EXISTS ? AE_ERR_INVALID : rc;
+            return rc;
         cur = 1 - cur;
     }
     ae__optimizer_step(opt, t->params, t->n_params);
@@ -271,7 +274,7 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     const int noisy = o->noise != AE_NOISE_NONE;
     if ((rc = trainer_init(&t, model, batch, count, noisy)) < 0)
         goto done;
-    if ((rc = ae__optimizer_bind(opt, t.params, t.n_params)) < 0)
+    if ((rc = ae__optimizer_bind_owner(opt, model->id, t.params, t.n_params)) < 0)
         goto done;
 
     const double start = now_seconds();
@@ -317,7 +320,8 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         }
         if (!params_finite(&t)) {
             rc = ae__error(AE_ERR_NUMERIC,
-                           "ae_model_train: a weight became NaN or infinite in epoch %u, batch %zu",
+                           "ae_model_train: a weight became NaN or infinite during epoch %u"
+                           " (checked at the end of each epoch; batch %zu was the last)",
                            e, batches - 1);
             goto done;
         }
