@@ -38,33 +38,6 @@ static void dense_destroy(void *state)
     ae__free(d);
 }
 
-static void init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng)
-{
-    double limit, stddev;
-    switch (init) {
-    case AE_INIT_GLOROT_NORMAL:
-        stddev = sqrt(2.0 / (double)(fan_in + fan_out));
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(stddev * ae_rng_normal(rng));
-        break;
-    case AE_INIT_HE_UNIFORM:
-        limit = sqrt(6.0 / (double)fan_in);
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(limit * (2.0 * ae_rng_uniform(rng) - 1.0));
-        break;
-    case AE_INIT_HE_NORMAL:
-        stddev = sqrt(2.0 / (double)fan_in);
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(stddev * ae_rng_normal(rng));
-        break;
-    default: /* AE_INIT_GLOROT_UNIFORM */
-        limit = sqrt(6.0 / (double)(fan_in + fan_out));
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(limit * (2.0 * ae_rng_uniform(rng) - 1.0));
-        break;
-    }
-}
-
 static int dense_create(void **state, ae_shape *output, const ae_layer_create_args *args)
 {
     if (args->config_size != AE__DENSE_CONFIG_SIZE || args->config == NULL)
@@ -109,7 +82,7 @@ static int dense_create(void **state, ae_shape *output, const ae_layer_create_ar
         d->b = d->dw + size;
         d->db = d->b + units;
     }
-    init_weights(d->w, size, in, units, (int)init, args->rng);
+    ae__init_weights(d->w, size, in, units, (int)init, args->rng);
     output->rank = 1;
     memset(output->dims, 0, sizeof output->dims);
     output->dims[0] = units;

@@ -305,33 +305,6 @@ void ae__scatter_cm(const float *src, size_t ld, size_t count, size_t ch, size_t
         }
 }
 
-void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng)
-{
-    double limit, stddev;
-    switch (init) {
-    case AE_INIT_GLOROT_NORMAL:
-        stddev = sqrt(2.0 / (double)(fan_in + fan_out));
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(stddev * ae_rng_normal(rng));
-        break;
-    case AE_INIT_HE_UNIFORM:
-        limit = sqrt(6.0 / (double)fan_in);
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(limit * (2.0 * ae_rng_uniform(rng) - 1.0));
-        break;
-    case AE_INIT_HE_NORMAL:
-        stddev = sqrt(2.0 / (double)fan_in);
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(stddev * ae_rng_normal(rng));
-        break;
-    default: /* AE_INIT_GLOROT_UNIFORM */
-        limit = sqrt(6.0 / (double)(fan_in + fan_out));
-        for (size_t i = 0; i < n; i++)
-            w[i] = (float)(limit * (2.0 * ae_rng_uniform(rng) - 1.0));
-        break;
-    }
-}
-
 size_t ae__conv_group(size_t col_floats_per_sample, size_t batch)
 {
     size_t g = col_floats_per_sample == 0 ? batch : AE__COL_BUDGET / col_floats_per_sample;

@@ -76,8 +76,6 @@ void ae__gather_cm(const float *src, size_t count, size_t ch, size_t hw, float *
 void ae__scatter_cm(const float *src, size_t ld, size_t count, size_t ch, size_t hw,
                     const float *bias, float *dst);
 
-/* Fills n weights from `init` (ae_init) with the given fans. */
-void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng);
 
 /* Samples per group so that a group's column matrix of `col_floats_per_sample`
  * floats per sample stays near the cache budget; at least 1. */

@@ -24,6 +24,9 @@ int ae__kind_acquire(const char *name, ae__kind **out);
 /* Drops a reference taken by ae__kind_acquire. NULL is a no-op. */
 void ae__kind_release(ae__kind *kind);
 
+/* Fills n weights from `init` (ae_init) with the given fans. */
+void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng);
+
 /* The built-in kinds' vtables (one file each). */
 extern const ae_layer_vtable ae__dense_vtable;
 extern const ae_layer_vtable ae__activation_vtable;
