@@ -13,6 +13,8 @@
  *   gemm THREADS b=B [latent=L]        cblas_sgemm alone on the dense AE's five
  *                                      GEMM shapes at batch B: GFLOP/s each and
  *                                      the GEMM-only ceiling of a training step
+ *   gemm_threads b=B [latent=L]        the same shapes timed at 1 and at 2
+ *                                      threads, interleaved: median speedup
  *   drop                               frees the cached workloads
  *   quit
  *
@@ -434,6 +436,49 @@ done:
     free(c);
 }
 
+/* cblas_sgemm at 1 and at 2 threads on the dense AE's five shapes, batch b,
+ * rounds interleaved: the data behind AE_GEMM_THREAD_FLOPS in
+ * src/core/blas.c. Prints the median of 1-thread time / 2-thread time. */
+static void cmd_gemm_threads(char **words, int n)
+{
+    size_t b = param_size(words + 1, n - 1, "b", 32), lat = param_size(words + 1, n - 1, "latent", 64);
+    const size_t in = 784;
+    const shape shapes[5] = {
+        {"enc fwd", 0, 1, b, lat, in}, {"dec fwd", 0, 1, b, in, lat}, {"dec dW", 1, 0, in, lat, b},
+        {"dec dX", 0, 0, b, lat, in},  {"enc dW", 1, 0, lat, in, b},
+    };
+    size_t big = (b > lat ? b : lat) * in;
+    float *a = calloc(big, sizeof *a), *bb = calloc(big, sizeof *bb), *c = calloc(big, sizeof *c);
+    if (a == NULL || bb == NULL || c == NULL) {
+        printf("{\"error\": \"out of memory\"}\n");
+        goto done;
+    }
+    printf("{\"side\": \"cblas_sgemm\", \"b\": %zu, \"latent\": %zu, \"speedups\": [", b, lat);
+    for (int i = 0; i < 5; i++) {
+        double r[9];
+        for (int k = 0; k < 9; k++) {
+            openblas_set_num_threads(1);
+            double t1 = time_gemm(&shapes[i], a, bb, c);
+            openblas_set_num_threads(2);
+            double t2 = time_gemm(&shapes[i], a, bb, c);
+            r[k] = t1 / t2;
+        }
+        for (int x = 1; x < 9; x++)
+            for (int y = x; y > 0 && r[y] < r[y - 1]; y--) {
+                double t = r[y];
+                r[y] = r[y - 1];
+                r[y - 1] = t;
+            }
+        printf("%s{\"what\": \"%s\", \"mnk\": %zu, \"speedup_2_threads\": %.3f}", i ? ", " : "",
+               shapes[i].what, shapes[i].m * shapes[i].n * shapes[i].k, r[4]);
+    }
+    printf("]}\n");
+done:
+    free(a);
+    free(bb);
+    free(c);
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 static void cmd_info(void)
@@ -496,6 +541,8 @@ int main(int argc, char **argv)
             cmd_run(words, n);
         } else if (strcmp(words[0], "gemm") == 0) {
             cmd_gemm(words, n);
+        } else if (strcmp(words[0], "gemm_threads") == 0) {
+            cmd_gemm_threads(words, n);
         } else if (strcmp(words[0], "drop") == 0) {
             while (cache != NULL) {
                 workload *w = cache;

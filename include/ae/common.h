@@ -143,30 +143,31 @@ AE_API size_t ae_live_allocations(void);
 #define AE_MAX_THREADS 1024
 
 /**
- * Sets how many threads libae's computations may use, process-wide: the
- * matrix products it hands to OpenBLAS (libae's own loops run on the
- * calling thread). Products too small to gain from more threads always run
- * on one, so a larger setting never slows a small problem down.
+ * Sets how many threads libae's computations may use, process-wide.
+ * Training hands its matrix products to OpenBLAS with that many threads;
+ * products too small to gain from more threads always run on one, so a
+ * larger setting never slows a small problem down. Inference (encode,
+ * decode, reconstruct, and what is built on them) shares its chunks of 256
+ * samples between the calling thread and up to n - 1 threads it starts for
+ * the call, each product on one BLAS thread.
  *
  * The default, read once the first time libae needs it: the environment
  * variable AE_NUM_THREADS when it holds an integer from 1 to AE_MAX_THREADS
  * (anything else is ignored), else OpenBLAS's own count at that moment
  * (OPENBLAS_NUM_THREADS, or the number of cores).
  *
- * Determinism: with the same setting, the same calls give the same bits
- * (training with the same seed, data and options too). Another setting may
- * change the last bits, because OpenBLAS splits products differently
- * between threads. libae calls openblas_set_num_threads() itself before its
- * products; a program that also uses OpenBLAS directly should set its own
- * count before each of its calls.
+ * Determinism: inference results depend only on the inputs and the count,
+ * never on the setting. Training with the same seed, data, options and
+ * setting gives the same bits; another setting may change the last bits,
+ * because OpenBLAS splits products differently between threads.
  *
- * Thread-safe. A change made while other threads run libae calls applies to
- * their next matrix products. Inference from several threads at once is
- * safe with any setting; it gives the same bits as one thread when the
- * setting is 1. Above 1, OpenBLAS has one process-wide count that each call
- * sets for its own products, so concurrent calls may run a large product
- * with one thread instead of several: slower, and different in the last
- * bits.
+ * libae calls openblas_set_num_threads() itself before its products; a
+ * program that also uses OpenBLAS directly should set its own count before
+ * each of its calls. Thread-safe. A change made while other threads run
+ * libae calls applies to their next products. Training while other threads
+ * train or infer with a setting above 1 is safe too, but OpenBLAS's count
+ * is process-wide: a concurrent call may run a product on fewer threads
+ * (slower, and for training different in the last bits).
  *
  * @param n 1 to AE_MAX_THREADS, or 0 to restore the default.
  * @return AE_OK or AE_ERR_INVALID (n negative or above AE_MAX_THREADS).

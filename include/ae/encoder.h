@@ -170,7 +170,8 @@ AE_API size_t ae_encoder_latent_size(const ae_encoder *enc);
  * allocated between calls (ae_live_allocations() is unchanged). One sample
  * through a dense layer goes through a matrix-vector product; its results
  * may differ from the same sample inside a larger batch in the last bits.
- * The same count gives the same bits with any thread setting.
+ * More than 256 samples are shared between threads (ae_set_num_threads());
+ * the same inputs and count give the same bits with any thread setting.
  *
  * @param x     count * input size floats
  * @param z     count * latent size floats (unspecified if the call fails)

@@ -26,10 +26,13 @@
 
 /* Multiply-adds (m*n*k) from which a GEMM uses more than one thread; and
  * the same for GEMV (m*n). See bench/README.md for the measurement. */
+#ifndef AE_GEMM_THREAD_FLOPS
 #define AE_GEMM_THREAD_FLOPS (4u << 20)
+#endif
 #define AE_GEMV_THREAD_FLOPS (1u << 20)
 
 static atomic_int setting;          /* the current setting; 0 until first read */
+static _Thread_local int single;    /* this thread's products run on one thread */
 static int default_threads = 1;     /* written once under default_once */
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
@@ -86,6 +89,13 @@ int ae_set_num_threads(int n)
 
 int ae_get_num_threads(void) { return ae__threads(); }
 
+int ae__blas_single(int on)
+{
+    int was = single;
+    single = on;
+    return was;
+}
+
 /* Tells OpenBLAS to use `want` threads from its next call on, if it is not
  * set so already (asked each time: the program may set it too). */
 static void blas_threads(int want)
@@ -103,7 +113,7 @@ void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
               float alpha, const float *a, size_t lda, const float *b,
               size_t ldb, float beta, float *c, size_t ldc)
 {
-    int t = ae__threads();
+    int t = single ? 1 : ae__threads();
     if (t > 1 && (double)m * (double)n * (double)k < (double)AE_GEMM_THREAD_FLOPS)
         t = 1;
     blas_threads(t);
@@ -115,7 +125,7 @@ void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
 void ae__gemv(int trans_a, size_t m, size_t n, float alpha, const float *a, size_t lda,
               const float *x, float beta, float *y)
 {
-    int t = ae__threads();
+    int t = single ? 1 : ae__threads();
     if (t > 1 && (double)m * (double)n < (double)AE_GEMV_THREAD_FLOPS)
         t = 1;
     blas_threads(t);
