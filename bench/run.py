@@ -125,7 +125,9 @@ class Runner:
                 rep = s.ask(cmd)
                 unit = rep["unit"]
                 values[s.name].append(rep["value"])
-                time.sleep(0.05)  # let the other side's spinning threads settle
+                # OpenBLAS's and OpenMP's idle threads spin for up to ~0.1 s
+                # after a call: let them go to sleep before the other side runs
+                time.sleep(0.25)
         out = {}
         for name, vals in values.items():
             rec = {"workload": workload, "params": params, "side": name, "threads": threads,

@@ -140,13 +140,17 @@ START_TEST(small_products_run_on_one_blas_thread)
     /* 32 x 64 x 784 (a batch-32 dense layer) stays on one thread; 256 x 64
      * x 784 uses the setting. */
     enum { M = 256, N = 64, K = 784 };
-    float *a = calloc(M * K, sizeof *a), *b = calloc(N * K, sizeof *b), *c = calloc(M * N, sizeof *c);
+    float *a = calloc(M * K, sizeof *a), *b = calloc(16 * M * K, sizeof *b);
+    float *c = calloc(16 * M * 8, sizeof *c);
     ck_assert(a && b && c);
     ck_assert_int_eq(ae_set_num_threads(2), AE_OK);
     ae__gemm(0, 1, 32, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
     ck_assert_int_eq(openblas_get_num_threads(), 1);
     ae__gemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
     ck_assert_int_eq(openblas_get_num_threads(), 2);
+    /* as large, but skinny (8 rows: an 8-channel convolution) */
+    ae__gemm(0, 0, 8, 16 * M, K / 8, 1.0f, a, K / 8, b, 16 * M, 0.0f, c, 16 * M);
+    ck_assert_int_eq(openblas_get_num_threads(), 1);
     ae__gemv(0, N, K, 1.0f, b, K, a, 0.0f, c);
     ck_assert_int_eq(openblas_get_num_threads(), 1);
     ck_assert_int_eq(ae_set_num_threads(1), AE_OK);

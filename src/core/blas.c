@@ -25,11 +25,15 @@
 #include "core.h"
 
 /* Multiply-adds (m*n*k) from which a GEMM uses more than one thread; and
- * the same for GEMV (m*n). See bench/README.md for the measurement. */
+ * the same for GEMV (m*n). See bench/README.md for the measurements. */
 #ifndef AE_GEMM_THREAD_FLOPS
 #define AE_GEMM_THREAD_FLOPS (4u << 20)
 #endif
 #define AE_GEMV_THREAD_FLOPS (1u << 20)
+/* Skinny products (a side below this, e.g. the 8-channel convolutions of the
+ * denoising tutorial) stay on one thread whatever their size: they are
+ * bound by memory, and splitting them measured slower. */
+#define AE_GEMM_THREAD_MIN_DIM 32
 
 static atomic_int setting;          /* the current setting; 0 until first read */
 static _Thread_local int single;    /* this thread's products run on one thread */
@@ -114,7 +118,9 @@ void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
               size_t ldb, float beta, float *c, size_t ldc)
 {
     int t = single ? 1 : ae__threads();
-    if (t > 1 && (double)m * (double)n * (double)k < (double)AE_GEMM_THREAD_FLOPS)
+    if (t > 1 && ((double)m * (double)n * (double)k < (double)AE_GEMM_THREAD_FLOPS ||
+                  m < AE_GEMM_THREAD_MIN_DIM || n < AE_GEMM_THREAD_MIN_DIM ||
+                  k < AE_GEMM_THREAD_MIN_DIM))
         t = 1;
     blas_threads(t);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
