@@ -114,34 +114,51 @@ class Runner:
 
     # ---- one workload, both sides, rounds alternating the order -------------
     def measure(self, workload, params, threads, repeats, sides=("libae", "pytorch")):
+        """One thread count; see measure_threads."""
+        return self.measure_threads(workload, params, (threads,), repeats, sides)[threads]
+
+    def measure_threads(self, workload, params, thread_list, repeats,
+                        sides=("libae", "pytorch")):
+        """Every (thread count, side) once per round, the order reversed in
+        odd rounds, so a change of the machine's load during the run hits
+        all of them alike. Returns {threads: {side: record, "ratio": x}}."""
         words = " ".join("%s=%s" % kv for kv in sorted(params.items()))
-        cmd = ("run %s %d %s" % (workload, threads, words)).strip()
         servers = [s for s in (self.lib, self.peer) if s is not None and s.name in sides]
-        values = {s.name: [] for s in servers}
+        values = {(t, s.name): [] for t in thread_list for s in servers}
+        seq = [(t, s) for t in thread_list for s in servers]
         unit = None
         for r in range(repeats):
-            order = servers if r % 2 == 0 else list(reversed(servers))
-            for s in order:
-                rep = s.ask(cmd)
+            for t, s in (seq if r % 2 == 0 else list(reversed(seq))):
+                rep = s.ask(("run %s %d %s" % (workload, t, words)).strip())
                 unit = rep["unit"]
-                values[s.name].append(rep["value"])
+                values[(t, s.name)].append(rep["value"])
                 # OpenBLAS's and OpenMP's idle threads spin for up to ~0.1 s
-                # after a call: let them go to sleep before the other side runs
+                # after a call: let them go to sleep before the next run
                 time.sleep(0.25)
         out = {}
-        for name, vals in values.items():
-            rec = {"workload": workload, "params": params, "side": name, "threads": threads,
-                   "unit": unit, "values": vals, "median": median(vals)}
-            self.records.append(rec)
-            out[name] = rec
-        if "libae" in values and "pytorch" in values:
-            pairs = [speed_ratio(a, b, unit) for a, b in zip(values["libae"], values["pytorch"])]
+        for t in thread_list:
+            out[t] = {}
+            for s in servers:
+                vals = values[(t, s.name)]
+                rec = {"workload": workload, "params": params, "side": s.name, "threads": t,
+                       "unit": unit, "values": vals, "median": median(vals)}
+                self.records.append(rec)
+                out[t][s.name] = rec
+            if "libae" in out[t] and "pytorch" in out[t]:
+                pairs = [speed_ratio(a, b, unit) for a, b in
+                         zip(values[(t, "libae")], values[(t, "pytorch")])]
+                pairs = [p for p in pairs if p is not None]
+                ratio = median(pairs) if pairs else None
+                self.records.append({"workload": workload, "params": params, "side": "ratio",
+                                     "threads": t, "unit": "x (libae speed / PyTorch speed)",
+                                     "values": pairs, "median": ratio})
+                out[t]["ratio"] = ratio
+        if len(thread_list) == 2 and self.lib is not None and self.lib.name in sides:
+            a, b = thread_list
+            pairs = [speed_ratio(y, x, unit) for x, y in
+                     zip(values[(a, "libae")], values[(b, "libae")])]
             pairs = [p for p in pairs if p is not None]
-            ratio = median(pairs) if pairs else None
-            self.records.append({"workload": workload, "params": params, "side": "ratio",
-                                 "threads": threads, "unit": "x (libae speed / PyTorch speed)",
-                                 "values": pairs, "median": ratio})
-            out["ratio"] = ratio
+            out["libae_scaling"] = median(pairs) if pairs else None
         return out
 
     def info(self):
@@ -234,8 +251,10 @@ class Runner:
               "| best vs best | bar |")
         print("|---|---|---|---|---|---|---|---|---|")
         summary = []
+        scaling = []
         for title, wl, params, bar in main:
-            res = {t: self.measure(wl, params, t, rep) for t in (1, 2)}
+            res = self.measure_threads(wl, params, (1, 2), rep)
+            scaling.append((title, res.get("libae_scaling")))
             unit = res[1]["libae"]["unit"]
             lib_m = {t: res[t]["libae"]["median"] for t in (1, 2)}
             peer_m = {t: res[t]["pytorch"]["median"] if "pytorch" in res[t] else None for t in (1, 2)}
@@ -267,16 +286,10 @@ class Runner:
         print("\nUnits: samples/s for training (higher is better), microseconds per call "
               "and milliseconds per call (lower is better). 1T/2T: 1 or 2 threads "
               "(ae_set_num_threads, torch.set_num_threads).")
-        never_slower = []
-        for title, wl, params, bar in main:
-            recs = {r["threads"]: r for r in self.records
-                    if r["side"] == "libae" and r["workload"] == wl and r["params"] == params}
-            if 1 in recs and 2 in recs:
-                u = recs[1]["unit"]
-                sp = speed_ratio(recs[2]["median"], recs[1]["median"], u)
-                never_slower.append((title, sp))
-        print("\nlibae 2 threads vs 1 thread (speed ratio, medians): " +
-              "; ".join("%s %.2fx" % (t, s) for t, s in never_slower if s))
+        print("\nlibae 2 threads vs 1 thread (speed ratio, median of the per-round ratios): " +
+              "; ".join("%s %.2fx" % (t, x) for t, x in scaling if x))
+        self.records.append({"workload": "libae_2_vs_1_threads", "side": "libae",
+                             "values": {t: x for t, x in scaling}})
 
         # ---- GEMM ceiling -------------------------------------------------------
         print("\n## cblas_sgemm alone on the dense AE's GEMM shapes\n")
