@@ -268,7 +268,9 @@ class Runner:
                 ok = best_lib <= 3.0
             elif bar is not None:
                 bar_text = ">= %.1fx" % bar
-                ok = best is not None and best >= bar
+                ok = best >= bar if best is not None else None
+                if self.peer is None:
+                    bar_text += " (no peer)"
             else:
                 bar_text, ok = "-", None
             mark = "" if ok is None else (" ok" if ok else " MISSED")
