@@ -127,29 +127,10 @@ static size_t convt_param_count(const void *state)
 static int convt_param_get(void *state, size_t index, ae_param_view *v)
 {
     convt *l = state;
-    memset(&v->shape, 0, sizeof v->shape);
-    if (index == 0) {
-        v->name = "weight";
-        v->value = l->w;
-        v->grad = l->dw;
-        v->count = l->cin * l->ckk;
-        v->shape.rank = 4;
-        v->shape.dims[0] = (uint32_t)l->cin;
-        v->shape.dims[1] = (uint32_t)l->g.c;
-        v->shape.dims[2] = (uint32_t)l->g.kh;
-        v->shape.dims[3] = (uint32_t)l->g.kw;
-        return AE_OK;
-    }
-    if (index == 1 && l->use_bias) {
-        v->name = "bias";
-        v->value = l->b;
-        v->grad = l->db;
-        v->count = l->g.c;
-        v->shape.rank = 1;
-        v->shape.dims[0] = (uint32_t)l->g.c;
-        return AE_OK;
-    }
-    return ae__error(AE_ERR_INVALID, "conv2d_transpose: no parameter %zu", index);
+    const ae_shape ws = {4, {(uint32_t)l->cin, (uint32_t)l->g.c, (uint32_t)l->g.kh,
+                             (uint32_t)l->g.kw}};
+    return ae__weight_bias_view("conv2d_transpose", index, v, l->w, l->dw, &ws,
+                                l->use_bias ? l->b : NULL, l->db, l->g.c);
 }
 
 /* Workspace: column matrix (ckk x G*ihw), channel-major input/dx block

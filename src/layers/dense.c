@@ -99,27 +99,9 @@ static size_t dense_param_count(const void *state)
 static int dense_param_get(void *state, size_t index, ae_param_view *v)
 {
     dense *d = state;
-    memset(&v->shape, 0, sizeof v->shape);
-    if (index == 0) {
-        v->name = "weight";
-        v->value = d->w;
-        v->grad = d->dw;
-        v->count = d->in * d->out;
-        v->shape.rank = 2;
-        v->shape.dims[0] = (uint32_t)d->out;
-        v->shape.dims[1] = (uint32_t)d->in;
-        return AE_OK;
-    }
-    if (index == 1 && d->use_bias) {
-        v->name = "bias";
-        v->value = d->b;
-        v->grad = d->db;
-        v->count = d->out;
-        v->shape.rank = 1;
-        v->shape.dims[0] = (uint32_t)d->out;
-        return AE_OK;
-    }
-    return ae__error(AE_ERR_INVALID, "dense: no parameter %zu", index);
+    const ae_shape ws = {2, {(uint32_t)d->out, (uint32_t)d->in, 0, 0}};
+    return ae__weight_bias_view("dense", index, v, d->w, d->dw, &ws, d->use_bias ? d->b : NULL,
+                                d->db, d->out);
 }
 
 static size_t dense_workspace_size(const void *state, size_t batch)

@@ -1,8 +1,10 @@
 /*
- * init.c - parameter initializers shared by the layers with weights
- * (dense, conv2d, conv2d_transpose). Biases start at zero elsewhere.
+ * init.c - what the layers with a weight tensor and an optional bias
+ * (dense, conv2d, conv2d_transpose) share: the weight initializers (biases
+ * start at zero) and the description of their two parameter tensors.
  */
 #include <math.h>
+#include <string.h>
 
 #include "core/core.h"
 #include "layer.h"
@@ -32,4 +34,28 @@ void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int ini
             w[i] = (float)(limit * (2.0 * ae_rng_uniform(rng) - 1.0));
         break;
     }
+}
+
+int ae__weight_bias_view(const char *who, size_t index, ae_param_view *v, float *w, float *dw,
+                         const ae_shape *wshape, float *b, float *db, size_t nb)
+{
+    memset(&v->shape, 0, sizeof v->shape);
+    if (index == 0) {
+        v->name = "weight";
+        v->value = w;
+        v->grad = dw;
+        v->count = ae__shape_size(wshape);
+        v->shape = *wshape;
+        return AE_OK;
+    }
+    if (index == 1 && b != NULL) {
+        v->name = "bias";
+        v->value = b;
+        v->grad = db;
+        v->count = nb;
+        v->shape.rank = 1;
+        v->shape.dims[0] = (uint32_t)nb;
+        return AE_OK;
+    }
+    return ae__error(AE_ERR_INVALID, "%s: no parameter %zu", who, index);
 }

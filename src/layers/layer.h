@@ -27,6 +27,11 @@ void ae__kind_release(ae__kind *kind);
 /* Fills n weights from `init` (ae_init) with the given fans. */
 void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng);
 
+/* param_get for a layer with one weight tensor of shape wshape and a bias
+ * of nb values (b NULL: no bias): index 0 is "weight", 1 is "bias". */
+int ae__weight_bias_view(const char *who, size_t index, ae_param_view *v, float *w, float *dw,
+                         const ae_shape *wshape, float *b, float *db, size_t nb);
+
 /* The built-in kinds' vtables (one file each). */
 extern const ae_layer_vtable ae__dense_vtable;
 extern const ae_layer_vtable ae__activation_vtable;
