@@ -42,6 +42,7 @@ DEPS_check-valgrind := build test data valgrind
 DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
 DEPS_demo           := build data
+DEPS_docs           := docs
 DEPS := $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
 ifneq ($(DEPS),)
 DEPS_STATUS := $(shell scripts/ensure-deps.sh $(DEPS) >&2; echo $$?)
@@ -85,7 +86,7 @@ PCFILE     := $(O)/ae.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
-        fuzz golden install uninstall help clean FORCE
+        fuzz golden docs install uninstall help clean FORCE
 all: lib tools
 
 lib: $(SHARED) $(LIBOUT)/$(SONAME) $(LIBOUT)/libae.so $(STATIC)
@@ -318,6 +319,19 @@ abi-baseline:
 	@echo "abi-baseline: wrote abi/libae.abi from $(SHARED); commit it with src/ae.map"
 	$(ABI_CHECK)
 
+# ---- API reference -----------------------------------------------------------------
+# Doxygen over the public headers (docs/Doxyfile): every undocumented public
+# function, type, field, enum value or macro fails the build (WARN_AS_ERROR).
+# Not part of `make check`. Output: $(DOCS_OUT)/html/index.html.
+DOXYGEN  ?= doxygen
+DOCS_OUT := $(O)/docs/api
+
+docs:
+	@rm -rf $(DOCS_OUT)
+	@mkdir -p $(DOCS_OUT)
+	AE_VERSION=$(VERSION) AE_DOCS_OUT=$(DOCS_OUT) $(DOXYGEN) docs/Doxyfile
+	@echo "docs: API reference in $(DOCS_OUT)/html/index.html"
+
 # ---- install -----------------------------------------------------------------------
 HEADERS_TOP := include/ae.h
 HEADERS_AE  := $(sort $(wildcard include/ae/*.h))
@@ -355,6 +369,7 @@ help:
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replay, abi-check, header and installed-consumer tests"
 	@echo "  fuzz           the libFuzzer model-file target, built with clang in FUZZ_O=$(FUZZ_O)"
+	@echo "  docs           API reference from the headers with Doxygen in $(O)/docs/api (warnings are errors)"
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
 	@echo "  test-run       the Check suites only (CK_RUN_SUITE=<module> selects one)"
 	@echo "  check-asan     the suites rebuilt with ASan+UBSan in ASAN_O=$(ASAN_O)"
@@ -369,7 +384,7 @@ help:
 	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR)"
 	@echo "  uninstall      removes exactly what install put down"
 	@echo "  clean          removes $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE)"
-	@echo "check, demo, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"
+	@echo "check, demo, docs, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"
 	@echo "packages when run as root (scripts/ensure-deps.sh; AE_SKIP_DEPS=1 skips that)."
 
 FORCE:

@@ -1,9 +1,9 @@
 #!/bin/sh
 # ensure-deps.sh - makes sure the Debian packages a libae target needs are
 # installed.  Usage: scripts/ensure-deps.sh SET...   (SET: build test data abi
-# valgrind bench; several may be given).  Called by `make check`, `make demo`,
+# valgrind bench docs; several may be given).  Called by `make check`, `make demo`,
 # `make check-asan`, `make check-tsan`, `make check-valgrind`, `make abi-check`,
-# and by `make bench` for the bench set (the PyTorch peer; optional there: a
+# `make docs`, and by `make bench` for the bench set (the PyTorch peer; optional there: a
 # failure only skips the peer).
 #
 # Installed already: returns at once (dpkg-query only, no apt call).
@@ -19,7 +19,7 @@ if [ "${AE_SKIP_DEPS:-0}" = 1 ]; then
 fi
 
 if [ $# -eq 0 ]; then
-    echo "usage: $0 SET... (build test data abi valgrind bench)" >&2
+    echo "usage: $0 SET... (build test data abi valgrind bench docs)" >&2
     exit 2
 fi
 
@@ -38,8 +38,10 @@ for set in "$@"; do
     valgrind) pkgs="$pkgs valgrind" ;;
     # the PyTorch peer of the benchmarks (bench/torch_peer.py)
     bench) pkgs="$pkgs python3 python3-torch" ;;
+    # the API reference of `make docs` (docs/Doxyfile)
+    docs) pkgs="$pkgs doxygen" ;;
     *)
-        echo "$0: unknown set '$set' (known: build test data abi valgrind bench)" >&2
+        echo "$0: unknown set '$set' (known: build test data abi valgrind bench docs)" >&2
         exit 2
         ;;
     esac

@@ -111,8 +111,8 @@ AE_API void ae_clear_error(void);
 typedef struct ae_allocator {
     uint32_t struct_size; /**< sizeof(ae_allocator) as compiled by the caller */
     void *user;           /**< passed to both callbacks */
-    void *(*alloc)(void *user, size_t size);
-    void (*free)(void *user, void *ptr, size_t size);
+    void *(*alloc)(void *user, size_t size); /**< returns size bytes aligned to at least 64, or NULL */
+    void (*free)(void *user, void *ptr, size_t size); /**< releases ptr (NULL allowed) of size bytes */
 } ae_allocator;
 
 /** Initializer for an ae_allocator (fill in alloc, free and user). */
@@ -191,8 +191,8 @@ AE_API int ae_get_num_threads(void);
  * row-major, batch-first: sample i starts at i * (product of dims).
  */
 typedef struct ae_shape {
-    uint32_t rank;
-    uint32_t dims[AE_MAX_RANK];
+    uint32_t rank;              /**< number of dims used, 1 to AE_MAX_RANK */
+    uint32_t dims[AE_MAX_RANK]; /**< the sizes; dims past the rank are 0 */
 } ae_shape;
 
 #ifdef __cplusplus

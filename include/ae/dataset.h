@@ -56,14 +56,15 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
 
 /**
  * Makes a dataset of @p count samples of shape @p shape from memory.
- * @param[out] out    the new dataset (untouched on failure)
- * @param data        count * (product of shape dims) floats, sample-major
- * @param labels      count labels, or NULL for an unlabelled dataset
- * @param flags       AE_DATASET_COPY or AE_DATASET_BORROW
+ * Macro arguments: (out, data, labels, count, shape, flags):
+ * - @p out: the new dataset (untouched on failure)
+ * - @p data: count * (product of shape dims) floats, sample-major
+ * - @p labels: count labels, or NULL for an unlabelled dataset
+ * - @p flags: AE_DATASET_COPY or AE_DATASET_BORROW
+ *
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE (rank not 1 to AE_MAX_RANK, a
  *         zero dim, or a dim set past the rank), AE_ERR_LIMIT, AE_ERR_NOMEM or
  *         AE_ERR_VERSION (header and library majors differ).
- * Macro arguments: (out, data, labels, count, shape, flags).
  */
 #define ae_dataset_from_memory(...) ae_dataset_from_memory_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
@@ -76,13 +77,13 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  * is an unsigned-byte rank-1 IDX with the same count. Each file must hold
  * exactly the data its header declares. zlib's internal buffers are not
  * allocated through the allocator hooks.
- * @param flags AE_IDX_SCALE (values / 255) or AE_IDX_NO_SCALE.
+ * Macro arguments: (out, images_path, labels_path, flags); @p flags is
+ * AE_IDX_SCALE (values / 255) or AE_IDX_NO_SCALE.
  * @return AE_OK, AE_ERR_INVALID, AE_ERR_IO (cannot open/read), AE_ERR_FORMAT
  *         (bad magic, rank below 2, truncated, trailing bytes, counts
  *         disagree), AE_ERR_UNSUPPORTED (element type other than unsigned
  *         byte, rank above 4), AE_ERR_LIMIT (dimensions overflow or exceed
  *         AE_DATASET_MAX_COUNT), AE_ERR_NOMEM, AE_ERR_VERSION.
- * Macro arguments: (out, images_path, labels_path, flags).
  */
 #define ae_dataset_load_idx(...) ae_dataset_load_idx_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
@@ -188,7 +189,7 @@ typedef struct ae_csv_options {
                                is skipped unread; 0: every line is data */
     int label_column;     /**< 0-based index of the column of integer labels,
                                AE_CSV_LAST_COLUMN or AE_CSV_NO_LABEL */
-    char delimiter;       /**< the cell separator: ',', ';', '\t' or '|' */
+    char delimiter;       /**< the cell separator: ',', ';', '\\t' or '|' */
 } ae_csv_options;
 
 /** Defaults: no header, no label column, comma-separated. */
@@ -223,13 +224,12 @@ AE_API int ae_dataset_load_csv_v(ae_dataset **out, const char *path,
  * Thread-safe (it shares nothing; several files may load at once) as long
  * as no thread changes the C locale meanwhile.
  *
- * @param opts NULL for AE_CSV_OPTIONS_INIT
+ * Macro arguments: (out, path, opts); @p opts NULL means AE_CSV_OPTIONS_INIT.
  * @return AE_OK; AE_ERR_INVALID (NULL, bad options); AE_ERR_IO (cannot
  *         open or read); AE_ERR_FORMAT (a cell is not a number, a row has
  *         too few or too many cells, no data rows, a label is not an
  *         integer, the label column is past the last column, no feature
  *         column left); AE_ERR_LIMIT; AE_ERR_NOMEM; AE_ERR_VERSION.
- * Macro arguments: (out, path, opts).
  */
 #define ae_dataset_load_csv(...) ae_dataset_load_csv_v(__VA_ARGS__, AE_VERSION_NUMBER)
 

@@ -57,7 +57,7 @@ extern "C" {
 
 /** Format version libae writes (docs/format.md); it reads major 1. */
 #define AE_FILE_FORMAT_MAJOR 1
-#define AE_FILE_FORMAT_MINOR 0
+#define AE_FILE_FORMAT_MINOR 0 /**< minor format version libae writes */
 
 /** Largest file a reader accepts unless told a smaller limit. */
 #define AE_FILE_MAX_SIZE ((uint64_t)1 << 36)
@@ -364,7 +364,7 @@ enum ae_file_kind {
 typedef struct ae_file_info {
     uint32_t struct_size;      /**< sizeof(ae_file_info), set by the caller */
     uint32_t format_major;     /**< format version of the file */
-    uint32_t format_minor;
+    uint32_t format_minor;     /**< minor format version of the file */
     uint32_t writer_version;   /**< AE_VERSION_NUMBER of the library that wrote it */
     int kind;                  /**< ae_file_kind */
     uint64_t file_size;        /**< bytes */
@@ -398,7 +398,7 @@ typedef struct ae_file_layer {
     ae_shape input;        /**< per-sample input shape */
     ae_shape output;       /**< per-sample output shape */
     const void *config;    /**< config blob (valid until ae_file_close()), NULL when empty */
-    size_t config_size;
+    size_t config_size;    /**< bytes in config */
     size_t params;         /**< parameter tensors (param_count()) */
     size_t states;         /**< state tensors (state_count()) */
     uint64_t floats;       /**< values of all its tensors */
@@ -426,7 +426,7 @@ typedef struct ae_file_tensor {
     int state;            /**< 0: a parameter (param_get()), 1: a state tensor (state_get()) */
     size_t index;         /**< index within the layer among its parameters or its states */
     const char *name;     /**< as the layer named it (valid until ae_file_close()) */
-    ae_shape shape;
+    ae_shape shape;       /**< the tensor's shape */
     uint64_t count;       /**< values */
     uint64_t offset;      /**< byte offset of its data in the file (64-byte aligned) */
 } ae_file_tensor;

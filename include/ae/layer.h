@@ -33,17 +33,17 @@ enum ae_init {
     AE_INIT_HE_NORMAL = 3       /**< N(0, 2 / fan_in) */
 };
 
-/** Type names of the built-in layer kinds. */
-#define AE_LAYER_DENSE "dense"
-#define AE_LAYER_ACTIVATION "activation"
-#define AE_LAYER_CONV2D "conv2d"
-#define AE_LAYER_CONV2D_TRANSPOSE "conv2d_transpose"
-#define AE_LAYER_MAXPOOL2D "maxpool2d"
-#define AE_LAYER_UPSAMPLE2D "upsample2d"
-#define AE_LAYER_RESHAPE "reshape"
-#define AE_LAYER_FLATTEN "flatten"
-#define AE_LAYER_DROPOUT "dropout"
-#define AE_LAYER_BATCHNORM "batchnorm"
+/* Type names of the built-in layer kinds. */
+#define AE_LAYER_DENSE "dense" /**< dense (fully connected) layer */
+#define AE_LAYER_ACTIVATION "activation" /**< element-wise activation layer */
+#define AE_LAYER_CONV2D "conv2d" /**< 2-d convolution layer */
+#define AE_LAYER_CONV2D_TRANSPOSE "conv2d_transpose" /**< transposed 2-d convolution layer */
+#define AE_LAYER_MAXPOOL2D "maxpool2d" /**< 2-d max pooling layer */
+#define AE_LAYER_UPSAMPLE2D "upsample2d" /**< nearest-neighbour 2-d upsampling layer */
+#define AE_LAYER_RESHAPE "reshape" /**< reshape layer */
+#define AE_LAYER_FLATTEN "flatten" /**< flatten layer */
+#define AE_LAYER_DROPOUT "dropout" /**< dropout layer */
+#define AE_LAYER_BATCHNORM "batchnorm" /**< batch normalization layer */
 
 /** Default slope of AE_ACT_LEAKY_RELU (PyTorch's). */
 #define AE_LEAKY_RELU_SLOPE 0.01f
@@ -131,11 +131,19 @@ enum ae_padding {
 typedef struct ae_conv2d_options {
     uint32_t struct_size; /**< sizeof(ae_conv2d_options) */
     uint32_t filters;     /**< output channels, >= 1 */
+    /** @{ */
     uint32_t kernel_h, kernel_w;     /**< >= 1 */
+    /** @} */
+    /** @{ */
     uint32_t stride_h, stride_w;     /**< >= 1 (default 1) */
+    /** @} */
+    /** @{ */
     uint32_t dilation_h, dilation_w; /**< >= 1 (default 1) */
+    /** @} */
     int padding;          /**< ae_padding (default AE_PAD_VALID, as Keras) */
+    /** @{ */
     uint32_t pad_top, pad_bottom, pad_left, pad_right; /**< AE_PAD_EXPLICIT only; else 0 */
+    /** @} */
     int activation;       /**< fused ae_activation */
     int init;             /**< ae_init for the weights */
     int use_bias;         /**< 1 (default) or 0 */
@@ -155,16 +163,26 @@ typedef struct ae_conv2d_options {
 typedef struct ae_conv2d_transpose_options {
     uint32_t struct_size; /**< sizeof(ae_conv2d_transpose_options) */
     uint32_t filters;     /**< output channels, >= 1 */
-    uint32_t kernel_h, kernel_w;
-    uint32_t stride_h, stride_w;
-    uint32_t dilation_h, dilation_w;
+    /** @{ */
+    uint32_t kernel_h, kernel_w;     /**< >= 1 */
+    /** @} */
+    /** @{ */
+    uint32_t stride_h, stride_w;     /**< >= 1 (default 1) */
+    /** @} */
+    /** @{ */
+    uint32_t dilation_h, dilation_w; /**< >= 1 (default 1) */
+    /** @} */
     int padding;          /**< ae_padding */
+    /** @{ */
     uint32_t pad_top, pad_bottom, pad_left, pad_right; /**< AE_PAD_EXPLICIT only */
+    /** @} */
+    /** @{ */
     int32_t output_padding_h, output_padding_w; /**< AE_OUTPUT_PADDING_AUTO or 0 <= op < max(stride, dilation) */
-    int activation;
-    int init;
-    int use_bias;
-    float slope;
+    /** @} */
+    int activation;       /**< fused ae_activation */
+    int init;             /**< ae_init for the weights */
+    int use_bias;         /**< 1 (default) or 0 */
+    float slope;          /**< leaky-relu slope */
 } ae_conv2d_transpose_options;
 
 /** Defaults: set filters and the kernel; stride 1, valid, automatic output padding. */
@@ -181,10 +199,16 @@ typedef struct ae_conv2d_transpose_options {
  */
 typedef struct ae_pool2d_options {
     uint32_t struct_size; /**< sizeof(ae_pool2d_options) */
+    /** @{ */
     uint32_t pool_h, pool_w;     /**< window, >= 1 */
+    /** @} */
+    /** @{ */
     uint32_t stride_h, stride_w; /**< 0 means the pool size (the default, as Keras) */
+    /** @} */
     int padding;                 /**< ae_padding (default AE_PAD_VALID) */
+    /** @{ */
     uint32_t pad_top, pad_bottom, pad_left, pad_right; /**< AE_PAD_EXPLICIT only */
+    /** @} */
 } ae_pool2d_options;
 
 /** Defaults: 2x2 window, stride = window, valid. */
@@ -198,7 +222,9 @@ typedef struct ae_pool2d_options {
  */
 typedef struct ae_upsample2d_options {
     uint32_t struct_size; /**< sizeof(ae_upsample2d_options) */
+    /** @{ */
     uint32_t size_h, size_w; /**< integer factors, >= 1 */
+    /** @} */
 } ae_upsample2d_options;
 
 /** Defaults: factor 2 on both axes. */
