@@ -201,6 +201,8 @@ static void usage(FILE *f)
 "  --data DIR   directory with the Fashion-MNIST IDX files\n"
 "               (default " DATA_DEFAULT_DIR ")\n"
 "  --out DIR    directory for custom_layer.aem, created if missing (default out)\n"
+"  --threads N  threads for libae's matrix products, 1..1024 (default:\n"
+"               AE_NUM_THREADS, else OpenBLAS's count)\n"
 "  -h, --help   print this help and exit\n"
 "\n"
 "Output: one line on stdout,\n"
@@ -215,22 +217,19 @@ int main(int argc, char **argv)
     uint32_t epochs = 2, train_count = 10000;
     uint64_t seed = 1;
     const char *data_dir = DATA_DEFAULT_DIR, *out_dir = "out";
+    uint32_t threads = 0; /* --threads: 0 keeps the default */
     const cli_option options[] = {
         {"epochs", CLI_U32, &epochs, 0, 1000, 0, 0},
         {"train", CLI_U32, &train_count, 1, 60000, 0, 0},
         {"seed", CLI_U64, &seed, 0, 0, 0, 0},
         {"data", CLI_STRING, &data_dir, 0, 0, 0, 0},
         {"out", CLI_STRING, &out_dir, 0, 0, 0, 0},
+        CLI_THREADS_OPTION(threads),
     };
-    switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
-    case CLI_HELP:
-        usage(stdout);
-        return CLI_EXIT_OK;
-    case CLI_ERROR:
-        return CLI_EXIT_USAGE;
-    default:
-        break;
-    }
+    int start = cli_start(PROG, argc, argv, options, sizeof options / sizeof options[0], usage,
+                          &threads);
+    if (start != CLI_CONTINUE)
+        return start;
 
     ae_dataset *all = NULL, *train = NULL, *test = NULL;
     ae_encoder *enc = NULL;

@@ -210,17 +210,10 @@ int main(int argc, char **argv)
         {"load", CLI_STRING, &load_path, 0, 0, 0, 0},
         CLI_THREADS_OPTION(threads),
     };
-    switch (cli_parse(PROG, argc, argv, options, sizeof options / sizeof options[0])) {
-    case CLI_HELP:
-        usage(stdout);
-        return CLI_EXIT_OK;
-    case CLI_ERROR:
-        return CLI_EXIT_USAGE;
-    default:
-        break;
-    }
-    if (cli_set_threads(PROG, threads) != CLI_EXIT_OK)
-        return CLI_EXIT_FAILURE;
+    int start = cli_start(PROG, argc, argv, options, sizeof options / sizeof options[0], usage,
+                          &threads);
+    if (start != CLI_CONTINUE)
+        return start;
 
     ae_dataset *train = NULL, *test = NULL;
     ae_encoder *enc = NULL;

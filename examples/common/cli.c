@@ -173,6 +173,23 @@ int cli_set_threads(const char *prog, uint32_t threads)
     return CLI_EXIT_OK;
 }
 
+int cli_start(const char *prog, int argc, char **argv, const cli_option *options, size_t count,
+              void (*usage)(FILE *), const uint32_t *threads)
+{
+    switch (cli_parse(prog, argc, argv, options, count)) {
+    case CLI_HELP:
+        usage(stdout);
+        return CLI_EXIT_OK;
+    case CLI_ERROR:
+        return CLI_EXIT_USAGE;
+    default:
+        break;
+    }
+    if (threads != NULL && cli_set_threads(prog, *threads) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    return CLI_CONTINUE;
+}
+
 /* ---- progress ------------------------------------------------------------ */
 
 #define BAR_WIDTH 30

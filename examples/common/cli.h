@@ -83,6 +83,19 @@ int cli_error(const char *prog, const char *format, ...)
  * CLI_EXIT_OK, or prints the library's message and returns CLI_EXIT_FAILURE. */
 int cli_set_threads(const char *prog, uint32_t threads);
 
+/* ---- start-up -------------------------------------------------------------- */
+
+/* cli_start() result meaning "go on". */
+#define CLI_CONTINUE (-1)
+
+/*
+ * What every example does first: cli_parse(); on --help, usage(stdout);
+ * then applies --threads when @p threads (the CLI_THREADS_OPTION variable)
+ * is not NULL. Returns CLI_CONTINUE, or the exit status main() returns.
+ */
+int cli_start(const char *prog, int argc, char **argv, const cli_option *options, size_t count,
+              void (*usage)(FILE *), const uint32_t *threads);
+
 /* ---- progress ------------------------------------------------------------ */
 
 /*
