@@ -5,11 +5,10 @@
  * is accumulated in double by dsyrk over row (or feature) chunks, and its
  * top k eigenpairs come from LAPACK's dsyevr. Randomized: a seeded Gaussian
  * sketch, power iterations orthonormalised by Householder QR (sgeqrf), all
- * products over the data through ae__gemm (cblas_sgemm), then the small
+ * products through the wrappers in src/core/blas.c, then the small
  * l x l problem exactly. The data is never copied whole: every pass centres
  * ROW_CHUNK rows at a time into a scratch buffer.
  */
-#include <cblas.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -167,8 +166,7 @@ static int exact_covariance(const rows *r, const double *mean, size_t k, double 
     for (size_t first = 0; first < n; first += ROW_CHUNK) {
         size_t b = min_size(ROW_CHUNK, n - first);
         centre_d(r, mean, first, b, chunk);
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)b, 1.0, chunk, (int)d,
-                    1.0, c, (int)d);
+        ae__dsyrk(1, d, b, 1.0, chunk, d, 1.0, c, d);
     }
     rc = ae__sym_eig_top(c, d, k, lambda, comp, who);
 done:
@@ -213,16 +211,14 @@ static int exact_gram(const rows *r, const double *mean, size_t k, double *lambd
             for (size_t j = 0; j < bw; j++)
                 block[i * bw + j] = (double)p[j] - mean[j0 + j];
         }
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)bw, 1.0, block,
-                    (int)bw, 1.0, g, (int)n);
+        ae__dsyrk(0, n, bw, 1.0, block, bw, 1.0, g, n);
     }
     if ((rc = ae__sym_eig_top(g, n, k, lambda, u, who)) < 0)
         goto done;
     for (size_t first = 0; first < n; first += ROW_CHUNK) {
         size_t b = min_size(ROW_CHUNK, n - first);
         centre_d(r, mean, first, b, chunk);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)d, (int)b, 1.0,
-                    u + first, (int)n, chunk, (int)d, first ? 1.0 : 0.0, comp, (int)d);
+        ae__dgemm(k, d, b, 1.0, u + first, n, chunk, d, first ? 1.0 : 0.0, comp, d);
     }
     /* ||Xc^T u_i|| = sqrt(lambda_i): relative to the largest, tiny means 0. */
     double tol = sqrt(fmax(lambda[0], 0.0)) * 1e-6 + DBL_MIN;
@@ -333,12 +329,10 @@ static int randomized(const rows *r, const double *mean, size_t k, const ae_pca_
     /* B = U S V^T from the eigen-decomposition of B B^T; V^T = U^T B / S. */
     for (size_t i = 0; i < l * d; i++)
         bd[i] = bt[i];
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)l, (int)d, 1.0, bd, (int)d, 0.0, m,
-                (int)l);
+    ae__dsyrk(0, l, d, 1.0, bd, d, 0.0, m, l);
     if ((rc = ae__sym_eig_top(m, l, k, lambda, u, who)) < 0)
         goto done;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)d, (int)l, 1.0, u,
-                (int)l, bd, (int)d, 0.0, comp, (int)d);
+    ae__dgemm(k, d, l, 1.0, u, l, bd, d, 0.0, comp, d);
     normalise_rows(comp, k, d, sqrt(fmax(lambda[0], 0.0)) * 1e-5 + DBL_MIN, bad);
     rc = AE_OK;
 done:

@@ -113,16 +113,23 @@ static void blas_threads(int want)
 #endif
 }
 
-void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
-              float alpha, const float *a, size_t lda, const float *b,
-              size_t ldb, float beta, float *c, size_t ldc)
+/* BLAS threads for an m x n x k product: the setting, or 1 for products
+ * too small or too skinny to gain from a split. */
+static int product_threads(size_t m, size_t n, size_t k)
 {
     int t = single ? 1 : ae__threads();
     if (t > 1 && ((double)m * (double)n * (double)k < (double)AE_GEMM_THREAD_FLOPS ||
                   m < AE_GEMM_THREAD_MIN_DIM || n < AE_GEMM_THREAD_MIN_DIM ||
                   k < AE_GEMM_THREAD_MIN_DIM))
         t = 1;
-    blas_threads(t);
+    return t;
+}
+
+void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+              float alpha, const float *a, size_t lda, const float *b,
+              size_t ldb, float beta, float *c, size_t ldc)
+{
+    blas_threads(product_threads(m, n, k));
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
                 alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
@@ -137,4 +144,20 @@ void ae__gemv(int trans_a, size_t m, size_t n, float alpha, const float *a, size
     blas_threads(t);
     cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, (int)m, (int)n, alpha, a,
                 (int)lda, x, 1, beta, y, 1);
+}
+
+void ae__dgemm(size_t m, size_t n, size_t k, double alpha, const double *a, size_t lda,
+               const double *b, size_t ldb, double beta, double *c, size_t ldc)
+{
+    blas_threads(product_threads(m, n, k));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+void ae__dsyrk(int trans, size_t n, size_t k, double alpha, const double *a, size_t lda,
+               double beta, double *c, size_t ldc)
+{
+    blas_threads(product_threads(n, n, k));
+    cblas_dsyrk(CblasRowMajor, CblasUpper, trans ? CblasTrans : CblasNoTrans, (int)n, (int)k,
+                alpha, a, (int)lda, beta, c, (int)ldc);
 }

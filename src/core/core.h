@@ -116,6 +116,13 @@ void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
 /* y = alpha * op(A) x + beta * y, A row-major m x n; x and y contiguous. */
 void ae__gemv(int trans_a, size_t m, size_t n, float alpha, const float *a, size_t lda,
               const float *x, float beta, float *y);
+/* Double-precision products for PCA, with the same thread choice:
+ * C = alpha * A B + beta * C (no transposes), and the upper triangle of
+ * C = alpha * op(A) op(A)^T + beta * C, A n x k (k x n with trans). */
+void ae__dgemm(size_t m, size_t n, size_t k, double alpha, const double *a, size_t lda,
+               const double *b, size_t ldb, double beta, double *c, size_t ldc);
+void ae__dsyrk(int trans, size_t n, size_t k, double alpha, const double *a, size_t lda,
+               double beta, double *c, size_t ldc);
 /* The thread setting (ae_get_num_threads()): at least 1. */
 int ae__threads(void);
 /* With on set, the calling thread's products run on one BLAS thread whatever
