@@ -375,8 +375,8 @@ static int load_model(const char *path, ae_file **file, ae_model **model, ae_det
     ae_file *f = NULL;
     ae_model *m = NULL;
     int rc;
-    if ((rc = ae_file_open(&f, path, NULL)) < 0 || (rc = ae_file_load_model(f, &m)) < 0 ||
-        (rc = ae_file_load_detector(f, det)) < 0) {
+    if ((rc = ae_file_open(&f, path, NULL)) < 0 || (rc = ae_file_load_model(&m, f)) < 0 ||
+        (rc = ae_file_load_detector(det, f)) < 0) {
         ae_model_destroy(m);
         ae_file_close(f);
         return rc;
@@ -1015,7 +1015,7 @@ static int run_csv(const settings *s0, const csv_settings *cs0)
 
     /* ... and predicts the test rows. */
     size_t flagged = 0;
-    if ((rc = ae_detector_predict(det, flags, err, model, test)) < 0)
+    if ((rc = ae_detector_predict(det, model, test, flags, err)) < 0)
         goto lib_fail;
     for (size_t i = 0; i < n_te; i++)
         flagged += (size_t)flags[i];

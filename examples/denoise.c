@@ -96,7 +96,7 @@ static int denoised_mse(evaluation *ev, double *mse)
     int rc = ae_model_reconstruct(ev->model, ev->noisy, ev->count, ev->denoised);
     if (rc < 0)
         return rc;
-    return ae_loss_compute(AE_LOSS_MSE, ev->denoised, ev->clean, ev->count, ev->size, mse);
+    return ae_loss_compute(mse, AE_LOSS_MSE, ev->clean, ev->denoised, ev->count, ev->size);
 }
 
 /* The progress callback: the cli bar, with the denoised test MSE as the
@@ -203,8 +203,8 @@ int main(int argc, char **argv)
     if ((rc = ae_dataset_get_batch(test, 0, ev.count, buf, NULL)) < 0)
         goto lib_fail;
     memcpy(buf + ev.count * ev.size, buf, ev.count * ev.size * sizeof *buf);
-    if ((rc = ae_noise_apply(AE_NOISE_GAUSSIAN, (float)noise, seed + 3,
-                             buf + ev.count * ev.size, ev.count * ev.size)) < 0)
+    if ((rc = ae_noise_apply(buf + ev.count * ev.size, ev.count * ev.size,
+                             AE_NOISE_GAUSSIAN, (float)noise, seed + 3)) < 0)
         goto lib_fail;
 
     /* The tutorial's model. The transposed convolutions use "same" padding
@@ -263,8 +263,8 @@ int main(int argc, char **argv)
 
     double test_mse, identity_mse;
     if ((rc = denoised_mse(&ev, &test_mse)) < 0 ||
-        (rc = ae_loss_compute(AE_LOSS_MSE, ev.noisy, ev.clean, ev.count, ev.size,
-                              &identity_mse)) < 0)
+        (rc = ae_loss_compute(&identity_mse, AE_LOSS_MSE, ev.clean, ev.noisy, ev.count,
+                              ev.size)) < 0)
         goto lib_fail;
     if ((status = write_grid(out_dir, &ev, h, w)) != CLI_EXIT_OK)
         goto done;

@@ -147,9 +147,9 @@ static int load_model(const char *path, ae_model **model, ae_optimizer **opt,
     int rc = ae_file_open(&f, path, NULL);
     if (rc < 0)
         return rc;
-    if ((rc = ae_file_load_model(f, model)) < 0)
+    if ((rc = ae_file_load_model(model, f)) < 0)
         goto done;
-    rc = ae_file_load_optimizer(f, *model, opt);
+    rc = ae_file_load_optimizer(opt, f, *model);
     if (rc == AE_ERR_NOT_FOUND) {
         ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
         rc = ae_optimizer_create(opt, &oo);
@@ -160,7 +160,7 @@ static int load_model(const char *path, ae_model **model, ae_optimizer **opt,
         goto done;
     }
     ae_train_options saved = AE_TRAIN_OPTIONS_INIT;
-    if (ae_file_training(f, &saved) == AE_OK) {
+    if (ae_file_get_training(f, &saved) == AE_OK) {
         if (!keep_batch)
             to->batch_size = saved.batch_size;
         if (!keep_seed)

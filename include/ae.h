@@ -25,8 +25,26 @@
  * Conventions (every header):
  * - functions that can fail return int: AE_OK or a negative AE_ERR_* code;
  *   ae_last_error() gives the detail; outputs are written only on success;
- * - outputs come first; destructors accept NULL;
+ * - argument order, one rule per kind of function:
+ *   - a function that makes a new object takes the `**out` for it first:
+ *     ae_model_create(&model, enc, dec), ae_file_load_model(&model, file),
+ *     ae_dataset_subset(&view, ds, first, count);
+ *   - a function of an object, named ae_<object>_<verb>, takes that object
+ *     first, its inputs next and the places it writes results last; an
+ *     options pointer, when there is one, comes after them:
+ *     ae_encoder_encode(enc, x, count, z), ae_dataset_label(ds, i, &label),
+ *     ae_model_save_memory(model, &data, &size, opts);
+ *   - a function of no object that fills arrays the caller passes
+ *     (thresholds, metrics, loss, noise, latent generators) takes the array
+ *     it writes first, as memcpy() does: ae_metrics_roc_auc(&auc, scores,
+ *     labels, n), ae_noise_apply(x, n, AE_NOISE_GAUSSIAN, 0.2f, seed);
+ *   - a buffer is followed by its size; targets come before predictions
+ *     (ae_loss_compute(), ae_score_compute());
+ * - destructors accept NULL; every object has exactly one owner, said in the
+ *   doc comment of the function that hands it out;
  * - structs you fill start with struct_size and have an ..._INIT macro;
+ * - thread safety is stated per header: objects are read-safe from several
+ *   threads once built, and changed by one thread at a time;
  * - the library never aborts, exits or prints.
  */
 #ifndef AE_H

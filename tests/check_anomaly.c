@@ -116,9 +116,9 @@ START_TEST(model_scores_equal_reconstruct_then_compute)
                      AE_OK);
     for (int kind = AE_SCORE_MSE; kind <= AE_SCORE_BCE; kind++) {
         ck_assert_int_eq(ae_score_compute(ref, kind, x, xr, M, IN), AE_OK);
-        ck_assert_int_eq(ae_model_score_batch(m, e, x, M, kind), AE_OK);
+        ck_assert_int_eq(ae_model_score(m, x, M, kind, e), AE_OK);
         ck_assert_mem_eq(e, ref, M * sizeof *e);
-        ck_assert_int_eq(ae_model_score(m, e, ds, kind), AE_OK);
+        ck_assert_int_eq(ae_model_score_dataset(m, ds, kind, e), AE_OK);
         ck_assert_mem_eq(e, ref, M * sizeof *e);
         for (size_t i = 0; i < M; i++)
             ck_assert(e[i] > 0.0);
@@ -142,8 +142,8 @@ START_TEST(dataset_scores_follow_the_view_order)
     ae_dataset *ds, *view;
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, M, &in_shape, AE_DATASET_COPY), AE_OK);
     ck_assert_int_eq(ae_dataset_select(&view, ds, idx, 3), AE_OK);
-    ck_assert_int_eq(ae_model_score(m, all, ds, AE_SCORE_MSE), AE_OK);
-    ck_assert_int_eq(ae_model_score(m, sel, view, AE_SCORE_MSE), AE_OK);
+    ck_assert_int_eq(ae_model_score_dataset(m, ds, AE_SCORE_MSE, all), AE_OK);
+    ck_assert_int_eq(ae_model_score_dataset(m, view, AE_SCORE_MSE, sel), AE_OK);
     ck_assert_double_eq(sel[0], all[7]);
     ck_assert_double_eq(sel[1], all[2]);
     ck_assert_double_eq(sel[2], all[7]);
@@ -164,20 +164,20 @@ START_TEST(model_scoring_rejects_bad_arguments)
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, 4, &in_shape, AE_DATASET_COPY), AE_OK);
     ck_assert_int_eq(ae_dataset_from_memory(&wrong, x, NULL, 4, &other, AE_DATASET_COPY), AE_OK);
 
-    ck_assert_int_eq(ae_model_score_batch(NULL, e, x, 4, AE_SCORE_MSE), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score_batch(m, NULL, x, 4, AE_SCORE_MSE), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score_batch(m, e, NULL, 4, AE_SCORE_MSE), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score_batch(m, e, x, 0, AE_SCORE_MSE), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score_batch(m, e, x, 4, -1), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score_batch(odd, e, x, 4, AE_SCORE_MSE), AE_ERR_SHAPE);
+    ck_assert_int_eq(ae_model_score(NULL, x, 4, AE_SCORE_MSE, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score(m, x, 4, AE_SCORE_MSE, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score(m, NULL, 4, AE_SCORE_MSE, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score(m, x, 0, AE_SCORE_MSE, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score(m, x, 4, -1, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score(odd, x, 4, AE_SCORE_MSE, e), AE_ERR_SHAPE);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "takes 12 values and gives 13"));
 
-    ck_assert_int_eq(ae_model_score(NULL, e, ds, AE_SCORE_MSE), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score(m, NULL, ds, AE_SCORE_MSE), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score(m, e, NULL, AE_SCORE_MSE), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score(m, e, ds, 7), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_score(odd, e, ds, AE_SCORE_MSE), AE_ERR_SHAPE);
-    ck_assert_int_eq(ae_model_score(m, e, wrong, AE_SCORE_MSE), AE_ERR_SHAPE);
+    ck_assert_int_eq(ae_model_score_dataset(NULL, ds, AE_SCORE_MSE, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score_dataset(m, ds, AE_SCORE_MSE, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score_dataset(m, NULL, AE_SCORE_MSE, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score_dataset(m, ds, 7, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_score_dataset(odd, ds, AE_SCORE_MSE, e), AE_ERR_SHAPE);
+    ck_assert_int_eq(ae_model_score_dataset(m, wrong, AE_SCORE_MSE, e), AE_ERR_SHAPE);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "samples have 6 values, the model takes 12"));
     ck_assert_double_eq(e[0], 7.0);
 
@@ -316,7 +316,7 @@ START_TEST(unfitted_detector_refuses_to_classify)
     ck_assert_int_eq(ae_detector_create(&det, NULL), AE_OK);
     ck_assert_int_eq(ae_detector_threshold(det, &t), AE_ERR_STATE);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "no threshold yet"));
-    ck_assert_int_eq(ae_detector_classify(det, f, e, 1), AE_ERR_STATE);
+    ck_assert_int_eq(ae_detector_classify(det, e, 1, f), AE_ERR_STATE);
     ck_assert_double_eq(t, 42.0);
     ck_assert_int_eq(f[0], 7);
     ae_detector_destroy(det);
@@ -338,7 +338,7 @@ START_TEST(detector_fits_mean_std_and_classifies_above_the_threshold)
     ck_assert_double_eq_tol(t, t_ref, TOL);
     const double e[] = {0.0, 4.7, 4.8, 100.0, NAN, t_ref};
     int32_t f[6];
-    ck_assert_int_eq(ae_detector_classify(det, f, e, 6), AE_OK);
+    ck_assert_int_eq(ae_detector_classify(det, e, 6, f), AE_OK);
     ck_assert_int_eq(f[0], 0);
     ck_assert_int_eq(f[1], 0);
     ck_assert_int_eq(f[2], 1);
@@ -411,7 +411,7 @@ START_TEST(fixed_rule_refuses_to_fit)
     ck_assert_int_eq(ae_detector_is_fitted(det), 0);
     ck_assert_int_eq(ae_detector_set_threshold(det, 1.5), AE_OK);
     int32_t f[2];
-    ck_assert_int_eq(ae_detector_classify(det, f, e, 2), AE_OK);
+    ck_assert_int_eq(ae_detector_classify(det, e, 2, f), AE_OK);
     ck_assert_int_eq(f[0], 0);
     ck_assert_int_eq(f[1], 1);
     ae_detector_destroy(det);
@@ -434,16 +434,16 @@ START_TEST(detector_fit_and_predict_use_the_model_scores)
     o.score = AE_SCORE_MAE;
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, M, &in_shape, AE_DATASET_COPY), AE_OK);
     ck_assert_int_eq(ae_detector_create(&det, &o), AE_OK);
-    ck_assert_int_eq(ae_detector_predict(det, f, e, m, ds), AE_ERR_STATE);
+    ck_assert_int_eq(ae_detector_predict(det, m, ds, f, e), AE_ERR_STATE);
     ck_assert_int_eq(ae_detector_fit(det, m, ds), AE_OK);
-    ck_assert_int_eq(ae_model_score(m, ref, ds, AE_SCORE_MAE), AE_OK);
+    ck_assert_int_eq(ae_model_score_dataset(m, ds, AE_SCORE_MAE, ref), AE_OK);
     ck_assert_int_eq(ae_threshold_mean_std(&t_ref, ref, M, 1.0), AE_OK);
     ck_assert_int_eq(ae_detector_threshold(det, &t), AE_OK);
     ck_assert_double_eq(t, t_ref);
 
-    ck_assert_int_eq(ae_detector_predict(det, f, e, m, ds), AE_OK);
+    ck_assert_int_eq(ae_detector_predict(det, m, ds, f, e), AE_OK);
     ck_assert_mem_eq(e, ref, sizeof e);
-    ck_assert_int_eq(ae_detector_classify(det, g, ref, M), AE_OK);
+    ck_assert_int_eq(ae_detector_classify(det, ref, M, g), AE_OK);
     ck_assert_mem_eq(f, g, sizeof f);
     size_t flagged = 0;
     for (size_t i = 0; i < M; i++)
@@ -451,7 +451,7 @@ START_TEST(detector_fit_and_predict_use_the_model_scores)
     ck_assert_uint_gt(flagged, 0); /* mean + 1 std flags the tail */
     ck_assert_uint_lt(flagged, M / 2);
     memset(g, 0, sizeof g);
-    ck_assert_int_eq(ae_detector_predict(det, g, NULL, m, ds), AE_OK); /* errors optional */
+    ck_assert_int_eq(ae_detector_predict(det, m, ds, g, NULL), AE_OK); /* errors optional */
     ck_assert_mem_eq(f, g, sizeof f);
     ae_detector_destroy(det);
     ae_dataset_destroy(ds);
@@ -533,14 +533,14 @@ START_TEST(detector_functions_reject_null_and_zero)
 
     ck_assert_int_eq(ae_detector_fit_errors(det, e, 2), AE_OK);
     ck_assert_int_eq(ae_detector_threshold(det, NULL), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_classify(NULL, f, e, 2), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_classify(det, NULL, e, 2), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_classify(det, f, NULL, 2), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_classify(det, f, e, 0), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_predict(NULL, f, e, m, ds), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_predict(det, NULL, e, m, ds), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_predict(det, f, e, NULL, ds), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_detector_predict(det, f, e, m, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_classify(NULL, e, 2, f), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_classify(det, e, 2, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_classify(det, NULL, 2, f), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_classify(det, e, 0, f), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_predict(NULL, m, ds, f, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_predict(det, m, ds, NULL, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_predict(det, NULL, ds, f, e), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_detector_predict(det, m, NULL, f, e), AE_ERR_INVALID);
 
     ae_detector_destroy(det);
     ae_dataset_destroy(ds);
@@ -572,7 +572,7 @@ START_TEST(scoring_fails_cleanly_at_every_allocation)
         if (rc == AE_OK)
             rc = ae_detector_fit(det, m, ds);
         if (rc == AE_OK)
-            rc = ae_detector_predict(det, f, e, m, ds);
+            rc = ae_detector_predict(det, m, ds, f, e);
         if (rc == AE_OK)
             done = 1;
         else {

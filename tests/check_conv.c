@@ -1266,7 +1266,7 @@ START_TEST(noise_models_corrupt_as_documented)
         c[i] = 0.5f;
     /* gaussian: mean ~0.5, std ~0.2, within [0, 1] */
     memcpy(x, c, n * sizeof(float));
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.2f, 3, x, n), AE_OK);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_GAUSSIAN, 0.2f, 3), AE_OK);
     double m = 0, v = 0;
     for (size_t i = 0; i < n; i++) {
         ck_assert(x[i] >= 0.0f && x[i] <= 1.0f);
@@ -1280,14 +1280,14 @@ START_TEST(noise_models_corrupt_as_documented)
     ck_assert_double_eq_tol(sqrt(v), 0.2, 0.01);
     /* clipping: a large factor piles values at 0 and 1 */
     memcpy(x, c, n * sizeof(float));
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 5.0f, 3, x, n), AE_OK);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_GAUSSIAN, 5.0f, 3), AE_OK);
     size_t ends = 0;
     for (size_t i = 0; i < n; i++)
         ends += x[i] == 0.0f || x[i] == 1.0f;
     ck_assert_uint_gt(ends, n * 8 / 10);
     /* masking: about a fraction `amount` zeroed, the rest untouched */
     memcpy(x, c, n * sizeof(float));
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_MASKING, 0.3f, 4, x, n - 1), AE_OK);
+    ck_assert_int_eq(ae_noise_apply(x, n - 1, AE_NOISE_MASKING, 0.3f, 4), AE_OK);
     size_t zeros = 0;
     for (size_t i = 0; i < n - 1; i++) {
         ck_assert(x[i] == 0.0f || x[i] == 0.5f);
@@ -1298,7 +1298,7 @@ START_TEST(noise_models_corrupt_as_documented)
     ck_assert_uint_lt(zeros, 6300);
     /* salt and pepper: a fraction set to 0 or 1, evenly */
     memcpy(x, c, n * sizeof(float));
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_SALT_PEPPER, 0.2f, 5, x, n), AE_OK);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_SALT_PEPPER, 0.2f, 5), AE_OK);
     size_t salt = 0, pepper = 0;
     for (size_t i = 0; i < n; i++) {
         ck_assert(x[i] == 0.0f || x[i] == 1.0f || x[i] == 0.5f);
@@ -1313,23 +1313,23 @@ START_TEST(noise_models_corrupt_as_documented)
     float *y = falloc(n);
     memcpy(x, c, n * sizeof(float));
     memcpy(y, c, n * sizeof(float));
-    ae_noise_apply(AE_NOISE_GAUSSIAN, 0.2f, 9, x, n);
-    ae_noise_apply(AE_NOISE_GAUSSIAN, 0.2f, 9, y, n);
+    ae_noise_apply(x, n, AE_NOISE_GAUSSIAN, 0.2f, 9);
+    ae_noise_apply(y, n, AE_NOISE_GAUSSIAN, 0.2f, 9);
     ck_assert_int_eq(memcmp(x, y, n * sizeof(float)), 0);
-    ae_noise_apply(AE_NOISE_GAUSSIAN, 0.2f, 10, y, n);
+    ae_noise_apply(y, n, AE_NOISE_GAUSSIAN, 0.2f, 10);
     ck_assert_int_ne(memcmp(x, y, n * sizeof(float)), 0);
     memcpy(x, c, n * sizeof(float));
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_NONE, 0.0f, 1, x, n), AE_OK);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_NONE, 0.0f, 1), AE_OK);
     ck_assert_int_eq(memcmp(x, c, n * sizeof(float)), 0);
     /* errors */
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.2f, 1, NULL, n), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.2f, 1, x, 0), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(7, 0.2f, 1, x, n), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(NULL, n, AE_NOISE_GAUSSIAN, 0.2f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, 0, AE_NOISE_GAUSSIAN, 0.2f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, n, 7, 0.2f, 1), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "unknown noise 7"));
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, -0.1f, 1, x, n), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, INFINITY, 1, x, n), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_MASKING, 1.5f, 1, x, n), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_SALT_PEPPER, NAN, 1, x, n), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_GAUSSIAN, -0.1f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_GAUSSIAN, INFINITY, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_MASKING, 1.5f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, n, AE_NOISE_SALT_PEPPER, NAN, 1), AE_ERR_INVALID);
     free(x);
     free(y);
     free(c);
@@ -1382,10 +1382,10 @@ static double denoised_mse(ae_model *m, ae_dataset *ds)
     float *x = falloc(n * size), *noisy = falloc(n * size), *out = falloc(n * size);
     ck_assert_int_eq(ae_dataset_get_batch(ds, 0, n, x, NULL), AE_OK);
     memcpy(noisy, x, n * size * sizeof(float));
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.2f, 77, noisy, n * size), AE_OK);
+    ck_assert_int_eq(ae_noise_apply(noisy, n * size, AE_NOISE_GAUSSIAN, 0.2f, 77), AE_OK);
     ck_assert_int_eq(ae_model_reconstruct(m, noisy, n, out), AE_OK);
     double mse;
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, out, x, n, size, &mse), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&mse, AE_LOSS_MSE, x, out, n, size), AE_OK);
     free(x);
     free(noisy);
     free(out);

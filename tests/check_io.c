@@ -134,7 +134,7 @@ static ae_model *load_memory(const void *data, size_t size)
     ae_file *f;
     ae_model *m;
     ck_assert_int_eq(ae_file_open_memory(&f, data, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_model(f, &m), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&m, f), AE_OK);
     ae_file_close(f);
     return m;
 }
@@ -345,7 +345,7 @@ START_TEST(model_round_trips_through_a_path)
     ck_assert_int_eq(ae_model_save(m, path, NULL), AE_OK);
     ae_file *f;
     ck_assert_int_eq(ae_file_open(&f, path, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_model(f, &l), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&l, f), AE_OK);
     ck_assert(same_model(m, l));
     ae_file_close(f);
     ae_model_destroy(l);
@@ -370,7 +370,7 @@ START_TEST(model_round_trips_through_callbacks_in_small_chunks)
         membuf in = membuf_of(out.data, out.size, chunks[c]);
         ae_file *f;
         ck_assert_int_eq(ae_file_open_callback(&f, mem_read, &in, NULL), AE_OK);
-        ck_assert_int_eq(ae_file_load_model(f, &l), AE_OK);
+        ck_assert_int_eq(ae_file_load_model(&l, f), AE_OK);
         ck_assert(same_model(m, l));
         ae_model_destroy(l);
         ae_file_close(f);
@@ -426,7 +426,7 @@ START_TEST(encoder_and_decoder_save_and_load_alone)
     ck_assert_int_eq(ae_encoder_save_memory(enc, &data, &size, NULL), AE_OK);
     ae_file *f;
     ck_assert_int_eq(ae_file_open_memory(&f, data, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_encoder(f, &e2), AE_OK);
+    ck_assert_int_eq(ae_file_load_encoder(&e2, f), AE_OK);
     ck_assert(same_net(&enc->net, &e2->net));
     ae_file_info info = AE_FILE_INFO_INIT;
     ck_assert_int_eq(ae_file_get_info(f, &info), AE_OK);
@@ -458,7 +458,7 @@ START_TEST(loaded_encoder_adds_layers_as_the_saved_one_would)
     ck_assert_int_eq(ae_encoder_save_memory(a, &data, &size, NULL), AE_OK);
     ae_file *f;
     ck_assert_int_eq(ae_file_open_memory(&f, data, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_encoder(f, &b), AE_OK);
+    ck_assert_int_eq(ae_file_load_encoder(&b, f), AE_OK);
     ae_file_close(f);
     ae_buffer_free(data);
     /* The initialisation generator was restored: the next layer matches. */
@@ -534,10 +534,10 @@ static void check_resume(const ae_optimizer_options *oo, int batchnorm, int drop
 
     ae_file *f;
     ck_assert_int_eq(ae_file_open(&f, path, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_model(f, &resumed), AE_OK);
-    ck_assert_int_eq(ae_file_load_optimizer(f, resumed, &o3), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&resumed, f), AE_OK);
+    ck_assert_int_eq(ae_file_load_optimizer(&o3, f, resumed), AE_OK);
     ae_train_options again = AE_TRAIN_OPTIONS_INIT;
-    ck_assert_int_eq(ae_file_training(f, &again), AE_OK);
+    ck_assert_int_eq(ae_file_get_training(f, &again), AE_OK);
     ae_file_close(f);
     ck_assert_uint_eq(again.seed, to.seed);
     ck_assert_uint_eq(again.batch_size, to.batch_size);
@@ -591,8 +591,8 @@ START_TEST(unbound_optimizer_is_saved_with_its_settings)
     unsigned char *buf = save_memory(m, &so, &size);
     ae_file *f;
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_model(f, &l), AE_OK);
-    ck_assert_int_eq(ae_file_load_optimizer(f, l, &o2), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&l, f), AE_OK);
+    ck_assert_int_eq(ae_file_load_optimizer(&o2, f, l), AE_OK);
     ck_assert_float_eq(ae_optimizer_learning_rate(o2), 0.125f);
     ck_assert_uint_eq(ae_optimizer_steps(o2), 0);
     ae_file_info info = AE_FILE_INFO_INIT;
@@ -640,20 +640,20 @@ START_TEST(optimizer_state_errors_are_reported)
     unsigned char *buf = save_memory(m, NULL, &size);
     ae_file *f;
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_optimizer(f, m, &o2), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_file_load_optimizer(&o2, f, m), AE_ERR_NOT_FOUND);
     ck_assert_ptr_eq(o2, (ae_optimizer *)0x1);
-    ck_assert_int_eq(ae_file_load_optimizer(NULL, m, &o2), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_optimizer(f, NULL, &o2), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_optimizer(f, m, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_optimizer(&o2, NULL, m), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_optimizer(&o2, f, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_optimizer(NULL, f, m), AE_ERR_INVALID);
     ae_file_close(f);
     ae_buffer_free(buf);
     /* A model that is not the file's. */
     buf = save_memory(other, &so, &size);
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_optimizer(f, m, &o2), AE_ERR_SHAPE);
+    ck_assert_int_eq(ae_file_load_optimizer(&o2, f, m), AE_ERR_SHAPE);
     ck_assert_ptr_eq(o2, (ae_optimizer *)0x1);
-    ck_assert_int_eq(ae_file_load_model(f, &l), AE_OK);
-    ck_assert_int_eq(ae_file_load_optimizer(f, l, &o2), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&l, f), AE_OK);
+    ck_assert_int_eq(ae_file_load_optimizer(&o2, f, l), AE_OK);
     ae_file_close(f);
     ae_buffer_free(buf);
     ae_optimizer_destroy(o2);
@@ -771,7 +771,7 @@ START_TEST(training_settings_round_trip_and_are_validated)
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
     ae_train_options got = AE_TRAIN_OPTIONS_INIT;
     got.progress_user = &got;
-    ck_assert_int_eq(ae_file_training(f, &got), AE_OK);
+    ck_assert_int_eq(ae_file_get_training(f, &got), AE_OK);
     ck_assert_uint_eq(got.epochs, 12);
     ck_assert_uint_eq(got.batch_size, 8);
     ck_assert_uint_eq(got.seed, to.seed);
@@ -781,16 +781,16 @@ START_TEST(training_settings_round_trip_and_are_validated)
     ck_assert_float_eq(got.noise_amount, 0.125f);
     ck_assert_ptr_null(got.progress_user);
     got.struct_size = 8;
-    ck_assert_int_eq(ae_file_training(f, &got), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_training(NULL, &got), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_training(f, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_get_training(f, &got), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_get_training(NULL, &got), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_get_training(f, NULL), AE_ERR_INVALID);
     ae_file_close(f);
     ae_buffer_free(buf);
     /* None recorded. */
     buf = save_memory(m, NULL, &size);
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
     got.struct_size = sizeof got;
-    ck_assert_int_eq(ae_file_training(f, &got), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_file_get_training(f, &got), AE_ERR_NOT_FOUND);
     ae_file_close(f);
     ae_buffer_free(buf);
     /* Settings the reader would refuse are refused on save. */
@@ -854,10 +854,10 @@ START_TEST(pca_and_detector_save_and_load)
     unsigned char *buf = save_memory(m, &so, &size);
     ae_file *f;
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_pca(f, &p2), AE_OK);
+    ck_assert_int_eq(ae_file_load_pca(&p2, f), AE_OK);
     ck_assert_int_eq(ae_pca_transform(p2, x, 4, zb), AE_OK);
     ck_assert_mem_eq(za, zb, sizeof za);
-    ck_assert_int_eq(ae_file_load_detector(f, &d2), AE_OK);
+    ck_assert_int_eq(ae_file_load_detector(&d2, f), AE_OK);
     double t;
     ck_assert_int_eq(ae_detector_threshold(d2, &t), AE_OK);
     ck_assert_double_eq(t, 0.0625);
@@ -865,8 +865,8 @@ START_TEST(pca_and_detector_save_and_load)
     ck_assert_int_eq(ae_detector_get_options(d2, &got), AE_OK);
     ck_assert_int_eq(got.rule, AE_THRESHOLD_MEAN_STD);
     ck_assert_double_eq(got.k, 2.5);
-    ck_assert_int_eq(ae_file_load_detector(f, NULL), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_pca(NULL, &p2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_detector(NULL, f), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_pca(&p2, NULL), AE_ERR_INVALID);
     ae_file_close(f);
     ae_buffer_free(buf);
     ae_pca_destroy(p2);
@@ -874,8 +874,8 @@ START_TEST(pca_and_detector_save_and_load)
     /* A plain model file holds neither. */
     buf = save_memory(m, NULL, &size);
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_pca(f, &p2), AE_ERR_NOT_FOUND);
-    ck_assert_int_eq(ae_file_load_detector(f, &d2), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_file_load_pca(&p2, f), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_file_load_detector(&d2, f), AE_ERR_NOT_FOUND);
     ae_file_close(f);
     ae_buffer_free(buf);
     ck_assert_int_eq(ae_pca_save(NULL, pp), AE_ERR_INVALID);
@@ -999,14 +999,14 @@ START_TEST(unregistered_kind_fails_with_its_name_but_can_be_inspected)
     ae_file_layer fl = AE_FILE_LAYER_INIT;
     ck_assert_int_eq(ae_file_get_layer(f, 1, &fl), AE_OK);
     ck_assert_int_eq(fl.registered, 0);
-    ck_assert_int_eq(ae_file_load_model(f, &l), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_file_load_model(&l, f), AE_ERR_NOT_FOUND);
     ck_assert_ptr_eq(l, (ae_model *)0x1);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "'test_gone'"));
     ae_encoder *e;
-    ck_assert_int_eq(ae_file_load_encoder(f, &e), AE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ae_file_load_encoder(&e, f), AE_ERR_NOT_FOUND);
     /* The decoder has no such layer: it loads. */
     ae_decoder *d;
-    ck_assert_int_eq(ae_file_load_decoder(f, &d), AE_OK);
+    ck_assert_int_eq(ae_file_load_decoder(&d, f), AE_OK);
     ae_decoder_destroy(d);
     ae_file_close(f);
     ae_buffer_free(buf);
@@ -1027,7 +1027,7 @@ static int reload_with(const char *name, const ae_layer_vtable *saved,
     ck_assert_int_eq(ae_layer_register(loaded, NULL, NULL), AE_OK);
     ae_file *f;
     ck_assert_int_eq(ae_file_open_memory(&f, buf, size, NULL), AE_OK);
-    int rc = ae_file_load_model(f, &l);
+    int rc = ae_file_load_model(&l, f);
     ae_file_close(f);
     if (rc == AE_OK)
         ae_model_destroy(l);
@@ -1096,7 +1096,7 @@ START_TEST(config_asking_for_more_memory_than_its_tensors_is_refused)
     ae_file *f = NULL;
     ae_model *m = (ae_model *)0x1;
     ck_assert_int_eq(ae_file_open_memory(&f, bytes, size, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_model(f, &m), AE_ERR_FORMAT);
+    ck_assert_int_eq(ae_file_load_model(&m, f), AE_ERR_FORMAT);
     ck_assert_ptr_eq(m, (ae_model *)0x1);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "asks for more than"));
     ae_file_close(f);
@@ -1128,10 +1128,10 @@ START_TEST(golden_file_is_read_bit_exactly)
     ae_optimizer *opt;
     ae_pca *pca;
     ae_detector *det;
-    ck_assert_int_eq(ae_file_load_model(f, &m), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&m, f), AE_OK);
     ck_assert(same_model(m, g.model)); /* every tensor and the history, bitwise */
     ck_assert_uint_eq(((golden_scale *)m->enc->net.layers[2].state)->calls, 0x0102030405060708ull);
-    ck_assert_int_eq(ae_file_load_optimizer(f, m, &opt), AE_OK);
+    ck_assert_int_eq(ae_file_load_optimizer(&opt, f, m), AE_OK);
     ck_assert_uint_eq(ae_optimizer_steps(opt), 7);
     ck_assert_float_eq(ae_optimizer_learning_rate(opt), 0.0078125f);
     size_t n, n2;
@@ -1148,11 +1148,11 @@ START_TEST(golden_file_is_read_bit_exactly)
         ck_assert_mem_eq(ma, mb, ca * sizeof(float));
         ck_assert_mem_eq(sa, sb, ca * sizeof(float));
     }
-    ck_assert_int_eq(ae_file_load_pca(f, &pca), AE_OK);
+    ck_assert_int_eq(ae_file_load_pca(&pca, f), AE_OK);
     float mean[4];
     ck_assert_int_eq(ae_pca_get_mean(pca, mean, 4), AE_OK);
     ck_assert_float_eq(mean[1], -0.25f);
-    ck_assert_int_eq(ae_file_load_detector(f, &det), AE_OK);
+    ck_assert_int_eq(ae_file_load_detector(&det, f), AE_OK);
     double t;
     ck_assert_int_eq(ae_detector_threshold(det, &t), AE_OK);
     ck_assert_double_eq(t, 0.046875);
@@ -1160,7 +1160,7 @@ START_TEST(golden_file_is_read_bit_exactly)
     ck_assert_int_eq(ae_file_metadata_get(f, "note", &v), AE_OK);
     ck_assert_str_eq(v, "golden file, format 1.0");
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
-    ck_assert_int_eq(ae_file_training(f, &to), AE_OK);
+    ck_assert_int_eq(ae_file_get_training(f, &to), AE_OK);
     ck_assert_uint_eq(to.seed, g.train.seed);
 
     /* The same objects give the same bytes: the format has not drifted.
@@ -1447,12 +1447,12 @@ START_TEST(every_function_checks_its_arguments)
     size_t n;
     unsigned char *buf = save_memory(m, NULL, &n);
     ck_assert_int_eq(ae_file_open_memory(&f, buf, n, NULL), AE_OK);
-    ck_assert_int_eq(ae_file_load_model(NULL, &l), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_model(f, NULL), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_encoder(NULL, &e), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_encoder(f, NULL), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_decoder(NULL, &d), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_file_load_decoder(f, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_model(&l, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_model(NULL, f), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_encoder(&e, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_encoder(NULL, f), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_decoder(&d, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_load_decoder(NULL, f), AE_ERR_INVALID);
     ae_file_close(f);
     /* max_size below the file's size. */
     oo.struct_size = sizeof oo;
@@ -1559,9 +1559,9 @@ START_TEST(flipped_bits_without_crcs_never_crash)
             if (ae__file_open_unchecked(&f, bytes, size) == AE_OK) {
                 ae_model *m;
                 ae_optimizer *o;
-                if (ae_file_load_model(f, &m) == AE_OK) {
+                if (ae_file_load_model(&m, f) == AE_OK) {
                     loaded++;
-                    if (ae_file_load_optimizer(f, m, &o) == AE_OK)
+                    if (ae_file_load_optimizer(&o, f, m) == AE_OK)
                         ae_optimizer_destroy(o);
                     ae_model_destroy(m);
                 }
@@ -1675,7 +1675,7 @@ START_TEST(versions_flags_and_unknown_sections_follow_the_promise)
     ae_file *f;
     ck_assert_int_eq(ae_file_open_memory(&f, h, size + 64, NULL), AE_OK);
     ae_model *m;
-    ck_assert_int_eq(ae_file_load_model(f, &m), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&m, f), AE_OK);
     ae_model_destroy(m);
     ae_file_close(f);
     free(h);
@@ -1687,7 +1687,7 @@ START_TEST(versions_flags_and_unknown_sections_follow_the_promise)
     ck_assert_int_eq(ae_file_get_section(f, 12, &s), AE_OK);
     ck_assert_str_eq(s.type, "ZZZ1");
     ck_assert_int_eq(s.known, 0);
-    ck_assert_int_eq(ae_file_load_model(f, &m), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&m, f), AE_OK);
     ae_model_destroy(m);
     ae_file_close(f);
     free(x);
@@ -1864,9 +1864,9 @@ START_TEST(failing_allocations_leak_nothing)
         ae_optimizer *o = NULL;
         rc = ae_file_open_memory(&f, data, size, NULL);
         if (rc == AE_OK) {
-            rc = ae_file_load_model(f, &l);
+            rc = ae_file_load_model(&l, f);
             if (rc == AE_OK)
-                rc = ae_file_load_optimizer(f, l, &o);
+                rc = ae_file_load_optimizer(&o, f, l);
             ae_file_close(f);
         }
         ck_assert(rc == AE_OK || rc == AE_ERR_NOMEM);

@@ -557,7 +557,7 @@ START_TEST(loss_gradients_match_finite_differences)
     target[0] = 0.0f;
     target[1] = 1.0f;
     double value = ae__loss(loss, pred, target, N, grad, (double)N), check;
-    ck_assert_int_eq(ae_loss_compute(loss, pred, target, 2, 3, &check), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&check, loss, target, pred, 2, 3), AE_OK);
     ck_assert(value == check);
     double worst = 0.0;
     for (size_t i = 0; i < N; i++) {

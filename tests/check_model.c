@@ -324,7 +324,7 @@ START_TEST(inputs_over_256_samples_match_one_by_one)
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &in_shape, AE_DATASET_BORROW), AE_OK);
     for (int loss = AE_LOSS_MSE; loss <= AE_LOSS_BCE; loss++) {
         ck_assert_int_eq(ae_model_evaluate(m, ds, loss, &ev), AE_OK);
-        ck_assert_int_eq(ae_loss_compute(loss, xr, x, N, IN, &ref), AE_OK);
+        ck_assert_int_eq(ae_loss_compute(&ref, loss, x, xr, N, IN), AE_OK);
         ck_assert_double_eq_tol(ev, ref, 1e-12 * ref);
     }
     ae_dataset_destroy(ds);
@@ -403,7 +403,7 @@ START_TEST(evaluate_is_the_mean_loss_of_the_reconstructions)
     ck_assert_int_eq(ae_model_reconstruct(m, x, N, xr), AE_OK);
     for (int loss = AE_LOSS_MSE; loss <= AE_LOSS_BCE; loss++) {
         ck_assert_int_eq(ae_model_evaluate(m, ds, loss, &ev), AE_OK);
-        ck_assert_int_eq(ae_loss_compute(loss, xr, x, N, IN, &ref), AE_OK);
+        ck_assert_int_eq(ae_loss_compute(&ref, loss, x, xr, N, IN), AE_OK);
         ck_assert(ev == ref);
         ck_assert(ev > 0.0);
     }
@@ -459,6 +459,27 @@ START_TEST(release_keeps_the_encoder_working_alone)
 }
 END_TEST
 
+/* Destroying a part the model owns must not free it (the model would free it
+ * a second time): it is refused with a message, and the model keeps working. */
+START_TEST(destroying_an_owned_part_is_refused)
+{
+    ae_model *m = make_model(1);
+    float x[IN] = {0.5f}, before[IN], after[IN];
+    size_t live = ae_live_allocations();
+    ck_assert_int_eq(ae_model_reconstruct(m, x, 1, before), AE_OK);
+    ae_clear_error();
+    ae_encoder_destroy(ae_model_encoder(m));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "belongs to a model"));
+    ae_clear_error();
+    ae_decoder_destroy(ae_model_decoder(m));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "belongs to a model"));
+    ck_assert_uint_eq(ae_live_allocations(), live);
+    ck_assert_int_eq(ae_model_reconstruct(m, x, 1, after), AE_OK);
+    ck_assert_mem_eq(before, after, sizeof before);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(same_seed_gives_the_same_initial_weights)
 {
     ae_model *a = make_model(21), *b = make_model(21), *c = make_model(22);
@@ -484,26 +505,26 @@ START_TEST(loss_compute_matches_hand_computed_values)
     const float p[4] = {1.0f, 2.0f, 3.0f, 4.0f}, t[4] = {0.0f, 2.0f, 5.0f, 4.0f};
     double v = -1.0;
     /* MSE: (1 + 0 + 4 + 0) / 4, whatever the split into count x size. */
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, t, 1, 4, &v), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, t, p, 1, 4), AE_OK);
     ck_assert_double_eq_tol(v, 1.25, 1e-15);
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, t, 2, 2, &v), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, t, p, 2, 2), AE_OK);
     ck_assert_double_eq_tol(v, 1.25, 1e-15);
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, t, 4, 1, &v), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, t, p, 4, 1), AE_OK);
     ck_assert_double_eq_tol(v, 1.25, 1e-15);
 
     /* BCE: -(ln 0.5 + ln(1 - 0.9) + 2 (0.5 ln 0.25 + 0.5 ln 0.75)) / 4
      *    = (0.693147 + 2.302585 + 2 (0.693147 + 0.143841)) / 4 = 1.167427. */
     const float bp[4] = {0.5f, 0.9f, 0.25f, 0.25f}, bt[4] = {1.0f, 0.0f, 0.5f, 0.5f};
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, bp, bt, 2, 2, &v), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_BCE, bt, bp, 2, 2), AE_OK);
     ck_assert_double_eq_tol(v, 1.167427, 1e-6);
 
     /* Predictions are clamped to [1e-7, 1 - 1e-7]: no infinities. */
     const float cp[2] = {0.0f, 1.0f}, ct[2] = {1.0f, 0.0f};
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, cp, ct, 1, 2, &v), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_BCE, ct, cp, 1, 2), AE_OK);
     ck_assert(isfinite(v));
     ck_assert_double_eq_tol(v, (-log((double)1e-7f) - log(1.0 - (double)(1.0f - 1e-7f))) / 2, 1e-6);
     const float pp[2] = {0.0f, 1.0f}, pt[2] = {0.0f, 1.0f};
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, pp, pt, 2, 1, &v), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_BCE, pt, pp, 2, 1), AE_OK);
     ck_assert(v >= 0.0 && v < 1e-6);
 
     ck_assert_str_eq(ae_loss_name(AE_LOSS_MSE), "mse");
@@ -517,15 +538,15 @@ START_TEST(loss_compute_rejects_bad_arguments)
 {
     const float p[2] = {0.5f, 0.5f};
     double v = 42.0;
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, NULL, p, 1, 2, &v), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, NULL, 1, 2, &v), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, p, 1, 2, NULL), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_loss_compute(2, p, p, 1, 2, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, p, NULL, 1, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, NULL, p, 1, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(NULL, AE_LOSS_MSE, p, p, 1, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(&v, 2, p, p, 1, 2), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "2"));
-    ck_assert_int_eq(ae_loss_compute(-1, p, p, 1, 2, &v), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, p, p, 0, 2, &v), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_BCE, p, p, 2, 0, &v), AE_ERR_INVALID);
-    ck_assert_int_lt(ae_loss_compute(AE_LOSS_MSE, p, p, SIZE_MAX, 2, &v), 0);
+    ck_assert_int_eq(ae_loss_compute(&v, -1, p, p, 1, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, p, p, 0, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_BCE, p, p, 2, 0), AE_ERR_INVALID);
+    ck_assert_int_lt(ae_loss_compute(&v, AE_LOSS_MSE, p, p, SIZE_MAX, 2), 0);
     ck_assert(v == 42.0);
 }
 END_TEST
@@ -807,6 +828,7 @@ Suite *ae_model_suite(void)
     tcase_add_test(tc, model_create_rejects_different_latent_shapes);
     tcase_add_test(tc, model_create_needs_layers_on_both_sides);
     tcase_add_test(tc, owned_parts_cannot_join_another_model_or_change);
+    tcase_add_test(tc, destroying_an_owned_part_is_refused);
     tcase_add_test(tc, dense_ex_options_are_validated);
     suite_add_tcase(s, tc);
 

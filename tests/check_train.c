@@ -331,7 +331,7 @@ START_TEST(batch_losses_are_running_means_of_the_epoch)
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(ae_dataset_get_batch(ds, 0, FIRST, x, NULL), AE_OK);
     ck_assert_int_eq(ae_model_reconstruct(m, x, FIRST, xr), AE_OK);
-    ck_assert_int_eq(ae_loss_compute(AE_LOSS_MSE, xr, x, FIRST, IN, &initial), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&initial, AE_LOSS_MSE, x, xr, FIRST, IN), AE_OK);
     recorder_init(r);
     o.shuffle = 0;
     o.progress = record;
@@ -542,11 +542,11 @@ START_TEST(train_rejects_bad_noise_settings)
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_OK);
 
     float x[4] = {0.5f, 0.5f, 0.5f, 0.5f};
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.1f, 1, NULL, 4), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, 0.1f, 1, x, 0), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(7, 0.1f, 1, x, 4), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_GAUSSIAN, -1.0f, 1, x, 4), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_noise_apply(AE_NOISE_MASKING, 1.5f, 1, x, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(NULL, 4, AE_NOISE_GAUSSIAN, 0.1f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, 0, AE_NOISE_GAUSSIAN, 0.1f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, 4, 7, 0.1f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, 4, AE_NOISE_GAUSSIAN, -1.0f, 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_noise_apply(x, 4, AE_NOISE_MASKING, 1.5f, 1), AE_ERR_INVALID);
     for (int i = 0; i < 4; i++)
         ck_assert(x[i] == 0.5f); /* untouched by the failures */
     ae_optimizer_destroy(opt);

@@ -111,7 +111,7 @@ static int describe(const char *path, int sections, int tensors)
     }
 
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
-    if (ae_file_training(f, &to) == AE_OK)
+    if (ae_file_get_training(f, &to) == AE_OK)
         printf("  training: %" PRIu32 " epochs, batch %" PRIu32 ", seed %" PRIu64 ", loss %s, "
                "shuffle %d, noise %s %g\n", to.epochs, to.batch_size, to.seed,
                ae_loss_name(to.loss), to.shuffle, noise_name(to.noise), (double)to.noise_amount);

@@ -22,7 +22,7 @@
  * ae_detector_create(&det, &o);
  * ae_detector_fit(det, model, normal_train);           // scores, threshold
  * double *err = malloc(n * sizeof *err);  int32_t *flag = malloc(n * sizeof *flag);
- * ae_detector_predict(det, flag, err, model, test);    // flag[i] = 1: anomaly
+ * ae_detector_predict(det, model, test, flag, err);    // flag[i] = 1: anomaly
  * double auc;
  * ae_metrics_roc_auc(&auc, err, truth, n);             // truth[i] = 1: anomaly
  * ae_detector_destroy(det);
@@ -86,24 +86,30 @@ AE_API int ae_score_compute(double *errors, int kind, const float *x,
 /**
  * Reconstructs @p count samples with @p model (inference mode) and writes
  * their errors. Thread-safe like ae_model_reconstruct().
- * @param[out] errors  @p count doubles
+ * @param model        the autoencoder (only read)
  * @param x            count * (model input size) floats
+ * @param count        samples, >= 1
+ * @param kind         ae_score_kind
+ * @param[out] errors  @p count doubles (untouched on failure)
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0, unknown kind),
  *         AE_ERR_SHAPE (the model's output size differs from its input
  *         size), AE_ERR_NOMEM.
  */
-AE_API int ae_model_score_batch(const ae_model *model, double *errors,
-                                const float *x, size_t count, int kind);
+AE_API int ae_model_score(const ae_model *model, const float *x, size_t count,
+                          int kind, double *errors);
 
 /**
  * The errors of every sample of @p ds (in the view's order), computed in
  * batches. Thread-safe like ae_model_reconstruct().
- * @param[out] errors  ae_dataset_count(ds) doubles
+ * @param model        the autoencoder (only read)
+ * @param ds           the samples
+ * @param kind         ae_score_kind
+ * @param[out] errors  ae_dataset_count(ds) doubles (untouched on failure)
  * @return AE_OK, AE_ERR_INVALID (NULL, unknown kind), AE_ERR_SHAPE (the
  *         samples are not the model's input and output size), AE_ERR_NOMEM.
  */
-AE_API int ae_model_score(const ae_model *model, double *errors,
-                          const ae_dataset *ds, int kind);
+AE_API int ae_model_score_dataset(const ae_model *model, const ae_dataset *ds,
+                                  int kind, double *errors);
 
 /* ------------------------------------------------------------------------ */
 /* Thresholds                                                               */
@@ -202,7 +208,7 @@ AE_API int ae_detector_fit_errors(ae_detector *det, const double *errors,
  * Scores every sample of @p normal with @p model and the detector's error
  * kind, then fits the threshold on those errors (ae_detector_fit_errors()).
  * Not thread-safe on @p det; the model is only read.
- * @return as ae_model_score() and ae_detector_fit_errors().
+ * @return as ae_model_score_dataset() and ae_detector_fit_errors().
  */
 AE_API int ae_detector_fit(ae_detector *det, const ae_model *model,
                            const ae_dataset *normal);
@@ -238,22 +244,28 @@ AE_API int ae_detector_get_options(const ae_detector *det,
  * Classifies samples from their errors: flags[i] = 1 (anomaly) when
  * errors[i] > threshold, else 0. A NaN error is flagged as an anomaly.
  * Read-only on @p det: safe from several threads at once.
- * @param[out] flags  @p count values
+ * @param det         a fitted detector
+ * @param errors      @p count errors (of the detector's error kind)
+ * @param count       values, >= 1
+ * @param[out] flags  @p count values, 1 = anomaly
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0), AE_ERR_STATE (not fitted).
  */
-AE_API int ae_detector_classify(const ae_detector *det, int32_t *flags,
-                                const double *errors, size_t count);
+AE_API int ae_detector_classify(const ae_detector *det, const double *errors,
+                                size_t count, int32_t *flags);
 
 /**
  * Scores every sample of @p ds with @p model and classifies it. Reads the
  * detector and the model only: safe from several threads at once.
- * @param[out] flags   ae_dataset_count(ds) values, 1 = anomaly
- * @param[out] errors  ae_dataset_count(ds) doubles, or NULL if not wanted
- * @return AE_OK, AE_ERR_STATE (not fitted), or as ae_model_score().
+ * @param det         a fitted detector
+ * @param model       the autoencoder whose errors the detector was fitted on
+ * @param ds          the samples to classify
+ * @param[out] flags  ae_dataset_count(ds) values, 1 = anomaly
+ * @param[out] errors ae_dataset_count(ds) doubles, or NULL if not wanted
+ * @return AE_OK, AE_ERR_STATE (not fitted), or as ae_model_score_dataset().
  */
-AE_API int ae_detector_predict(const ae_detector *det, int32_t *flags,
-                               double *errors, const ae_model *model,
-                               const ae_dataset *ds);
+AE_API int ae_detector_predict(const ae_detector *det, const ae_model *model,
+                               const ae_dataset *ds, int32_t *flags,
+                               double *errors);
 
 /* ------------------------------------------------------------------------ */
 /* Metrics                                                                  */

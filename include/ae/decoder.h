@@ -38,7 +38,12 @@ AE_API int ae_decoder_create_v(ae_decoder **out, const ae_shape *latent,
  */
 #define ae_decoder_create(...) ae_decoder_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Frees a decoder. NULL is a no-op. Never call it on a decoder a model owns. */
+/**
+ * Frees a decoder. NULL is a no-op. A decoder that belongs to a model
+ * (after ae_model_create() or a model load) is freed by ae_model_destroy():
+ * called on it, this function does nothing but set the detail message
+ * (ae_last_error()). Not while another thread uses the decoder.
+ */
 AE_API void ae_decoder_destroy(ae_decoder *dec);
 
 /** Appends a dense layer; see ae_encoder_add_dense(). */

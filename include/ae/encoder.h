@@ -44,7 +44,12 @@ AE_API int ae_encoder_create_v(ae_encoder **out, const ae_shape *input,
  */
 #define ae_encoder_create(...) ae_encoder_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Frees an encoder. NULL is a no-op. Never call it on an encoder a model owns. */
+/**
+ * Frees an encoder. NULL is a no-op. An encoder that belongs to a model
+ * (after ae_model_create() or a model load) is freed by ae_model_destroy():
+ * called on it, this function does nothing but set the detail message
+ * (ae_last_error()). Not while another thread uses the encoder.
+ */
 AE_API void ae_encoder_destroy(ae_encoder *enc);
 
 /**

@@ -24,8 +24,8 @@
  * // everything, from memory
  * ae_file *f;
  * rc = ae_file_open_memory(&f, data, size, NULL);
- * rc = ae_file_load_model(f, &model);
- * rc = ae_file_load_optimizer(f, model, &opt);
+ * rc = ae_file_load_model(&model, f);
+ * rc = ae_file_load_optimizer(&opt, f, model);
  * const char *author;
  * if (ae_file_metadata_get(f, "author", &author) == AE_OK) ...
  * ae_file_close(f);
@@ -293,13 +293,13 @@ AE_API void ae_file_close(ae_file *file);
  *         with the file: output shape, tensor count, sizes; or its config
  *         or extra state was refused); AE_ERR_NOMEM.
  */
-AE_API int ae_file_load_model(const ae_file *file, ae_model **out);
+AE_API int ae_file_load_model(ae_model **out, const ae_file *file);
 
 /** Creates the encoder of a model or encoder file. Errors as ae_file_load_model(). */
-AE_API int ae_file_load_encoder(const ae_file *file, ae_encoder **out);
+AE_API int ae_file_load_encoder(ae_encoder **out, const ae_file *file);
 
 /** Creates the decoder of a model or decoder file. Errors as ae_file_load_model(). */
-AE_API int ae_file_load_decoder(const ae_file *file, ae_decoder **out);
+AE_API int ae_file_load_decoder(ae_decoder **out, const ae_file *file);
 
 /**
  * Creates the optimizer stored with the model and binds it to @p model,
@@ -309,7 +309,7 @@ AE_API int ae_file_load_decoder(const ae_file *file, ae_decoder **out);
  *         the file); AE_ERR_SHAPE (@p model's trainable tensors are not the
  *         file's); AE_ERR_NOMEM.
  */
-AE_API int ae_file_load_optimizer(const ae_file *file, ae_model *model, ae_optimizer **out);
+AE_API int ae_file_load_optimizer(ae_optimizer **out, const ae_file *file, ae_model *model);
 
 /**
  * Creates the PCA stored in the file.
@@ -317,14 +317,14 @@ AE_API int ae_file_load_optimizer(const ae_file *file, ae_model *model, ae_optim
  *         AE_ERR_FORMAT (the stored state is refused by ae_pca_set_state()),
  *         AE_ERR_NOMEM.
  */
-AE_API int ae_file_load_pca(const ae_file *file, ae_pca **out);
+AE_API int ae_file_load_pca(ae_pca **out, const ae_file *file);
 
 /**
  * Creates the anomaly detector stored in the file.
  * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (none stored),
  *         AE_ERR_FORMAT (stored settings refused), AE_ERR_NOMEM.
  */
-AE_API int ae_file_load_detector(const ae_file *file, ae_detector **out);
+AE_API int ae_file_load_detector(ae_detector **out, const ae_file *file);
 
 /**
  * The recorded training settings: fills the scalar fields of @p out
@@ -333,7 +333,7 @@ AE_API int ae_file_load_detector(const ae_file *file, ae_detector **out);
  * @return AE_OK, AE_ERR_INVALID (NULL, struct_size too small),
  *         AE_ERR_NOT_FOUND (the file records none).
  */
-AE_API int ae_file_training(const ae_file *file, ae_train_options *out);
+AE_API int ae_file_get_training(const ae_file *file, ae_train_options *out);
 
 /** Number of user metadata pairs; 0 for NULL. */
 AE_API size_t ae_file_metadata_count(const ae_file *file);

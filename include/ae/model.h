@@ -83,12 +83,22 @@ AE_API int ae_model_evaluate(const ae_model *model, const ae_dataset *ds,
                              int loss, double *out_loss);
 
 /**
- * The loss of @p count predictions against targets, each @p size floats,
- * reduced as in ae_loss.
- * @return AE_OK or AE_ERR_INVALID.
+ * The loss of @p count reconstructions @p xr against their targets @p x,
+ * each @p size floats, reduced as in ae_loss (the mean over all
+ * count * size values). The order is the one of ae_score_compute():
+ * targets first. It matters for AE_LOSS_BCE, which is not symmetric.
+ * Thread-safe.
+ * @param[out] out_loss  the loss (untouched on failure)
+ * @param loss           ae_loss
+ * @param x              count * size floats, the targets (for BCE in [0, 1])
+ * @param xr             count * size floats, the model's outputs
+ * @param count          samples, >= 1
+ * @param size           floats per sample, >= 1
+ * @return AE_OK, AE_ERR_INVALID (NULL, unknown loss, count or size 0) or
+ *         AE_ERR_LIMIT (count * size overflows).
  */
-AE_API int ae_loss_compute(int loss, const float *pred, const float *target,
-                           size_t count, size_t size, double *out_loss);
+AE_API int ae_loss_compute(double *out_loss, int loss, const float *x,
+                           const float *xr, size_t count, size_t size);
 
 #ifdef __cplusplus
 }

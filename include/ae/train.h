@@ -110,11 +110,19 @@ AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
 /**
  * Corrupts @p count floats of @p x in place with @p noise (ae_noise) of
  * factor/fraction @p amount, drawn from a generator seeded with @p seed
- * (same seed, same noise). Use it to make noisy test inputs.
+ * (same seed, same noise on every machine). Use it to make noisy test
+ * inputs. Thread-safe (it shares nothing).
+ * @param[in,out] x  count floats, corrupted in place (untouched on failure)
+ * @param count      floats, >= 1
+ * @param noise      ae_noise (AE_NOISE_NONE leaves @p x as it is)
+ * @param amount     the factor (Gaussian) or fraction (masking, salt and
+ *                   pepper; at most 1), finite and >= 0
+ * @param seed       seeds the generator
  * @return AE_OK or AE_ERR_INVALID (NULL, count 0, unknown noise, amount
  *         negative, not finite, or a fraction above 1).
  */
-AE_API int ae_noise_apply(int noise, float amount, uint64_t seed, float *x, size_t count);
+AE_API int ae_noise_apply(float *x, size_t count, int noise, float amount,
+                          uint64_t seed);
 
 /** Number of epochs in the model's training history; 0 for NULL. */
 AE_API size_t ae_model_history_length(const ae_model *model);

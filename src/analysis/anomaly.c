@@ -102,10 +102,10 @@ static int model_size(const ae_model *model, size_t *size, const char *what)
     return AE_OK;
 }
 
-int ae_model_score_batch(const ae_model *model, double *errors, const float *x, size_t count,
-                         int kind)
+int ae_model_score(const ae_model *model, const float *x, size_t count, int kind,
+                   double *errors)
 {
-    static const char what[] = "ae_model_score_batch";
+    static const char what[] = "ae_model_score";
     size_t size = 0, bytes;
     if (model == NULL || errors == NULL || x == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
@@ -145,9 +145,9 @@ done:
     return rc;
 }
 
-int ae_model_score(const ae_model *model, double *errors, const ae_dataset *ds, int kind)
+int ae_model_score_dataset(const ae_model *model, const ae_dataset *ds, int kind, double *errors)
 {
-    static const char what[] = "ae_model_score";
+    static const char what[] = "ae_model_score_dataset";
     size_t size = 0;
     if (model == NULL || errors == NULL || ds == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
@@ -387,7 +387,7 @@ int ae_detector_fit(ae_detector *det, const ae_model *model, const ae_dataset *n
     double *errors = ae__alloc(n * sizeof(double));
     if (errors == NULL)
         return AE_ERR_NOMEM;
-    int rc = ae_model_score(model, errors, normal, det->opts.score);
+    int rc = ae_model_score_dataset(model, normal, det->opts.score, errors);
     if (rc == AE_OK)
         rc = ae_detector_fit_errors(det, errors, n);
     ae__free(errors);
@@ -448,8 +448,8 @@ int ae_detector_get_options(const ae_detector *det, ae_detector_options *out)
     return AE_OK;
 }
 
-int ae_detector_classify(const ae_detector *det, int32_t *flags, const double *errors,
-                         size_t count)
+int ae_detector_classify(const ae_detector *det, const double *errors, size_t count,
+                         int32_t *flags)
 {
     static const char what[] = "ae_detector_classify";
     int rc = check_fitted(det, what);
@@ -466,8 +466,8 @@ int ae_detector_classify(const ae_detector *det, int32_t *flags, const double *e
     return AE_OK;
 }
 
-int ae_detector_predict(const ae_detector *det, int32_t *flags, double *errors,
-                        const ae_model *model, const ae_dataset *ds)
+int ae_detector_predict(const ae_detector *det, const ae_model *model, const ae_dataset *ds,
+                        int32_t *flags, double *errors)
 {
     static const char what[] = "ae_detector_predict";
     int rc = check_fitted(det, what);
@@ -480,7 +480,7 @@ int ae_detector_predict(const ae_detector *det, int32_t *flags, double *errors,
     double *e = ae__alloc(n * sizeof(double));
     if (e == NULL)
         return AE_ERR_NOMEM;
-    rc = ae_model_score(model, e, ds, det->opts.score);
+    rc = ae_model_score_dataset(model, ds, det->opts.score, e);
     if (rc == AE_OK) {
         for (size_t i = 0; i < n; i++)
             flags[i] = !(e[i] <= det->threshold);

@@ -97,7 +97,7 @@ void ae__noise_apply(int noise, float amount, ae_rng *rng, const float *src, flo
     }
 }
 
-int ae_noise_apply(int noise, float amount, uint64_t seed, float *x, size_t count)
+int ae_noise_apply(float *x, size_t count, int noise, float amount, uint64_t seed)
 {
     if (x == NULL)
         return ae__error(AE_ERR_INVALID, "ae_noise_apply: x is NULL");

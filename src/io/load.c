@@ -184,21 +184,21 @@ static int load_decoder(const ae_file *f, ae_decoder **out, const char *who)
     return AE_OK;
 }
 
-int ae_file_load_encoder(const ae_file *f, ae_encoder **out)
+int ae_file_load_encoder(ae_encoder **out, const ae_file *f)
 {
     if (f == NULL || out == NULL)
         return ae__error(AE_ERR_INVALID, "ae_file_load_encoder: file or out is NULL");
     return load_encoder(f, out, "ae_file_load_encoder");
 }
 
-int ae_file_load_decoder(const ae_file *f, ae_decoder **out)
+int ae_file_load_decoder(ae_decoder **out, const ae_file *f)
 {
     if (f == NULL || out == NULL)
         return ae__error(AE_ERR_INVALID, "ae_file_load_decoder: file or out is NULL");
     return load_decoder(f, out, "ae_file_load_decoder");
 }
 
-int ae_file_load_model(const ae_file *f, ae_model **out)
+int ae_file_load_model(ae_model **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_model";
     if (f == NULL || out == NULL)
@@ -228,7 +228,7 @@ fail:
     return rc;
 }
 
-int ae_file_load_optimizer(const ae_file *f, ae_model *model, ae_optimizer **out)
+int ae_file_load_optimizer(ae_optimizer **out, const ae_file *f, ae_model *model)
 {
     static const char who[] = "ae_file_load_optimizer";
     char a[64], b[64];
@@ -295,7 +295,7 @@ done:
     return rc;
 }
 
-int ae_file_load_pca(const ae_file *f, ae_pca **out)
+int ae_file_load_pca(ae_pca **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_pca";
     if (f == NULL || out == NULL)
@@ -334,7 +334,7 @@ done:
     return rc;
 }
 
-int ae_file_load_detector(const ae_file *f, ae_detector **out)
+int ae_file_load_detector(ae_detector **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_detector";
     if (f == NULL || out == NULL)
@@ -370,7 +370,7 @@ int ae_file_load_detector(const ae_file *f, ae_detector **out)
             return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who); \
         if ((rc = ae_file_open_v(&f, path, NULL, header_version)) < 0)   \
             return rc;                                                   \
-        rc = fn(f, &obj);                                                \
+        rc = fn(&obj, f);                                                \
         ae_file_close(f);                                                \
         if (rc == AE_OK)                                                 \
             *out = obj;                                                  \

@@ -1240,9 +1240,9 @@ int ae_file_metadata_get(const ae_file *f, const char *key, const char **value)
     return ae__error(AE_ERR_NOT_FOUND, "ae_file_metadata_get: no metadata key '%s'", key);
 }
 
-int ae_file_training(const ae_file *f, ae_train_options *out)
+int ae_file_get_training(const ae_file *f, ae_train_options *out)
 {
-    static const char who[] = "ae_file_training";
+    static const char who[] = "ae_file_get_training";
     if (f == NULL || out == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
     /* The first released layout ends with progress_user (see train.c). */

@@ -25,6 +25,11 @@ void ae_decoder_destroy(ae_decoder *dec)
 {
     if (dec == NULL)
         return;
+    if (dec->net.owned) { /* the model frees it: freeing it here would free it twice */
+        ae__error(AE_ERR_STATE, "ae_decoder_destroy: the decoder belongs to a model; "
+                  "destroy the model (or take the decoder back with ae_model_release())");
+        return;
+    }
     ae__net_fini(&dec->net);
     ae__free(dec);
 }

@@ -25,6 +25,11 @@ void ae_encoder_destroy(ae_encoder *enc)
 {
     if (enc == NULL)
         return;
+    if (enc->net.owned) { /* the model frees it: freeing it here would free it twice */
+        ae__error(AE_ERR_STATE, "ae_encoder_destroy: the encoder belongs to a model; "
+                  "destroy the model (or take the encoder back with ae_model_release())");
+        return;
+    }
     ae__net_fini(&enc->net);
     ae__free(enc);
 }

@@ -79,12 +79,13 @@ const char *ae_loss_name(int loss)
     }
 }
 
-int ae_loss_compute(int loss, const float *pred, const float *target, size_t count, size_t size,
-                    double *out_loss)
+int ae_loss_compute(double *out_loss, int loss, const float *x, const float *xr, size_t count,
+                    size_t size)
 {
     size_t n;
-    if (pred == NULL || target == NULL || out_loss == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_loss_compute: pred, target or out_loss is NULL");
+    if (out_loss == NULL || x == NULL || xr == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_loss_compute: %s is NULL",
+                         out_loss == NULL ? "out_loss" : x == NULL ? "x" : "xr");
     if (!ae__loss_valid(loss))
         return ae__error(AE_ERR_INVALID, "ae_loss_compute: unknown loss %d", loss);
     if (count == 0 || size == 0)
@@ -92,6 +93,6 @@ int ae_loss_compute(int loss, const float *pred, const float *target, size_t cou
                          count, size);
     if (!ae__mul_size(count, size, &n))
         return ae__error(AE_ERR_LIMIT, "ae_loss_compute: %zu x %zu overflows", count, size);
-    *out_loss = ae__loss(loss, pred, target, n, NULL, (double)n);
+    *out_loss = ae__loss(loss, xr, x, n, NULL, (double)n);
     return AE_OK;
 }

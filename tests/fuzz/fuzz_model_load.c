@@ -90,12 +90,12 @@ static void exercise(ae_file *f)
             abort();
     }
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
-    (void)ae_file_training(f, &to);
+    (void)ae_file_get_training(f, &to);
 
     ae_model *m = NULL;
     ae_optimizer *opt = NULL;
-    if (ae_file_load_model(f, &m) == AE_OK) {
-        (void)ae_file_load_optimizer(f, m, &opt);
+    if (ae_file_load_model(&m, f) == AE_OK) {
+        (void)ae_file_load_optimizer(&opt, f, m);
         ae_encoder *enc = ae_model_encoder(m);
         size_t in = 1;
         ae_shape s;
@@ -114,15 +114,15 @@ static void exercise(ae_file *f)
     ae_model_destroy(m);
     ae_encoder *e = NULL;
     ae_decoder *d = NULL;
-    if (ae_file_load_encoder(f, &e) == AE_OK)
+    if (ae_file_load_encoder(&e, f) == AE_OK)
         ae_encoder_destroy(e);
-    if (ae_file_load_decoder(f, &d) == AE_OK)
+    if (ae_file_load_decoder(&d, f) == AE_OK)
         ae_decoder_destroy(d);
     ae_pca *pca = NULL;
-    if (ae_file_load_pca(f, &pca) == AE_OK)
+    if (ae_file_load_pca(&pca, f) == AE_OK)
         ae_pca_destroy(pca);
     ae_detector *det = NULL;
-    if (ae_file_load_detector(f, &det) == AE_OK)
+    if (ae_file_load_detector(&det, f) == AE_OK)
         ae_detector_destroy(det);
 }
 
