@@ -8,20 +8,33 @@
 #   2. the dynamic symbols libae.so defines equal the ae.map list, all ae_*
 #      (never ae__*), all versioned by an AE_ node;
 #   3. libae.a defines only ae__* internals and the public functions;
-#   4. abidiff against the committed baseline abi/libae.abi, allowing only
-#      added functions and fields appended to the versioned structs
-#      (abi/ae.abignore); any other difference fails.
-# Settings (environment): MAP INC ABI_BASELINE ABI_SUPPR READELF NM ABIDIFF
+#   4. against every frozen baseline of this major version,
+#      abi/libae-MAJOR.*.abi (one per release, written by make abi-baseline
+#      and never rewritten): abidiff, allowing only added functions and
+#      fields appended to the versioned structs (abi/ae.abignore), and
+#      scripts/abi-layout.py, which requires every field of a versioned
+#      struct to keep its name, offset and type (what the suppression
+#      would otherwise hide); any other difference fails;
+#   5. the SONAME is libae.so.MAJOR and the newest node of src/ae.map is
+#      AE_MAJOR.MINOR, the version of include/ae/common.h (new functions go
+#      into the node of the release that adds them).
+# scripts/abi-selftest.sh proves the policy of step 4 case by case.
+# Settings (environment): MAP INC ABI_BASELINES ABI_SUPPR READELF NM ABIDIFF
+#                         ABIDW PYTHON
 set -eu
 
 libdir=${1:?usage: $0 LIBDIR}
 map=${MAP:-src/ae.map}
 inc=${INC:-include}
-baseline=${ABI_BASELINE:-abi/libae.abi}
 suppr=${ABI_SUPPR:-abi/ae.abignore}
 readelf=${READELF:-readelf}
 nm=${NM:-nm}
 abidiff=${ABIDIFF:-abidiff}
+abidw=${ABIDW:-abidw}
+python=${PYTHON:-python3}
+major=$(sed -n 's/^#define AE_VERSION_MAJOR \([0-9]*\).*/\1/p' "$inc/ae/common.h")
+minor=$(sed -n 's/^#define AE_VERSION_MINOR \([0-9]*\).*/\1/p' "$inc/ae/common.h")
+baselines=${ABI_BASELINES:-$(ls abi/libae-"$major".*.abi 2>/dev/null || true)}
 so=$libdir/libae.so
 ar=$libdir/libae.a
 here=$(dirname "$0")
@@ -108,32 +121,58 @@ while read -r name; do
          "make it static, or rename it ae__${name#ae_} (internal names use the ae__ prefix)"
 done <"$tmp/static_extra"
 
-# ---- 4. abidiff against the committed baseline ---------------------------------
-if [ ! -r "$baseline" ]; then
-    fail "no ABI baseline $baseline: create it with 'make abi-baseline' and commit it"
+# ---- 4. every frozen baseline of this major: abidiff + field layouts ------------
+versioned=$(sed -n 's/^ *name_regexp *= *//p' "$suppr")
+if [ -z "$baselines" ]; then
+    fail "no ABI baseline abi/libae-$major.*.abi for major version $major:" \
+         "create it with 'make abi-baseline' at the release and commit it"
 elif ! "$readelf" -S -W "$so" | grep -q '\.debug_info'; then
     fail "$so has no debug info: abidiff needs a -g build (OPT must contain -g)"
 else
-    set +e
-    "$abidiff" --no-added-syms --drop-private-types --headers-dir2 "$inc" \
-        --suppressions "$suppr" "$baseline" "$so" >"$tmp/abidiff.out" 2>&1
-    rc=$?
-    set -e
-    if [ "$rc" -ne 0 ]; then
-        cat "$tmp/abidiff.out" >&2
-        what="ABI change"
-        [ $((rc & 8)) -ne 0 ] && what="incompatible ABI change"
-        [ $((rc & 3)) -ne 0 ] && what="abidiff error"
-        fail "abidiff $baseline $so exited $rc ($what; report above)." \
-             "Only added functions and fields appended at the end of the versioned" \
-             "structs are allowed. If the change is intended (before a release only)," \
-             "regenerate the baseline with 'make abi-baseline' and commit abi/libae.abi"
-    fi
+    "$abidw" --headers-dir "$inc" --drop-private-types --no-corpus-path --no-comp-dir-path \
+        --out-file "$tmp/new.abi" "$so"
+    for baseline in $baselines; do
+        set +e
+        "$abidiff" --no-added-syms --drop-private-types --headers-dir2 "$inc" \
+            --suppressions "$suppr" "$baseline" "$so" >"$tmp/abidiff.out" 2>&1
+        rc=$?
+        "$python" "$here/abi-layout.py" "$baseline" "$tmp/new.abi" "$versioned" \
+            >"$tmp/layout.out" 2>&1
+        lrc=$?
+        set -e
+        if [ "$rc" -ne 0 ]; then
+            cat "$tmp/abidiff.out" >&2
+            what="ABI change"
+            [ $((rc & 8)) -ne 0 ] && what="incompatible ABI change"
+            [ $((rc & 3)) -ne 0 ] && what="abidiff error"
+            fail "abidiff $baseline $so exited $rc ($what; report above)." \
+                 "Only added functions and fields appended at the end of the versioned" \
+                 "structs are allowed within a major version (docs/stability.md)." \
+                 "A released baseline is never rewritten: an incompatible change waits" \
+                 "for the next major version"
+        fi
+        if [ "$lrc" -ne 0 ]; then
+            cat "$tmp/layout.out" >&2
+            fail "a versioned struct changed other than by appending fields" \
+                 "(scripts/abi-layout.py $baseline; report above)"
+        fi
+    done
 fi
+
+# ---- 5. SONAME and the newest version node follow include/ae/common.h -----------
+soname=$("$readelf" -d -W "$so" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+[ "$soname" = "libae.so.$major" ] ||
+    fail "$so has the SONAME '$soname'; AE_VERSION_MAJOR $major needs libae.so.$major"
+newest=$(grep -oE '^AE_[0-9]+\.[0-9]+' "$map" | tail -n 1)
+[ "$newest" = "AE_$major.$minor" ] ||
+    fail "the newest node of $map is $newest, but the version is $major.$minor:" \
+         "functions added in $major.$minor go into a new node 'AE_$major.$minor { ... } $newest;'" \
+         "('make abi-map' creates it)"
 
 n=$(wc -l <"$tmp/dyn")
 if [ "$fails" -ne 0 ]; then
     echo "abi-check: $fails problem(s); libae.so exports $n symbols, $map lists $(wc -l <"$tmp/map")" >&2
     exit 1
 fi
-echo "abi-check: OK: $n symbols, all in $map and declared AE_API in $inc/; libae.a clean; abidiff against $baseline clean"
+echo "abi-check: OK: $n symbols, all in $map and declared AE_API in $inc/; libae.a clean;" \
+     "SONAME $soname, newest node $newest; compatible with the baselines:" $baselines

@@ -1,11 +1,18 @@
 #!/bin/sh
 # abi-map.sh - adds to src/ae.map every AE_API function of the public headers
-# that it does not list yet, in the newest version node (the last one in the
-# file), just before that node's "local:" line or closing brace. Nothing is
-# ever removed: a name listed but no longer declared is only reported (taking
-# a released symbol away breaks the ABI).
+# that it does not list yet, in the node of the current version,
+# AE_MAJOR.MINOR (include/ae/common.h), just before that node's "local:"
+# line or closing brace. When the newest node is an older release's, it
+# first appends the new node, inheriting the old one:
+#     AE_1.1 {
+#       global:
+#         ae_new_function;
+#     } AE_1.0;
+# (the "local: *;" stays in the first node). Nothing is ever removed: a
+# name listed but no longer declared is only reported (taking a released
+# symbol away breaks the ABI).
 # With --prune, names of the newest node that no header declares any more
-# are deleted too: only for a node that has not been released yet.
+# are deleted too, unless a released baseline (abi/libae-*.abi) has them.
 # Usage: scripts/abi-map.sh [--prune] [MAP] [INCLUDE_DIR]
 #        (defaults: src/ae.map include)
 set -eu
@@ -21,14 +28,22 @@ here=$(dirname "$0")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+major=$(sed -n 's/^#define AE_VERSION_MAJOR \([0-9]*\).*/\1/p' "$inc/ae/common.h")
+minor=$(sed -n 's/^#define AE_VERSION_MINOR \([0-9]*\).*/\1/p' "$inc/ae/common.h")
+node="AE_$major.$minor"
+
 "$here/api-symbols.sh" "$inc" | awk '{print $1}' | LC_ALL=C sort -u >"$tmp/api"
 "$here/map-symbols.sh" "$map" | LC_ALL=C sort -u >"$tmp/map"
 LC_ALL=C comm -23 "$tmp/api" "$tmp/map" >"$tmp/add"
 LC_ALL=C comm -13 "$tmp/api" "$tmp/map" >"$tmp/stale"
+# names a released baseline exports are never pruned
+cat abi/libae-*.abi 2>/dev/null | sed -n "s/.*<elf-symbol name='\([^']*\)'.*/\1/p" |
+    LC_ALL=C sort -u >"$tmp/released"
+LC_ALL=C comm -23 "$tmp/stale" "$tmp/released" >"$tmp/prunable"
 
-if [ "$prune" = 1 ] && [ -s "$tmp/stale" ]; then
+if [ "$prune" = 1 ] && [ -s "$tmp/prunable" ]; then
     # delete "name;" lines of the stale names after the last node's opening brace
-    awk -v stalefile="$tmp/stale" '
+    awk -v stalefile="$tmp/prunable" '
         BEGIN { while ((getline n < stalefile) > 0) stale[n] = 1 }
         { line[NR] = $0 }
         /\{/ { node = NR }
@@ -42,14 +57,20 @@ if [ "$prune" = 1 ] && [ -s "$tmp/stale" ]; then
     cat "$tmp/pruned" >"$map"
 else
     while read -r name; do
-        echo "abi-map: $map lists $name, which no header declares AE_API (left in place;" \
-             "'make abi-map PRUNE=1' deletes such names from the newest, unreleased node)" >&2
+        echo "abi-map: $map lists $name, which no header declares AE_API (left in place: a released symbol is never removed, and" \
+             "'make abi-map PRUNE=1' deletes only names no released baseline exports)" >&2
     done <"$tmp/stale"
 fi
 
 if [ ! -s "$tmp/add" ]; then
     echo "abi-map: $map already lists every AE_API function ($(wc -l <"$tmp/map") symbols)"
     exit 0
+fi
+
+newest=$(grep -oE '^AE_[0-9]+\.[0-9]+' "$map" | tail -n 1)
+if [ "$newest" != "$node" ]; then
+    printf '\n%s {\n  global:\n} %s;\n' "$node" "$newest" >>"$map"
+    echo "abi-map: appended the node $node (inherits $newest) for the functions $major.$minor adds"
 fi
 
 # Line of the last node's opening brace, then the first "local:" or "}"

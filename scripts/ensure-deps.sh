@@ -33,8 +33,9 @@ for set in "$@"; do
     test) pkgs="$pkgs check g++ gfortran" ;;
     # the Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
     data) pkgs="$pkgs dataset-fashion-mnist" ;;
-    # abidw/abidiff; readelf and nm come with binutils
-    abi) pkgs="$pkgs abigail-tools binutils" ;;
+    # abidw/abidiff; readelf and nm come with binutils; python3 runs
+    # scripts/abi-layout.py
+    abi) pkgs="$pkgs abigail-tools binutils python3" ;;
     valgrind) pkgs="$pkgs valgrind" ;;
     # the PyTorch peer of the benchmarks (bench/torch_peer.py)
     bench) pkgs="$pkgs python3 python3-torch" ;;

@@ -30,25 +30,29 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /** Major version: changes only when the ABI breaks (it is the SONAME). */
-#define AE_VERSION_MAJOR 0
+#define AE_VERSION_MAJOR 1
 /** Minor version: grows when functions or appended struct fields are added. */
-#define AE_VERSION_MINOR 1
+#define AE_VERSION_MINOR 0
 /** Patch version: bug fixes only. */
 #define AE_VERSION_PATCH 0
 /** The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define AE_VERSION_NUMBER \
     (AE_VERSION_MAJOR * 10000 + AE_VERSION_MINOR * 100 + AE_VERSION_PATCH)
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define AE_VERSION_STRING "0.1.0"
+#define AE_VERSION_STRING "1.0.0"
 
 /**
  * The version of the library actually linked, as AE_VERSION_NUMBER would
  * spell it. Compare with AE_VERSION_NUMBER to see the header the program was
  * compiled against. Thread-safe.
+ * @return MAJOR * 10000 + MINOR * 100 + PATCH of the linked library.
  */
 AE_API unsigned ae_version(void);
 
-/** The linked library's version as "MAJOR.MINOR.PATCH". Never NULL. */
+/**
+ * The linked library's version as a string. Thread-safe.
+ * @return "MAJOR.MINOR.PATCH", a static string (never NULL, never freed).
+ */
 AE_API const char *ae_version_string(void);
 
 /* ------------------------------------------------------------------------ */
@@ -64,38 +68,86 @@ AE_API const char *ae_version_string(void);
 enum ae_status {
     AE_OK = 0,                /**< success */
     AE_ERR_INVALID = -1,      /**< an argument is invalid (NULL, zero, out of range) */
+                              /**< Typical causes: a NULL pointer, a zero count,
+                               *   an unknown enum value, a struct_size below the
+                               *   oldest layout (fill structs with their _INIT
+                               *   macro). */
     AE_ERR_NOMEM = -2,        /**< an allocation failed */
+                              /**< The allocator returned NULL, or a size
+                               *   overflowed before it was asked. */
     AE_ERR_SHAPE = -3,        /**< tensor or sample shapes do not match */
+                              /**< Typical causes: a dataset whose sample size is
+                               *   not the model's input size, an encoder latent
+                               *   shape the decoder does not take, an input a
+                               *   layer cannot handle. */
     AE_ERR_IO = -4,           /**< a file could not be opened, read or written */
+                              /**< The detail message gives the system's reason;
+                               *   a failing read or write callback gives it too. */
     AE_ERR_FORMAT = -5,       /**< input data is malformed or truncated */
+                              /**< Typical causes: a damaged model, IDX or CSV
+                               *   file; stored state that a layer, PCA or
+                               *   detector refuses. */
     AE_ERR_VERSION = -6,      /**< header/library or file version mismatch */
+                              /**< Typical causes: a program compiled against
+                               *   headers of another major version, a struct
+                               *   newer than the library that sets fields it
+                               *   does not know, a file or layer kind of a
+                               *   newer version. */
     AE_ERR_NOT_FOUND = -7,    /**< a named thing (layer kind, file) does not exist */
+                              /**< Also: a metadata key, an object the file does
+                               *   not hold, a label no sample has. */
     AE_ERR_UNSUPPORTED = -8,  /**< the operation is not supported by this object */
+                              /**< Typical causes: an IDX element type other than
+                               *   unsigned byte, training through a layer kind
+                               *   without backward(), unregistering a built-in
+                               *   kind. */
     AE_ERR_NUMERIC = -9,      /**< a computation produced NaN or infinity */
+                              /**< Typical causes: a training loss or weight that
+                               *   diverged (lower the learning rate), NaN in PCA
+                               *   input, a LAPACK failure. */
     AE_ERR_CANCELLED = -10,   /**< a user callback asked to stop */
+                              /**< A training progress callback returned non-zero. */
     AE_ERR_STATE = -11,       /**< the call is not allowed in the object's current state */
+                              /**< Typical causes: a detector or PCA not fitted
+                               *   yet, an encoder or decoder that belongs to a
+                               *   model, an optimizer bound to another model, a
+                               *   network without layers, live allocations when
+                               *   the allocator is changed. */
     AE_ERR_LIMIT = -12,       /**< a size or count exceeds a documented limit */
+                              /**< Typical causes: AE_DATASET_MAX_COUNT,
+                               *   AE_CSV_MAX_LINE, the model file limits, a size
+                               *   whose product overflows size_t. */
     AE_ERR_CHECKSUM = -13,    /**< stored data failed its checksum */
+                              /**< A model file section whose CRC-32 does not
+                               *   match: the file was damaged after it was
+                               *   written. */
     AE_ERR_EXISTS = -14       /**< the name is already taken (layer registration) */
+                              /**< ae_layer_register() of a name that is
+                               *   registered or built in. */
 };
 
 /**
  * A short, static English description of a status code, such as
- * "out of memory". Never returns NULL: unknown codes give
- * "unknown error". Thread-safe.
+ * "out of memory". Thread-safe.
+ * @param status  an ae_status value (any int is accepted)
+ * @return a static string, never NULL and never freed: unknown codes give
+ *         "unknown error".
  */
 AE_API const char *ae_strerror(int status);
 
 /**
  * The detail message of the last failed libae call on this thread, such as
- * "dense: input has 780 features, layer expects 784". Never returns NULL
- * (an empty string when there is none). The text stays valid until the next
- * libae call on the same thread. Successful calls do not clear it: use the
- * return code to detect errors, this function to explain them.
+ * "dense: input has 780 features, layer expects 784". The message is
+ * thread-local: a failure on one thread never changes another's.
+ * Successful calls do not clear it: use the return code to detect errors,
+ * this function to explain them.
+ * @return the message, owned by the library: never NULL (an empty string
+ *         when there is none), valid until the next libae call on the same
+ *         thread.
  */
 AE_API const char *ae_last_error(void);
 
-/** Clears this thread's detail message. */
+/** Clears this thread's detail message (other threads' are untouched). */
 AE_API void ae_clear_error(void);
 
 /* ------------------------------------------------------------------------ */
@@ -106,7 +158,9 @@ AE_API void ae_clear_error(void);
  * A user allocator. alloc() returns memory aligned to at least 64 bytes
  * (libae hands it to BLAS kernels) or NULL; free() releases what alloc()
  * returned, with the size it was asked for, and accepts NULL. Both receive
- * @c user unchanged. OpenBLAS's own internal buffers are not covered.
+ * @c user unchanged. OpenBLAS's own internal buffers are not covered. The
+ * callbacks may be called from any thread that runs a libae call (and from
+ * the helper threads inference starts): they must be thread-safe.
  */
 typedef struct ae_allocator {
     uint32_t struct_size; /**< sizeof(ae_allocator) as compiled by the caller */
@@ -126,13 +180,21 @@ typedef struct ae_allocator {
  * allocator is still in use it fails with AE_ERR_STATE and changes nothing.
  * Not thread-safe with respect to other libae calls.
  *
+ * @param allocator  the hooks, copied (the struct need not outlive the
+ *                   call; @c user must stay valid while the allocator is
+ *                   installed), or NULL for libc's
  * @return AE_OK, AE_ERR_INVALID (struct_size too small or a NULL callback),
  *         AE_ERR_VERSION (a newer struct that sets fields this library does
- *         not know) or AE_ERR_STATE.
+ *         not know) or AE_ERR_STATE (blocks from the current allocator are
+ *         still live).
  */
 AE_API int ae_set_allocator(const ae_allocator *allocator);
 
-/** Number of blocks libae has allocated and not yet freed (leak checks). */
+/**
+ * Number of blocks libae has allocated and not yet freed (leak checks).
+ * Thread-safe (an atomic counter).
+ * @return the count of live blocks, 0 when every object has been destroyed.
+ */
 AE_API size_t ae_live_allocations(void);
 
 /* ------------------------------------------------------------------------ */
@@ -174,7 +236,10 @@ AE_API size_t ae_live_allocations(void);
  */
 AE_API int ae_set_num_threads(int n);
 
-/** The current thread setting (at least 1). Thread-safe. */
+/**
+ * The current thread setting. Thread-safe.
+ * @return the count ae_set_num_threads() set, or the default; at least 1.
+ */
 AE_API int ae_get_num_threads(void);
 
 /* ------------------------------------------------------------------------ */
