@@ -62,12 +62,13 @@ static void usage(FILE *f)
 "error. Without --class, all ten classes run in turn.\n"
 "\n"
 "CSV: the same recipe on a table of numbers, one sample per row, with an\n"
-"integer label column. The rows are split at random into a training part\n"
-"and a test part (--test-fraction); the model trains on the training rows\n"
-"whose label is --normal-label; every test row is scored, and rows with\n"
-"any other label are the anomalies. Values are scaled to [0, 1] by the\n"
-"minimum and maximum of the normal training rows, per column or over the\n"
-"whole table (--scale). The model is dense\n"
+"integer label column ('.' decimal point; empty cells, NaN and infinities\n"
+"are refused). The rows are split at random into a training part and a\n"
+"test part (--test-fraction); the model trains on the training rows whose\n"
+"label is --normal-label; every test row is scored, and rows with any other\n"
+"label are the anomalies. Values are scaled to [0, 1] by the minimum and\n"
+"maximum of the normal training rows, per column or over the whole table\n"
+"(--scale). The model is dense\n"
 "F -> H (relu) -> LATENT (relu) -> H (relu) -> F (sigmoid) with\n"
 "H = min(64, max(8, F/2)) and, unless --latent is given,\n"
 "LATENT = min(16, max(2, F/8)).\n"
@@ -88,19 +89,21 @@ static void usage(FILE *f)
 "  --epochs N        passes over the normal training data, 1..1000000\n"
 "                    (default 20; 100 with --csv)\n"
 "  --batch N         samples per optimizer step, 1..1048576 (default 64)\n"
-"  --latent N        latent size, 1..4096 (default 64 for Fashion-MNIST)\n"
-"  --score S         smooth, mse, mae or bce (see above)\n"
+"  --latent N        latent size, 1..4096 (default 64 for Fashion-MNIST;\n"
+"                    CSV: see above)\n"
+"  --score S         smooth, mse, mae or bce (default smooth; mse with --csv)\n"
 "  --k K             threshold = mean + K * std, -10..10 (default 1)\n"
-"  --seed N          seeds the weights, the shuffling and the CSV split\n"
-"                    (default 1)\n"
-"  --data DIR        directory with the Fashion-MNIST train-/t10k- images and\n"
-"                    labels files (default " DATA_DEFAULT_DIR ")\n"
-"  --out DIR         directory for the pictures, created if missing\n"
+"  --seed N          seeds the weights, the shuffling and the CSV split,\n"
+"                    0..2^64-1 (default 1)\n"
+"  --data DIR        the dataset folder, see Data (default\n"
+"                    " DATA_DEFAULT_DIR ")\n"
+"  --out DIR         folder for the pictures, created if missing\n"
 "                    (default out)\n"
 "  --csv PATH        read this CSV file instead of Fashion-MNIST\n"
-"  --label-column N  0-based column of the integer labels (default: the\n"
-"                    last column)\n"
-"  --normal-label L  the label of normal rows (default 0)\n"
+"  --label-column N  0-based column of the integer labels, 0..65535\n"
+"                    (default: the last column)\n"
+"  --normal-label L  the label of normal rows, a 32-bit integer (default 0;\n"
+"                    with --load, the one saved in the file)\n"
 "  --header          the CSV's first line holds column names\n"
 "  --delimiter D     the CSV's cell separator: , ; | or tab (default ,)\n"
 "  --test-fraction F share of the CSV rows kept for testing, 0.05..0.95\n"
@@ -120,13 +123,17 @@ static void usage(FILE *f)
 "                    AE_NUM_THREADS, else OpenBLAS's count); small products\n"
 "                    always run on one\n"
 "  -h, --help        print this help and exit\n"
+CLI_HELP_SYNTAX
+"--label-column, --normal-label, --header, --delimiter, --test-fraction and\n"
+"--scale need --csv; --class and --score smooth do not go with --csv, nor\n"
+"--score with --load.\n"
 "\n");
     fprintf(f,
 "Classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal,\n"
 "6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot.\n"
 "\n"
 "Output:\n"
-"  stderr   one line per trained model\n"
+"  stderr   one line per trained, saved or loaded model, one per picture\n"
 "  stdout   Fashion-MNIST: a table with one row per class: ROC AUC of the\n"
 "           score, ROC AUC of plain MSE for comparison, average precision,\n"
 "           the threshold, precision and recall of the anomaly class at it,\n"
@@ -137,16 +144,20 @@ static void usage(FILE *f)
 "  DIR/anomaly_class<C>.png (Fashion-MNIST) or DIR/anomaly_csv.png:\n"
 "           the least and the most anomalous test samples with their\n"
 "           scores, and histograms of the scores of normal and anomalous\n"
-"           test samples with the threshold marked\n"
+"           test samples with the threshold marked; replaced if there\n"
+"\n");
+    cli_help_common(f, 1);
+    fprintf(f,
+"Examples:\n"
+"  " PROG " --class 7                     # one class, Sneaker\n"
+"  " PROG " --epochs 5 | tail -n 1        # all ten classes, quickly\n"
+"  " PROG " --class 7 --save sneaker.aem  # keep model and detector\n"
+"  " PROG " --load sneaker.aem            # score class 7 with them\n"
+"  " PROG " --csv ecg.csv --header --scale global\n"
+"                                        # your own table\n"
 "\n"
-"Environment:\n"
-"  AE_NUM_THREADS        libae's thread count when --threads is not given\n"
-"  OPENBLAS_NUM_THREADS  the thread count when neither is set\n"
-"\n"
-"Exit status:\n"
-"  0  success\n"
-"  1  a library or I/O error (the message says which)\n"
-"  2  a bad command line\n");
+"See also: docs/examples/anomaly.md in the libae sources (with a CSV to\n"
+"try); ae-inspect(1).\n");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -317,8 +328,10 @@ static int measure(result *r, const ae_detector *det, const scored *t)
     int rc;
     if ((rc = ae_detector_threshold(det, &r->threshold)) >= 0 &&
         (rc = ae_metrics_roc_auc(&r->auroc, t->err, t->anomaly, t->n)) >= 0 &&
-        (rc = ae_metrics_pr_auc(&r->ap, t->err, t->anomaly, t->n)) >= 0)
+        (rc = ae_metrics_pr_auc(&r->ap, t->err, t->anomaly, t->n)) >= 0) {
+        r->m = (ae_binary_metrics)AE_BINARY_METRICS_INIT;
         rc = ae_metrics_at_threshold(&r->m, t->err, t->anomaly, t->n, r->threshold);
+    }
     return rc;
 }
 

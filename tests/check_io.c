@@ -1274,6 +1274,20 @@ START_TEST(inspection_describes_layers_tensors_and_sections)
     ck_assert_int_eq(ae_file_get_section(f, 0, &s), AE_ERR_INVALID);
     ck_assert_int_eq(ae_file_get_section(f, 0, NULL), AE_ERR_INVALID);
     ck_assert_int_eq(ae_file_get_section(NULL, 0, &s), AE_ERR_INVALID);
+
+    /* A program built against a later 1.x passes a larger struct: the
+     * library writes the fields it knows, says how many bytes with
+     * struct_size, and never touches the rest. */
+    struct {
+        ae_file_info info;
+        uint64_t appended_later;
+    } newer;
+    memset(&newer, 0xCD, sizeof newer);
+    newer.info.struct_size = (uint32_t)sizeof newer;
+    ck_assert_int_eq(ae_file_get_info(f, &newer.info), AE_OK);
+    ck_assert_uint_eq(newer.info.struct_size, sizeof(ae_file_info));
+    ck_assert_uint_eq(newer.info.encoder_layers, 3);
+    ck_assert_uint_eq(newer.appended_later, 0xCDCDCDCDCDCDCDCDull);
     ae_file_close(f);
     ae_file_close(NULL);
     ck_assert_int_eq(ae_layer_unregister(GOLDEN_KIND), AE_OK);

@@ -27,7 +27,7 @@ START_TEST(counts_and_rates_match_hand_computed_values)
      * missed: 0.35 (anomaly, fn); 0.1 normal, tn. */
     const double s[] = {0.1, 0.4, 0.35, 0.8, 0.5};
     const int32_t l[] = {0, 0, 1, 1, 0};
-    ae_binary_metrics m;
+    ae_binary_metrics m = AE_BINARY_METRICS_INIT;
     ck_assert_int_eq(ae_metrics_at_threshold(&m, s, l, N(s), 0.38), AE_OK);
     ck_assert_uint_eq(m.struct_size, sizeof m);
     ck_assert_double_eq(m.threshold, 0.38);
@@ -46,7 +46,7 @@ START_TEST(a_score_equal_to_the_threshold_is_not_flagged)
 {
     const double s[] = {0.4, 0.4, 0.9};
     const int32_t l[] = {0, 1, 1};
-    ae_binary_metrics m;
+    ae_binary_metrics m = AE_BINARY_METRICS_INIT;
     ck_assert_int_eq(ae_metrics_at_threshold(&m, s, l, N(s), 0.4), AE_OK);
     ck_assert_uint_eq(m.tp, 1);
     ck_assert_uint_eq(m.fn, 1);
@@ -64,7 +64,7 @@ START_TEST(empty_denominators_give_zero_rates)
      * undefined rates are 0 as scikit-learn's zero_division=0. */
     const double s[] = {0.1, 0.2, 0.3};
     const int32_t normal[] = {0, 0, 0}, anomalous[] = {1, 1, 1};
-    ae_binary_metrics m;
+    ae_binary_metrics m = AE_BINARY_METRICS_INIT;
     ck_assert_int_eq(ae_metrics_at_threshold(&m, s, normal, N(s), 1.0), AE_OK);
     ck_assert_uint_eq(m.tn, 3);
     ck_assert_double_eq(m.accuracy, 1.0);
@@ -79,11 +79,40 @@ START_TEST(empty_denominators_give_zero_rates)
 }
 END_TEST
 
+/* The versioning rule of the structs the library fills: the caller's
+ * struct_size says how much room there is; older layouts are refused below
+ * 1.0's, newer (larger) ones get the fields this library knows and no more. */
+START_TEST(at_threshold_honours_the_callers_struct_size)
+{
+    const double s[] = {0.1, 0.9};
+    const int32_t l[] = {0, 1};
+    struct {
+        ae_binary_metrics m;
+        double appended_later;
+    } newer;
+    memset(&newer, 0xAB, sizeof newer);
+    newer.m.struct_size = (uint32_t)sizeof newer;
+    ck_assert_int_eq(ae_metrics_at_threshold(&newer.m, s, l, 2, 0.5), AE_OK);
+    ck_assert_uint_eq(newer.m.struct_size, sizeof(ae_binary_metrics));
+    ck_assert_uint_eq(newer.m.tp, 1);
+    ck_assert_uint_eq(newer.m.tn, 1);
+    unsigned char tail[sizeof(double)];
+    memset(tail, 0xAB, sizeof tail);
+    ck_assert_mem_eq(&newer.appended_later, tail, sizeof tail);
+
+    ae_binary_metrics m = AE_BINARY_METRICS_INIT;
+    m.struct_size = 8;
+    ck_assert_int_eq(ae_metrics_at_threshold(&m, s, l, 2, 0.5), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "AE_BINARY_METRICS_INIT"));
+    ck_assert_uint_eq(m.struct_size, 8); /* untouched */
+}
+END_TEST
+
 START_TEST(at_threshold_rejects_bad_input_and_leaves_output)
 {
     const double s[] = {0.1, 0.2};
     const int32_t l[] = {0, 1}, bad[] = {0, 2};
-    ae_binary_metrics m;
+    ae_binary_metrics m = AE_BINARY_METRICS_INIT;
     memset(&m, 0xAB, sizeof m);
     ck_assert_int_eq(ae_metrics_at_threshold(NULL, s, l, 2, 0.0), AE_ERR_INVALID);
     ck_assert_int_eq(ae_metrics_at_threshold(&m, NULL, l, 2, 0.0), AE_ERR_INVALID);
@@ -295,6 +324,7 @@ Suite *ae_metrics_suite(void)
     TCase *tc = tcase_create("threshold");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, counts_and_rates_match_hand_computed_values);
+    tcase_add_test(tc, at_threshold_honours_the_callers_struct_size);
     tcase_add_test(tc, a_score_equal_to_the_threshold_is_not_flagged);
     tcase_add_test(tc, empty_denominators_give_zero_rates);
     tcase_add_test(tc, at_threshold_rejects_bad_input_and_leaves_output);

@@ -326,12 +326,10 @@ int ae_detector_create_v(ae_detector **out, const ae_detector_options *opts,
     if (out == NULL)
         return ae__error(AE_ERR_INVALID, "%s: out is NULL", what);
     if (opts != NULL) {
-        rc = ae__check_struct(opts, opts->struct_size, sizeof(ae_detector_options),
-                              sizeof(ae_detector_options), what);
+        rc = ae__take_struct(&o, opts, AE__LAYOUT_END(ae_detector_options, quantile), sizeof o,
+                             what);
         if (rc < 0)
             return rc;
-        memcpy(&o, opts, sizeof o);
-        o.struct_size = sizeof o;
     }
     if ((rc = check_options(&o, what)) < 0)
         return rc;

@@ -63,6 +63,10 @@ int ae_metrics_at_threshold(ae_binary_metrics *out, const double *scores, const 
     size_t positives;
     if (out == NULL)
         return ae__error(AE_ERR_INVALID, "%s: out is NULL", what);
+    if (out->struct_size < AE__LAYOUT_END(ae_binary_metrics, f1))
+        return ae__error(AE_ERR_INVALID, "%s: out->struct_size is %u, smaller than the oldest "
+                         "layout (%zu bytes); initialize it with AE_BINARY_METRICS_INIT", what,
+                         (unsigned)out->struct_size, AE__LAYOUT_END(ae_binary_metrics, f1));
     int rc = check_input(scores, labels, count, &positives, what);
     if (rc < 0)
         return rc;
@@ -88,8 +92,7 @@ int ae_metrics_at_threshold(ae_binary_metrics *out, const double *scores, const 
     m.recall = ratio(m.tp, m.tp + m.fn);
     double pr = m.precision + m.recall;
     m.f1 = pr > 0.0 ? 2.0 * m.precision * m.recall / pr : 0.0;
-    *out = m;
-    return AE_OK;
+    return ae__fill_struct(out, &m, sizeof m, AE__LAYOUT_END(ae_binary_metrics, f1), what);
 }
 
 static int cmp_desc(const void *a, const void *b)

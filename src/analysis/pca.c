@@ -509,12 +509,12 @@ int ae_pca_create_v(ae_pca **out, const ae_pca_options *opts, unsigned header_ve
         return rc;
     if (out == NULL)
         return ae__error(AE_ERR_INVALID, "ae_pca_create: out is NULL");
-    if (opts == NULL)
-        opts = &defaults;
-    rc = ae__check_struct(opts, opts->struct_size, sizeof(ae_pca_options), sizeof(ae_pca_options),
-                          "ae_pca_options");
-    if (rc < 0)
+    ae_pca_options o = defaults;
+    if (opts != NULL &&
+        (rc = ae__take_struct(&o, opts, AE__LAYOUT_END(ae_pca_options, seed), sizeof o,
+                              "ae_pca_options")) < 0)
         return rc;
+    opts = &o;
     if (opts->n_components == 0)
         return ae__error(AE_ERR_INVALID, "ae_pca_create: n_components is 0");
     if (opts->solver != AE_PCA_AUTO && opts->solver != AE_PCA_EXACT &&
@@ -526,8 +526,7 @@ int ae_pca_create_v(ae_pca **out, const ae_pca_options *opts, unsigned header_ve
     ae_pca *pca = ae__calloc(1, sizeof *pca);
     if (pca == NULL)
         return AE_ERR_NOMEM;
-    memcpy(&pca->opts, opts, sizeof pca->opts);
-    pca->opts.struct_size = sizeof pca->opts;
+    pca->opts = o;
     pca->solver = AE_PCA_AUTO;
     *out = pca;
     return AE_OK;

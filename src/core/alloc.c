@@ -31,11 +31,13 @@ static atomic_size_t live_blocks;
 
 int ae_set_allocator(const ae_allocator *allocator)
 {
+    ae_allocator a = AE_ALLOCATOR_INIT;
     if (allocator != NULL) {
-        int rc = ae__check_struct(allocator, allocator->struct_size, sizeof *allocator,
-                                  sizeof *allocator, "ae_set_allocator");
+        int rc = ae__take_struct(&a, allocator, AE__LAYOUT_END(ae_allocator, free), sizeof a,
+                                 "ae_set_allocator");
         if (rc < 0)
             return rc;
+        allocator = &a;
         if (allocator->alloc == NULL || allocator->free == NULL)
             return ae__error(AE_ERR_INVALID, "ae_set_allocator: alloc and free must both be set");
     }

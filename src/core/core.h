@@ -55,6 +55,25 @@ int ae__check_header(unsigned header_version, const char *what);
 int ae__check_struct(const void *s, size_t user_size, size_t min_size,
                      size_t our_size, const char *what);
 
+/* Reads a caller-filled struct (struct_size first) into @p dst, which
+ * holds the defaults: checks it with ae__check_struct(src's struct_size,
+ * oldest, ours), then copies only the bytes the caller's struct has, so a
+ * program built against an older layout leaves the newer fields at their
+ * defaults and nothing past its struct is read; dst's struct_size becomes
+ * ours. */
+int ae__take_struct(void *dst, const void *src, size_t oldest, size_t ours, const char *what);
+
+/* Where a struct's layout ends at field f: the size of its first released
+ * layout when f is the last field that release had. */
+#define AE__LAYOUT_END(type, f) (offsetof(type, f) + sizeof(((type *)0)->f))
+
+/* Copies @p src, a struct the library filled (ours bytes, struct_size
+ * first), into the caller's @p out. The caller's struct_size must cover at
+ * least @p oldest bytes (the first released layout); only as many bytes as
+ * both sides know are written, and out->struct_size becomes that count.
+ * AE_ERR_INVALID when out is NULL or its struct_size is too small. */
+int ae__fill_struct(void *out, const void *src, size_t ours, size_t oldest, const char *what);
+
 /* ---- sizes ------------------------------------------------------------- */
 
 /* *out = a * b; returns 0 on overflow. */

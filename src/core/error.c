@@ -91,3 +91,33 @@ int ae__check_struct(const void *s, size_t user_size, size_t min_size,
     }
     return AE_OK;
 }
+
+int ae__fill_struct(void *out, const void *src, size_t ours, size_t oldest, const char *what)
+{
+    uint32_t user;
+    if (out == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: out is NULL", what);
+    memcpy(&user, out, sizeof user);
+    if (user < oldest)
+        return ae__error(AE_ERR_INVALID,
+                         "%s: out->struct_size is %u, smaller than the oldest layout (%zu bytes);"
+                         " initialize it with its _INIT macro",
+                         what, (unsigned)user, oldest);
+    uint32_t n = user < ours ? user : (uint32_t)ours;
+    memcpy(out, src, n);
+    memcpy(out, &n, sizeof n);
+    return AE_OK;
+}
+
+int ae__take_struct(void *dst, const void *src, size_t oldest, size_t ours, const char *what)
+{
+    uint32_t user;
+    memcpy(&user, src, sizeof user);
+    int rc = ae__check_struct(src, user, oldest, ours, what);
+    if (rc < 0)
+        return rc;
+    memcpy(dst, src, user < ours ? user : ours);
+    uint32_t n = (uint32_t)ours;
+    memcpy(dst, &n, sizeof n);
+    return AE_OK;
+}

@@ -391,11 +391,9 @@ int ae_dataset_load_csv_v(ae_dataset **out, const char *path, const ae_csv_optio
     if (out == NULL || path == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what, out == NULL ? "out" : "path");
     if (opts != NULL) {
-        rc = ae__check_struct(opts, opts->struct_size, sizeof(ae_csv_options),
-                              sizeof(ae_csv_options), what);
+        rc = ae__take_struct(&o, opts, AE__LAYOUT_END(ae_csv_options, delimiter), sizeof o, what);
         if (rc < 0)
             return rc;
-        memcpy(&o, opts, sizeof o);
     }
     if ((rc = check_options(&o, what)) < 0)
         return rc;

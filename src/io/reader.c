@@ -986,11 +986,12 @@ static int open_limit(const ae_open_options *o, uint64_t *max, const char *who)
     *max = AE_FILE_MAX_SIZE;
     if (o == NULL)
         return AE_OK;
-    int rc = ae__check_struct(o, o->struct_size, sizeof *o, sizeof *o, who);
+    ae_open_options c = AE_OPEN_OPTIONS_INIT;
+    int rc = ae__take_struct(&c, o, AE__LAYOUT_END(ae_open_options, max_size), sizeof c, who);
     if (rc < 0)
         return rc;
-    if (o->max_size != 0 && o->max_size < AE_FILE_MAX_SIZE)
-        *max = o->max_size;
+    if (c.max_size != 0 && c.max_size < AE_FILE_MAX_SIZE)
+        *max = c.max_size;
     return AE_OK;
 }
 
@@ -1082,27 +1083,22 @@ void ae_file_close(ae_file *f)
 /* ---- inspection ----------------------------------------------------------------------------- */
 
 /* Checks an output struct the caller sized; AE_OK to fill min(size, ours). */
-static int out_struct(const void *out, uint32_t size, size_t ours, const char *who)
-{
-    if (out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
-    if (size < ours)
-        return ae__error(AE_ERR_INVALID, "%s: out->struct_size is %u, expected at least %zu (use "
-                         "the _INIT macro)", who, size, ours);
-    return AE_OK;
-}
+/* The first released (1.0) layouts of the structs the readers fill: a
+ * program built against 1.0 passes these sizes forever. */
+#define INFO_1_0 AE__LAYOUT_END(ae_file_info, has_detector)
+#define LAYER_1_0 AE__LAYOUT_END(ae_file_layer, registered)
+#define TENSOR_1_0 AE__LAYOUT_END(ae_file_tensor, offset)
+#define SECTION_1_0 AE__LAYOUT_END(ae_file_section, known)
 
 int ae_file_get_info(const ae_file *f, ae_file_info *out)
 {
     static const char who[] = "ae_file_get_info";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    int rc = out_struct(out, out ? out->struct_size : 0, sizeof *out, who);
-    if (rc < 0)
-        return rc;
+    if (out == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     ae_file_info i;
     memset(&i, 0, sizeof i);
-    i.struct_size = out->struct_size;
     i.format_major = f->major;
     i.format_minor = f->minor;
     i.writer_version = f->writer_version;
@@ -1122,8 +1118,7 @@ int ae_file_get_info(const ae_file *f, ae_file_info *out)
     i.optimizer_steps = f->has_optimizer ? f->opt_steps : 0;
     i.has_pca = f->has_pca;
     i.has_detector = f->has_detector;
-    memcpy(out, &i, sizeof i);
-    return AE_OK;
+    return ae__fill_struct(out, &i, sizeof i, INFO_1_0, who);
 }
 
 int ae_file_get_layer(const ae_file *f, size_t index, ae_file_layer *out)
@@ -1131,9 +1126,8 @@ int ae_file_get_layer(const ae_file *f, size_t index, ae_file_layer *out)
     static const char who[] = "ae_file_get_layer";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    int rc = out_struct(out, out ? out->struct_size : 0, sizeof *out, who);
-    if (rc < 0)
-        return rc;
+    if (out == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     size_t total = f->nets[0].n_layers + f->nets[1].n_layers;
     if (index >= total)
         return ae__error(AE_ERR_INVALID, "%s: layer %zu, the file has %zu", who, index, total);
@@ -1142,7 +1136,6 @@ int ae_file_get_layer(const ae_file *f, size_t index, ae_file_layer *out)
     const ae__io_layer *l = &f->nets[d].layers[i];
     ae_file_layer o;
     memset(&o, 0, sizeof o);
-    o.struct_size = out->struct_size;
     o.decoder = d;
     o.index = i;
     o.type_name = l->type_name;
@@ -1157,8 +1150,7 @@ int ae_file_get_layer(const ae_file *f, size_t index, ae_file_layer *out)
         o.floats += f->tensors[l->first_tensor + k].count;
     o.extra_size = l->extra_size;
     o.registered = ae_layer_is_registered(l->type_name);
-    memcpy(out, &o, sizeof o);
-    return AE_OK;
+    return ae__fill_struct(out, &o, sizeof o, LAYER_1_0, who);
 }
 
 int ae_file_get_tensor(const ae_file *f, size_t index, ae_file_tensor *out)
@@ -1166,16 +1158,14 @@ int ae_file_get_tensor(const ae_file *f, size_t index, ae_file_tensor *out)
     static const char who[] = "ae_file_get_tensor";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    int rc = out_struct(out, out ? out->struct_size : 0, sizeof *out, who);
-    if (rc < 0)
-        return rc;
+    if (out == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     if (index >= f->n_tensors)
         return ae__error(AE_ERR_INVALID, "%s: tensor %zu, the file has %zu", who, index,
                          f->n_tensors);
     const ae__io_tensor *t = &f->tensors[index];
     ae_file_tensor o;
     memset(&o, 0, sizeof o);
-    o.struct_size = out->struct_size;
     o.layer = (t->net == 1 ? f->nets[0].n_layers : 0) + t->layer;
     o.state = (int)t->role;
     o.index = t->index;
@@ -1183,8 +1173,7 @@ int ae_file_get_tensor(const ae_file *f, size_t index, ae_file_tensor *out)
     o.shape = t->shape;
     o.count = t->count;
     o.offset = (uint64_t)(t->data - f->bytes);
-    memcpy(out, &o, sizeof o);
-    return AE_OK;
+    return ae__fill_struct(out, &o, sizeof o, TENSOR_1_0, who);
 }
 
 int ae_file_get_section(const ae_file *f, size_t index, ae_file_section *out)
@@ -1192,24 +1181,21 @@ int ae_file_get_section(const ae_file *f, size_t index, ae_file_section *out)
     static const char who[] = "ae_file_get_section";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    int rc = out_struct(out, out ? out->struct_size : 0, sizeof *out, who);
-    if (rc < 0)
-        return rc;
+    if (out == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     if (index >= f->n_sections)
         return ae__error(AE_ERR_INVALID, "%s: section %zu, the file has %zu", who, index,
                          f->n_sections);
     const ae__io_section *s = &f->sections[index];
     ae_file_section o;
     memset(&o, 0, sizeof o);
-    o.struct_size = out->struct_size;
     memcpy(o.type, s->type, sizeof o.type);
     o.flags = s->flags;
     o.offset = s->offset;
     o.size = s->size;
     o.crc = s->crc;
     o.known = s->known;
-    memcpy(out, &o, sizeof o);
-    return AE_OK;
+    return ae__fill_struct(out, &o, sizeof o, SECTION_1_0, who);
 }
 
 size_t ae_file_metadata_count(const ae_file *f) { return f ? f->n_meta : 0; }

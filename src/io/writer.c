@@ -264,9 +264,9 @@ static int check_options(job *j, const ae_save_options *o)
     int rc;
     memset(&j->o, 0, sizeof j->o);
     if (o != NULL) {
-        if ((rc = ae__check_struct(o, o->struct_size, sizeof *o, sizeof *o, who)) < 0)
+        if ((rc = ae__take_struct(&j->o, o, AE__LAYOUT_END(ae_save_options, detector), sizeof j->o,
+                                  who)) < 0)
             return rc;
-        memcpy(&j->o, o, sizeof *o);
     }
     const ae_save_options *s = &j->o;
     if (s->metadata_count > AE_FILE_METADATA_MAX)

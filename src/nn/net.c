@@ -143,11 +143,13 @@ fail:
 int ae__net_add_dense(ae__net *net, const ae_dense_options *o, const char *who)
 {
     unsigned char cfg[AE__DENSE_CONFIG_SIZE];
+    ae_dense_options c = AE_DENSE_OPTIONS_INIT;
     if (o == NULL)
         return ae__error(AE_ERR_INVALID, "%s: dense options are NULL", who);
-    int rc = ae__check_struct(o, o->struct_size, sizeof *o, sizeof *o, who);
+    int rc = ae__take_struct(&c, o, AE__LAYOUT_END(ae_dense_options, slope), sizeof c, who);
     if (rc < 0)
         return rc;
+    o = &c;
     if (o->units == 0)
         return ae__error(AE_ERR_INVALID, "%s: dense layer with 0 units", who);
     if (o->activation < AE_ACT_IDENTITY || o->activation > AE_ACT_TANH)
@@ -169,13 +171,14 @@ int ae__net_add_activation(ae__net *net, int activation, const char *who)
     return ae__net_add(net, AE_LAYER_ACTIVATION, cfg, sizeof cfg, who);
 }
 
-/* Checks an options struct's size and returns its padding/activation
- * validation as the public function sees it. */
-static int check_opts(const void *o, uint32_t size, size_t ours, const char *kind, const char *who)
+/* Reads a layer's options struct into dst (its defaults): at least its 1.0
+ * layout (oldest), zero bytes past ours (ae__take_struct()). */
+static int take_opts(void *dst, const void *o, size_t oldest, size_t ours, const char *kind,
+                     const char *who)
 {
     if (o == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s options are NULL", who, kind);
-    return ae__check_struct(o, size, ours, ours, who);
+    return ae__take_struct(dst, o, oldest, ours, who);
 }
 
 static int check_enums(int padding, int activation, int init, int use_bias, const char *who)
@@ -195,7 +198,9 @@ static int check_enums(int padding, int activation, int init, int use_bias, cons
 int ae__net_add_conv2d(ae__net *net, const ae_conv2d_options *o, const char *who)
 {
     unsigned char cfg[AE__CONV2D_CONFIG_SIZE];
-    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "conv2d", who);
+    ae_conv2d_options c = AE_CONV2D_OPTIONS_INIT;
+    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_conv2d_options, slope), sizeof c, "conv2d", who);
+    o = &c;
     if (rc < 0 || (rc = check_enums(o->padding, o->activation, o->init, o->use_bias, who)) < 0)
         return rc;
     ae__conv2d_config(cfg, o);
@@ -206,7 +211,9 @@ int ae__net_add_conv2d_transpose(ae__net *net, const ae_conv2d_transpose_options
                                  const char *who)
 {
     unsigned char cfg[AE__CONV2D_TRANSPOSE_CONFIG_SIZE];
-    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "conv2d_transpose", who);
+    ae_conv2d_transpose_options c = AE_CONV2D_TRANSPOSE_OPTIONS_INIT;
+    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_conv2d_transpose_options, slope), sizeof c, "conv2d_transpose", who);
+    o = &c;
     if (rc < 0 || (rc = check_enums(o->padding, o->activation, o->init, o->use_bias, who)) < 0)
         return rc;
     ae__conv2d_transpose_config(cfg, o);
@@ -216,7 +223,9 @@ int ae__net_add_conv2d_transpose(ae__net *net, const ae_conv2d_transpose_options
 int ae__net_add_maxpool2d(ae__net *net, const ae_pool2d_options *o, const char *who)
 {
     unsigned char cfg[AE__POOL2D_CONFIG_SIZE];
-    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "maxpool2d", who);
+    ae_pool2d_options c = AE_POOL2D_OPTIONS_INIT;
+    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_pool2d_options, pad_right), sizeof c, "maxpool2d", who);
+    o = &c;
     if (rc < 0 || (rc = check_enums(o->padding, AE_ACT_IDENTITY, AE_INIT_GLOROT_UNIFORM, 0, who)) < 0)
         return rc;
     ae_pool2d_options r = *o; /* the stored config names the stride */
@@ -231,7 +240,9 @@ int ae__net_add_maxpool2d(ae__net *net, const ae_pool2d_options *o, const char *
 int ae__net_add_upsample2d(ae__net *net, const ae_upsample2d_options *o, const char *who)
 {
     unsigned char cfg[AE__UPSAMPLE2D_CONFIG_SIZE];
-    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "upsample2d", who);
+    ae_upsample2d_options c = AE_UPSAMPLE2D_OPTIONS_INIT;
+    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_upsample2d_options, size_w), sizeof c, "upsample2d", who);
+    o = &c;
     if (rc < 0)
         return rc;
     ae__upsample2d_config(cfg, o);
@@ -256,7 +267,9 @@ int ae__net_add_flatten(ae__net *net, const char *who)
 int ae__net_add_dropout(ae__net *net, const ae_dropout_options *o, const char *who)
 {
     unsigned char cfg[AE__DROPOUT_CONFIG_SIZE];
-    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "dropout", who);
+    ae_dropout_options c = AE_DROPOUT_OPTIONS_INIT;
+    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_dropout_options, rate), sizeof c, "dropout", who);
+    o = &c;
     if (rc < 0)
         return rc;
     ae__dropout_config(cfg, o);
@@ -266,7 +279,9 @@ int ae__net_add_dropout(ae__net *net, const ae_dropout_options *o, const char *w
 int ae__net_add_batchnorm(ae__net *net, const ae_batchnorm_options *o, const char *who)
 {
     unsigned char cfg[AE__BATCHNORM_CONFIG_SIZE];
-    int rc = check_opts(o, o ? o->struct_size : 0, sizeof *o, "batchnorm", who);
+    ae_batchnorm_options c = AE_BATCHNORM_OPTIONS_INIT;
+    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_batchnorm_options, epsilon), sizeof c, "batchnorm", who);
+    o = &c;
     if (rc < 0)
         return rc;
     ae__batchnorm_config(cfg, o);

@@ -132,19 +132,17 @@ int ae_optimizer_create_v(ae_optimizer **out, const ae_optimizer_options *opts,
         return rc;
     if (out == NULL)
         return ae__error(AE_ERR_INVALID, "ae_optimizer_create: out is NULL");
-    if (opts == NULL)
-        opts = &defaults;
-    rc = ae__check_struct(opts, opts->struct_size, sizeof(ae_optimizer_options),
-                          sizeof(ae_optimizer_options), "ae_optimizer_options");
-    if (rc < 0)
+    ae_optimizer_options o = defaults;
+    if (opts != NULL &&
+        (rc = ae__take_struct(&o, opts, AE__LAYOUT_END(ae_optimizer_options, weight_decay),
+                              sizeof o, "ae_optimizer_options")) < 0)
         return rc;
-    if ((rc = check_options(opts)) < 0)
+    if ((rc = check_options(&o)) < 0)
         return rc;
     ae_optimizer *opt = ae__calloc(1, sizeof *opt);
     if (opt == NULL)
         return AE_ERR_NOMEM;
-    memcpy(&opt->opts, opts, sizeof opt->opts);
-    opt->opts.struct_size = sizeof opt->opts;
+    opt->opts = o;
     *out = opt;
     return AE_OK;
 }
