@@ -3,6 +3,7 @@
  * example programs. See cli.h.
  */
 #include "cli.h"
+#include "data.h" /* DATA_DEFAULT_DIR */
 
 #include <errno.h>
 #include <math.h>
@@ -159,6 +160,32 @@ int cli_parse(const char *prog, int argc, char **argv, const cli_option *options
             return CLI_ERROR;
     }
     return CLI_PARSED;
+}
+
+/* ---- help ---------------------------------------------------------------- */
+
+void cli_help_common(FILE *f, int labels)
+{
+    fprintf(f,
+"Data:\n"
+"  DIR holds Fashion-MNIST in MNIST's IDX format, gzip-compressed or plain:\n"
+"  train-images-idx3-ubyte.gz, t10k-images-idx3-ubyte.gz%s.\n"
+"  Debian's package dataset-fashion-mnist installs them in\n"
+"  " DATA_DEFAULT_DIR "; upstream they are in data/fashion of\n"
+"  https://github.com/zalandoresearch/fashion-mnist (Zalando's article\n"
+"  images: 60000 training and 10000 test, 28x28 greyscale, 10 classes; MIT\n"
+"  licence).\n"
+"\n"
+"Environment:\n"
+"  AE_NUM_THREADS        thread count (1..1024) when --threads is not given\n"
+"  OPENBLAS_NUM_THREADS  the count when neither is set (else one per core)\n"
+"\n"
+"Exit status:\n"
+"  0  success\n"
+"  1  the run failed: a library, I/O or data error (one line on stderr)\n"
+"  2  a bad command line (a message and a --help hint on stderr)\n"
+"\n",
+            labels ? ",\n  train-labels-idx1-ubyte.gz, t10k-labels-idx1-ubyte.gz" : "");
 }
 
 /* ---- threads ------------------------------------------------------------- */

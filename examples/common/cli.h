@@ -73,6 +73,21 @@ int cli_error(const char *prog, const char *format, ...)
 #endif
     ;
 
+/* ---- help ---------------------------------------------------------------- */
+
+/* How options are written (cli_parse()): the end of every Options section. */
+#define CLI_HELP_SYNTAX \
+    "\n" \
+    "Values go as --name VALUE or --name=VALUE; when an option is given twice,\n" \
+    "the last counts; any other argument is an error.\n"
+
+/*
+ * Prints the sections of --help every example shares, between its own
+ * Output section and its Examples: Data, Environment and Exit status.
+ * @p labels: the program also reads the label files of --data DIR.
+ */
+void cli_help_common(FILE *f, int labels);
+
 /* ---- threads ------------------------------------------------------------- */
 
 /* The --threads N option every example takes: stored in a uint32_t, 0 (the
