@@ -5,6 +5,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # DESTDIR: staging root prepended by install/uninstall only (never stored).
 DESTDIR    ?=
@@ -171,11 +172,20 @@ TOOL_SRC    := $(sort $(wildcard tools/*.c))
 TOOL_BIN    := $(TOOL_SRC:tools/%.c=$(BINOUT)/%)
 TOOL_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude $(CPPFLAGS) $(CFLAGS)
 
-tools: $(TOOL_BIN)
+# Their manual pages: man/<name>.1.in, written to $(BUILD)/man/<name>.1
+# with @VERSION@ replaced; make install puts them in $(MANDIR)/man1.
+MAN_SRC     := $(sort $(wildcard man/*.1.in))
+MAN_OUT     := $(MAN_SRC:man/%.in=$(BUILD)/man/%)
+
+tools: $(TOOL_BIN) $(MAN_OUT)
 
 $(TOOL_BIN): $(BINOUT)/%: tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LDFLAGS) $(STATIC) $(PKG_LIBS)
+
+$(MAN_OUT): $(BUILD)/man/%: man/%.in include/ae/common.h
+	@mkdir -p $(dir $@)
+	sed 's|@VERSION@|$(VERSION)|g' $< >$@
 
 # Trains the Fashion-MNIST demo (examples/reconstruct.c).
 demo: $(BINOUT)/reconstruct
@@ -338,11 +348,13 @@ HEADERS_AE  := $(sort $(wildcard include/ae/*.h))
 HEADERS_SYS := $(sort $(wildcard include/ae/sys/*.h))
 INSTALLED   := $(addprefix $(DESTDIR)$(LIBDIR)/,libae.so.$(VERSION) $(SONAME) libae.so libae.a) \
                $(DESTDIR)$(PKGCONFIGDIR)/ae.pc \
-               $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(HEADERS_TOP) $(HEADERS_AE) $(HEADERS_SYS))
+               $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(HEADERS_TOP) $(HEADERS_AE) $(HEADERS_SYS)) \
+               $(TOOL_BIN:$(BINOUT)/%=$(DESTDIR)$(BINDIR)/%) \
+               $(MAN_OUT:$(BUILD)/man/%=$(DESTDIR)$(MANDIR)/man1/%)
 
-install: lib $(PCFILE)
+install: lib $(PCFILE) $(TOOL_BIN) $(MAN_OUT)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	    $(DESTDIR)$(INCLUDEDIR)/ae/sys
+	    $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libae.so.$(VERSION)
 	ln -sf libae.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libae.so
@@ -351,6 +363,8 @@ install: lib $(PCFILE)
 	$(INSTALL) -m 644 $(HEADERS_TOP) $(DESTDIR)$(INCLUDEDIR)/
 	$(INSTALL) -m 644 $(HEADERS_AE) $(DESTDIR)$(INCLUDEDIR)/ae/
 	$(INSTALL) -m 644 $(HEADERS_SYS) $(DESTDIR)$(INCLUDEDIR)/ae/sys/
+	$(INSTALL) -m 755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/
 
 # Removes exactly the files install put down, then ae/sys and ae if empty.
 uninstall:
@@ -381,7 +395,7 @@ help:
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff vs abi/libae.abi"
 	@echo "  abi-map        adds missing AE_API functions to the newest node of src/ae.map"
 	@echo "  abi-baseline   abi-map, rebuild, rewrite abi/libae.abi (deliberately, per release)"
-	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR)"
+	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR, BINDIR, MANDIR)"
 	@echo "  uninstall      removes exactly what install put down"
 	@echo "  clean          removes $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE)"
 	@echo "check, demo, docs, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"

@@ -5,11 +5,15 @@
 #     as C++11 with $(pkg-config --cflags --libs ae) from that prefix, run it
 #     with LD_LIBRARY_PATH; build examples/consumer_static.c as C11 with
 #     $(pkg-config --static --cflags --libs ae) against libae.a only, run it;
+#     run the installed bin/ae-inspect (--help, and on the golden model file)
+#     and find its manual page share/man/man1/ae-inspect.1 (rendered by
+#     `man -l` without warnings when man and groff or mandoc are installed);
 #     make uninstall with the same settings: no file of ours may be left, and
 #     a file that was there before must still be there.
 #  2. make install DESTDIR=<stage>/destdir PREFIX=/usr LIBDIR=/usr/lib/<multiarch>:
 #     the files land under DESTDIR, ae.pc names /usr (no DESTDIR inside) with a
-#     relative libdir; make uninstall with the same leaves no file.
+#     relative libdir; bin/ae-inspect and its manual page are under DESTDIR;
+#     make uninstall with the same leaves no file.
 #
 # Environment: MAKE (make), O (build folder, default .), CC, CXX.
 # The stage is $O/stage (emptied first).
@@ -41,7 +45,8 @@ echo keep >"$prefix/include/not-ours.h"
 version=$(sed -n 's/^#define AE_VERSION_STRING "\(.*\)"/\1/p' include/ae/common.h)
 major=${version%%.*}
 for f in lib/libae.so."$version" lib/libae.so."$major" lib/libae.so lib/libae.a \
-         lib/pkgconfig/ae.pc include/ae.h include/ae/common.h include/ae/sys/layer.h; do
+         lib/pkgconfig/ae.pc include/ae.h include/ae/common.h include/ae/sys/layer.h \
+         bin/ae-inspect share/man/man1/ae-inspect.1; do
     [ -e "$prefix/$f" ] || die "make install did not put down $f"
 done
 [ "$(readlink "$prefix/lib/libae.so")" = "libae.so.$major" ] || die "libae.so does not link to libae.so.$major"
@@ -49,6 +54,34 @@ done
 for h in $(cd include && find . -name '*.h' | sed 's|^\./||'); do
     cmp -s "include/$h" "$prefix/include/$h" || die "installed $h differs from include/$h"
 done
+
+# the installed tool runs, and its manual page is where man looks
+[ -x "$prefix/bin/ae-inspect" ] || die "bin/ae-inspect is not executable"
+rc=0
+"$prefix/bin/ae-inspect" --help >"$out/inspect-help.txt" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || { cat "$out/inspect-help.txt" >&2; die "the installed ae-inspect --help exited $rc"; }
+grep -q '^Usage: ae-inspect ' "$out/inspect-help.txt" || die "the installed ae-inspect --help prints no usage"
+OPENBLAS_NUM_THREADS=1 "$prefix/bin/ae-inspect" tests/data/golden_v1.aem >"$out/inspect.txt" 2>&1 ||
+    { cat "$out/inspect.txt" >&2; die "the installed ae-inspect rejects tests/data/golden_v1.aem"; }
+page=$prefix/share/man/man1/ae-inspect.1
+grep -q "^\.TH AE-INSPECT 1 .*\"libae $version\"" "$page" || die "$page: the .TH line does not name libae $version"
+if command -v man >/dev/null 2>&1; then
+    found=$(MANPATH=$prefix/share/man man -w ae-inspect 2>/dev/null) || found=
+    [ "$found" = "$page" ] || die "MANPATH=$prefix/share/man man -w ae-inspect gives '$found', not $page"
+fi
+if command -v man >/dev/null 2>&1 && { command -v groff || command -v mandoc; } >/dev/null 2>&1; then
+    # man-db's man checks the roff with --warnings; other mans just render
+    warn=
+    if man --help 2>&1 | grep -q -e '--warnings'; then warn=--warnings; fi
+    # shellcheck disable=SC2086
+    msgs=$(MANWIDTH=80 MANPAGER=cat PAGER=cat man $warn -l "$page" 2>&1 >"$out/ae-inspect.txt") ||
+        { echo "$msgs" >&2; die "man -l $page failed"; }
+    [ -z "$msgs" ] || { echo "$msgs" >&2; die "man -l $page warns (above)"; }
+    grep -q 'EXIT STATUS' "$out/ae-inspect.txt" || die "man -l $page rendered no EXIT STATUS section"
+    say "installed ae-inspect runs; man -l renders its manual page without warnings"
+else
+    say "installed ae-inspect runs; its manual page is installed (man, groff and mandoc absent: not rendered)"
+fi
 
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export PKG_CONFIG_PATH
@@ -101,6 +134,8 @@ pc=$destdir$libdir/pkgconfig/ae.pc
 [ -f "$pc" ] || die "no $pc after make install DESTDIR=$destdir"
 [ -e "$destdir$libdir/libae.so.$version" ] || die "no libae.so.$version under $destdir$libdir"
 [ -e "$destdir/usr/include/ae/sys/layer.h" ] || die "no ae/sys/layer.h under $destdir/usr/include"
+[ -x "$destdir/usr/bin/ae-inspect" ] || die "no bin/ae-inspect under $destdir/usr"
+[ -f "$destdir/usr/share/man/man1/ae-inspect.1" ] || die "no share/man/man1/ae-inspect.1 under $destdir/usr"
 if grep -q "$destdir" "$pc"; then die "ae.pc contains DESTDIR ($destdir)"; fi
 grep -qx 'prefix=/usr' "$pc" || die "ae.pc: prefix is not /usr"
 grep -qx "libdir=\${prefix}${libdir#/usr}" "$pc" || die "ae.pc: libdir is not \${prefix}${libdir#/usr}"

@@ -10,9 +10,11 @@
  * counts, and optionally the sections and the tensor table.
  *
  * Exit status: 0 when every file is good; 1 when one is not, with a
- * one-line reason on stderr ("ae-inspect: FILE: <error>: <detail>");
- * 2 for a bad command line.
+ * one-line reason on stderr ("ae-inspect: FILE: <error>: <detail>"), or
+ * when stdout cannot be written; 2 for a bad command line. The manual
+ * page is man/ae-inspect.1; --help says the same in brief.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,15 +30,51 @@ static void usage(FILE *f)
 "Usage: " PROG " [--sections] [--tensors] FILE...\n"
 "Check libae model files and describe what they hold.\n"
 "\n"
-"Every CRC, size, offset and index of the file is verified (the format is\n"
-"in docs/format.md). Layer kinds need not be registered to be described.\n"
+"Each FILE is opened with ae_file_open(), which verifies all of it (every\n"
+"CRC, size, offset, enum and index; the format is docs/format.md) before\n"
+"anything is printed. Layer kinds need not be registered to be described.\n"
+"Files are taken in order; a bad one does not stop the others. Options may\n"
+"come before or after the files; after \"--\" every argument is a file.\n"
+"Standard input is never read (\"-\" is a file named -).\n"
 "\n"
-"  --sections   list the sections (type, offset, size, CRC)\n"
-"  --tensors    list the tensor table (name, shape, offset)\n"
-"  -h, --help   print this help and exit\n"
+"Options:\n"
+"  --sections   also list the sections: type, (required), offset of the\n"
+"               section header in the file, payload bytes, stored CRC-32;\n"
+"               a type this libae does not know is marked (skipped)\n"
+"  --tensors    also list the tensor table: index, layer, param or state\n"
+"               and its index in the layer, name, shape, values, and the\n"
+"               64-byte aligned file offset of its data\n"
+"  -h, --help   print this help on stdout and exit 0\n"
 "\n"
-"Exit status: 0 all files good, 1 a file is bad (one line on stderr says\n"
-"why), 2 a bad command line.\n");
+"Output (stdout), for each good file:\n"
+"  FILE: libae model file, format M.N, written by libae X.Y.Z\n"
+"    B bytes in N sections, every CRC verified\n"
+"    holds a model (encoder + decoder) | an encoder | a decoder | no network\n"
+"      [, optimizer sgd|adam|adamw (N steps)] [, a PCA] [, an anomaly detector]\n"
+"    parameters:   with a network: values, tensors (+ state values)\n"
+"    history:      a model: the epochs trained\n"
+"    training:     when recorded: epochs, batch, seed, loss, shuffle, noise\n"
+"    metadata (N): when there is any: one \"key = value\" line each\n"
+"    encoder:, decoder:  input shape and layer count; then a line per layer:\n"
+"      index, kind, version, input -> output shape, parameter and state\n"
+"      tensors, values, extra state bytes, config bytes (up to 24 in hex);\n"
+"      \"(kind not registered here)\" when this program cannot create it\n"
+"    tensors:, sections:  with --tensors, --sections (above)\n"
+"Errors (stderr), one line for each bad file:\n"
+"  " PROG ": FILE: <error>: <detail>\n"
+"\n"
+"Exit status:\n"
+"  0  every file is good\n"
+"  1  a file is bad or cannot be read, or stdout cannot be written\n"
+"  2  a bad command line: an unknown option, or no FILE\n"
+"\n"
+"Examples:\n"
+"  " PROG " model.aem                     describe and check one file\n"
+"  " PROG " --sections --tensors model.aem  the file's layout as well\n"
+"  " PROG " *.aem >/dev/null                check several files quietly\n"
+"\n"
+"See also: the ae-inspect(1) manual page; docs/format.md and\n"
+"include/ae/io.h (ae_file_open) in the libae sources.\n");
 }
 
 static const char *kind_name(int kind)
@@ -190,7 +228,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--") == 0) {
             break;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, PROG ": unknown option %s (try --help)\n", argv[i]);
+            fprintf(stderr, PROG ": unknown option '%s'\n"
+                            "Try '" PROG " --help' for more information.\n", argv[i]);
             return 2;
         }
     }
@@ -207,10 +246,14 @@ int main(int argc, char **argv)
             status = 1;
     }
     if (files == 0) {
-        fprintf(stderr, PROG ": no file given (try --help)\n");
+        fprintf(stderr, PROG ": no file given\n"
+                        "Try '" PROG " --help' for more information.\n");
         return 2;
     }
-    if (fflush(stdout) != 0)
+    int err = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
+    if (err != 0) {
+        fprintf(stderr, PROG ": cannot write to stdout: %s\n", strerror(err));
         return 1;
+    }
     return status;
 }
