@@ -237,9 +237,11 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
 	@$(ABI_CHECK)
 	@echo "==== headers: each compiles alone as C11 and C++11"
 	@$(HEADERS_CHECK)
+	@echo "==== --help of the examples and tools, manual pages (scripts/check-help.sh)"
+	@scripts/check-help.sh $(BINOUT) $(BUILD)/man
 	@echo "==== installed consumers (make install/uninstall, pkg-config, C++ and static C)"
 	@$(INSTALL_CHECK)
-	@scripts/run-suite.sh --summary $(TEST_LOG) 4
+	@scripts/run-suite.sh --summary $(TEST_LOG) 5
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
