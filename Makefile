@@ -223,6 +223,10 @@ $(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/golden/golden_v1.h $(S
 
 # The gates `make check` runs after the suites (each also a target of its own).
 ABI_CHECK     = scripts/abi-check.sh $(LIBOUT)
+ABI_SELFTEST  = CC="$(CC)" scripts/abi-selftest.sh
+PINNED_CHECK  = CC="$(CC)" scripts/check-pinned.sh include
+OLD_CONSUMERS = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-old-consumers.sh $(LIBOUT)
+README_CHECK  = CC="$(CC)" scripts/check-readme.sh $(O)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
 INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
 
@@ -235,13 +239,22 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
 	@$(TEST_ENV) $(FUZZ_REPLAY) $(FUZZ_CORPUS)
 	@echo "==== abi-check"
 	@$(ABI_CHECK)
+	@echo "==== abi-selftest: the gate allows what the stability promise allows, nothing else"
+	@$(ABI_SELFTEST)
+	@echo "==== pinned enumerator values"
+	@$(PINNED_CHECK)
+	@echo "==== old-headers consumers: built against each frozen 1.x release's headers, run against this library"
+	@$(OLD_CONSUMERS)
 	@echo "==== headers: each compiles alone as C11 and C++11"
 	@$(HEADERS_CHECK)
 	@echo "==== --help of the examples and tools, manual pages (scripts/check-help.sh)"
 	@scripts/check-help.sh $(BINOUT) $(BUILD)/man
 	@echo "==== installed consumers (make install/uninstall, pkg-config, C++ and static C)"
 	@$(INSTALL_CHECK)
-	@scripts/run-suite.sh --summary $(TEST_LOG) 5
+	@echo "==== the README's program, compiled and run (trains the demo model, about 8 s)"
+	@$(README_CHECK)
+	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" abi-check abi-selftest \
+	    "pinned values" "old-headers consumers" headers --help "installed consumers" README
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
@@ -313,22 +326,36 @@ bench: $(BENCH_BIN)
 abi-check: lib
 	$(ABI_CHECK)
 
-# Adds the AE_API functions src/ae.map is missing to its newest node;
-# PRUNE=1 also deletes the names no header declares (unreleased node only).
+# Adds the AE_API functions src/ae.map is missing to the node of the current
+# version (created when missing); PRUNE=1 also deletes the names no header
+# declares, unless a released baseline exports them.
 abi-map:
 	scripts/abi-map.sh $(if $(PRUNE),--prune) src/ae.map include
 
-# Deliberately, once a release's API is complete: syncs src/ae.map with the
-# headers, rebuilds, rewrites the baseline abi/libae.abi and re-checks.
-# Commit src/ae.map and abi/libae.abi afterwards.
+# Once per release, when its interface is final: syncs src/ae.map with the
+# headers, rebuilds, and freezes the release's ABI as abi/libae-$(VERSION).abi
+# (the abidw dump every later build of the major is checked against) and its
+# public headers as abi/include-$(VERSION).tar.gz (what the old-headers
+# consumer test compiles against). Refuses to overwrite a frozen release.
+# Commit src/ae.map and both files afterwards.
+ABI_FROZEN  := abi/libae-$(VERSION).abi
+ABI_HEADERS := abi/include-$(VERSION).tar.gz
 abi-baseline:
+	@for f in $(ABI_FROZEN) $(ABI_HEADERS); do \
+	    if [ -e "$$f" ]; then \
+	        echo "abi-baseline: $$f exists: release $(VERSION) is frozen (bump the version first)" >&2; \
+	        exit 1; \
+	    fi; \
+	done
 	scripts/abi-map.sh src/ae.map include
 	$(MAKE) lib
 	@readelf -S -W $(SHARED) | grep -q '\.debug_info' || \
 	    { echo "abi-baseline: $(SHARED) has no debug info (OPT must contain -g)" >&2; exit 1; }
 	abidw --headers-dir include --drop-private-types --no-corpus-path --no-comp-dir-path \
-	    --out-file abi/libae.abi $(SHARED)
-	@echo "abi-baseline: wrote abi/libae.abi from $(SHARED); commit it with src/ae.map"
+	    --out-file $(ABI_FROZEN) $(SHARED)
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - include | \
+	    gzip -n -9 >$(ABI_HEADERS)
+	@echo "abi-baseline: froze $(ABI_FROZEN) and $(ABI_HEADERS); commit them with src/ae.map"
 	$(ABI_CHECK)
 
 # ---- API reference -----------------------------------------------------------------

@@ -1397,7 +1397,7 @@ START_TEST(denoising_training_learns_to_remove_noise)
     ae_dataset *ds = blob_images(256, 3);
     ae_model *m = small_conv_model(0);
     ae_optimizer *opt;
-    ae_optimizer_options oo;
+    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
     ae_optimizer_options_default(&oo, AE_OPT_ADAM);
     oo.learning_rate = 0.01f;
     ck_assert_int_eq(ae_optimizer_create(&opt, &oo), AE_OK);

@@ -564,7 +564,7 @@ END_TEST
 
 START_TEST(adamw_and_sgd_training_resume_bit_for_bit)
 {
-    ae_optimizer_options oo;
+    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
     ck_assert_int_eq(ae_optimizer_options_default(&oo, AE_OPT_ADAMW), AE_OK);
     check_resume(&oo, 0, 0, 0);
     ck_assert_int_eq(ae_optimizer_options_default(&oo, AE_OPT_SGD), AE_OK);
@@ -579,7 +579,7 @@ END_TEST
 START_TEST(unbound_optimizer_is_saved_with_its_settings)
 {
     ae_model *m = small_model(1, 0, 0), *l;
-    ae_optimizer_options oo;
+    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
     ck_assert_int_eq(ae_optimizer_options_default(&oo, AE_OPT_SGD), AE_OK);
     oo.learning_rate = 0.125f;
     oo.momentum = 0.5f;

@@ -798,7 +798,7 @@ START_TEST(custom_layer_learns_the_identity_with_its_own_parameters)
     ae_decoder *dec;
     ae_model *model;
     ae_optimizer *opt;
-    ae_optimizer_options oo;
+    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
     tracker_reset();
     ck_assert_int_eq(ae_layer_register(&vt, &trk, tracker_free), AE_OK);

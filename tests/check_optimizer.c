@@ -152,7 +152,7 @@ static void run_against_reference(const ae_optimizer_options *o, const float *lr
 
 static ae_optimizer_options options_of(int kind)
 {
-    ae_optimizer_options o;
+    ae_optimizer_options o = AE_OPTIMIZER_OPTIONS_INIT;
     ck_assert_int_eq(ae_optimizer_options_default(&o, kind), AE_OK);
     return o;
 }
@@ -480,13 +480,38 @@ END_TEST
 
 START_TEST(options_default_rejects_null_and_unknown_kind)
 {
-    ae_optimizer_options o;
+    ae_optimizer_options o = AE_OPTIMIZER_OPTIONS_INIT;
     memset(&o, 0x5a, sizeof o);
     ck_assert_int_eq(ae_optimizer_options_default(NULL, AE_OPT_SGD), AE_ERR_INVALID);
     ck_assert_int_eq(ae_optimizer_options_default(&o, 3), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "kind 3"));
     ck_assert_int_eq(ae_optimizer_options_default(&o, -1), AE_ERR_INVALID);
     ck_assert_uint_eq(o.struct_size, 0x5a5a5a5au); /* untouched */
+}
+END_TEST
+
+/* The defaults go only into the fields the caller's struct has: a program
+ * built against newer headers keeps its appended fields, an uninitialized
+ * struct_size below the 1.0 layout is refused. */
+START_TEST(options_default_honours_the_callers_struct_size)
+{
+    struct {
+        ae_optimizer_options o;
+        uint64_t appended_later;
+    } newer;
+    memset(&newer, 0x5a, sizeof newer);
+    newer.o.struct_size = (uint32_t)sizeof newer;
+    ck_assert_int_eq(ae_optimizer_options_default(&newer.o, AE_OPT_SGD), AE_OK);
+    ck_assert_uint_eq(newer.o.struct_size, sizeof(ae_optimizer_options));
+    ck_assert_int_eq(newer.o.kind, AE_OPT_SGD);
+    ck_assert_float_eq(newer.o.learning_rate, 0.01f);
+    ck_assert_uint_eq(newer.appended_later, 0x5a5a5a5a5a5a5a5aull);
+
+    ae_optimizer_options o = AE_OPTIMIZER_OPTIONS_INIT;
+    o.struct_size = 4;
+    ck_assert_int_eq(ae_optimizer_options_default(&o, AE_OPT_SGD), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "_INIT"));
+    ck_assert_int_eq(o.kind, AE_OPT_ADAM); /* untouched */
 }
 END_TEST
 
@@ -752,6 +777,7 @@ Suite *ae_optimizer_suite(void)
     tc = tcase_create("options");
     tcase_add_test(tc, options_default_fills_each_kind);
     tcase_add_test(tc, options_default_rejects_null_and_unknown_kind);
+    tcase_add_test(tc, options_default_honours_the_callers_struct_size);
     tcase_add_loop_test(tc, create_rejects_each_invalid_option, 0, N_BAD_OPTIONS);
     tcase_add_test(tc, create_ignores_fields_the_kind_does_not_use);
     tcase_add_test(tc, create_checks_struct_size_and_header_version);

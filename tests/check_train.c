@@ -53,7 +53,7 @@ static ae_dataset *make_data(size_t count, uint64_t seed)
 
 static ae_optimizer *make_opt(int kind, float lr)
 {
-    ae_optimizer_options o;
+    ae_optimizer_options o = AE_OPTIMIZER_OPTIONS_INIT;
     ae_optimizer *opt;
     ck_assert_int_eq(ae_optimizer_options_default(&o, kind), AE_OK);
     o.learning_rate = lr;

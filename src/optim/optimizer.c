@@ -68,8 +68,10 @@ int ae_optimizer_options_default(ae_optimizer_options *opts, int kind)
                          " (0 sgd, 1 adam, 2 adamw)", kind);
     }
     o.kind = kind;
-    *opts = o;
-    return AE_OK;
+    /* Only the fields the caller's struct has: a program built against 1.0
+     * passes the 1.0 size forever. */
+    return ae__fill_struct(opts, &o, sizeof o, AE__LAYOUT_END(ae_optimizer_options, weight_decay),
+                           "ae_optimizer_options_default");
 }
 
 static int check_unit(float x, const char *field, const char *kind)
