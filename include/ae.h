@@ -24,7 +24,12 @@
  *
  * Conventions (every header):
  * - functions that can fail return int: AE_OK or a negative AE_ERR_* code;
- *   ae_last_error() gives the detail; outputs are written only on success;
+ *   ae_last_error() gives the detail; outputs are written only on success
+ *   (exceptions, each said in its doc comment: the arrays inference fills
+ *   in chunks, ae_encoder_encode(), ae_decoder_decode(),
+ *   ae_model_reconstruct() and ae_latent_decode(), are unspecified after a
+ *   failure; a failed ae_model_train() keeps the steps it completed; a
+ *   failed save through a callback may have written part of the file);
  * - argument order, one rule per kind of function:
  *   - a function that makes a new object takes the `**out` for it first:
  *     ae_model_create(&model, enc, dec), ae_file_load_model(&model, file),

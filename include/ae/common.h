@@ -159,8 +159,8 @@ AE_API void ae_clear_error(void);
  * (libae hands it to BLAS kernels) or NULL; free() releases what alloc()
  * returned, with the size it was asked for, and accepts NULL. Both receive
  * @c user unchanged. OpenBLAS's own internal buffers are not covered. The
- * callbacks may be called from any thread that runs a libae call (and from
- * the helper threads inference starts): they must be thread-safe.
+ * callbacks are called from whichever thread calls into libae, possibly
+ * from several at once: they must be thread-safe.
  */
 typedef struct ae_allocator {
     uint32_t struct_size; /**< sizeof(ae_allocator) as compiled by the caller */

@@ -56,14 +56,27 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
 
 /**
  * Makes a dataset of @p count samples of shape @p shape from memory.
- * Macro arguments: (out, data, labels, count, shape, flags):
- * - @p out: the new dataset (untouched on failure)
- * - @p data: count * (product of shape dims) floats, sample-major
- * - @p labels: count labels, or NULL for an unlabelled dataset
- * - @p flags: AE_DATASET_COPY or AE_DATASET_BORROW
+ * Thread-safe (several datasets may be made at once).
  *
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_SHAPE (rank not 1 to AE_MAX_RANK, a
- *         zero dim, or a dim set past the rank), AE_ERR_LIMIT, AE_ERR_NOMEM or
+ * Macro arguments: (out, data, labels, count, shape, flags):
+ * - @p out (ae_dataset **): receives the new dataset (untouched on
+ *   failure). The caller owns it: free it with ae_dataset_destroy().
+ * - @p data (const float *): count * (product of shape dims) floats,
+ *   sample-major.
+ * - @p labels (const int32_t *): count labels, or NULL for an unlabelled
+ *   dataset.
+ * - @p count (size_t): samples, 1 to AE_DATASET_MAX_COUNT.
+ * - @p shape (const ae_shape *): the per-sample shape (copied).
+ * - @p flags (unsigned): AE_DATASET_COPY copies @p data and @p labels (the
+ *   caller may free them on return); AE_DATASET_BORROW keeps pointers to
+ *   them instead: they stay the caller's, and must stay alive and
+ *   unchanged until every dataset made from them (subsets, selections and
+ *   splits included) is destroyed.
+ *
+ * @return AE_OK, AE_ERR_INVALID (NULL out, data or shape, count 0, unknown
+ *         flags), AE_ERR_SHAPE (rank not 1 to AE_MAX_RANK, a zero dim, or a
+ *         dim set past the rank), AE_ERR_LIMIT (count above
+ *         AE_DATASET_MAX_COUNT, or the size overflows), AE_ERR_NOMEM or
  *         AE_ERR_VERSION (header and library majors differ).
  */
 #define ae_dataset_from_memory(...) ae_dataset_from_memory_v(__VA_ARGS__, AE_VERSION_NUMBER)
@@ -76,10 +89,20 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  * become {C, H, W}, rank 2 files (N, F) become {F}. The optional labels file
  * is an unsigned-byte rank-1 IDX with the same count. Each file must hold
  * exactly the data its header declares. zlib's internal buffers are not
- * allocated through the allocator hooks.
- * Macro arguments: (out, images_path, labels_path, flags); @p flags is
- * AE_IDX_SCALE (values / 255) or AE_IDX_NO_SCALE.
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_IO (cannot open/read), AE_ERR_FORMAT
+ * allocated through the allocator hooks. Thread-safe (several files may
+ * load at once).
+ *
+ * Macro arguments: (out, images_path, labels_path, flags):
+ * - @p out (ae_dataset **): receives the new dataset (untouched on
+ *   failure). The caller owns it: free it with ae_dataset_destroy(). It
+ *   holds its own copy of the data; the files are closed on return.
+ * - @p images_path (const char *): the images file.
+ * - @p labels_path (const char *): the labels file, or NULL for an
+ *   unlabelled dataset.
+ * - @p flags (unsigned): AE_IDX_SCALE (values / 255) or AE_IDX_NO_SCALE.
+ *
+ * @return AE_OK, AE_ERR_INVALID (NULL out or images_path, unknown flags),
+ *         AE_ERR_IO (cannot open/read), AE_ERR_FORMAT
  *         (bad magic, rank below 2, truncated, trailing bytes, counts
  *         disagree), AE_ERR_UNSUPPORTED (element type other than unsigned
  *         byte, rank above 4), AE_ERR_LIMIT (dimensions overflow or exceed
@@ -87,30 +110,59 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  */
 #define ae_dataset_load_idx(...) ae_dataset_load_idx_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Frees a dataset. NULL is a no-op. Other views of the same data live on. */
+/**
+ * Frees a dataset. Other views of the same data (subsets, selections,
+ * splits) live on; the samples are freed with the last of them. Not while
+ * another thread uses @p ds.
+ * @param ds  the dataset, or NULL (a no-op)
+ */
 AE_API void ae_dataset_destroy(ae_dataset *ds);
 
-/** Number of samples in the view; 0 for NULL. */
+/**
+ * Number of samples in the view.
+ * @param ds  the dataset, or NULL
+ * @return the count (at least 1), 0 for NULL.
+ */
 AE_API size_t ae_dataset_count(const ae_dataset *ds);
 
-/** Floats per sample (product of the shape's dims); 0 for NULL. */
+/**
+ * Floats per sample (product of the shape's dims).
+ * @param ds  the dataset, or NULL
+ * @return the sample size, 0 for NULL.
+ */
 AE_API size_t ae_dataset_sample_size(const ae_dataset *ds);
 
-/** Writes the per-sample shape to @p out. @return AE_OK or AE_ERR_INVALID. */
+/**
+ * Writes the per-sample shape to @p out.
+ * @param ds        the dataset
+ * @param[out] out  the shape (untouched on failure)
+ * @return AE_OK or AE_ERR_INVALID (NULL).
+ */
 AE_API int ae_dataset_shape(const ae_dataset *ds, ae_shape *out);
 
-/** 1 when the dataset has labels, 0 when not (or NULL). */
+/**
+ * Whether the dataset has labels.
+ * @param ds  the dataset, or NULL
+ * @return 1 when it has labels, 0 when not or when @p ds is NULL.
+ */
 AE_API int ae_dataset_has_labels(const ae_dataset *ds);
 
 /**
- * Pointer to sample @p index (sample_size floats), valid while any view of
- * the data exists. NULL when @p ds is NULL or index >= count (the detail
- * message says which).
+ * Pointer to sample @p index of the view, without a copy.
+ * @param ds     the dataset
+ * @param index  position in the view, < ae_dataset_count(ds)
+ * @return sample_size floats owned by the dataset's data (read-only),
+ *         valid while any view of that data exists (and, for
+ *         AE_DATASET_BORROW, while the caller's arrays do); NULL when
+ *         @p ds is NULL or index >= count (the detail message says which).
  */
 AE_API const float *ae_dataset_sample(const ae_dataset *ds, size_t index);
 
 /**
  * Reads the label of sample @p index.
+ * @param ds        the dataset
+ * @param index     position in the view, < ae_dataset_count(ds)
+ * @param[out] out  the label (untouched on failure)
  * @return AE_OK, AE_ERR_INVALID (NULL, index out of range) or
  *         AE_ERR_STATE (the dataset has no labels).
  */
@@ -119,15 +171,28 @@ AE_API int ae_dataset_label(const ae_dataset *ds, size_t index, int32_t *out);
 /**
  * Copies samples [first, first + count) of the view into @p x
  * (count * sample_size floats) and, when @p labels is not NULL, their labels.
- * @return AE_OK, AE_ERR_INVALID (NULL, zero count, range past the end) or
- *         AE_ERR_STATE (labels asked of an unlabelled dataset).
+ * @param ds           the dataset
+ * @param first        first position in the view
+ * @param count        samples, >= 1; first + count <= ae_dataset_count(ds)
+ * @param[out] x       count * sample_size floats (untouched on failure)
+ * @param[out] labels  count labels, or NULL when not wanted (untouched on
+ *                     failure)
+ * @return AE_OK, AE_ERR_INVALID (NULL ds or x, zero count, range past the
+ *         end) or AE_ERR_STATE (labels asked of an unlabelled dataset).
  */
 AE_API int ae_dataset_get_batch(const ae_dataset *ds, size_t first, size_t count,
                                 float *x, int32_t *labels);
 
 /**
  * A view of samples [first, first + count) of @p ds, sharing its data.
- * @return AE_OK, AE_ERR_INVALID or AE_ERR_NOMEM.
+ * @param[out] out  the new view (untouched on failure). The caller owns it:
+ *                  free it with ae_dataset_destroy(); it stays valid after
+ *                  @p ds is destroyed.
+ * @param ds        the dataset (only read)
+ * @param first     first position in the view of @p ds
+ * @param count     samples, >= 1; first + count <= ae_dataset_count(ds)
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0, range past the end) or
+ *         AE_ERR_NOMEM.
  */
 AE_API int ae_dataset_subset(ae_dataset **out, const ae_dataset *ds,
                              size_t first, size_t count);
@@ -135,16 +200,26 @@ AE_API int ae_dataset_subset(ae_dataset **out, const ae_dataset *ds,
 /**
  * A view of the samples of @p ds at @p indices (in that order; repeats
  * allowed), sharing its data.
- * @return AE_OK, AE_ERR_INVALID (an index out of range, count 0),
+ * @param[out] out  the new view (untouched on failure); the caller owns it
+ *                  (ae_dataset_destroy()), and it outlives @p ds
+ * @param ds        the dataset (only read)
+ * @param indices   @p count positions in the view of @p ds (copied)
+ * @param count     entries, 1 to AE_DATASET_MAX_COUNT
+ * @return AE_OK, AE_ERR_INVALID (NULL, an index out of range, count 0),
  *         AE_ERR_LIMIT (count above AE_DATASET_MAX_COUNT) or AE_ERR_NOMEM.
  */
 AE_API int ae_dataset_select(ae_dataset **out, const ae_dataset *ds,
                              const size_t *indices, size_t count);
 
 /**
- * A view of the samples of @p ds whose label is @p label.
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (no labels), AE_ERR_NOT_FOUND
- *         (no sample has that label) or AE_ERR_NOMEM.
+ * A view of the samples of @p ds whose label is @p label, in the view's
+ * order.
+ * @param[out] out  the new view (untouched on failure); the caller owns it
+ *                  (ae_dataset_destroy()), and it outlives @p ds
+ * @param ds        a labelled dataset (only read)
+ * @param label     the label to keep
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_STATE (no labels),
+ *         AE_ERR_NOT_FOUND (no sample has that label) or AE_ERR_NOMEM.
  */
 AE_API int ae_dataset_filter_label(ae_dataset **out, const ae_dataset *ds,
                                    int32_t label);
@@ -152,7 +227,13 @@ AE_API int ae_dataset_filter_label(ae_dataset **out, const ae_dataset *ds,
 /**
  * Splits @p ds at random (seeded) into two views: @p first gets
  * round(fraction * count) samples, @p second the rest. Both must be
- * non-empty.
+ * non-empty. The same seed gives the same split on every machine.
+ * @param[out] first   the first view; the caller owns it
+ *                     (ae_dataset_destroy()), and it outlives @p ds
+ * @param[out] second  the other view, owned likewise
+ * @param ds           the dataset (only read)
+ * @param fraction     share of the samples for @p first, in (0, 1)
+ * @param seed         seeds the permutation
  * @return AE_OK, AE_ERR_INVALID (NULL, first == second, fraction outside
  *         (0,1), a part would be empty) or AE_ERR_NOMEM; on failure neither
  *         output is written.
@@ -163,9 +244,13 @@ AE_API int ae_dataset_split(ae_dataset **first, ae_dataset **second,
 
 /**
  * Reorders the view at random with a seeded generator (the same seed gives
- * the same order on every machine). The samples themselves do not move.
- * Not safe while another thread reads @p ds.
- * @return AE_OK, AE_ERR_INVALID or AE_ERR_NOMEM.
+ * the same order on every machine). The samples themselves do not move;
+ * other views of the same data keep their order. Not safe while another
+ * thread reads @p ds.
+ * @param ds    the dataset
+ * @param seed  seeds the permutation
+ * @return AE_OK, AE_ERR_INVALID (NULL) or AE_ERR_NOMEM (the view's first
+ *         shuffle allocates its index); on failure the order is unchanged.
  */
 AE_API int ae_dataset_shuffle(ae_dataset *ds, uint64_t seed);
 
@@ -224,12 +309,21 @@ AE_API int ae_dataset_load_csv_v(ae_dataset **out, const char *path,
  * Thread-safe (it shares nothing; several files may load at once) as long
  * as no thread changes the C locale meanwhile.
  *
- * Macro arguments: (out, path, opts); @p opts NULL means AE_CSV_OPTIONS_INIT.
+ * Macro arguments: (out, path, opts):
+ * - @p out (ae_dataset **): receives the new dataset (untouched on
+ *   failure). The caller owns it: free it with ae_dataset_destroy().
+ * - @p path (const char *): the file, closed on return.
+ * - @p opts (const ae_csv_options *): read during the call only; NULL
+ *   means AE_CSV_OPTIONS_INIT.
+ *
  * @return AE_OK; AE_ERR_INVALID (NULL, bad options); AE_ERR_IO (cannot
  *         open or read); AE_ERR_FORMAT (a cell is not a number, a row has
  *         too few or too many cells, no data rows, a label is not an
  *         integer, the label column is past the last column, no feature
- *         column left); AE_ERR_LIMIT; AE_ERR_NOMEM; AE_ERR_VERSION.
+ *         column left); AE_ERR_LIMIT (see Limits; a label_column past
+ *         AE_CSV_MAX_COLUMNS); AE_ERR_NOMEM; AE_ERR_VERSION (headers of
+ *         another major version, or a newer options struct setting fields
+ *         this library does not know).
  */
 #define ae_dataset_load_csv(...) ae_dataset_load_csv_v(__VA_ARGS__, AE_VERSION_NUMBER)
 

@@ -74,7 +74,12 @@ extern "C" {
 
 /**
  * Writes all @p size bytes of @p data. Return 0 on success, anything else
- * to fail the save with AE_ERR_IO.
+ * to fail the save with AE_ERR_IO. Called on the saving thread, during the
+ * save only.
+ * @param user  the pointer given to the save call, unchanged
+ * @param data  the next bytes of the file (valid during the call only)
+ * @param size  their count, >= 1
+ * @return 0 on success, non-zero to fail.
  */
 typedef int (*ae_write_fn)(void *user, const void *data, size_t size);
 
@@ -82,6 +87,12 @@ typedef int (*ae_write_fn)(void *user, const void *data, size_t size);
  * Reads up to @p size bytes into @p data and stores how many in @p *got;
  * 0 bytes means the end of the data (fewer than asked is fine: the library
  * calls again). Return 0 on success, anything else to fail with AE_ERR_IO.
+ * Called on the opening thread, during ae_file_open_callback() only.
+ * @param user       the pointer given to ae_file_open_callback(), unchanged
+ * @param[out] data  room for @p size bytes
+ * @param size       bytes wanted, >= 1
+ * @param[out] got   bytes stored, 0 to @p size (more is an AE_ERR_IO)
+ * @return 0 on success, non-zero to fail.
  */
 typedef int (*ae_read_fn)(void *user, void *data, size_t size, size_t *got);
 
@@ -113,7 +124,12 @@ typedef struct ae_save_options {
 
 /**
  * Saves a model (encoder, decoder and training history) to @p path,
- * atomically. @p opts may be NULL.
+ * atomically.
+ * @param model  the model (only read, not kept)
+ * @param path   the file to create or replace
+ * @param opts   what to store besides the network, read during the call
+ *               only (nothing it points to is kept); NULL for
+ *               AE_SAVE_OPTIONS_INIT
  * @return AE_OK; AE_ERR_INVALID (NULL, a bad option: an invalid or
  *         duplicate metadata key, a NULL key or value, invalid training
  *         settings, an optimizer with an encoder or decoder save, a layer
@@ -121,14 +137,23 @@ typedef struct ae_save_options {
  *         optimizer is bound to another model, a network has no layers,
  *         the PCA is not fitted); AE_ERR_LIMIT (a name, count or size past
  *         the format's limits); AE_ERR_IO (with the system's reason);
- *         AE_ERR_NOMEM; or what a layer's extra_save() returned.
+ *         AE_ERR_VERSION (a newer options struct setting fields this
+ *         library does not know); AE_ERR_NOMEM; or what a layer's
+ *         extra_save() returned.
  */
 AE_API int ae_model_save(const ae_model *model, const char *path,
                          const ae_save_options *opts);
 
 /**
- * Saves a model into a new buffer: @p *data (free it with ae_buffer_free())
- * and @p *size. Errors as ae_model_save().
+ * Saves a model into a new buffer.
+ * @param model      the model (only read, not kept)
+ * @param[out] data  the buffer, from the libae allocator (untouched on
+ *                   failure). The caller owns it: free it with
+ *                   ae_buffer_free().
+ * @param[out] size  its size in bytes (untouched on failure)
+ * @param opts       as for ae_model_save(); NULL for AE_SAVE_OPTIONS_INIT
+ * @return as ae_model_save(); also AE_ERR_LIMIT when the file does not fit
+ *         in memory.
  */
 AE_API int ae_model_save_memory(const ae_model *model, void **data, size_t *size,
                                 const ae_save_options *opts);
@@ -136,38 +161,87 @@ AE_API int ae_model_save_memory(const ae_model *model, void **data, size_t *size
 /**
  * Saves a model through @p write (called with chunks of the file in order).
  * On failure the callback may have received part of the file.
- * Errors as ae_model_save().
+ * @param model  the model (only read, not kept)
+ * @param write  the callback (not kept)
+ * @param user   handed to @p write unchanged
+ * @param opts   as for ae_model_save(); NULL for AE_SAVE_OPTIONS_INIT
+ * @return as ae_model_save() (AE_ERR_IO when @p write fails).
  */
 AE_API int ae_model_save_callback(const ae_model *model, ae_write_fn write, void *user,
                                   const ae_save_options *opts);
 
-/** Saves an encoder alone (see ae_model_save(); no optimizer, no history). */
+/**
+ * Saves an encoder alone (see ae_model_save(); no optimizer, no history).
+ * @param enc   the encoder (only read, not kept)
+ * @param path  the file to create or replace
+ * @param opts  as for ae_model_save(), without optimizer; may be NULL
+ * @return as ae_model_save().
+ */
 AE_API int ae_encoder_save(const ae_encoder *enc, const char *path,
                            const ae_save_options *opts);
-/** Saves an encoder alone into a new buffer (see ae_model_save_memory()). */
+/**
+ * Saves an encoder alone into a new buffer (see ae_model_save_memory()).
+ * @param enc        the encoder (only read, not kept)
+ * @param[out] data  the buffer; the caller owns it (ae_buffer_free())
+ * @param[out] size  its size in bytes
+ * @param opts       as for ae_encoder_save(); may be NULL
+ * @return as ae_model_save_memory().
+ */
 AE_API int ae_encoder_save_memory(const ae_encoder *enc, void **data, size_t *size,
                                   const ae_save_options *opts);
-/** Saves an encoder alone through a callback (see ae_model_save_callback()). */
+/**
+ * Saves an encoder alone through a callback (see ae_model_save_callback()).
+ * @param enc    the encoder (only read, not kept)
+ * @param write  the callback (not kept)
+ * @param user   handed to @p write unchanged
+ * @param opts   as for ae_encoder_save(); may be NULL
+ * @return as ae_model_save_callback().
+ */
 AE_API int ae_encoder_save_callback(const ae_encoder *enc, ae_write_fn write, void *user,
                                     const ae_save_options *opts);
 
-/** Saves a decoder alone (see ae_model_save(); no optimizer, no history). */
+/**
+ * Saves a decoder alone (see ae_model_save(); no optimizer, no history).
+ * @param dec   the decoder (only read, not kept)
+ * @param path  the file to create or replace
+ * @param opts  as for ae_model_save(), without optimizer; may be NULL
+ * @return as ae_model_save().
+ */
 AE_API int ae_decoder_save(const ae_decoder *dec, const char *path,
                            const ae_save_options *opts);
-/** Saves a decoder alone into a new buffer (see ae_model_save_memory()). */
+/**
+ * Saves a decoder alone into a new buffer (see ae_model_save_memory()).
+ * @param dec        the decoder (only read, not kept)
+ * @param[out] data  the buffer; the caller owns it (ae_buffer_free())
+ * @param[out] size  its size in bytes
+ * @param opts       as for ae_decoder_save(); may be NULL
+ * @return as ae_model_save_memory().
+ */
 AE_API int ae_decoder_save_memory(const ae_decoder *dec, void **data, size_t *size,
                                   const ae_save_options *opts);
-/** Saves a decoder alone through a callback (see ae_model_save_callback()). */
+/**
+ * Saves a decoder alone through a callback (see ae_model_save_callback()).
+ * @param dec    the decoder (only read, not kept)
+ * @param write  the callback (not kept)
+ * @param user   handed to @p write unchanged
+ * @param opts   as for ae_decoder_save(); may be NULL
+ * @return as ae_model_save_callback().
+ */
 AE_API int ae_decoder_save_callback(const ae_decoder *dec, ae_write_fn write, void *user,
                                     const ae_save_options *opts);
 
-/** Frees a buffer from an ae_*_save_memory() call. NULL is a no-op. */
+/**
+ * Frees a buffer from an ae_*_save_memory() call. Thread-safe.
+ * @param data  the buffer, or NULL (a no-op)
+ */
 AE_API void ae_buffer_free(void *data);
 
 /**
  * Saves a fitted PCA alone to @p path, atomically (a file without a
  * network; ae_pca_load() reads it, and so does ae_file_load_pca() for any
  * file holding a PCA).
+ * @param pca   the PCA (only read, not kept)
+ * @param path  the file to create or replace
  * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_STATE (not fitted),
  *         AE_ERR_IO, AE_ERR_NOMEM.
  */
@@ -176,7 +250,10 @@ AE_API int ae_pca_save(const ae_pca *pca, const char *path);
 /**
  * Saves an anomaly detector (error kind, rule, threshold) alone to
  * @p path, atomically. Attach it to a model file instead with
- * ae_save_options.detector.
+ * ae_save_options.detector. An unfitted detector is saved, and loads
+ * back, unfitted.
+ * @param det   the detector (only read, not kept)
+ * @param path  the file to create or replace
  * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_IO, AE_ERR_NOMEM.
  */
 AE_API int ae_detector_save(const ae_detector *det, const char *path);
@@ -196,25 +273,68 @@ AE_API int ae_detector_load_v(ae_detector **out, const char *path, unsigned head
 /**
  * Loads the model (encoder, decoder, history) of the file at @p path: the
  * same as ae_file_open() + ae_file_load_model() + ae_file_close().
- * @return AE_OK or an error of those calls.
- * Macro arguments: (out, path).
+ * Thread-safe (several loads may run at once).
+ *
+ * Macro arguments: (out, path):
+ * - @p out (ae_model **): receives the model (untouched on failure). The
+ *   caller owns it: free it with ae_model_destroy().
+ * - @p path (const char *): the file, closed on return.
+ *
+ * @return AE_OK or an error of those calls (AE_ERR_INVALID for a NULL
+ *         argument, AE_ERR_VERSION for headers of another major version).
  */
 #define ae_model_load(...) ae_model_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the encoder of a model or encoder file (see ae_file_load_encoder()).
- * Macro arguments: (out, path). */
+/**
+ * Loads the encoder of a model or encoder file: ae_file_open() +
+ * ae_file_load_encoder() + ae_file_close(). Thread-safe.
+ *
+ * Macro arguments: (out, path):
+ * - @p out (ae_encoder **): receives the encoder (untouched on failure).
+ *   The caller owns it: free it with ae_encoder_destroy().
+ * - @p path (const char *): the file, closed on return.
+ *
+ * @return AE_OK or an error of those calls.
+ */
 #define ae_encoder_load(...) ae_encoder_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the decoder of a model or decoder file (see ae_file_load_decoder()).
- * Macro arguments: (out, path). */
+/**
+ * Loads the decoder of a model or decoder file: ae_file_open() +
+ * ae_file_load_decoder() + ae_file_close(). Thread-safe.
+ *
+ * Macro arguments: (out, path):
+ * - @p out (ae_decoder **): receives the decoder (untouched on failure).
+ *   The caller owns it: free it with ae_decoder_destroy().
+ * - @p path (const char *): the file, closed on return.
+ *
+ * @return AE_OK or an error of those calls.
+ */
 #define ae_decoder_load(...) ae_decoder_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the PCA stored in a file (see ae_file_load_pca()).
- * Macro arguments: (out, path). */
+/**
+ * Loads the PCA stored in a file: ae_file_open() + ae_file_load_pca() +
+ * ae_file_close(). Thread-safe.
+ *
+ * Macro arguments: (out, path):
+ * - @p out (ae_pca **): receives the PCA (untouched on failure). The
+ *   caller owns it: free it with ae_pca_destroy().
+ * - @p path (const char *): the file, closed on return.
+ *
+ * @return AE_OK or an error of those calls.
+ */
 #define ae_pca_load(...) ae_pca_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Loads the anomaly detector stored in a file (see ae_file_load_detector()).
- * Macro arguments: (out, path). */
+/**
+ * Loads the anomaly detector stored in a file: ae_file_open() +
+ * ae_file_load_detector() + ae_file_close(). Thread-safe.
+ *
+ * Macro arguments: (out, path):
+ * - @p out (ae_detector **): receives the detector (untouched on failure).
+ *   The caller owns it: free it with ae_detector_destroy().
+ * - @p path (const char *): the file, closed on return.
+ *
+ * @return AE_OK or an error of those calls.
+ */
 #define ae_detector_load(...) ae_detector_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /* ------------------------------------------------------------------------ */
@@ -251,7 +371,16 @@ AE_API int ae_file_open_callback_v(ae_file **out, ae_read_fn read, void *user,
 /** @endcond */
 
 /**
- * Reads and validates the file at @p path. @p opts may be NULL.
+ * Reads and validates the file at @p path. The whole file is read into
+ * memory and the path is closed before the call returns. Thread-safe.
+ *
+ * Macro arguments: (out, path, opts):
+ * - @p out (ae_file **): receives the open file (untouched on failure).
+ *   The caller owns it: close it with ae_file_close().
+ * - @p path (const char *): the file.
+ * - @p opts (const ae_open_options *): read during the call only; NULL
+ *   means AE_OPEN_OPTIONS_INIT.
+ *
  * @return AE_OK; AE_ERR_INVALID (NULL, bad options); AE_ERR_IO (cannot
  *         open or read, with the system's reason); AE_ERR_FORMAT (not a
  *         model file, damaged, truncated, bytes after the declared end:
@@ -260,59 +389,116 @@ AE_API int ae_file_open_callback_v(ae_file **out, ae_read_fn read, void *user,
  *         version, an unknown required section or flag); AE_ERR_LIMIT (a
  *         count or size past docs/format.md's limits or max_size);
  *         AE_ERR_NOMEM.
- * Macro arguments: (out, path, opts).
  */
 #define ae_file_open(...) ae_file_open_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /**
- * Validates a file held in memory (@p size bytes at @p data; copied, the
- * buffer may be freed afterwards). Errors as ae_file_open().
- * Macro arguments: (out, data, size, opts).
+ * Validates a file held in memory. Thread-safe.
+ *
+ * Macro arguments: (out, data, size, opts):
+ * - @p out (ae_file **): receives the open file (untouched on failure).
+ *   The caller owns it: close it with ae_file_close().
+ * - @p data (const void *): the file's bytes, copied: the buffer may be
+ *   freed as soon as the call returns.
+ * - @p size (size_t): their count.
+ * - @p opts (const ae_open_options *): read during the call only; NULL
+ *   means AE_OPEN_OPTIONS_INIT.
+ *
+ * @return as ae_file_open() (AE_ERR_LIMIT when @p size exceeds max_size).
  */
 #define ae_file_open_memory(...) ae_file_open_memory_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /**
  * Reads a file through @p read until the declared end, then asks for one
  * more byte: getting one is an error (bytes beyond the declared end).
- * Errors as ae_file_open().
- * Macro arguments: (out, read, user, opts).
+ * Thread-safe (the callback runs on the calling thread).
+ *
+ * Macro arguments: (out, read, user, opts):
+ * - @p out (ae_file **): receives the open file (untouched on failure).
+ *   The caller owns it: close it with ae_file_close().
+ * - @p read (ae_read_fn): the callback, used during this call only.
+ * - @p user (void *): handed to @p read unchanged.
+ * - @p opts (const ae_open_options *): read during the call only; NULL
+ *   means AE_OPEN_OPTIONS_INIT.
+ *
+ * @return as ae_file_open() (AE_ERR_IO when @p read fails or reports more
+ *         bytes than asked).
  */
 #define ae_file_open_callback(...) ae_file_open_callback_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Frees an open file. NULL is a no-op. */
+/**
+ * Frees an open file. Strings and pointers obtained from it (metadata,
+ * type names, config blobs) become invalid; objects loaded from it are
+ * independent and live on. Not while another thread reads it.
+ * @param file  the file, or NULL (a no-op)
+ */
 AE_API void ae_file_close(ae_file *file);
 
 /**
  * Creates the model the file holds (encoder, decoder, training history).
  * Each layer is created from its type name and config, then its tensors and
- * extra state are overwritten from the file.
+ * extra state are overwritten from the file. The model does not depend on
+ * the file, which may be closed at once. Safe from several threads at once
+ * on the same file.
+ * @param[out] out  the model (untouched on failure). The caller owns it:
+ *                  free it with ae_model_destroy().
+ * @param file      the open file (only read)
  * @return AE_OK; AE_ERR_INVALID (NULL); AE_ERR_NOT_FOUND (the file holds
  *         no model, or a layer kind is not registered: the message names
  *         it); AE_ERR_VERSION (a layer's type version is newer than the
  *         registered kind's); AE_ERR_FORMAT (a created layer disagrees
  *         with the file: output shape, tensor count, sizes; or its config
- *         or extra state was refused); AE_ERR_NOMEM.
+ *         or extra state was refused); AE_ERR_LIMIT (a layer refused its
+ *         config with AE_ERR_LIMIT); AE_ERR_NOMEM.
  */
 AE_API int ae_file_load_model(ae_model **out, const ae_file *file);
 
-/** Creates the encoder of a model or encoder file. Errors as ae_file_load_model(). */
+/**
+ * Creates the encoder of a model or encoder file (independent of the
+ * file).
+ * @param[out] out  the encoder (untouched on failure). The caller owns it:
+ *                  free it with ae_encoder_destroy().
+ * @param file      the open file (only read)
+ * @return as ae_file_load_model() (AE_ERR_NOT_FOUND: no encoder in the
+ *         file).
+ */
 AE_API int ae_file_load_encoder(ae_encoder **out, const ae_file *file);
 
-/** Creates the decoder of a model or decoder file. Errors as ae_file_load_model(). */
+/**
+ * Creates the decoder of a model or decoder file (independent of the
+ * file).
+ * @param[out] out  the decoder (untouched on failure). The caller owns it:
+ *                  free it with ae_decoder_destroy().
+ * @param file      the open file (only read)
+ * @return as ae_file_load_model() (AE_ERR_NOT_FOUND: no decoder in the
+ *         file).
+ */
 AE_API int ae_file_load_decoder(ae_decoder **out, const ae_file *file);
 
 /**
  * Creates the optimizer stored with the model and binds it to @p model,
  * a model loaded from this file: training @p model with it continues
- * exactly where the saved run stopped.
+ * exactly where the saved run stopped. An optimizer that was saved before
+ * its first step comes back unbound (it binds at its first training).
+ * Not while another thread trains @p model.
+ * @param[out] out  the optimizer, with its hyper-parameters, step count and
+ *                  moments (untouched on failure). The caller owns it:
+ *                  free it with ae_optimizer_destroy().
+ * @param file      the open file (only read)
+ * @param model     the model to bind to (only read; the optimizer
+ *                  remembers which model it is, and keeps no pointer)
  * @return AE_OK; AE_ERR_INVALID (NULL); AE_ERR_NOT_FOUND (no optimizer in
  *         the file); AE_ERR_SHAPE (@p model's trainable tensors are not the
- *         file's); AE_ERR_NOMEM.
+ *         file's); AE_ERR_FORMAT (the stored settings were refused);
+ *         AE_ERR_NOMEM.
  */
 AE_API int ae_file_load_optimizer(ae_optimizer **out, const ae_file *file, ae_model *model);
 
 /**
- * Creates the PCA stored in the file.
+ * Creates the PCA stored in the file (independent of the file).
+ * @param[out] out  the fitted PCA (untouched on failure). The caller owns
+ *                  it: free it with ae_pca_destroy().
+ * @param file      the open file (only read)
  * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (none stored),
  *         AE_ERR_FORMAT (the stored state is refused by ae_pca_set_state()),
  *         AE_ERR_NOMEM.
@@ -320,7 +506,11 @@ AE_API int ae_file_load_optimizer(ae_optimizer **out, const ae_file *file, ae_mo
 AE_API int ae_file_load_pca(ae_pca **out, const ae_file *file);
 
 /**
- * Creates the anomaly detector stored in the file.
+ * Creates the anomaly detector stored in the file (independent of the
+ * file; fitted when it was saved fitted).
+ * @param[out] out  the detector (untouched on failure). The caller owns
+ *                  it: free it with ae_detector_destroy().
+ * @param file      the open file (only read)
  * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (none stored),
  *         AE_ERR_FORMAT (stored settings refused), AE_ERR_NOMEM.
  */
@@ -330,25 +520,42 @@ AE_API int ae_file_load_detector(ae_detector **out, const ae_file *file);
  * The recorded training settings: fills the scalar fields of @p out
  * (struct_size must be set, as AE_TRAIN_OPTIONS_INIT does; the pointer
  * fields become NULL).
- * @return AE_OK, AE_ERR_INVALID (NULL, struct_size too small),
- *         AE_ERR_NOT_FOUND (the file records none).
+ * @param file          the open file
+ * @param[in,out] out   struct_size read; the fields that fit written and
+ *                      struct_size set to the bytes written (untouched on
+ *                      failure)
+ * @return AE_OK, AE_ERR_INVALID (NULL, struct_size below the first
+ *         released layout), AE_ERR_NOT_FOUND (the file records none).
  */
 AE_API int ae_file_get_training(const ae_file *file, ae_train_options *out);
 
-/** Number of user metadata pairs; 0 for NULL. */
+/**
+ * Number of user metadata pairs.
+ * @param file  the open file, or NULL
+ * @return the count, 0 for NULL.
+ */
 AE_API size_t ae_file_metadata_count(const ae_file *file);
 
 /**
- * Metadata pair @p index (in the writer's order). The strings stay valid
- * until ae_file_close(). Either output may be NULL.
+ * Metadata pair @p index (in the writer's order). Either output may be
+ * NULL.
+ * @param file        the open file
+ * @param index       0 to ae_file_metadata_count() - 1
+ * @param[out] key    the key, a NUL-terminated string owned by the file,
+ *                    valid until ae_file_close(); or NULL
+ * @param[out] value  the value, owned likewise; or NULL
  * @return AE_OK or AE_ERR_INVALID (NULL file, index out of range).
  */
 AE_API int ae_file_metadata_at(const ae_file *file, size_t index, const char **key,
                                const char **value);
 
 /**
- * The value stored under @p key (valid until ae_file_close()).
- * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND.
+ * The value stored under @p key.
+ * @param file        the open file
+ * @param key         the key (compared byte for byte)
+ * @param[out] value  the value, a NUL-terminated string owned by the file,
+ *                    valid until ae_file_close() (untouched on failure)
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (no such key).
  */
 AE_API int ae_file_metadata_get(const ae_file *file, const char *key, const char **value);
 
@@ -414,6 +621,14 @@ typedef struct ae_file_layer {
 /**
  * Layer @p index of the file, counting the encoder's layers first, then
  * the decoder's.
+ * @param file          the open file
+ * @param index         0 to encoder_layers + decoder_layers - 1
+ *                      (ae_file_get_info())
+ * @param[in,out] out   struct_size set by the caller (AE_FILE_LAYER_INIT);
+ *                      the fields both sides know are written and
+ *                      struct_size becomes their size. type_name and
+ *                      config point into the file: valid until
+ *                      ae_file_close().
  * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small, index out
  *         of range).
  */
@@ -437,6 +652,12 @@ typedef struct ae_file_tensor {
 
 /**
  * Tensor @p index of the file's tensor table.
+ * @param file          the open file
+ * @param index         0 to ae_file_info.tensors - 1
+ * @param[in,out] out   struct_size set by the caller (AE_FILE_TENSOR_INIT);
+ *                      the fields both sides know are written and
+ *                      struct_size becomes their size. name points into
+ *                      the file: valid until ae_file_close().
  * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small, index out
  *         of range).
  */
@@ -459,6 +680,11 @@ typedef struct ae_file_section {
 
 /**
  * Section @p index of the file, in file order.
+ * @param file          the open file
+ * @param index         0 to ae_file_info.sections - 1
+ * @param[in,out] out   struct_size set by the caller (AE_FILE_SECTION_INIT);
+ *                      the fields both sides know are written and
+ *                      struct_size becomes their size
  * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small, index out
  *         of range).
  */
@@ -466,6 +692,10 @@ AE_API int ae_file_get_section(const ae_file *file, size_t index, ae_file_sectio
 
 /**
  * A summary of the file.
+ * @param file          the open file
+ * @param[in,out] out   struct_size set by the caller (AE_FILE_INFO_INIT);
+ *                      the fields both sides know are written and
+ *                      struct_size becomes their size
  * @return AE_OK or AE_ERR_INVALID (NULL, struct_size too small).
  */
 AE_API int ae_file_get_info(const ae_file *file, ae_file_info *out);

@@ -273,7 +273,12 @@ typedef struct ae_batchnorm_options {
 /** Defaults: PyTorch's (momentum 0.1, epsilon 1e-5). */
 #define AE_BATCHNORM_OPTIONS_INIT {sizeof(ae_batchnorm_options), 0.1f, 1e-5f}
 
-/** The name of an activation ("relu"...), or "unknown". Never NULL. */
+/**
+ * The name of an activation. Thread-safe.
+ * @param activation  an ae_activation value (any int is accepted)
+ * @return "identity", "relu", "leaky_relu", "sigmoid", "tanh", or "unknown"
+ *         for any other value: a static string, never NULL.
+ */
 AE_API const char *ae_activation_name(int activation);
 
 #ifdef __cplusplus

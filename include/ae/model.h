@@ -33,51 +33,106 @@ enum ae_loss {
     AE_LOSS_BCE = 1
 };
 
-/** The name of a loss ("mse", "bce"), or "unknown". Never NULL. */
+/**
+ * The name of a loss. Thread-safe.
+ * @param loss  an ae_loss value (any int is accepted)
+ * @return "mse", "bce", or "unknown" for any other value: a static string,
+ *         never NULL.
+ */
 AE_API const char *ae_loss_name(int loss);
 
 /**
  * Joins @p enc and @p dec into a model. The encoder's latent shape must equal
  * the decoder's, and both must have layers. On success the model owns both
  * (destroy the model, never them); on failure the caller still owns them.
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (no layers, already owned),
- *         AE_ERR_SHAPE (latent shapes differ), AE_ERR_NOMEM.
+ * Once owned they can no longer change (their add_* calls fail with
+ * AE_ERR_STATE). Not while another thread uses @p enc or @p dec.
+ * @param[out] out  the model (untouched on failure). The caller owns it:
+ *                  free it with ae_model_destroy() (or ae_model_release()).
+ * @param enc       an encoder that belongs to no model; taken over on
+ *                  success
+ * @param dec       a decoder that belongs to no model; taken over on
+ *                  success
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_STATE (no layers, already
+ *         owned by a model), AE_ERR_SHAPE (latent shapes differ),
+ *         AE_ERR_NOMEM.
  */
 AE_API int ae_model_create(ae_model **out, ae_encoder *enc, ae_decoder *dec);
 
-/** Frees a model with its encoder and decoder. NULL is a no-op. */
+/**
+ * Frees a model with its encoder and decoder (pointers from
+ * ae_model_encoder() and ae_model_decoder() become invalid). Not while
+ * another thread uses the model.
+ * @param model  the model, or NULL (a no-op)
+ */
 AE_API void ae_model_destroy(ae_model *model);
 
 /**
  * Dissolves a model into its parts: the caller owns @p enc and @p dec
  * afterwards (either may be NULL to destroy that part). Use it to keep only
- * the encoder. The model handle is freed. NULL model is a no-op.
+ * the encoder. The model handle and its training history are freed; an
+ * optimizer bound to the model cannot train a model made again from the
+ * parts without ae_optimizer_reset(). Not while another thread uses the
+ * model.
+ * @param model     the model, or NULL (a no-op)
+ * @param[out] enc  receives the encoder, which the caller then owns (free
+ *                  it with ae_encoder_destroy()); NULL destroys it
+ * @param[out] dec  receives the decoder, likewise; NULL destroys it
  */
 AE_API void ae_model_release(ae_model *model, ae_encoder **enc, ae_decoder **dec);
 
-/** The model's encoder (owned by the model). NULL for NULL. */
+/**
+ * The model's encoder, to encode with or save on its own.
+ * @param model  the model, or NULL
+ * @return the encoder, owned by the model: valid until ae_model_destroy()
+ *         or ae_model_release(); do not destroy it, and it cannot be
+ *         changed (add_* fail with AE_ERR_STATE). NULL for NULL.
+ */
 AE_API ae_encoder *ae_model_encoder(ae_model *model);
 
-/** The model's decoder (owned by the model). NULL for NULL. */
+/**
+ * The model's decoder, to decode with or save on its own.
+ * @param model  the model, or NULL
+ * @return the decoder, owned by the model: valid until ae_model_destroy()
+ *         or ae_model_release(); do not destroy it, and it cannot be
+ *         changed (add_* fail with AE_ERR_STATE). NULL for NULL.
+ */
 AE_API ae_decoder *ae_model_decoder(ae_model *model);
 
-/** Trainable parameters of encoder and decoder together; 0 for NULL. */
+/**
+ * Trainable parameters (floats) of encoder and decoder together.
+ * @param model  the model, or NULL
+ * @return the count, 0 for NULL.
+ */
 AE_API size_t ae_model_param_count(const ae_model *model);
 
 /**
  * Reconstructs @p count samples: xr = D(E(x)), inference mode. Scratch
  * memory as ae_encoder_encode(): on the stack when small, else one block
- * freed before returning. Thread-safe on a trained model.
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_NOMEM.
+ * freed before returning. Threads as ae_encoder_encode(). Thread-safe on a
+ * trained model (not while it trains).
+ * @param model   the autoencoder (only read)
+ * @param x       count * input size floats
+ * @param count   samples, >= 1
+ * @param[out] xr count * output size floats (unspecified if the call fails)
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0), AE_ERR_LIMIT (the scratch
+ *         size overflows), AE_ERR_NOMEM, or what a custom layer's forward()
+ *         returns.
  */
 AE_API int ae_model_reconstruct(const ae_model *model, const float *x,
                                 size_t count, float *xr);
 
 /**
  * The mean loss of the model's reconstructions over the whole dataset
- * (reduction as in ae_loss: per element), computed in batches.
+ * (reduction as in ae_loss: per element), computed in batches. Thread-safe
+ * like ae_model_reconstruct().
+ * @param model          the autoencoder (only read)
+ * @param ds             the samples, also the targets (only read)
+ * @param loss           ae_loss
+ * @param[out] out_loss  the mean loss (untouched on failure)
  * @return AE_OK, AE_ERR_INVALID (NULL, unknown loss), AE_ERR_SHAPE (the
- *         dataset's samples are not the model's input size), AE_ERR_NOMEM.
+ *         dataset's samples are not the model's input and output size),
+ *         AE_ERR_NOMEM, or an error of ae_model_reconstruct().
  */
 AE_API int ae_model_evaluate(const ae_model *model, const ae_dataset *ds,
                              int loss, double *out_loss);

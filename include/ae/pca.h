@@ -22,8 +22,8 @@
  *   n d (k + oversamples) (2 power_iterations + 3) flops; approximate, and
  *   the same seed gives the same components.
  * - AE_PCA_AUTO (default): exact when min(n, d) <= 4096 or when k is at least
- *   80 % of min(n, d), randomized otherwise. ae_pca_solver_used() tells which
- *   one ran.
+ *   80 % of min(n, d) (and min(n, d) <= AE_PCA_EXACT_MAX), randomized
+ *   otherwise. ae_pca_solver_used() tells which one ran.
  *
  * Explained variances are eigenvalues of the covariance with the n - 1
  * divisor (as scikit-learn reports them); the ratio divides by the total
@@ -97,20 +97,35 @@ AE_API int ae_pca_create_v(ae_pca **out, const ae_pca_options *opts,
 /**
  * Creates an unfitted PCA with options @p opts (NULL means
  * AE_PCA_OPTIONS_INIT). The options are checked here; whether n_components
- * fits the data is checked by the fit.
+ * fits the data is checked by the fit. Thread-safe (it shares nothing).
+ *
+ * Macro arguments: (out, opts):
+ * - @p out (ae_pca **): receives the PCA (untouched on failure). The
+ *   caller owns it: free it with ae_pca_destroy().
+ * - @p opts (const ae_pca_options *): the options, copied (not kept); NULL
+ *   means AE_PCA_OPTIONS_INIT.
+ *
  * @return AE_OK, AE_ERR_INVALID (NULL out, bad struct_size, k = 0, unknown
- *         solver), AE_ERR_NOMEM or AE_ERR_VERSION.
- * Macro arguments: (out, opts).
+ *         solver), AE_ERR_NOMEM or AE_ERR_VERSION (headers of another major
+ *         version, or a newer struct setting fields this library does not
+ *         know).
  */
 #define ae_pca_create(...) ae_pca_create_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
-/** Frees a PCA. NULL is a no-op. */
+/**
+ * Frees a PCA. Not while another thread uses it.
+ * @param pca  the PCA, or NULL (a no-op)
+ */
 AE_API void ae_pca_destroy(ae_pca *pca);
 
 /**
  * Fits the PCA on @p count samples of @p features floats each (row-major).
  * The data is centred by the PCA (the mean is kept). Refitting replaces the
  * previous fit only on success. Not thread-safe on @p pca.
+ * @param pca       the PCA
+ * @param x         count * features floats (only read, not kept)
+ * @param count     samples, >= 2
+ * @param features  floats per sample, >= 1
  * @return AE_OK; AE_ERR_INVALID (NULL, count < 2, features 0, n_components
  *         more than the features or the samples); AE_ERR_LIMIT (exact solver
  *         on a problem past AE_PCA_EXACT_MAX, sizes past INT_MAX);
@@ -119,23 +134,44 @@ AE_API void ae_pca_destroy(ae_pca *pca);
  */
 AE_API int ae_pca_fit(ae_pca *pca, const float *x, size_t count, size_t features);
 
-/** Fits on every sample of @p ds (flattened). Errors as ae_pca_fit(). */
+/**
+ * Fits on every sample of @p ds (flattened), as ae_pca_fit(). Not
+ * thread-safe on @p pca.
+ * @param pca  the PCA
+ * @param ds   the samples (only read, not kept)
+ * @return as ae_pca_fit().
+ */
 AE_API int ae_pca_fit_dataset(ae_pca *pca, const ae_dataset *ds);
 
-/** Number of components of the fit; 0 when unfitted or NULL. */
+/**
+ * Number of components of the fit.
+ * @param pca  the PCA, or NULL
+ * @return k, 0 when unfitted or NULL.
+ */
 AE_API size_t ae_pca_n_components(const ae_pca *pca);
 
-/** Number of features of the fit; 0 when unfitted or NULL. */
+/**
+ * Number of features of the fit.
+ * @param pca  the PCA, or NULL
+ * @return d, 0 when unfitted or NULL.
+ */
 AE_API size_t ae_pca_n_features(const ae_pca *pca);
 
-/** The ae_pca_solver that produced the fit: AE_PCA_EXACT or
- *  AE_PCA_RANDOMIZED; AE_PCA_AUTO when unfitted, NULL or set by
- *  ae_pca_set_state(). */
+/**
+ * The solver that produced the fit.
+ * @param pca  the PCA, or NULL
+ * @return AE_PCA_EXACT or AE_PCA_RANDOMIZED (an ae_pca_solver);
+ *         AE_PCA_AUTO when unfitted, NULL or set by ae_pca_set_state().
+ */
 AE_API int ae_pca_solver_used(const ae_pca *pca);
 
 /**
  * Projects @p count samples (features floats each) onto the components:
  * z = (x - mean) W^T, n_components floats per sample.
+ * @param pca     a fitted PCA (only read)
+ * @param x       count * n_features floats
+ * @param count   samples, >= 1
+ * @param[out] z  count * n_components floats (untouched on failure)
  * @return AE_OK, AE_ERR_INVALID (NULL, count 0), AE_ERR_STATE (unfitted),
  *         AE_ERR_NOMEM.
  */
@@ -144,7 +180,11 @@ AE_API int ae_pca_transform(const ae_pca *pca, const float *x, size_t count,
 
 /**
  * Maps @p count projections back to the input space: x~ = z W + mean.
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_STATE (unfitted), AE_ERR_NOMEM.
+ * @param pca     a fitted PCA (only read)
+ * @param z       count * n_components floats
+ * @param count   projections, >= 1
+ * @param[out] x  count * n_features floats (untouched on failure)
+ * @return AE_OK, AE_ERR_INVALID (NULL, count 0), AE_ERR_STATE (unfitted).
  */
 AE_API int ae_pca_inverse_transform(const ae_pca *pca, const float *z,
                                     size_t count, float *x);
@@ -153,6 +193,9 @@ AE_API int ae_pca_inverse_transform(const ae_pca *pca, const float *z,
  * The reconstruction MSE of @p ds through the PCA, mean over every element
  * of sum((x~ - x)^2) (the reduction of AE_LOSS_MSE, so it compares with
  * ae_model_evaluate()).
+ * @param pca          a fitted PCA (only read)
+ * @param ds           the samples (only read)
+ * @param[out] out_mse the mean squared error (untouched on failure)
  * @return AE_OK, AE_ERR_INVALID (NULL, empty dataset), AE_ERR_STATE
  *         (unfitted), AE_ERR_SHAPE (samples are not n_features floats),
  *         AE_ERR_NOMEM.
@@ -162,6 +205,9 @@ AE_API int ae_pca_evaluate(const ae_pca *pca, const ae_dataset *ds,
 
 /**
  * Copies the mean (n_features floats) into @p mean, which holds @p size.
+ * @param pca        a fitted PCA (only read)
+ * @param[out] mean  n_features floats are written (untouched on failure)
+ * @param size       floats @p mean holds
  * @return AE_OK, AE_ERR_INVALID (NULL, size smaller than n_features),
  *         AE_ERR_STATE (unfitted).
  */
@@ -170,7 +216,12 @@ AE_API int ae_pca_get_mean(const ae_pca *pca, float *mean, size_t size);
 /**
  * Copies the components, n_components rows of n_features floats, largest
  * variance first, into @p components, which holds @p size floats.
- * @return AE_OK, AE_ERR_INVALID (NULL, size too small), AE_ERR_STATE.
+ * @param pca              a fitted PCA (only read)
+ * @param[out] components  n_components * n_features floats are written
+ *                         (untouched on failure)
+ * @param size             floats @p components holds
+ * @return AE_OK, AE_ERR_INVALID (NULL, size too small), AE_ERR_STATE
+ *         (unfitted).
  */
 AE_API int ae_pca_get_components(const ae_pca *pca, float *components,
                                  size_t size);
@@ -180,8 +231,13 @@ AE_API int ae_pca_get_components(const ae_pca *pca, float *components,
  * decreasing) into @p variance and its ratio to the total variance into
  * @p ratio; either may be NULL. Each holds @p size doubles. @p total, when
  * not NULL, receives the total variance (the sum over all features).
- * @return AE_OK, AE_ERR_INVALID (all outputs NULL, size too small),
- *         AE_ERR_STATE.
+ * @param pca            a fitted PCA (only read)
+ * @param[out] variance  n_components doubles, or NULL
+ * @param[out] ratio     n_components doubles, or NULL
+ * @param size           doubles each non-NULL array holds
+ * @param[out] total     the total variance, or NULL
+ * @return AE_OK, AE_ERR_INVALID (NULL pca, all outputs NULL, size too
+ *         small), AE_ERR_STATE (unfitted).
  */
 AE_API int ae_pca_get_explained_variance(const ae_pca *pca, double *variance,
                                          double *ratio, size_t size,
@@ -192,10 +248,20 @@ AE_API int ae_pca_get_explained_variance(const ae_pca *pca, double *variance,
  * @p components (n_components x features, rows orthonormal within 1e-3),
  * @p variance (n_components values, non-negative) and the total variance
  * (at least their sum, within rounding). The arrays are copied. This is
- * what a loader calls; the getters above give what a saver writes.
+ * what a loader calls; the getters above give what a saver writes. On
+ * success the previous fit is replaced; on failure it is kept. Not
+ * thread-safe on @p pca.
+ * @param pca             the PCA (fitted or not)
+ * @param features        d, >= 1
+ * @param n_components    k, 1 to @p features
+ * @param mean            d floats (copied)
+ * @param components      k * d floats, row-major (copied)
+ * @param variance        k doubles (copied)
+ * @param total_variance  the total variance
  * @return AE_OK, AE_ERR_INVALID (NULL, zero sizes, k > features, a value
- *         not finite, negative variance, total below the sum), AE_ERR_FORMAT
- *         (components not orthonormal), AE_ERR_NOMEM.
+ *         not finite, negative variance, total below the sum), AE_ERR_LIMIT
+ *         (k * d or d above INT_MAX), AE_ERR_FORMAT (components not
+ *         orthonormal), AE_ERR_NOMEM.
  */
 AE_API int ae_pca_set_state(ae_pca *pca, size_t features, size_t n_components,
                             const float *mean, const float *components,

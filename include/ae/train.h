@@ -10,6 +10,11 @@
  *
  * Determinism: with the same seed, data, options and thread count, training
  * gives bit-identical weights.
+ *
+ * Thread safety: ae_model_train() needs the model and the optimizer to
+ * itself (no inference, save or other training on either meanwhile); the
+ * datasets are only read. ae_noise_apply() shares nothing; the history
+ * getters only read the model.
  */
 #ifndef AE_TRAIN_H
 #define AE_TRAIN_H
@@ -94,15 +99,34 @@ typedef struct ae_train_options {
  * Trains @p model on @p data (inputs are also the targets; with noise the
  * clean inputs are the targets) with @p opt.
  * The model keeps a per-epoch history across calls (ae_model_history_get()).
- * @return AE_OK; AE_ERR_INVALID (NULL, batch 0, unknown loss, unknown
- *         noise or a bad noise_amount);
+ * The first call binds @p opt to @p model (see ae/optimizer.h). The
+ * progress callback runs on the calling thread. Training compares sizes,
+ * not shapes: a {1, 28, 28} dataset trains a {784} model.
+ *
+ * A failure after the first step leaves the model with the steps and the
+ * epochs (history) completed so far, and the optimizer with its state and
+ * step count; with AE_ERR_NUMERIC from the end-of-epoch check the weights
+ * hold the NaN or infinity found.
+ *
+ * @param model  the model to train (changed; nothing is kept after return)
+ * @param opt    the optimizer, unbound or bound to @p model
+ * @param data   the training samples (only read, not kept)
+ * @param opts   the settings, read during the call only (the validation set
+ *               and the callback are not kept either)
+ * @return AE_OK (with epochs 0, after the checks, without training);
+ *         AE_ERR_INVALID (NULL, batch 0, unknown loss, shuffle not 0 or 1,
+ *         unknown noise or a bad noise_amount, struct_size too small);
+ *         AE_ERR_VERSION (a newer options struct setting fields this
+ *         library does not know);
  *         AE_ERR_SHAPE (sample size is not the model's input or output
- *         size); AE_ERR_STATE (the optimizer is bound to another model);
- *         AE_ERR_NUMERIC (the loss of a batch became NaN/Inf: the message
- *         names the epoch and batch; weights are also checked at the end of
- *         every epoch); AE_ERR_CANCELLED; AE_ERR_NOMEM. Training
- *         compares sizes, not shapes: a {1, 28, 28} dataset trains a {784}
- *         model.
+ *         size, or the validation set's differs); AE_ERR_STATE (the
+ *         optimizer is bound to another model); AE_ERR_UNSUPPORTED (a layer
+ *         kind without backward()); AE_ERR_NUMERIC (the loss of a batch
+ *         became NaN/Inf: the message names the epoch and batch; weights are
+ *         also checked at the end of every epoch); AE_ERR_CANCELLED;
+ *         AE_ERR_LIMIT (a batch's buffers overflow the address space);
+ *         AE_ERR_NOMEM; or what a custom layer's forward() or backward()
+ *         returns.
  */
 AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
                           const ae_dataset *data, const ae_train_options *opts);
@@ -116,7 +140,8 @@ AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
  * @param count      floats, >= 1
  * @param noise      ae_noise (AE_NOISE_NONE leaves @p x as it is)
  * @param amount     the factor (Gaussian) or fraction (masking, salt and
- *                   pepper; at most 1), finite and >= 0
+ *                   pepper; at most 1), finite and >= 0; ignored with
+ *                   AE_NOISE_NONE
  * @param seed       seeds the generator
  * @return AE_OK or AE_ERR_INVALID (NULL, count 0, unknown noise, amount
  *         negative, not finite, or a fraction above 1).
@@ -124,12 +149,21 @@ AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
 AE_API int ae_noise_apply(float *x, size_t count, int noise, float amount,
                           uint64_t seed);
 
-/** Number of epochs in the model's training history; 0 for NULL. */
+/**
+ * Number of epochs in the model's training history (all ae_model_train()
+ * calls, and the history of the file it was loaded from).
+ * @param model  the model, or NULL
+ * @return the count, 0 for NULL.
+ */
 AE_API size_t ae_model_history_length(const ae_model *model);
 
 /**
  * Reads epoch @p epoch of the history: mean training loss and validation
  * loss (NaN without validation). Either output may be NULL.
+ * @param model            the model
+ * @param epoch            0 to ae_model_history_length() - 1
+ * @param[out] train_loss  the epoch's mean training loss, or NULL
+ * @param[out] val_loss    its validation loss, or NULL
  * @return AE_OK or AE_ERR_INVALID (NULL model, epoch out of range).
  */
 AE_API int ae_model_history_get(const ae_model *model, size_t epoch,

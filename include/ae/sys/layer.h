@@ -47,19 +47,43 @@ extern "C" {
 /** Largest config blob a layer may take. */
 #define AE_LAYER_CONFIG_MAX 4096u
 
-/** Opaque seeded random generator (xoshiro256**), owned by the library. */
+/**
+ * Opaque seeded random generator (xoshiro256**), owned by the library. A
+ * layer gets one in ae_layer_create_args.rng (valid during create() only)
+ * and in ae_layer_ctx.rng (valid during that forward() or backward()
+ * only); it must not keep the pointer. Drawing advances the generator: not
+ * thread-safe on one generator.
+ */
 typedef struct ae_rng ae_rng;
 
-/** Next 64 random bits. */
+/**
+ * Next 64 random bits.
+ * @param rng  the generator the library handed to the layer
+ * @return 64 uniformly distributed bits.
+ */
 AE_API uint64_t ae_rng_next(ae_rng *rng);
-/** Uniform float in [0, 1). */
+/**
+ * Uniform float in [0, 1) (24 random bits; never 1.0).
+ * @param rng  the generator the library handed to the layer
+ * @return the value.
+ */
 AE_API float ae_rng_uniform(ae_rng *rng);
-/** Standard normal float (mean 0, standard deviation 1). */
+/**
+ * Standard normal float (mean 0, standard deviation 1; Box-Muller).
+ * @param rng  the generator the library handed to the layer
+ * @return the value, always finite.
+ */
 AE_API float ae_rng_normal(ae_rng *rng);
 
 /**
  * Sets this thread's detail message (printf format) and returns @p status,
  * so a layer can write `return ae_error_set(AE_ERR_SHAPE, "...", n);`.
+ * Thread-safe (the message is thread-local); messages longer than 511
+ * bytes are truncated.
+ * @param status  returned unchanged (an ae_status)
+ * @param format  printf format of the message, or NULL to clear it
+ * @param ...     the format's arguments
+ * @return @p status.
  */
 AE_API int ae_error_set(int status, const char *format, ...)
 #if defined(__GNUC__)
@@ -119,13 +143,17 @@ typedef struct ae_layer_vtable {
     size_t (*param_count)(const void *state);
 
     /** Describes parameter tensor @p index into @p view. Required when
-     *  param_count is set. */
+     *  param_count is set. The buffers and the name belong to the layer and
+     *  must stay valid while it exists (an optimizer recognizes the tensors
+     *  by their addresses). Return AE_OK or an ae_status. */
     int (*param_get)(void *state, size_t index, ae_param_view *view);
 
     /** Scratch bytes needed for a batch. Optional: NULL means none. */
     size_t (*workspace_size)(const void *state, size_t batch);
 
-    /** y = f(x). Required. */
+    /** y = f(x). Required. Return AE_OK, or an ae_status after
+     *  ae_error_set() (any other value counts as AE_ERR_INVALID); the error
+     *  reaches the caller of encode, decode, reconstruct or train. */
     int (*forward)(void *state, const ae_layer_ctx *ctx, const float *x, float *y);
 
     /**
@@ -193,11 +221,20 @@ typedef struct ae_layer_vtable {
  * Registers a layer kind process-wide. The vtable is copied; @p user_data is
  * handed to create(), forward() and backward(), and released with
  * @p user_free (may be NULL) once the kind is unregistered and no layer of
- * it is left. Thread-safe.
- * @return AE_OK, AE_ERR_INVALID (missing required slot, state_count
- *         without state_get, only some of the extra_* slots, bad name,
- *         struct_size too small), AE_ERR_VERSION (abi_version unknown),
- *         AE_ERR_EXISTS (the name is taken), AE_ERR_NOMEM.
+ * it is left. Thread-safe (the registry is guarded by a mutex).
+ * @param vtable     the kind (copied, type name included: the struct and
+ *                   its strings need not outlive the call)
+ * @param user_data  handed to the kind's callbacks; owned by the caller
+ *                   until registration succeeds, then released with
+ *                   @p user_free (never on failure)
+ * @param user_free  called once with @p user_data when the kind is gone
+ *                   (on the thread that drops the last reference), or NULL
+ * @return AE_OK, AE_ERR_INVALID (NULL, missing required slot, param_count
+ *         or state_count without its getter, only some of the extra_*
+ *         slots, bad name, struct_size too small), AE_ERR_VERSION
+ *         (abi_version unknown, or a newer struct setting slots this library
+ *         does not know), AE_ERR_EXISTS (the name is taken by a registered
+ *         or built-in kind), AE_ERR_NOMEM.
  */
 AE_API int ae_layer_register(const ae_layer_vtable *vtable, void *user_data,
                              void (*user_free)(void *user_data));
@@ -205,12 +242,21 @@ AE_API int ae_layer_register(const ae_layer_vtable *vtable, void *user_data,
 /**
  * Removes a custom kind. Layers of that kind that still exist keep working
  * (they hold a reference); user_free runs when the last one is gone.
- * Built-in kinds cannot be removed. Thread-safe.
- * @return AE_OK, AE_ERR_INVALID, AE_ERR_NOT_FOUND or AE_ERR_UNSUPPORTED.
+ * Built-in kinds cannot be removed. Once removed, the name can be
+ * registered again; loading a file that uses it fails until then.
+ * Thread-safe.
+ * @param type_name  the kind's name
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (no such kind)
+ *         or AE_ERR_UNSUPPORTED (a built-in kind).
  */
 AE_API int ae_layer_unregister(const char *type_name);
 
-/** 1 when a kind of that name is registered, else 0. Thread-safe. */
+/**
+ * Whether a kind of that name (built-in or custom) is registered.
+ * Thread-safe.
+ * @param type_name  the name, or NULL
+ * @return 1 when registered, else 0 (NULL included).
+ */
 AE_API int ae_layer_is_registered(const char *type_name);
 
 #ifdef __cplusplus
