@@ -72,7 +72,10 @@ PNG_LIBS   := $(shell pkg-config --libs libpng 2>/dev/null)
 # sqrtf a call and trapping-math forbids selects between computed values
 # (libae never reads errno after a math function nor the floating-point
 # exception flags; neither option changes a computed value).
-VEC_CFLAGS := -fno-math-errno -fno-trapping-math -ftree-vectorize -fvect-cost-model=dynamic
+# (-fvect-cost-model is gcc's; clang vectorizes such loops at -O2 anyway.)
+VEC_COST   := $(shell $(CC) -fvect-cost-model=dynamic -Werror -E -x c /dev/null >/dev/null 2>&1 \
+                && echo -fvect-cost-model=dynamic)
+VEC_CFLAGS := -fno-math-errno -fno-trapping-math -ftree-vectorize $(VEC_COST)
 LIB_CFLAGS := $(CSTD) $(OPT) $(VEC_CFLAGS) $(WARN) -Iinclude -Isrc -fPIC -fvisibility=hidden \
               $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 

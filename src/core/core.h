@@ -111,12 +111,14 @@ uint64_t ae__rng_below(ae_rng *rng, uint64_t n);
  * Both give the same bits: C11 mode never contracts a*b+c into an FMA, and
  * the loops have no reductions to reorder. AE_NO_CLONES turns it off; so
  * do the sanitizers (their instrumented resolvers would run before the
- * sanitizer's runtime is up). */
+ * sanitizer's runtime is up), and so does clang: clang 14 emits the clones
+ * but not the public symbol that dispatches to them when the function is
+ * called from another file, so the library would not link. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define AE__VECTOR_CLONES
 #endif
 #if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(AE_NO_CLONES) && \
-    !defined(AE__VECTOR_CLONES)
+    !defined(AE__VECTOR_CLONES) && !defined(__clang__)
 #if __has_attribute(target_clones)
 #define AE__VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
