@@ -616,6 +616,7 @@ typedef struct tracker {
     scale_layer *made[8];
     int n_made;
     int fail_create; /* when set, create() fails with this code */
+    int fail_param_get; /* when set, param_get() fails with this code */
 } tracker;
 
 static tracker trk;
@@ -681,6 +682,8 @@ static size_t scale_param_count(const void *state)
 static int scale_param_get(void *state, size_t index, ae_param_view *v)
 {
     scale_layer *s = state;
+    if (trk.fail_param_get != 0)
+        return ae_error_set(trk.fail_param_get, "test.scale: param_get asked to fail");
     if (index > 1)
         return ae_error_set(AE_ERR_INVALID, "test.scale: no parameter %zu", index);
     v->name = index == 0 ? "a" : "c";
@@ -1156,6 +1159,47 @@ START_TEST(custom_create_errors_reach_the_caller)
 }
 END_TEST
 
+/* A layer callback's code reaches the caller as a status: pinned codes as
+ * they are, anything else (positive, unknown negative) as AE_ERR_INVALID;
+ * here param_get() when training collects the parameters. */
+START_TEST(custom_param_get_errors_reach_the_caller_as_statuses)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}}, latent = {1, {4, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.scale");
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *model;
+    ae_optimizer *opt;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    to.epochs = 1;
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, NULL), AE_OK);
+    scale_config(cfg, 1.0f, 0.0f);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &latent, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 4, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&model, enc, dec), AE_OK);
+    ae_dataset *ds = make_data(8, 4, 2, 3);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    trk.fail_param_get = 7; /* not a status */
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_ERR_INVALID);
+    trk.fail_param_get = -1000; /* no such status */
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_ERR_INVALID);
+    trk.fail_param_get = AE_ERR_NOMEM;
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_ERR_NOMEM);
+    ck_assert_str_eq(ae_last_error(), "test.scale: param_get asked to fail");
+    trk.fail_param_get = 0;
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_OK);
+    ae_model_destroy(model);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
 START_TEST(a_kind_without_backward_is_inference_only)
 {
     const ae_shape in = {1, {4, 0, 0, 0}}, latent = {1, {3, 0, 0, 0}};
@@ -1227,6 +1271,7 @@ Suite *ae_layers_suite(void)
     tcase_add_test(tc, adding_an_unknown_kind_is_not_found);
     tcase_add_test(tc, custom_create_errors_reach_the_caller);
     tcase_add_test(tc, a_kind_without_backward_is_inference_only);
+    tcase_add_test(tc, custom_param_get_errors_reach_the_caller_as_statuses);
     tcase_add_test(tc, sigmoid_propagates_nan_and_saturates_at_infinities);
     suite_add_tcase(s, tc);
     return s;

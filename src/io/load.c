@@ -51,7 +51,7 @@ static int fill_tensors(const ae_file *f, int which, size_t i, ae__layer *nl,
         v.struct_size = sizeof v;
         int rc = state ? nl->kind->vt.state_get(nl->state, index, &v)
                        : nl->kind->vt.param_get(nl->state, index, &v);
-        if (rc < 0)
+        if (rc != AE_OK)
             return refused(rc, who, which, i, l->type_name, "describing a tensor");
         if (v.count != ft->count || !ae__shape_equal(&v.shape, &ft->shape))
             return ae__error(AE_ERR_FORMAT, "%s: %s layer %zu ('%s'): %s %zu has %zu values %s, "

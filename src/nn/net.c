@@ -111,7 +111,7 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
         ae_param_view v;
         memset(&v, 0, sizeof v);
         v.struct_size = sizeof v;
-        if ((rc = l.kind->vt.param_get(l.state, t, &v)) < 0 || v.value == NULL || v.grad == NULL ||
+        if ((rc = l.kind->vt.param_get(l.state, t, &v)) != AE_OK || v.value == NULL || v.grad == NULL ||
             v.count == 0) {
             net->rng = saved;
             rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' parameter %zu is not usable", who,
@@ -124,7 +124,7 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
         ae_param_view v;
         memset(&v, 0, sizeof v);
         v.struct_size = sizeof v;
-        if ((rc = l.kind->vt.state_get(l.state, t, &v)) < 0 || v.value == NULL || v.count == 0) {
+        if ((rc = l.kind->vt.state_get(l.state, t, &v)) != AE_OK || v.value == NULL || v.count == 0) {
             net->rng = saved;
             rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' state tensor %zu is not usable", who,
                            type_name, t);
@@ -305,8 +305,8 @@ int ae__net_params(ae__net *net, ae_param_view *views)
             memset(&views[k], 0, sizeof views[k]);
             views[k].struct_size = sizeof views[k];
             int rc = l->kind->vt.param_get(l->state, t, &views[k]);
-            if (rc < 0)
-                return rc;
+            if (rc != AE_OK) /* the layer's own code and message, mapped as forward()'s */
+                return ae__layer_status(rc);
         }
     }
     return AE_OK;
@@ -329,8 +329,8 @@ int ae__net_states(ae__net *net, ae_param_view *views)
             memset(&views[k], 0, sizeof views[k]);
             views[k].struct_size = sizeof views[k];
             int rc = l->kind->vt.state_get(l->state, t, &views[k]);
-            if (rc < 0)
-                return rc;
+            if (rc != AE_OK)
+                return ae__layer_status(rc);
         }
     }
     return AE_OK;
@@ -409,7 +409,7 @@ static int run_chunks(const chain_job *j, size_t w)
                 ctx.user_data = l->kind->user_data;
                 int rc = l->kind->vt.forward(l->state, &ctx, in, out);
                 if (rc != AE_OK) /* positive or unknown codes count as invalid */
-                    return rc < 0 && rc >= AE_ERR_EXISTS ? rc : AE_ERR_INVALID;
+                    return ae__layer_status(rc);
                 in = out;
             }
     }
