@@ -529,7 +529,7 @@ START_TEST(detector_functions_reject_null_and_zero)
     ck_assert_int_eq(ae_detector_get_options(det, NULL), AE_ERR_INVALID);
     o.struct_size = 4;
     ck_assert_int_eq(ae_detector_get_options(det, &o), AE_ERR_INVALID);
-    ck_assert_ptr_nonnull(strstr(ae_last_error(), "struct_size 4"));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "struct_size is 4"));
 
     ck_assert_int_eq(ae_detector_fit_errors(det, e, 2), AE_OK);
     ck_assert_int_eq(ae_detector_threshold(det, NULL), AE_ERR_INVALID);

@@ -430,20 +430,12 @@ int ae_detector_threshold(const ae_detector *det, double *out)
 int ae_detector_get_options(const ae_detector *det, ae_detector_options *out)
 {
     static const char what[] = "ae_detector_get_options";
+    if (det == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: detector is NULL", what);
     /* The first released layout ends with quantile; later fields are only
      * written when the caller's struct has room for them. */
-    const size_t min_size = offsetof(ae_detector_options, quantile) + sizeof(double);
-    if (det == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what, det == NULL ? "detector" : "out");
-    if (out->struct_size < min_size)
-        return ae__error(AE_ERR_INVALID,
-                         "%s: struct_size %u, at least %zu expected (use AE_DETECTOR_OPTIONS_INIT)",
-                         what, out->struct_size, min_size);
-    uint32_t user_size = out->struct_size;
-    size_t n = user_size < sizeof *out ? user_size : sizeof *out;
-    memcpy(out, &det->opts, n);
-    out->struct_size = (uint32_t)n;
-    return AE_OK;
+    return ae__fill_struct(out, &det->opts, sizeof det->opts,
+                           AE__LAYOUT_END(ae_detector_options, quantile), what);
 }
 
 int ae_detector_classify(const ae_detector *det, const double *errors, size_t count,
