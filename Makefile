@@ -229,7 +229,7 @@ ABI_CHECK     = scripts/abi-check.sh $(LIBOUT)
 ABI_SELFTEST  = CC="$(CC)" scripts/abi-selftest.sh
 PINNED_CHECK  = CC="$(CC)" scripts/check-pinned.sh include
 OLD_CONSUMERS = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-old-consumers.sh $(LIBOUT)
-README_CHECK  = CC="$(CC)" scripts/check-readme.sh $(O)
+README_CHECK  = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-readme.sh $(O)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
 INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
 

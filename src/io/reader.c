@@ -1095,8 +1095,6 @@ int ae_file_get_info(const ae_file *f, ae_file_info *out)
     static const char who[] = "ae_file_get_info";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    if (out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     ae_file_info i;
     memset(&i, 0, sizeof i);
     i.format_major = f->major;
@@ -1126,8 +1124,6 @@ int ae_file_get_layer(const ae_file *f, size_t index, ae_file_layer *out)
     static const char who[] = "ae_file_get_layer";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    if (out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     size_t total = f->nets[0].n_layers + f->nets[1].n_layers;
     if (index >= total)
         return ae__error(AE_ERR_INVALID, "%s: layer %zu, the file has %zu", who, index, total);
@@ -1158,8 +1154,6 @@ int ae_file_get_tensor(const ae_file *f, size_t index, ae_file_tensor *out)
     static const char who[] = "ae_file_get_tensor";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    if (out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     if (index >= f->n_tensors)
         return ae__error(AE_ERR_INVALID, "%s: tensor %zu, the file has %zu", who, index,
                          f->n_tensors);
@@ -1181,8 +1175,6 @@ int ae_file_get_section(const ae_file *f, size_t index, ae_file_section *out)
     static const char who[] = "ae_file_get_section";
     if (f == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
-    if (out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out is NULL", who);
     if (index >= f->n_sections)
         return ae__error(AE_ERR_INVALID, "%s: section %zu, the file has %zu", who, index,
                          f->n_sections);
@@ -1229,17 +1221,12 @@ int ae_file_metadata_get(const ae_file *f, const char *key, const char **value)
 int ae_file_get_training(const ae_file *f, ae_train_options *out)
 {
     static const char who[] = "ae_file_get_training";
-    if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
-    /* The first released layout ends with progress_user (see train.c). */
-    if (out->struct_size < offsetof(ae_train_options, noise))
-        return ae__error(AE_ERR_INVALID, "%s: out->struct_size is %u, too small (use "
-                         "AE_TRAIN_OPTIONS_INIT)", who, out->struct_size);
+    if (f == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: file is NULL", who);
     if (!f->has_training)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file records no training settings", who);
     ae_train_options o;
-    memset(&o, 0, sizeof o);
-    o.struct_size = out->struct_size < sizeof o ? out->struct_size : (uint32_t)sizeof o;
+    memset(&o, 0, sizeof o); /* the pointer fields stay NULL */
     o.epochs = f->epochs;
     o.batch_size = f->batch_size;
     o.seed = f->seed;
@@ -1247,7 +1234,6 @@ int ae_file_get_training(const ae_file *f, ae_train_options *out)
     o.shuffle = (int)f->shuffle;
     o.noise = (int)f->noise;
     o.noise_amount = f->noise_amount;
-    size_t n = out->struct_size < sizeof o ? out->struct_size : sizeof o;
-    memcpy(out, &o, n);
-    return AE_OK;
+    /* The oldest layout it accepts ends with progress_user (see train.c). */
+    return ae__fill_struct(out, &o, sizeof o, AE__LAYOUT_END(ae_train_options, progress_user), who);
 }

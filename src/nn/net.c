@@ -296,21 +296,28 @@ size_t ae__net_tensor_count(const ae__net *net)
     return n;
 }
 
-int ae__net_params(ae__net *net, ae_param_view *views)
+/* Describes every parameter tensor (state == 0) or state tensor (1) of the
+ * net, layer by layer, into views; a layer's failing code is mapped as
+ * forward()'s is, keeping the layer's own message. */
+static int net_views(ae__net *net, ae_param_view *views, int state)
 {
     size_t k = 0;
     for (size_t i = 0; i < net->n; i++) {
         ae__layer *l = &net->layers[i];
-        for (size_t t = 0; t < l->n_tensors; t++, k++) {
+        size_t n = state ? l->n_states : l->n_tensors;
+        for (size_t t = 0; t < n; t++, k++) {
             memset(&views[k], 0, sizeof views[k]);
             views[k].struct_size = sizeof views[k];
-            int rc = l->kind->vt.param_get(l->state, t, &views[k]);
-            if (rc != AE_OK) /* the layer's own code and message, mapped as forward()'s */
+            int rc = state ? l->kind->vt.state_get(l->state, t, &views[k])
+                           : l->kind->vt.param_get(l->state, t, &views[k]);
+            if (rc != AE_OK)
                 return ae__layer_status(rc);
         }
     }
     return AE_OK;
 }
+
+int ae__net_params(ae__net *net, ae_param_view *views) { return net_views(net, views, 0); }
 
 size_t ae__net_state_count(const ae__net *net)
 {
@@ -320,21 +327,7 @@ size_t ae__net_state_count(const ae__net *net)
     return n;
 }
 
-int ae__net_states(ae__net *net, ae_param_view *views)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < net->n; i++) {
-        ae__layer *l = &net->layers[i];
-        for (size_t t = 0; t < l->n_states; t++, k++) {
-            memset(&views[k], 0, sizeof views[k]);
-            views[k].struct_size = sizeof views[k];
-            int rc = l->kind->vt.state_get(l->state, t, &views[k]);
-            if (rc != AE_OK)
-                return ae__layer_status(rc);
-        }
-    }
-    return AE_OK;
-}
+int ae__net_states(ae__net *net, ae_param_view *views) { return net_views(net, views, 1); }
 
 size_t ae__net_param_floats(const ae__net *net)
 {
