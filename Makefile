@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libae - top-level Makefile.  `make help` lists the targets.
 #
 # ---- settings you may change (or pass on the command line) ----------------
@@ -6,6 +7,7 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/libae
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # DESTDIR: staging root prepended by install/uninstall only (never stored).
 DESTDIR    ?=
@@ -382,11 +384,13 @@ INSTALLED   := $(addprefix $(DESTDIR)$(LIBDIR)/,libae.so.$(VERSION) $(SONAME) li
                $(DESTDIR)$(PKGCONFIGDIR)/ae.pc \
                $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(HEADERS_TOP) $(HEADERS_AE) $(HEADERS_SYS)) \
                $(TOOL_BIN:$(BINOUT)/%=$(DESTDIR)$(BINDIR)/%) \
-               $(MAN_OUT:$(BUILD)/man/%=$(DESTDIR)$(MANDIR)/man1/%)
+               $(MAN_OUT:$(BUILD)/man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+               $(DESTDIR)$(DOCDIR)/LICENSE
 
 install: lib $(PCFILE) $(TOOL_BIN) $(MAN_OUT)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	    $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	    $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libae.so.$(VERSION)
 	ln -sf libae.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libae.so
@@ -397,11 +401,12 @@ install: lib $(PCFILE) $(TOOL_BIN) $(MAN_OUT)
 	$(INSTALL) -m 644 $(HEADERS_SYS) $(DESTDIR)$(INCLUDEDIR)/ae/sys/
 	$(INSTALL) -m 755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 
 # Removes exactly the files install put down, then ae/sys and ae if empty.
 uninstall:
 	rm -f $(INSTALLED)
-	@rmdir $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(INCLUDEDIR)/ae 2>/dev/null || true
+	@rmdir $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(INCLUDEDIR)/ae $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 # ---- housekeeping ------------------------------------------------------------------
 clean:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.c - libae's side of the benchmarks (bench/run.py drives it).
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """run.py - runs libae's benchmarks and the same workloads in PyTorch, side
 by side, and prints markdown tables (what `make bench` shows).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """torch_peer.py - the PyTorch side of libae's benchmarks (bench/run.py).
 
 Runs the same workloads as bench/bench.c with PyTorch (Debian's

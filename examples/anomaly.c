@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * anomaly - anomaly detection by reconstruction error.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // consumer.cpp - libae used from C++11, as an installed library.
 //
 // `make check` builds it against the installed headers and libae.so:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * custom_layer - a user-defined layer kind, trained, saved and loaded.
  *

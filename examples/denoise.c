@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * denoise - a convolutional denoising autoencoder on Fashion-MNIST (the
  * model of TensorFlow's "Intro to Autoencoders" tutorial).

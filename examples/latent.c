@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * latent - a look inside the latent space of a Fashion-MNIST autoencoder.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pca_vs_ae - PCA against autoencoders with the same 64-number code.
  *

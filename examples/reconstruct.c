@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reconstruct - the basic autoencoder on Fashion-MNIST.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae.h
  * @brief libae: an embeddable C library for autoencoders with a stable ABI.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # abi-check.sh - the ABI gate of libae (make abi-check).
 # Usage: scripts/abi-check.sh LIBDIR
 #   LIBDIR holds libae.so (built with -g) and libae.a.

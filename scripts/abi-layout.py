@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """abi-layout.py - the strict half of the ABI gate for the versioned structs.
 
 abidiff lets abi/ae.abignore through a change to a versioned struct that

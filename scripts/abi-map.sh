@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # abi-map.sh - adds to src/ae.map every AE_API function of the public headers
 # that it does not list yet, in the node of the current version,
 # AE_MAJOR.MINOR (include/ae/common.h), just before that node's "local:"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # abi-selftest.sh - proves that the ABI gate's policy (the abidiff flags and
 # abi/ae.abignore that scripts/abi-check.sh uses) lets through exactly what
 # the stability promise allows (docs/stability.md):

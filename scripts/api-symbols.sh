@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # api-symbols.sh - prints the name of every function declared with AE_API in
 # the public headers, one per line, sorted, as "name header".
 # Usage: scripts/api-symbols.sh [INCLUDE_DIR]   (default: include)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-headers.sh - every public header compiles on its own (self-contained),
 # twice in a row (include guard), as C11 and as C++11, with
 # -Wall -Wextra -Wpedantic -Werror. Compile only (-fsyntax-only).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-help.sh - the --help gate of `make check`: every example program and
 # every tool says what a manual page would, and fails a bad command line
 # cleanly.  Usage: scripts/check-help.sh BINDIR MANDIR

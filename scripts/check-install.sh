@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-install.sh - the installed-consumer tests of `make check`.
 #
 #  1. make install PREFIX=<stage>/prefix DESTDIR= ; build examples/consumer.cpp
@@ -46,7 +47,7 @@ version=$(sed -n 's/^#define AE_VERSION_STRING "\(.*\)"/\1/p' include/ae/common.
 major=${version%%.*}
 for f in lib/libae.so."$version" lib/libae.so."$major" lib/libae.so lib/libae.a \
          lib/pkgconfig/ae.pc include/ae.h include/ae/common.h include/ae/sys/layer.h \
-         bin/ae-inspect share/man/man1/ae-inspect.1; do
+         bin/ae-inspect share/man/man1/ae-inspect.1 share/doc/libae/LICENSE; do
     [ -e "$prefix/$f" ] || die "make install did not put down $f"
 done
 [ "$(readlink "$prefix/lib/libae.so")" = "libae.so.$major" ] || die "libae.so does not link to libae.so.$major"

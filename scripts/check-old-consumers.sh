@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-old-consumers.sh - programs built against older headers of this
 # major version run against the new library (the promise of
 # docs/stability.md: a program built against libae 1.x keeps working with

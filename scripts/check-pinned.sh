@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-pinned.sh - the enumerator values of the public headers are pinned
 # forever (docs/stability.md): model files store them and compiled programs
 # pass them as plain ints, where abidiff cannot see them. tests/abi/pinned.c

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-readme.sh - the program README.md shows (its first ```c block) is
 # compiled with the project's warnings against the freshly built library and
 # run: it trains the Fashion-MNIST autoencoder for 10 epochs and saves it. It

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # ensure-deps.sh - makes sure the Debian packages a libae target needs are
 # installed.  Usage: scripts/ensure-deps.sh SET...   (SET: build test data abi
 # valgrind bench docs; several may be given).  Called by `make check`, `make demo`,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # map-symbols.sh - prints the symbol names a GNU version script lists (every
 # node, global entries only), one per line, in file order. Comments (/* */ and
 # #) and the "global:"/"local:" labels are skipped; a wildcard such as "ae_*"

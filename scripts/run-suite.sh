@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run-suite.sh - runs the Check test program for `make check`, keeping its
 # output in a log, and afterwards prints the closing line of the whole check.
 #   scripts/run-suite.sh LOG CMD [ARG...]   runs CMD, output to the terminal

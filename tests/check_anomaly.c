@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_anomaly.c - per-sample reconstruction errors (hand-computed MSE,
  * MAE, BCE; batch and dataset scoring agree with reconstruct + compute),
  * thresholds (mean + k std and quantiles against hand-computed values), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_conv.c - the spatial layers (conv2d, conv2d_transpose, maxpool2d,
  * upsample2d, reshape/flatten, dropout, batchnorm), frozen parameter
  * tensors and denoising training.

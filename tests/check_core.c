@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_core.c - versions, error strings and messages, the allocator hooks,
  * shapes and the seeded generator. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_csv.c - the CSV loader: good files (header, label column anywhere,
  * CRLF, blank lines, quotes, blanks, byte-order mark, exponents, many rows)
  * and every bad case (each AE_ERR_FORMAT names the line and the column),

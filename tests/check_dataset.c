@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_dataset.c - datasets from memory, views (subset, select, filter,
  * split, shuffle), batches, and the IDX reader (plain and gzip). */
 #include <check.h>

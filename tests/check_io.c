@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_io.c - model files (docs/format.md): round trips through paths,
  * memory and callbacks; encoders and decoders alone; resumable training
  * bit for bit; metadata, training settings, PCA and detector sections;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_latent.c - latent tools: encoding a dataset, decoding with a size
  * check, per-class statistics, bounds, the fitted Gaussian, neighbourhood
  * sampling, interpolation (exact ends) and seeded sampling. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_layers.c - the built-in layer kinds through their vtables
  * (finite-difference gradient checks of dense and activation, reference
  * values, initializers, config validation), the losses' gradients, and a

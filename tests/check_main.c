@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_main.c - runs every libae Check suite (listed in suites.h).
  * CK_RUN_SUITE=<name> runs one suite; CK_FORK=no runs in-process (valgrind). */
 #include <check.h>

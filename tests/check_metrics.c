@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_metrics.c - accuracy, precision, recall, F1 at a threshold, ROC AUC
  * and average precision against hand-computed values, ties included, and
  * every error path (single class, bad labels, NaN scores, NULL, count 0). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_model.c - encoders, decoders and models: building and ownership
  * rules, shapes, inference (single samples, batches and chunked inputs
  * agree bit for bit), releasing a model into its parts, evaluation, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_optimizer.c - SGD (plain, momentum, Nesterov, weight decay), Adam and
  * AdamW against the update rules written out here in double precision;
  * learning-rate changes, reset, binding, option validation, NULL handles,

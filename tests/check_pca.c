@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_pca.c - PCA: known components of synthetic data (exact covariance,
  * exact Gram and randomized solvers), transform/inverse round trips,
  * explained variance, state get/set, determinism and every error path. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_threads.c - the thread setting (ae_set_num_threads and its
  * AE_NUM_THREADS default), the per-call thread choice for BLAS, training
  * determinism with a fixed setting (and closeness across settings:

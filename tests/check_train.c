@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_train.c - the training loop: the loss falls on a synthetic
  * dataset; history; progress events, cancelling and learning-rate changes
  * from the callback; validation; argument errors; NaN detection;

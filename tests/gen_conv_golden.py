@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Generates tests/data/conv_golden/*.txt: reference outputs and gradients of
 libae's spatial layers computed with PyTorch (Debian's python3-torch), so the
 C tests (tests/check_conv.c) need no Python.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* testutil.h - helpers shared by the Check suites. */
 #ifndef AE_TESTUTIL_H
 #define AE_TESTUTIL_H

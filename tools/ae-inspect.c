@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ae-inspect - describes a libae model file and checks it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.c - option parsing, messages, progress bar, clock and paths for the
  * example programs. See cli.h.

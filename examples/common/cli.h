@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h - small helpers shared by the example programs: long-option
  * parsing, error messages, a training progress bar, a monotonic clock and

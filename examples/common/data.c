@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * data.c - IDX dataset loading for the example programs. See data.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * data.h - loads the Fashion-MNIST (or MNIST) IDX files the examples use.
  */

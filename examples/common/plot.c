@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plot.c - the RGB canvas of plot.h: a 5x7 bitmap font, lines, markers,
  * image tiles, scatter plots with axes and legends, PNG output through

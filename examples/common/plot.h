@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plot.h - a tiny RGB canvas for the example programs' figures: text in a
  * built-in 5x7 bitmap font (scaled by an integer), lines, rectangles,

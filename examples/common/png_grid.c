@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * png_grid.c - a grid of greyscale float tiles to PNG, through libpng's
  * simplified write API (png_image_write_to_file: no setjmp needed).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * png_grid.h - writes a grid of greyscale tiles (images held as float
  * arrays) to a PNG file through libpng. Shared by the example programs.

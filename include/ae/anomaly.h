@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/anomaly.h
  * @brief Anomaly detection by reconstruction error, and the metrics to judge it.

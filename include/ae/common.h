@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/common.h
  * @brief Export macros, versions, error codes, error messages and allocator
@@ -32,14 +33,14 @@ extern "C" {
 /** Major version: changes only when the ABI breaks (it is the SONAME). */
 #define AE_VERSION_MAJOR 1
 /** Minor version: grows when functions or appended struct fields are added. */
-#define AE_VERSION_MINOR 0
+#define AE_VERSION_MINOR 1
 /** Patch version: bug fixes only. */
 #define AE_VERSION_PATCH 0
 /** The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define AE_VERSION_NUMBER \
     (AE_VERSION_MAJOR * 10000 + AE_VERSION_MINOR * 100 + AE_VERSION_PATCH)
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define AE_VERSION_STRING "1.0.0"
+#define AE_VERSION_STRING "1.1.0"
 
 /**
  * The version of the library actually linked, as AE_VERSION_NUMBER would

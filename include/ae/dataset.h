@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/dataset.h
  * @brief Datasets: samples (float32, one ae_shape each) with optional labels.

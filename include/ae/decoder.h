@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/decoder.h
  * @brief The decoder D: a stack of layers mapping a latent z back to x~.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/encoder.h
  * @brief The encoder E: a stack of layers mapping an input x to a latent z.

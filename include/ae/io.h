@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/io.h
  * @brief Model files: save and load a model, an encoder or a decoder

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/latent.h
  * @brief Latent-space tools: encode a dataset, per-class statistics,

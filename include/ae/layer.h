@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/layer.h
  * @brief The built-in layer kinds: activations, initializers and their options.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/model.h
  * @brief The autoencoder: an encoder joined to a decoder, x~ = D(E(x)).

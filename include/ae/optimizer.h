@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/optimizer.h
  * @brief Optimizers: SGD (momentum, Nesterov), Adam and AdamW.

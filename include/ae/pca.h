@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/pca.h
  * @brief Principal component analysis: the linear baseline an autoencoder is

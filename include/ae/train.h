@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/train.h
  * @brief Training a model with an optimizer on a dataset of <X, X> pairs.

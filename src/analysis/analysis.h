@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * analysis.h - internal linear algebra shared by pca.c and latent.c: the
  * LAPACK routines libae takes from OpenBLAS (Debian's libopenblas carries

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * anomaly.c - per-sample reconstruction errors, thresholds fitted on normal
  * errors, and the detector handle that keeps the error kind, the rule and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * latent.c - latent-space tools: encoding a dataset, per-class statistics,
  * bounds and a fitted Gaussian, neighbourhood sampling, interpolation and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c - binary classification metrics from anomaly scores and 0/1
  * labels (1 = anomaly, the positive class).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc.c - every libae allocation goes through the installed allocator.
  * Each block carries a 64-byte header holding its size, so ae__free() can

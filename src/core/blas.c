@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * blas.c - the one place libae calls BLAS (cblas_sgemm, cblas_sgemv) and
  * the thread setting (ae_set_num_threads) that goes with it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core.h - internal helpers every module uses: allocation through the user's
  * hooks, error reporting, version checks, overflow-checked sizes, the seeded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.c - status strings (one switch, so each string exists once) and the
  * thread-local detail message.

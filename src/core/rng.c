@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rng.c - xoshiro256** (Blackman & Vigna), seeded through splitmix64.
  * Same seed, same stream, on every platform.

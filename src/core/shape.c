@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shape.c - per-sample shape helpers. */
 #include <stdio.h>
 

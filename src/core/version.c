@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* version.c - run-time version and the header/library check. */
 #include "core.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * csv.c - the CSV reader: numeric tables (one sample per line) with an
  * optional header line and an optional integer label column.

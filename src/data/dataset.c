@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dataset.c - datasets as an immutable shared store plus a view.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dataset.h - internal dataset access for training and evaluation. */
 #ifndef AE_DATA_DATASET_H
 #define AE_DATA_DATASET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idx.c - the IDX reader (the MNIST file format), plain or gzip.
  *

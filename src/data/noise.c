@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * noise.c - corruption models for denoising autoencoders, applied to a
  * batch on the fly (training draws fresh noise every step) or to a buffer

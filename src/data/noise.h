@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* noise.h - the corruption models of denoising training (enum ae_noise). */
 #ifndef AE_DATA_NOISE_H
 #define AE_DATA_NOISE_H

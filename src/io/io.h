@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * io.h - model files (docs/format.md): the byte-level constants, the
  * stream abstraction (sinks that writers emit into, sources that readers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * load.c - building objects from an opened, validated model file: networks
  * (each layer created from its type name and config, then its tensors and

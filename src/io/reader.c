@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader.c - validating a model file (docs/format.md, section 7) and the
  * ae_file handle: opening from a path, memory or callbacks, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stream.c - the byte streams under model files: CRC-32, the sinks a
  * writer emits into (measuring, memory, callback, atomic file) and the

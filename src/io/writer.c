@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer.c - saving models, encoders, decoders, PCAs and detectors in the
  * model file format (docs/format.md).

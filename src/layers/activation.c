@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.c - element-wise activation layer; the shape is unchanged.
  * Config (8 bytes, little-endian): u32 activation, f32 leaky slope.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation_math.h - element-wise activations and their derivatives,
  * shared by the activation layer and the dense layer's fused activation.

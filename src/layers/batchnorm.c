@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * batchnorm.c - batch normalization over the first dimension of the sample
  * (channels of {C, H, W}, features of {F}), with PyTorch's conventions:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conv2d.c - 2-d convolution (cross-correlation) over NCHW batches:
  * y = act(W * x + b), W of shape filters x C x kh x kw (PyTorch's layout).

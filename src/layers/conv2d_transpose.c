@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conv2d_transpose.c - transposed 2-d convolution over NCHW batches, the
  * adjoint of conv2d: each input pixel spreads W-weighted copies over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dense.c - fully connected layer: y = act(x W^T + b).
  * W is units x inputs (row-major, PyTorch's layout), b has units entries.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dropout.c - inverted dropout. Training: each value is kept with
  * probability 1 - rate and scaled by 1 / (1 - rate), else zeroed; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * im2col.c - shape rules, im2col/col2im and layout gathers shared by the
  * spatial layers (see im2col.h). The inner loops work on whole output rows:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * im2col.h - shared machinery of the spatial layers: per-axis shape rules
  * (valid/same/explicit padding, the transpose's output padding), im2col and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * init.c - what the layers with a weight tensor and an optional bias
  * (dense, conv2d, conv2d_transpose) share: the weight initializers (biases

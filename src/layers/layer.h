@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layer.h - the layer-kind registry and the built-in kinds.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * maxpool2d.c - 2-d max pooling over NCHW batches. Padded positions never
  * win (they are skipped, as if -inf). Ties go to the first maximum in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registry.c - the process-wide table of layer kinds. Built-in kinds live
  * in a static array; custom kinds in a mutex-protected list with reference

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reshape.c - reshape and flatten: the data stays as it is (row-major),
  * only the per-sample shape changes; forward and backward copy.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * upsample2d.c - nearest-neighbour upsampling by integer factors over NCHW
  * batches: y[c][i][j] = x[c][i / sh][j / sw]. Backward sums each sh x sw

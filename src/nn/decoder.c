@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decoder.c - the public decoder handle: a net plus ownership rules. */
 #include "ae/decoder.h"
 #include "nn.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encoder.c - the public encoder handle: a net plus ownership rules. */
 #include "ae/encoder.h"
 #include "nn.h"

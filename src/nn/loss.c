@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loss.c - reconstruction losses, reduced as the mean over every element.
  * Sums run in double so a 10,000-image evaluation does not lose digits.

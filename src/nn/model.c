@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.c - an encoder joined to a decoder; inference over the chain,
  * evaluation over a dataset, and the per-epoch history.

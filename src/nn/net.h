@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * net.h - a sequential stack of layers: what an encoder and a decoder are.
  * Models chain two nets; inference and training walk the chain as one list.

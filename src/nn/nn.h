@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nn.h - the layouts behind the encoder, decoder and model handles. */
 #ifndef AE_NN_NN_H
 #define AE_NN_NN_H

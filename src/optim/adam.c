@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* adam.c - the Adam/AdamW update loop; see kernels.h. */
 #include <math.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernels.h - the element-wise update loops behind ae__optimizer_step().
  * One file per kind (sgd.c, adam.c). Hyper-parameters arrive as float
  * coefficients computed once per step; the loops never branch per element. */

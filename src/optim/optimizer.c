@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * optimizer.c - the optimizer handle: options, validation, binding to a
  * model's parameter list and the per-step dispatch to the update loops in

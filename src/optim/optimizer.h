@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* optimizer.h - how training drives an optimizer. */
 #ifndef AE_OPTIM_OPTIMIZER_H
 #define AE_OPTIM_OPTIMIZER_H

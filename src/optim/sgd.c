@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sgd.c - the SGD update loop (plain, momentum, Nesterov); see kernels.h. */
 #include "core/core.h"
 #include "optim/kernels.h"

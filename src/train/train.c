@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train.c - the training loop: shuffled mini-batches through the encoder
  * and decoder chain, loss, backward pass, optimizer step.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * consumer_1_0.c - a program written against libae 1.0.0's public API,
  * compiled with 1.0.0's headers (a frozen snapshot) and run against the

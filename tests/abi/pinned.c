@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pinned.c - the values the stability promise pins (docs/stability.md):
  * every enumerator of the public headers and the sentinel constants callers
  * pass as plain numbers. Model files store these values and programs compile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* probe.c - the small library scripts/abi-selftest.sh builds to test the ABI
  * gate's policy: its functions reach the public types the cases edit (a
  * versioned struct, the layer vtable, a library-filled struct, a plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_model_load.c - libFuzzer target for the model file reader.
  *

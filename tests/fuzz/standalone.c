@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * standalone.c - replays fuzz inputs without libFuzzer, so any compiler
  * (gcc in `make check`) runs the target over its corpus:

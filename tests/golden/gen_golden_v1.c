@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gen_golden_v1 - writes tests/data/golden_v1.aem, the committed format 1.0
  * golden file (see golden_v1.h for what it holds).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * golden_v1.h - the objects behind tests/data/golden_v1.aem, a committed
  * format 1.0 file that every later libae must read bit-exactly.

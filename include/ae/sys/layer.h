@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file ae/sys/layer.h
  * @brief The extender's API: the generic layer vtable, parameter views,
