@@ -66,7 +66,9 @@
 #include "ae/layer.h"
 #include "ae/model.h"
 #include "ae/optimizer.h"
+#include "ae/params.h"
 #include "ae/pca.h"
+#include "ae/step.h"
 #include "ae/train.h"
 
 #endif /* AE_H */

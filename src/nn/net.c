@@ -297,6 +297,15 @@ size_t ae__net_tensor_count(const ae__net *net)
     return n;
 }
 
+int ae__layer_view(ae__layer *l, size_t t, int state, ae_param_view *view)
+{
+    memset(view, 0, sizeof *view);
+    view->struct_size = sizeof *view;
+    int rc = state ? l->kind->vt.state_get(l->state, t, view)
+                   : l->kind->vt.param_get(l->state, t, view);
+    return rc == AE_OK ? AE_OK : ae__layer_status(rc);
+}
+
 /* Describes every parameter tensor (state == 0) or state tensor (1) of the
  * net, layer by layer, into views; a layer's failing code is mapped as
  * forward()'s is, keeping the layer's own message. */
@@ -307,12 +316,9 @@ static int net_views(ae__net *net, ae_param_view *views, int state)
         ae__layer *l = &net->layers[i];
         size_t n = state ? l->n_states : l->n_tensors;
         for (size_t t = 0; t < n; t++, k++) {
-            memset(&views[k], 0, sizeof views[k]);
-            views[k].struct_size = sizeof views[k];
-            int rc = state ? l->kind->vt.state_get(l->state, t, &views[k])
-                           : l->kind->vt.param_get(l->state, t, &views[k]);
+            int rc = ae__layer_view(l, t, state, &views[k]);
             if (rc != AE_OK)
-                return ae__layer_status(rc);
+                return rc;
         }
     }
     return AE_OK;

@@ -20,6 +20,7 @@ typedef struct ae__layer {
     size_t config_size;
     size_t n_tensors;          /* parameter tensors */
     size_t n_states;           /* state tensors */
+    int frozen;                /* not trainable (ae_encoder_set_trainable()) */
 } ae__layer;
 
 typedef struct ae__net {
@@ -59,6 +60,9 @@ int ae__net_add_dropout(ae__net *net, const ae_dropout_options *opts, const char
 int ae__net_add_batchnorm(ae__net *net, const ae_batchnorm_options *opts, const char *who);
 size_t ae__net_param_floats(const ae__net *net);
 size_t ae__net_tensor_count(const ae__net *net);
+/* Describes parameter tensor t (state 0) or state tensor t (state 1) of
+ * the layer into view; a failing layer code is mapped by ae__layer_status(). */
+int ae__layer_view(ae__layer *l, size_t t, int state, ae_param_view *view);
 /* Fills views[0 .. tensor_count) with the parameter tensors in layer order. */
 int ae__net_params(ae__net *net, ae_param_view *views);
 /* The same for the layers' state tensors (vtable state_count/state_get:
