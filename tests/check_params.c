@@ -300,6 +300,111 @@ START_TEST(summary_is_written_like_keras)
 }
 END_TEST
 
+/* Every built-in kind's config, as a saved file holds it, decoded. */
+START_TEST(layer_settings_are_decoded)
+{
+    const ae_shape in = {3, {1, 8, 8, 0}}, lat = {3, {2, 4, 4, 0}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *m;
+    ae_conv2d_options co = AE_CONV2D_OPTIONS_INIT;
+    co.filters = 2;
+    co.kernel_h = co.kernel_w = 3;
+    co.padding = AE_PAD_EXPLICIT;
+    co.pad_top = co.pad_bottom = co.pad_left = co.pad_right = 1;
+    co.activation = AE_ACT_LEAKY_RELU;
+    co.slope = 0.2f;
+    co.init = AE_INIT_HE_NORMAL;
+    co.use_bias = 0;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_conv2d_ex(enc, &co), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_maxpool2d(enc, 2, 2, AE_PAD_VALID), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dropout(enc, 0.25f), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_batchnorm(enc), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &lat, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_upsample2d(dec, 2, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_conv2d(dec, 1, 3, 1, AE_PAD_SAME, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_flatten(dec), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 10, AE_ACT_TANH), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_activation(dec, AE_ACT_RELU), AE_OK);
+    const ae_shape back = {3, {1, 2, 5, 0}};
+    ck_assert_int_eq(ae_decoder_add_reshape(dec, &back), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(ae_model_save_memory(m, &data, &size, NULL), AE_OK);
+    ae_file *f;
+    ck_assert_int_eq(ae_file_open_memory(&f, data, size, NULL), AE_OK);
+    static const char *const want[] = {
+        "filters=2 kernel=3x3 stride=1x1 dilation=1x1 padding=explicit(1,1,1,1) "
+        "activation=leaky_relu slope=0.2 init=he_normal bias=no",
+        "pool=2x2 stride=2x2 padding=valid",
+        "rate=0.25",
+        "momentum=0.1 epsilon=1e-05",
+        "size=2x2",
+        "filters=1 kernel=3x3 stride=1x1 dilation=1x1 padding=same activation=sigmoid "
+        "init=glorot_uniform bias=yes",
+        "",
+        "units=10 activation=tanh init=glorot_uniform bias=yes",
+        "activation=relu",
+        "shape={1, 2, 5}",
+    };
+    for (size_t i = 0; i < 10; i++) {
+        ae_file_layer l = AE_FILE_LAYER_INIT;
+        char buf[256];
+        size_t len = 0;
+        ck_assert_int_eq(ae_file_get_layer(f, i, &l), AE_OK);
+        ck_assert_int_eq(ae_layer_describe(l.type_name, l.config, l.config_size, buf, sizeof buf,
+                                           &len), AE_OK);
+        ck_assert_str_eq(buf, want[i]);
+        ck_assert_uint_eq(len, strlen(want[i]));
+    }
+    /* the transposed convolution, which the model above does not hold */
+    ae_decoder *d2;
+    ae_conv2d_transpose_options up = AE_CONV2D_TRANSPOSE_OPTIONS_INIT;
+    up.filters = 3;
+    up.kernel_h = up.kernel_w = 3;
+    up.stride_h = up.stride_w = 2;
+    up.padding = AE_PAD_SAME;
+    up.output_padding_h = up.output_padding_w = 1;
+    ck_assert_int_eq(ae_decoder_create(&d2, &lat, 3), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_conv2d_transpose_ex(d2, &up), AE_OK);
+    void *d2data;
+    size_t d2size;
+    ae_file *f2;
+    ck_assert_int_eq(ae_decoder_save_memory(d2, &d2data, &d2size, NULL), AE_OK);
+    ck_assert_int_eq(ae_file_open_memory(&f2, d2data, d2size, NULL), AE_OK);
+    ae_file_layer l = AE_FILE_LAYER_INIT;
+    char buf[256], tiny[8];
+    ck_assert_int_eq(ae_file_get_layer(f2, 0, &l), AE_OK);
+    ck_assert_int_eq(ae_layer_describe(l.type_name, l.config, l.config_size, buf, sizeof buf, NULL),
+                     AE_OK);
+    ck_assert_str_eq(buf, "filters=3 kernel=3x3 stride=2x2 dilation=1x1 padding=same "
+                          "output_padding=1x1 activation=identity init=glorot_uniform bias=yes");
+    /* errors */
+    size_t len = 0;
+    ck_assert_int_eq(ae_layer_describe(l.type_name, l.config, l.config_size, tiny, sizeof tiny,
+                                       &len), AE_ERR_LIMIT);
+    ck_assert_uint_eq(len, strlen(buf));
+    ck_assert_uint_eq(strlen(tiny), sizeof tiny - 1);
+    ck_assert_int_eq(ae_layer_describe(l.type_name, l.config, l.config_size, NULL, 0, &len), AE_OK);
+    ck_assert_int_eq(ae_layer_describe(NULL, l.config, l.config_size, buf, sizeof buf, NULL),
+                     AE_ERR_INVALID);
+    ck_assert_int_eq(ae_layer_describe("dense", NULL, 20, buf, sizeof buf, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_layer_describe("dense", l.config, l.config_size, NULL, 4, NULL),
+                     AE_ERR_INVALID);
+    ck_assert_int_eq(ae_layer_describe("dense", l.config, l.config_size, buf, sizeof buf, NULL),
+                     AE_ERR_NOT_FOUND); /* a 72-byte config is not a dense one */
+    ck_assert_int_eq(ae_layer_describe("my.kind", NULL, 0, buf, sizeof buf, NULL), AE_ERR_NOT_FOUND);
+    ae_file_close(f);
+    ae_file_close(f2);
+    ae_buffer_free(data);
+    ae_buffer_free(d2data);
+    ae_decoder_destroy(d2);
+    ae_model_destroy(m);
+}
+END_TEST
+
 Suite *ae_params_suite(void)
 {
     Suite *s = suite_create("params");
@@ -309,6 +414,7 @@ Suite *ae_params_suite(void)
     tcase_add_test(tc, parameter_access_rejects_bad_arguments);
     tcase_add_test(tc, freezing_marks_layers_and_counts);
     tcase_add_test(tc, summary_is_written_like_keras);
+    tcase_add_test(tc, layer_settings_are_decoded);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -290,6 +290,25 @@ AE_API size_t ae_model_trainable_count(const ae_model *model);
  */
 AE_API int ae_model_summary(const ae_model *model, char *buf, size_t size, size_t *length);
 
+/**
+ * A built-in layer kind's config blob (as a model file stores it:
+ * ae_file_layer.config) as text: "filters=16 kernel=3x3 stride=2x2
+ * dilation=1x1 padding=same activation=relu init=glorot_uniform bias=yes".
+ * Like snprintf(), it writes at most @p size bytes including the NUL and
+ * tells the full length. Thread-safe.
+ * @param type_name    the kind ("conv2d")
+ * @param config       @p config_size bytes (NULL when 0)
+ * @param config_size  bytes of @p config
+ * @param[out] buf     @p size bytes, or NULL when @p size is 0
+ * @param size         bytes of @p buf
+ * @param[out] length  the text's length without the NUL, or NULL
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (not a built-in
+ *         kind, or a config of another size: a custom kind's bytes are its
+ *         own) or AE_ERR_LIMIT (it did not fit: @p buf holds the start).
+ */
+AE_API int ae_layer_describe(const char *type_name, const void *config, size_t config_size,
+                             char *buf, size_t size, size_t *length);
+
 #ifdef __cplusplus
 }
 #endif
