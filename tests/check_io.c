@@ -2019,6 +2019,54 @@ START_TEST(crafted_contents_with_valid_crcs_are_rejected)
 }
 END_TEST
 
+/* A source of n bytes that records calls made after it reported the end. */
+typedef struct ending_source {
+    const unsigned char *p;
+    size_t n, pos, chunk;
+    int ended, calls_after_end;
+} ending_source;
+
+static int ending_read(void *user, void *data, size_t size, size_t *got)
+{
+    ending_source *e = user;
+    if (e->ended)
+        e->calls_after_end++;
+    size_t k = e->n - e->pos < size ? e->n - e->pos : size;
+    if (k > e->chunk)
+        k = e->chunk;
+    memcpy(data, e->p + e->pos, k);
+    e->pos += k;
+    *got = k;
+    if (k == 0)
+        e->ended = 1;
+    return 0;
+}
+
+START_TEST(the_read_callback_is_not_called_after_the_end)
+{
+    /* Truncated files (inside the header, inside the data) and a complete
+     * one, in chunks that do and do not divide the sizes. */
+    ae_model *m = small_model(1, 0, 0);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(ae_model_save_memory(m, &data, &size, NULL), AE_OK);
+    const size_t lengths[] = {10, 63, 64, 65, size / 2, size - 1, size};
+    const size_t chunks[] = {1, 7, 64, 4096};
+    for (size_t i = 0; i < sizeof lengths / sizeof *lengths; i++)
+        for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+            ending_source e = {data, lengths[i], 0, chunks[c], 0, 0};
+            ae_file *f = NULL;
+            int rc = ae_file_open_callback(&f, ending_read, &e, NULL);
+            ck_assert_int_eq(rc, lengths[i] == size ? AE_OK : AE_ERR_FORMAT);
+            ck_assert_msg(e.calls_after_end == 0, "%zu bytes in chunks of %zu: %d calls after "
+                          "the end", lengths[i], chunks[c], e.calls_after_end);
+            ae_file_close(f);
+        }
+    ae_buffer_free(data);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(failing_callbacks_give_io_errors)
 {
     ae_model *m = small_model(1, 0, 0);
@@ -2182,6 +2230,7 @@ Suite *ae_io_suite(void)
     tcase_add_test(tc, versions_flags_and_unknown_sections_follow_the_promise);
     tcase_add_test(tc, crafted_contents_with_valid_crcs_are_rejected);
     tcase_add_test(tc, failing_callbacks_give_io_errors);
+    tcase_add_test(tc, the_read_callback_is_not_called_after_the_end);
     tcase_add_test(tc, failing_allocations_leak_nothing);
     suite_add_tcase(s, tc);
     return s;

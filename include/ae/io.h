@@ -87,7 +87,9 @@ typedef int (*ae_write_fn)(void *user, const void *data, size_t size);
 /**
  * Reads up to @p size bytes into @p data and stores how many in @p *got;
  * 0 bytes means the end of the data (fewer than asked is fine: the library
- * calls again). Return 0 on success, anything else to fail with AE_ERR_IO.
+ * calls again); once it has reported the end, the callback is not called
+ * again (since 1.1.0). Return 0 on success, anything else to fail with
+ * AE_ERR_IO.
  * Called on the opening thread, during ae_file_open_callback() only.
  * @param user       the pointer given to ae_file_open_callback(), unchanged
  * @param[out] data  room for @p size bytes

@@ -374,6 +374,7 @@ typedef struct source {
     ae_read_fn fn;
     void *user;
     const char *who;
+    int ended; /* the source reported the end of its data: never asked again */
 } source;
 
 static int path_read(source *s, void *buf, size_t n, size_t *got)
@@ -400,13 +401,13 @@ static int callback_read(source *s, void *buf, size_t n, size_t *got)
 static int read_full(source *s, unsigned char *buf, size_t n, size_t *got)
 {
     size_t done = 0;
-    while (done < n) {
+    while (done < n && !s->ended) {
         size_t g = 0;
         int rc = s->read(s, buf + done, n - done, &g);
         if (rc < 0)
             return rc;
         if (g == 0)
-            break;
+            s->ended = 1;
         done += g;
     }
     *got = done;
