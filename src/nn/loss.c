@@ -159,13 +159,14 @@ int ae_loss_compute(double *out_loss, int loss, const float *x, const float *xr,
     if (!ae__loss_known(loss))
         return ae__error(AE_ERR_INVALID, "ae_loss_compute: %s loss %d",
                          loss == AE_LOSS_CUSTOM ? "it cannot compute the custom" : "unknown", loss);
-    if (count == 0 || size == 0)
+    if (size == 0)
         return ae__error(AE_ERR_INVALID, "ae_loss_compute: count %zu and size %zu must be > 0",
                          count, size);
-    if (!ae__mul_size(count, size, &n))
-        return ae__error(AE_ERR_LIMIT, "ae_loss_compute: %zu x %zu overflows", count, size);
-    int rc = ae__loss_check_targets(loss, x, n, "ae_loss_compute");
+    int rc = ae__check_count(count, size, sizeof(float), "count", "ae_loss_compute");
     if (rc < 0)
+        return rc;
+    n = count * size;
+    if ((rc = ae__loss_check_targets(loss, x, n, "ae_loss_compute")) < 0)
         return rc;
     *out_loss = ae__loss_rows(loss, xr, x, count, size, NULL, ae__loss_norm(loss, count, size));
     return AE_OK;
