@@ -7,11 +7,14 @@
  * learning-rate schedules, clipping, accumulation, denoising validation,
  * the gradient hook, the result struct and the progress printer; every
  * function's error paths. */
+#define _XOPEN_SOURCE 700 /* posix_openpt() for the progress bar's terminal */
 #include <check.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ae.h"
 #include "ae/sys/layer.h"
@@ -1184,6 +1187,105 @@ START_TEST(the_progress_printer_writes_plain_lines_to_a_file)
 }
 END_TEST
 
+/* On a terminal: a bar redrawn in place, then the epoch's line. */
+START_TEST(the_progress_printer_draws_a_bar_on_a_terminal)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(master, 0);
+    ck_assert_int_eq(grantpt(master), 0);
+    ck_assert_int_eq(unlockpt(master), 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(slave, 0);
+    FILE *tty = fdopen(slave, "w");
+    ck_assert_ptr_nonnull(tty);
+    ae_progress p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.event = AE_PROGRESS_BATCH;
+    p.epochs = 2;
+    p.batches = 10;
+    p.batch = 4;
+    p.samples = 50;
+    p.samples_per_epoch = 100;
+    p.seconds = 1.0;
+    p.loss = 0.25;
+    p.val_loss = NAN;
+    p.learning_rate = 0.001f;
+    ck_assert_int_eq(ae_progress_print(&p, tty), 0);
+    p.event = AE_PROGRESS_EPOCH;
+    p.batch = 10;
+    p.samples = 100;
+    ck_assert_int_eq(ae_progress_print(&p, tty), 0);
+    char buf[1024];
+    ssize_t got = 0, n;
+    while (got < (ssize_t)sizeof buf - 1 && (n = read(master, buf + got, sizeof buf - 1 - (size_t)got)) > 0) {
+        got += n;
+        if (memchr(buf, '\n', (size_t)got) != NULL)
+            break;
+    }
+    buf[got] = '\0';
+    ck_assert_msg(strstr(buf, "\repoch 1/2 [") != NULL, "'%s'", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "50/100 50 samples/s ETA 0:03 loss 0.250000"));
+    ck_assert_ptr_nonnull(strstr(buf, "epoch 1/2 loss 0.250000 lr 0.001 100 samples/s 0:01"));
+    fclose(tty);
+    close(master);
+}
+END_TEST
+
+/* A kind without backward() trains where no gradient has to pass it: in
+ * front of every trainable layer. */
+static int same_create(void **state, ae_shape *out, const ae_layer_create_args *a)
+{
+    return pen_create(state, out, a);
+}
+static int same_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+{
+    memcpy(y, x, *(size_t *)state * ctx->batch * sizeof *y);
+    return AE_OK;
+}
+
+START_TEST(layers_in_front_of_the_trainable_ones_need_no_backward)
+{
+    ae_layer_vtable vt = AE_LAYER_VTABLE_INIT;
+    vt.type_name = "test.forward_only";
+    vt.create = same_create;
+    vt.destroy = pen_destroy;
+    vt.forward = same_forward;
+    ck_assert_int_eq(ae_layer_register(&vt, NULL, NULL), AE_OK);
+    float *x = make_x(16, 19);
+    ae_dataset *ds = make_ds(x, 16, IN, NULL);
+    ae_train_options to = topts(1, 8, 1);
+    for (int where = 0; where < 2; where++) {
+        ae_encoder *enc;
+        ae_decoder *dec;
+        ae_model *m;
+        ck_assert_int_eq(ae_encoder_create(&enc, &in_shape, 1), AE_OK);
+        if (where == 0)
+            ck_assert_int_eq(ae_encoder_add_layer(enc, "test.forward_only", NULL, 0), AE_OK);
+        ck_assert_int_eq(ae_encoder_add_dense(enc, LAT, AE_ACT_RELU), AE_OK);
+        if (where == 1)
+            ck_assert_int_eq(ae_encoder_add_layer(enc, "test.forward_only", NULL, 0), AE_OK);
+        ck_assert_int_eq(ae_decoder_create(&dec, &lat_shape, 2), AE_OK);
+        ck_assert_int_eq(ae_decoder_add_dense(dec, IN, AE_ACT_SIGMOID), AE_OK);
+        ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+        ae_optimizer *opt = make_opt(AE_OPT_SGD, 0.1f);
+        if (where == 0) {
+            ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
+        } else {
+            /* behind the trainable dense: refused, until the dense is frozen */
+            ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_ERR_UNSUPPORTED);
+            ck_assert_int_eq(ae_encoder_set_trainable(ae_model_encoder(m), 0, 0), AE_OK);
+            ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
+        }
+        ae_optimizer_destroy(opt);
+        ae_model_destroy(m);
+    }
+    free(x);
+    ae_dataset_destroy(ds);
+    ck_assert_int_eq(ae_layer_unregister("test.forward_only"), AE_OK);
+}
+END_TEST
+
 Suite *ae_step_suite(void)
 {
     Suite *s = suite_create("step");
@@ -1209,6 +1311,7 @@ Suite *ae_step_suite(void)
     tcase_add_test(tp, pairs_train_a_decoder_of_another_size);
     tcase_add_test(tp, labels_train_a_classifier_head_on_a_frozen_encoder);
     tcase_add_test(tp, a_frozen_layer_keeps_its_bits);
+    tcase_add_test(tp, layers_in_front_of_the_trainable_ones_need_no_backward);
     suite_add_tcase(s, tp);
     TCase *to = tcase_create("options");
     tcase_set_timeout(to, 60);
@@ -1217,6 +1320,7 @@ Suite *ae_step_suite(void)
     tcase_add_test(to, clipping_accumulation_and_the_gradient_hook_in_training);
     tcase_add_test(to, denoising_runs_validate_on_corrupted_inputs);
     tcase_add_test(to, the_progress_printer_writes_plain_lines_to_a_file);
+    tcase_add_test(to, the_progress_printer_draws_a_bar_on_a_terminal);
     suite_add_tcase(s, to);
     return s;
 }
