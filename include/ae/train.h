@@ -231,16 +231,26 @@ typedef struct ae_train_options {
  *               and the callback are not kept either)
  * @return AE_OK (with epochs 0, after the checks, without training);
  *         AE_ERR_INVALID (NULL, batch 0, unknown loss, shuffle not 0 or 1,
- *         unknown noise or a bad noise_amount, struct_size too small);
+ *         unknown noise or a bad noise_amount, struct_size too small;
+ *         AE_LOSS_CUSTOM without loss_fn or the reverse, or with a
+ *         validation set; a BCE target outside [0, 1]; min_delta, lr_min
+ *         or clip_norm negative or not finite; restore_best or
+ *         validation_noise not 0 or 1; an unknown lr_schedule, a step or
+ *         plateau schedule without lr_step_epochs >= 1 and lr_factor in
+ *         (0, 1), a cosine warm-up of every epoch; result->struct_size
+ *         too small);
  *         AE_ERR_VERSION (a newer options struct setting fields this
  *         library does not know);
  *         AE_ERR_SHAPE (sample size is not the model's input or output
  *         size, or the validation set's differs); AE_ERR_STATE (the
- *         optimizer is bound to another model); AE_ERR_UNSUPPORTED (a layer
- *         kind without backward()); AE_ERR_NUMERIC (NaN/Inf in the data,
+ *         optimizer is bound to another model, or to other trainable
+ *         layers: ae_optimizer_reset()); AE_ERR_UNSUPPORTED (a layer that
+ *         must be differentiated, at or behind the first trainable one, has
+ *         no backward()); AE_ERR_NUMERIC (NaN/Inf in the data,
  *         before any step; or divergence as defined above: the message names
  *         the epoch and batch, and the model is back at the last completed
- *         epoch); AE_ERR_CANCELLED;
+ *         epoch); AE_ERR_CANCELLED (the progress callback or the
+ *         gradient hook asked to stop);
  *         AE_ERR_LIMIT (a batch's buffers overflow the address space);
  *         AE_ERR_NOMEM; or what a custom layer's forward() or backward()
  *         returns.
