@@ -220,10 +220,19 @@ $(TEST_BIN): $(TEST_OBJ) $(STATIC)
 FUZZ_SRC    := tests/fuzz/fuzz_model_load.c
 FUZZ_REPLAY := $(BUILD)/tests/fuzz/replay
 FUZZ_CORPUS := tests/fuzz/corpus
+# The dataset-loader target (IDX plain and gzip, CSV), the same way.
+FUZZ_DATA_SRC    := tests/fuzz/fuzz_data_load.c
+FUZZ_DATA_REPLAY := $(BUILD)/tests/fuzz/replay_data
+FUZZ_DATA_CORPUS := tests/fuzz/data_corpus
 
 $(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/golden/golden_v1.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
+	    $(PKG_LIBS)
+
+$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
 
 # The gates `make check` runs after the suites (each also a target of its own).
@@ -237,11 +246,11 @@ INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-in
 
 # make check: the Check suites, then abi-check, the header and the
 # installed-consumer tests; the last line sums up (Check tests + gates).
-check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
+check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY)
 	@echo "==== Check suites"
 	@scripts/run-suite.sh $(TEST_LOG) sh -c 'cd tests && $(TEST_ENV) $(abspath $(TEST_BIN))'
-	@echo "==== fuzz corpus replay ($(FUZZ_CORPUS))"
-	@$(TEST_ENV) $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+	@echo "==== fuzz corpus replay ($(FUZZ_CORPUS), $(FUZZ_DATA_CORPUS))"
+	@$(TEST_ENV) $(FUZZ_REPLAY) $(FUZZ_CORPUS) && $(TEST_ENV) $(FUZZ_DATA_REPLAY) $(FUZZ_DATA_CORPUS)
 	@echo "==== abi-check"
 	@$(ABI_CHECK)
 	@echo "==== abi-selftest: the gate allows what the stability promise allows, nothing else"
@@ -302,7 +311,9 @@ fuzz:
 	    VEC_CFLAGS= CFLAGS="$(CFLAGS) -Wno-error" $(FUZZ_O)/lib/libae.a
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
 	    -o $(FUZZ_O)/fuzz_model_load $(FUZZ_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
-	@echo "fuzz: built $(FUZZ_O)/fuzz_model_load"
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
+	    -o $(FUZZ_O)/fuzz_data_load $(FUZZ_DATA_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
+	@echo "fuzz: built $(FUZZ_O)/fuzz_model_load and $(FUZZ_O)/fuzz_data_load"
 
 # Rewrites the golden file tests/data/golden_v1.aem from tests/golden/ (only
 # on purpose: tests/check_io.c checks that the library reads it bit-exactly).
@@ -423,7 +434,7 @@ help:
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replay, abi-check and its self-test, pinned values,"
 	@echo "                 old-headers consumers, headers, --help, installed consumers, README program"
-	@echo "  fuzz           the libFuzzer model-file target, built with clang in FUZZ_O=$(FUZZ_O)"
+	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders), built with clang in FUZZ_O=$(FUZZ_O)"
 	@echo "  docs           API reference from the headers with Doxygen in $(O)/docs/api (warnings are errors)"
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
 	@echo "  test-run       the Check suites only (CK_RUN_SUITE=<module> selects one)"
