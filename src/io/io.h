@@ -14,6 +14,7 @@
 #define AE_IO_IO_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "ae/io.h"
 #include "ae/sys/layer.h"
@@ -271,5 +272,45 @@ int ae__file_parse(unsigned char *bytes, size_t len, uint64_t extra, int check_c
 /* The fuzz target parses with CRC checks off to reach the deeper checks
  * (a mutated file rarely keeps valid CRCs); the library never does. */
 int ae__file_open_unchecked(ae_file **out, const void *data, size_t size);
+
+
+/* ---- loaders (load.c, load_model.c, load_analysis.c) --------------------- */
+
+/* n little-endian float32 values into dst. */
+static inline void ae__copy_f32le(float *dst, const unsigned char *src, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(dst, src, n * sizeof *dst);
+#else
+    for (size_t i = 0; i < n; i++)
+        dst[i] = ae__rdf32(src + 4 * i);
+#endif
+}
+
+/* "a model", "an encoder alone", ... for messages. */
+const char *ae__file_kind_text(int kind);
+/* Builds network `which` (0 encoder, 1 decoder) of f into a new handle of
+ * `size` bytes whose first member is its ae__net. */
+int ae__load_net(const ae_file *f, int which, void **out, size_t size, const char *who);
+
+/* The body of a path shortcut (ae_model_load() ...): opens path, loads with
+ * fn(&obj, file), closes. Needs out, path and header_version in scope. */
+#define AE__LOAD_SHORTCUT(type, fn, who)                                          \
+    do {                                                                 \
+        ae_file *f;                                                      \
+        type *obj;                                                       \
+        int rc = ae__check_header(header_version, who);                  \
+        if (rc < 0)                                                      \
+            return rc;                                                   \
+        if (out == NULL || path == NULL)                                 \
+            return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who); \
+        if ((rc = ae_file_open_v(&f, path, NULL, header_version)) < 0)   \
+            return rc;                                                   \
+        rc = fn(&obj, f);                                                \
+        ae_file_close(f);                                                \
+        if (rc == AE_OK)                                                 \
+            *out = obj;                                                  \
+        return rc;                                                       \
+    } while (0)
 
 #endif

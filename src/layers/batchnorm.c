@@ -25,17 +25,21 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__BATCHNORM_CONFIG_SIZE 8 /* f32 momentum, f32 epsilon */
+
 typedef struct batchnorm {
     size_t c, s;        /* channels, values per channel per sample */
     float momentum, eps;
     float *gamma, *beta, *dgamma, *dbeta, *rmean, *rvar; /* c each, one block */
 } batchnorm;
 
-void ae__batchnorm_config(unsigned char out[AE__BATCHNORM_CONFIG_SIZE],
-                          const ae_batchnorm_options *o)
+size_t ae__batchnorm_config(unsigned char *out, const void *opts);
+size_t ae__batchnorm_config(unsigned char *out, const void *opts)
 {
+    const ae_batchnorm_options *o = opts;
     ae__put_f32(out, o->momentum);
     ae__put_f32(out + 4, o->epsilon);
+    return AE__BATCHNORM_CONFIG_SIZE;
 }
 
 static int batchnorm_create(void **state, ae_shape *output, const ae_layer_create_args *args)

@@ -65,8 +65,10 @@ static void put_common(unsigned char *out, uint32_t filters, uint32_t kh, uint32
         ae__put_u32(out + 32 + 4 * i, pads[i]);
 }
 
-void ae__conv2d_config(unsigned char out[AE__CONV2D_CONFIG_SIZE], const ae_conv2d_options *o)
+size_t ae__conv2d_config(unsigned char *out, const void *opts);
+size_t ae__conv2d_config(unsigned char *out, const void *opts)
 {
+    const ae_conv2d_options *o = opts;
     const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
     put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
                o->dilation_h, o->dilation_w, o->padding, pads);
@@ -74,11 +76,13 @@ void ae__conv2d_config(unsigned char out[AE__CONV2D_CONFIG_SIZE], const ae_conv2
     ae__put_u32(out + 52, (uint32_t)o->init);
     ae__put_u32(out + 56, (uint32_t)o->use_bias);
     ae__put_f32(out + 60, o->slope);
+    return AE__CONV2D_CONFIG_SIZE;
 }
 
-void ae__conv2d_transpose_config(unsigned char out[AE__CONV2D_TRANSPOSE_CONFIG_SIZE],
-                                 const ae_conv2d_transpose_options *o)
+size_t ae__conv2d_transpose_config(unsigned char *out, const void *opts);
+size_t ae__conv2d_transpose_config(unsigned char *out, const void *opts)
 {
+    const ae_conv2d_transpose_options *o = opts;
     const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
     put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
                o->dilation_h, o->dilation_w, o->padding, pads);
@@ -88,6 +92,7 @@ void ae__conv2d_transpose_config(unsigned char out[AE__CONV2D_TRANSPOSE_CONFIG_S
     ae__put_u32(out + 60, (uint32_t)o->init);
     ae__put_u32(out + 64, (uint32_t)o->use_bias);
     ae__put_f32(out + 68, o->slope);
+    return AE__CONV2D_TRANSPOSE_CONFIG_SIZE;
 }
 
 static void conv2d_destroy(void *state)

@@ -14,15 +14,19 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__DROPOUT_CONFIG_SIZE 4 /* f32 rate */
+
 typedef struct dropout {
     size_t size;        /* floats per sample */
     float rate, scale;  /* scale = 1 / (1 - rate) */
     uint64_t threshold; /* a value is dropped when its 24 random bits are below it */
 } dropout;
 
-void ae__dropout_config(unsigned char out[AE__DROPOUT_CONFIG_SIZE], const ae_dropout_options *o)
+size_t ae__dropout_config(unsigned char *out, const void *opts);
+size_t ae__dropout_config(unsigned char *out, const void *opts)
 {
-    ae__put_f32(out, o->rate);
+    ae__put_f32(out, ((const ae_dropout_options *)opts)->rate);
+    return AE__DROPOUT_CONFIG_SIZE;
 }
 
 static int dropout_create(void **state, ae_shape *output, const ae_layer_create_args *args)

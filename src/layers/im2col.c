@@ -38,8 +38,8 @@ int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int tra
             return ae__error(AE_ERR_INVALID, "%s: %s is %u, expected 1 to %u", who, names[i], f[i],
                              AE_SPATIAL_MAX);
     if (f[7] > AE_PAD_EXPLICIT)
-        return ae__error(AE_ERR_INVALID, "%s: unknown padding mode %u (0 valid, 1 same, 2 explicit)",
-                         who, f[7]);
+        return ae__error(AE_ERR_INVALID, "%s: unknown padding mode %d (0 valid, 1 same, 2 explicit)",
+                         who, (int)f[7]);
     for (int i = 8; i < 12; i++) {
         if (f[i] > AE_SPATIAL_MAX)
             return ae__error(AE_ERR_INVALID, "%s: pad %u exceeds %u", who, f[i], AE_SPATIAL_MAX);
@@ -65,11 +65,11 @@ int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int tra
     uint32_t act = f[tail], init = f[tail + 1], use_bias = f[tail + 2];
     float slope = ae__get_f32(c + 4 * (tail + 3));
     if (!ae__activation_valid((int)act))
-        return ae__error(AE_ERR_INVALID, "%s: unknown activation %u", who, act);
+        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, (int)act);
     if (init > AE_INIT_HE_NORMAL)
-        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %u", who, init);
+        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %d", who, (int)init);
     if (use_bias > 1)
-        return ae__error(AE_ERR_INVALID, "%s: use_bias is %u, expected 0 or 1", who, use_bias);
+        return ae__error(AE_ERR_INVALID, "%s: use_bias is %d, expected 0 or 1", who, (int)use_bias);
     if (!(slope >= 0.0f && slope <= 1e6f))
         return ae__error(AE_ERR_INVALID, "%s: leaky slope %g must be finite and >= 0", who,
                          (double)slope);

@@ -22,6 +22,12 @@
 #include "activation_math.h"
 #include "ae/sys/layer.h"
 
+/* Config blobs of the convolutions (little-endian u32/f32 fields): filters, kh,
+ * kw, sh, sw, dh, dw, padding, pad top, bottom, left, right, [transpose: i32
+ * output_padding h, w,] activation, init, use_bias, slope. */
+#define AE__CONV2D_CONFIG_SIZE 64
+#define AE__CONV2D_TRANSPOSE_CONFIG_SIZE 72
+
 typedef struct ae__conv_geom {
     size_t c, h, w;     /* image side: channels and size */
     size_t oh, ow;      /* column side: grid size */

@@ -12,15 +12,29 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__RESHAPE_CONFIG_SIZE 20 /* rank, dims[4] */
+
 typedef struct reshape {
     size_t size; /* floats per sample */
 } reshape;
 
-void ae__reshape_config(unsigned char out[AE__RESHAPE_CONFIG_SIZE], const ae_shape *shape)
+size_t ae__reshape_config(unsigned char *out, const void *opts);
+size_t ae__reshape_config(unsigned char *out, const void *opts)
 {
+    const ae_shape *shape = opts;
     ae__put_u32(out, shape->rank);
     for (int i = 0; i < AE_MAX_RANK; i++)
         ae__put_u32(out + 4 + 4 * i, shape->dims[i]);
+    return AE__RESHAPE_CONFIG_SIZE;
+}
+
+/* flatten takes no config. */
+size_t ae__flatten_config(unsigned char *out, const void *opts);
+size_t ae__flatten_config(unsigned char *out, const void *opts)
+{
+    (void)out;
+    (void)opts;
+    return 0;
 }
 
 static int make(void **state, size_t size)

@@ -11,16 +11,20 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__UPSAMPLE2D_CONFIG_SIZE 8 /* size h, w */
+
 typedef struct upsample {
     size_t planes; /* channels per sample */
     size_t h, w, sh, sw;
 } upsample;
 
-void ae__upsample2d_config(unsigned char out[AE__UPSAMPLE2D_CONFIG_SIZE],
-                           const ae_upsample2d_options *o)
+size_t ae__upsample2d_config(unsigned char *out, const void *opts);
+size_t ae__upsample2d_config(unsigned char *out, const void *opts)
 {
+    const ae_upsample2d_options *o = opts;
     ae__put_u32(out, o->size_h);
     ae__put_u32(out + 4, o->size_w);
+    return AE__UPSAMPLE2D_CONFIG_SIZE;
 }
 
 static int upsample_create(void **state, ae_shape *output, const ae_layer_create_args *args)
