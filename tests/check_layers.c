@@ -24,8 +24,8 @@
 /* An activation layer's blob with any slope (the adder writes the default). */
 static void act_cfg(unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE], int act, float slope)
 {
-    ae__put_u32(cfg, (uint32_t)act);
-    ae__put_f32(cfg + 4, slope);
+    ae__le32(cfg, (uint32_t)act);
+    ae__lef32(cfg + 4, slope);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1264,6 +1264,17 @@ START_TEST(every_catalogue_kind_has_a_harness_row)
 }
 END_TEST
 
+/* The name switches cover their enums: a value has a name exactly when the
+ * library accepts it (adding an enumerator without its name fails here). */
+START_TEST(name_switches_cover_their_enums)
+{
+    for (int v = -3; v < 32; v++) {
+        ck_assert_int_eq(strcmp(ae_activation_name(v), "unknown") != 0, ae__activation_valid(v));
+        ck_assert_int_eq(strcmp(ae_loss_name(v), "unknown") != 0, ae__loss_valid(v));
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Gaussian sampling (the VAE's reparameterisation)                        */
 /* ------------------------------------------------------------------------ */
@@ -1456,6 +1467,7 @@ Suite *ae_layers_suite(void)
     tcase_add_loop_test(tc, layer_row_batch_equals_its_samples, 0, N_LAYER_ROWS);
     tcase_add_loop_test(tc, layer_row_round_trips_through_a_model_file, 0, N_LAYER_ROWS);
     tcase_add_test(tc, every_catalogue_kind_has_a_harness_row);
+    tcase_add_test(tc, name_switches_cover_their_enums);
     tcase_add_test(tc, gaussian_sample_is_the_mean_in_inference_and_reparameterised_in_training);
     tcase_add_test(tc, gaussian_sample_adders_check_their_arguments);
     tcase_add_test(tc, gaussian_sample_trains_in_a_model_and_encodes_the_mean);

@@ -19,6 +19,7 @@
 #include "ae/io.h"
 #include "ae/sys/layer.h"
 #include "core/core.h"
+#include "core/kernels.h"
 
 /* ---- format constants ---------------------------------------------------- */
 
@@ -62,50 +63,8 @@
 #define AE__OPTM_HEADER 64u
 #define AE__PCAS_HEADER 64u
 
-/* ---- little-endian fields ------------------------------------------------ */
-
-static inline void ae__le16(unsigned char *p, uint16_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-static inline void ae__le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static inline void ae__le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static inline uint16_t ae__rd16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t ae__rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t ae__rd64(const unsigned char *p)
-{
-    return (uint64_t)ae__rd32(p) | (uint64_t)ae__rd32(p + 4) << 32;
-}
-static inline float ae__rdf32(const unsigned char *p)
-{
-    uint32_t v = ae__rd32(p);
-    float f;
-    __builtin_memcpy(&f, &v, 4);
-    return f;
-}
-static inline double ae__rdf64(const unsigned char *p)
-{
-    uint64_t v = ae__rd64(p);
-    double d;
-    __builtin_memcpy(&d, &v, 8);
-    return d;
-}
-static inline uint64_t ae__align64(uint64_t n) { return (n + 63) / 64 * 64; }
+/* File offsets round up to 64 bytes (tensor data alignment). */
+static inline uint64_t ae__align64(uint64_t n) { return ae__round_up(n, 64); }
 
 /* CRC-32 (zlib's) of n bytes, continuing from crc; any size. */
 uint32_t ae__crc32(uint32_t crc, const void *data, size_t n);

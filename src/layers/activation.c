@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "activation_math.h"
+#include "core/kernels.h"
 #include "core/core.h"
 #include "layer.h"
 
@@ -21,8 +21,8 @@ typedef struct activation {
 size_t ae__activation_config(unsigned char *out, const void *opts);
 size_t ae__activation_config(unsigned char *out, const void *opts)
 {
-    ae__put_u32(out, (uint32_t)*(const int *)opts);
-    ae__put_f32(out + 4, AE_LEAKY_RELU_SLOPE);
+    ae__le32(out, (uint32_t)*(const int *)opts);
+    ae__lef32(out + 4, AE_LEAKY_RELU_SLOPE);
     return AE__ACTIVATION_CONFIG_SIZE;
 }
 
@@ -31,8 +31,8 @@ static int activation_create(void **state, ae_shape *output, const ae_layer_crea
     if (args->config_size != AE__ACTIVATION_CONFIG_SIZE || args->config == NULL)
         return ae__error(AE_ERR_INVALID, "activation: config is %zu bytes, expected %d",
                          args->config_size, AE__ACTIVATION_CONFIG_SIZE);
-    uint32_t act = ae__get_u32(args->config);
-    float slope = ae__get_f32((const unsigned char *)args->config + 4);
+    uint32_t act = ae__rd32(args->config);
+    float slope = ae__rdf32((const unsigned char *)args->config + 4);
     if (!ae__activation_valid((int)act))
         return ae__error(AE_ERR_INVALID, "activation: unknown activation %d", (int)act);
     if (!(slope >= 0.0f && slope <= 1e6f))

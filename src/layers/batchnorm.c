@@ -37,8 +37,8 @@ size_t ae__batchnorm_config(unsigned char *out, const void *opts);
 size_t ae__batchnorm_config(unsigned char *out, const void *opts)
 {
     const ae_batchnorm_options *o = opts;
-    ae__put_f32(out, o->momentum);
-    ae__put_f32(out + 4, o->epsilon);
+    ae__lef32(out, o->momentum);
+    ae__lef32(out + 4, o->epsilon);
     return AE__BATCHNORM_CONFIG_SIZE;
 }
 
@@ -47,8 +47,8 @@ static int batchnorm_create(void **state, ae_shape *output, const ae_layer_creat
     if (args->config == NULL || args->config_size != AE__BATCHNORM_CONFIG_SIZE)
         return ae__error(AE_ERR_INVALID, "batchnorm: config is %zu bytes, expected %d",
                          args->config_size, AE__BATCHNORM_CONFIG_SIZE);
-    float momentum = ae__get_f32(args->config);
-    float eps = ae__get_f32((const unsigned char *)args->config + 4);
+    float momentum = ae__rdf32(args->config);
+    float eps = ae__rdf32((const unsigned char *)args->config + 4);
     if (!(momentum >= 0.0f && momentum <= 1.0f))
         return ae__error(AE_ERR_INVALID, "batchnorm: momentum %g, expected 0 to 1", (double)momentum);
     if (!(eps > 0.0f && isfinite(eps)))

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "activation_math.h"
+#include "core/kernels.h"
 #include "core/core.h"
 #include "layer.h"
 
@@ -27,11 +27,11 @@ size_t ae__dense_config(unsigned char *out, const void *opts);
 size_t ae__dense_config(unsigned char *out, const void *opts)
 {
     const ae_dense_options *o = opts;
-    ae__put_u32(out, o->units);
-    ae__put_u32(out + 4, (uint32_t)o->activation);
-    ae__put_u32(out + 8, (uint32_t)o->init);
-    ae__put_u32(out + 12, (uint32_t)o->use_bias);
-    ae__put_f32(out + 16, o->slope);
+    ae__le32(out, o->units);
+    ae__le32(out + 4, (uint32_t)o->activation);
+    ae__le32(out + 8, (uint32_t)o->init);
+    ae__le32(out + 12, (uint32_t)o->use_bias);
+    ae__lef32(out + 16, o->slope);
     return AE__DENSE_CONFIG_SIZE;
 }
 
@@ -50,9 +50,9 @@ static int dense_create(void **state, ae_shape *output, const ae_layer_create_ar
         return ae__error(AE_ERR_INVALID, "dense: config is %zu bytes, expected %d",
                          args->config_size, AE__DENSE_CONFIG_SIZE);
     const unsigned char *c = args->config;
-    uint32_t units = ae__get_u32(c), act = ae__get_u32(c + 4), init = ae__get_u32(c + 8);
-    uint32_t use_bias = ae__get_u32(c + 12);
-    float slope = ae__get_f32(c + 16);
+    uint32_t units = ae__rd32(c), act = ae__rd32(c + 4), init = ae__rd32(c + 8);
+    uint32_t use_bias = ae__rd32(c + 12);
+    float slope = ae__rdf32(c + 16);
     size_t in = ae__shape_size(&args->input), size;
 
     if (units == 0 || units > (uint32_t)INT32_MAX)

@@ -12,6 +12,7 @@
 #include "ae/layer.h"
 #include "ae/sys/layer.h"
 #include "core/core.h"
+#include "core/kernels.h"
 
 typedef struct ae__kind {
     ae_layer_vtable vt;  /* full-size copy; slots past the user's size are NULL */
@@ -94,31 +95,5 @@ int ae__kind_has_extra(const ae__kind *k);
 size_t ae__kind_extra_size(const ae__kind *k, const void *state);
 int ae__kind_extra_save(const ae__kind *k, const void *state, void *buf, size_t size);
 int ae__kind_extra_load(const ae__kind *k, void *state, const void *buf, size_t size);
-
-/* Little-endian field access for config blobs and files. */
-static inline void ae__put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-static inline uint32_t ae__get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline void ae__put_f32(unsigned char *p, float f)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, &f, 4);
-    ae__put_u32(p, v);
-}
-static inline float ae__get_f32(const unsigned char *p)
-{
-    uint32_t v = ae__get_u32(p);
-    float f;
-    __builtin_memcpy(&f, &v, 4);
-    return f;
-}
 
 #endif

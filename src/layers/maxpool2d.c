@@ -35,7 +35,7 @@ size_t ae__maxpool2d_config(unsigned char *out, const void *opts)
                            o->stride_w ? o->stride_w : o->pool_w, (uint32_t)o->padding,
                            o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
     for (int i = 0; i < 9; i++)
-        ae__put_u32(out + 4 * i, v[i]);
+        ae__le32(out + 4 * i, v[i]);
     return AE__POOL2D_CONFIG_SIZE;
 }
 
@@ -51,7 +51,7 @@ static int maxpool_create(void **state, ae_shape *output, const ae_layer_create_
         return ae__error(AE_ERR_INVALID, "maxpool2d: config is %zu bytes, expected %d",
                          args->config_size, AE__POOL2D_CONFIG_SIZE);
     for (int i = 0; i < 9; i++)
-        f[i] = ae__get_u32((const unsigned char *)args->config + 4 * i);
+        f[i] = ae__rd32((const unsigned char *)args->config + 4 * i);
     for (int i = 0; i < 4; i++)
         if ((f[i] == 0 && i < 2) || f[i] > AE_SPATIAL_MAX)
             return ae__error(AE_ERR_INVALID, "maxpool2d: %s is %u, expected %d to %u", names[i],

@@ -22,9 +22,9 @@ size_t ae__reshape_config(unsigned char *out, const void *opts);
 size_t ae__reshape_config(unsigned char *out, const void *opts)
 {
     const ae_shape *shape = opts;
-    ae__put_u32(out, shape->rank);
+    ae__le32(out, shape->rank);
     for (int i = 0; i < AE_MAX_RANK; i++)
-        ae__put_u32(out + 4 + 4 * i, shape->dims[i]);
+        ae__le32(out + 4 + 4 * i, shape->dims[i]);
     return AE__RESHAPE_CONFIG_SIZE;
 }
 
@@ -54,9 +54,9 @@ static int reshape_create(void **state, ae_shape *output, const ae_layer_create_
     if (args->config == NULL || args->config_size != AE__RESHAPE_CONFIG_SIZE)
         return ae__error(AE_ERR_INVALID, "reshape: config is %zu bytes, expected %d",
                          args->config_size, AE__RESHAPE_CONFIG_SIZE);
-    s.rank = ae__get_u32(args->config);
+    s.rank = ae__rd32(args->config);
     for (int i = 0; i < AE_MAX_RANK; i++)
-        s.dims[i] = ae__get_u32((const unsigned char *)args->config + 4 + 4 * i);
+        s.dims[i] = ae__rd32((const unsigned char *)args->config + 4 + 4 * i);
     int rc = ae__shape_check(&s, "reshape");
     if (rc < 0)
         return rc;

@@ -8,9 +8,6 @@
 
 #include "net.h"
 
-/* Samples per inference chunk: bounds scratch memory for large inputs. */
-#define AE_CHUNK 256
-
 int ae__net_init(ae__net *net, const ae_shape *input, uint64_t seed, const char *who)
 {
     int rc = ae__shape_check(input, who);
@@ -230,7 +227,7 @@ size_t ae__net_param_floats(const ae__net *net)
 
 /* One inference call: the chain, its input and output, and how chunks are
  * dealt out. Worker w runs chunks w, w + workers, w + 2 * workers, ... with
- * its own scratch; every chunk is AE_CHUNK samples (the last may be
+ * its own scratch; every chunk is AE__CHUNK samples (the last may be
  * fewer), so a chunk's results never depend on the number of workers. */
 typedef struct chain_job {
     const ae__net *const *nets;
@@ -289,7 +286,7 @@ static void *chain_worker_main(void *arg)
 }
 
 /*
- * Inference over the chain in chunks of AE_CHUNK samples. With a thread
+ * Inference over the chain in chunks of AE__CHUNK samples. With a thread
  * setting above 1 and more than one chunk, the chunks are shared between
  * the calling thread and up to setting - 1 helper threads started for the
  * call. Every product runs on one BLAS thread, so the results depend only
@@ -299,7 +296,7 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
                   float *y, const char *who)
 {
     size_t width = 0, ws_bytes = 0, layers = 0;
-    const size_t chunk = count < AE_CHUNK ? count : AE_CHUNK;
+    const size_t chunk = count < AE__CHUNK ? count : AE__CHUNK;
     for (size_t k = 0; k < n_nets; k++)
         for (size_t i = 0; i < nets[k]->n; i++) {
             const ae__layer *l = &nets[k]->layers[i];
@@ -335,13 +332,11 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
     j.n_bufs = layers < 3 ? layers - 1 : 2;
     if (!ae__mul_size(chunk, width, &j.buf_floats) ||
         !ae__mul_size(j.buf_floats, j.n_bufs * sizeof(float), &j.buf_bytes) ||
-        !ae__add_size(j.buf_bytes, 63, &j.buf_bytes) ||
-        !ae__add_size(j.buf_bytes / 64 * 64, ws_bytes, &j.per_worker) ||
-        !ae__add_size(j.per_worker, 63, &j.per_worker) ||
-        !ae__mul_size(j.per_worker / 64 * 64, j.workers, &total))
+        (j.buf_bytes = ae__round_up(j.buf_bytes, 64)) == SIZE_MAX ||
+        !ae__add_size(j.buf_bytes, ws_bytes, &j.per_worker) ||
+        (j.per_worker = ae__round_up(j.per_worker, 64)) == SIZE_MAX ||
+        !ae__mul_size(j.per_worker, j.workers, &total))
         return ae__error(AE_ERR_LIMIT, "%s: scratch memory size overflows", who);
-    j.buf_bytes = j.buf_bytes / 64 * 64;
-    j.per_worker = j.per_worker / 64 * 64;
 
     _Alignas(64) unsigned char stack[AE_STACK_SCRATCH];
     unsigned char *heap = NULL;

@@ -22,6 +22,7 @@
 #include "ae/train.h"
 #include "data/dataset.h"
 #include "data/noise.h"
+#include "core/kernels.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
 
@@ -50,7 +51,7 @@ static void trainer_free(trainer *t)
 
 /* Rounds up to 64 bytes; saturates at SIZE_MAX so the checked sums that
  * follow report the overflow instead of wrapping. */
-static size_t align64(size_t n) { return n > SIZE_MAX - 63 ? SIZE_MAX : (n + 63) / 64 * 64; }
+static size_t align64(size_t n) { return ae__round_up(n, 64); }
 
 static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count, int noisy)
 {
