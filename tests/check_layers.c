@@ -1264,6 +1264,39 @@ START_TEST(every_catalogue_kind_has_a_harness_row)
 }
 END_TEST
 
+/* Options are checked in one place (the kind's create()), so one mistake
+ * reads the same whichever check finds it: the adder's name, then the
+ * kind's (1.0 said "ae_encoder_add_dense_ex: unknown activation 9" but
+ * "dense: leaky slope -1 ..."). */
+START_TEST(adder_messages_name_the_adder_then_the_kind)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_dense_options o = AE_DENSE_OPTIONS_INIT;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &in, 1), AE_OK);
+    o.units = 3;
+    o.activation = 9;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "ae_encoder_add_dense_ex: dense: unknown activation 9");
+    o.activation = -2;
+    ck_assert_int_eq(ae_decoder_add_dense_ex(dec, &o), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "ae_decoder_add_dense_ex: dense: unknown activation -2");
+    o.activation = AE_ACT_LEAKY_RELU;
+    o.slope = -1.0f;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_add_dense_ex: dense: leaky slope -1"));
+    ck_assert_int_eq(ae_encoder_add_dropout(enc, 1.5f), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_add_dropout: dropout: rate 1.5"));
+    ck_assert_int_eq(ae_encoder_add_reshape(enc, NULL), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "ae_encoder_add_reshape: shape is NULL");
+    ck_assert_uint_eq(ae_encoder_layer_count(enc) + ae_decoder_layer_count(dec), 0);
+    ae_encoder_destroy(enc);
+    ae_decoder_destroy(dec);
+}
+END_TEST
+
 /* The name switches cover their enums: a value has a name exactly when the
  * library accepts it (adding an enumerator without its name fails here). */
 START_TEST(name_switches_cover_their_enums)
@@ -1468,6 +1501,7 @@ Suite *ae_layers_suite(void)
     tcase_add_loop_test(tc, layer_row_round_trips_through_a_model_file, 0, N_LAYER_ROWS);
     tcase_add_test(tc, every_catalogue_kind_has_a_harness_row);
     tcase_add_test(tc, name_switches_cover_their_enums);
+    tcase_add_test(tc, adder_messages_name_the_adder_then_the_kind);
     tcase_add_test(tc, gaussian_sample_is_the_mean_in_inference_and_reparameterised_in_training);
     tcase_add_test(tc, gaussian_sample_adders_check_their_arguments);
     tcase_add_test(tc, gaussian_sample_trains_in_a_model_and_encodes_the_mean);

@@ -12,16 +12,16 @@
 #include "layer.h"
 
 #define AE__KINDS(X) \
-    X(dense)                                                                                  \
-    X(activation)                                                                             \
-    X(conv2d)                                                                                 \
-    X(conv2d_transpose)                                                                       \
-    X(maxpool2d)                                                                              \
-    X(upsample2d)                                                                             \
-    X(reshape)                                                                                \
-    X(flatten)                                                                                \
-    X(dropout)                                                                                \
-    X(batchnorm)                                                                              \
+    X(dense)             \
+    X(activation)        \
+    X(conv2d)            \
+    X(conv2d_transpose)  \
+    X(maxpool2d)         \
+    X(upsample2d)        \
+    X(reshape)           \
+    X(flatten)           \
+    X(dropout)           \
+    X(batchnorm)         \
     X(gaussian_sample)
 
 /* What each kind's file defines. */
@@ -32,37 +32,54 @@ AE__KINDS(DECLARE)
 
 /* A versioned options struct T (1.0 layout ending at field `last`) with its
  * defaults; the array type fails to compile when T outgrows AE__OPTS_BUF. */
-#define VERSIONED(what, T, last, defaults)                                        \
-    what, sizeof(T) + 0 * sizeof(char[sizeof(T) <= AE__OPTS_BUF ? 1 : -1]),    \
+#define VERSIONED(null_msg, T, last, defaults)                                        \
+    null_msg, sizeof(T) + 0 * sizeof(char[sizeof(T) <= AE__OPTS_BUF ? 1 : -1]),    \
         AE__LAYOUT_END(T, last), &(const T)defaults
 /* A plain value of type T (not a struct with struct_size), or nothing. */
-#define VALUE(what, T) what, sizeof(T), 0, NULL
+#define VALUE(null_msg, T) null_msg, sizeof(T), 0, NULL
 #define NOTHING NULL, 0, 0, NULL
 
-/* The rows: vtable, what the adder passes, config encoder. */
-#define ROW_dense {&ae__dense_vtable, \
-    VERSIONED("dense options", ae_dense_options, slope, AE_DENSE_OPTIONS_INIT), ae__dense_config}
-#define ROW_activation {&ae__activation_vtable, VALUE("activation", int), ae__activation_config}
-#define ROW_conv2d {&ae__conv2d_vtable, \
-    VERSIONED("conv2d options", ae_conv2d_options, slope, AE_CONV2D_OPTIONS_INIT), \
-    ae__conv2d_config}
-#define ROW_conv2d_transpose {&ae__conv2d_transpose_vtable, \
-    VERSIONED("conv2d_transpose options", ae_conv2d_transpose_options, slope, \
-              AE_CONV2D_TRANSPOSE_OPTIONS_INIT), ae__conv2d_transpose_config}
-#define ROW_maxpool2d {&ae__maxpool2d_vtable, \
-    VERSIONED("maxpool2d options", ae_pool2d_options, pad_right, AE_POOL2D_OPTIONS_INIT), \
-    ae__maxpool2d_config}
-#define ROW_upsample2d {&ae__upsample2d_vtable, \
-    VERSIONED("upsample2d options", ae_upsample2d_options, size_w, AE_UPSAMPLE2D_OPTIONS_INIT), \
-    ae__upsample2d_config}
-#define ROW_reshape {&ae__reshape_vtable, VALUE("shape", ae_shape), ae__reshape_config}
+/* The rows: vtable; what the adder passes (and the message when it passes
+ * NULL); config encoder. */
+#define ROW_dense                                                                \
+    {&ae__dense_vtable,                                                          \
+     VERSIONED("dense options are NULL", ae_dense_options, slope,                \
+               AE_DENSE_OPTIONS_INIT),                                           \
+     ae__dense_config}
+#define ROW_activation \
+    {&ae__activation_vtable, VALUE("activation is NULL", int), ae__activation_config}
+#define ROW_conv2d                                                               \
+    {&ae__conv2d_vtable,                                                         \
+     VERSIONED("conv2d options are NULL", ae_conv2d_options, slope,              \
+               AE_CONV2D_OPTIONS_INIT),                                          \
+     ae__conv2d_config}
+#define ROW_conv2d_transpose                                                     \
+    {&ae__conv2d_transpose_vtable,                                               \
+     VERSIONED("conv2d_transpose options are NULL", ae_conv2d_transpose_options, \
+               slope, AE_CONV2D_TRANSPOSE_OPTIONS_INIT),                         \
+     ae__conv2d_transpose_config}
+#define ROW_maxpool2d                                                            \
+    {&ae__maxpool2d_vtable,                                                      \
+     VERSIONED("maxpool2d options are NULL", ae_pool2d_options, pad_right,       \
+               AE_POOL2D_OPTIONS_INIT),                                          \
+     ae__maxpool2d_config}
+#define ROW_upsample2d                                                           \
+    {&ae__upsample2d_vtable,                                                     \
+     VERSIONED("upsample2d options are NULL", ae_upsample2d_options, size_w,     \
+               AE_UPSAMPLE2D_OPTIONS_INIT),                                      \
+     ae__upsample2d_config}
+#define ROW_reshape {&ae__reshape_vtable, VALUE("shape is NULL", ae_shape), ae__reshape_config}
 #define ROW_flatten {&ae__flatten_vtable, NOTHING, ae__flatten_config}
-#define ROW_dropout {&ae__dropout_vtable, \
-    VERSIONED("dropout options", ae_dropout_options, rate, AE_DROPOUT_OPTIONS_INIT), \
-    ae__dropout_config}
-#define ROW_batchnorm {&ae__batchnorm_vtable, \
-    VERSIONED("batchnorm options", ae_batchnorm_options, epsilon, AE_BATCHNORM_OPTIONS_INIT), \
-    ae__batchnorm_config}
+#define ROW_dropout                                                              \
+    {&ae__dropout_vtable,                                                        \
+     VERSIONED("dropout options are NULL", ae_dropout_options, rate,             \
+               AE_DROPOUT_OPTIONS_INIT),                                         \
+     ae__dropout_config}
+#define ROW_batchnorm                                                            \
+    {&ae__batchnorm_vtable,                                                      \
+     VERSIONED("batchnorm options are NULL", ae_batchnorm_options, epsilon,      \
+               AE_BATCHNORM_OPTIONS_INIT),                                       \
+     ae__batchnorm_config}
 #define ROW_gaussian_sample {&ae__gaussian_sample_vtable, NOTHING, ae__gaussian_sample_config}
 
 #define ROW(k) ROW_##k,

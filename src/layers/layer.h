@@ -45,7 +45,7 @@ int ae__weight_bias_view(const char *who, size_t index, ae_param_view *v, float 
  */
 typedef struct ae__builtin {
     const ae_layer_vtable *vt; /* the kind's vtable (its type_name is the key) */
-    const char *opts_what;     /* what the adder passes, for messages ("dense options") */
+    const char *opts_null;     /* the message when the adder passes NULL ("dense options are NULL") */
     size_t opts_size;          /* bytes of it in this library (0: the kind takes nothing) */
     size_t opts_oldest;        /* a versioned options struct's oldest (1.0) size; 0: a plain value */
     const void *defaults;      /* the struct's AE_*_OPTIONS_INIT value (versioned structs) */

@@ -150,7 +150,7 @@ int ae__net_add_builtin(ae__net *net, const char *type_name, const void *opts, c
         return ae__error(AE_ERR_NOT_FOUND, "%s: '%s' is not a built-in layer kind", who, type_name);
     if (b->opts_size > 0) {
         if (opts == NULL)
-            return ae__error(AE_ERR_INVALID, "%s: %s are NULL", who, b->opts_what);
+            return ae__error(AE_ERR_INVALID, "%s: %s", who, b->opts_null);
         if (b->opts_oldest > 0) { /* a versioned struct over its defaults */
             memcpy(o, b->defaults, b->opts_size);
             int rc = ae__take_struct(o, opts, b->opts_oldest, b->opts_size, who);
