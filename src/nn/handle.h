@@ -206,8 +206,10 @@ int FN(AE__H_RUN)(const handle *h, const float *in, size_t count, float *out)
     if (h == NULL || in == NULL || out == NULL)
         return ae__error(AE_ERR_INVALID, WHO(AE__H_RUN) ": " NAME ", " AE__H_X " or " AE__H_Y
                          " is NULL");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, WHO(AE__H_RUN) ": count is 0");
+    int rc = ae__check_count(count, AE__MAX(h->net.in_size, h->net.out_size), sizeof(float),
+                             "count", WHO(AE__H_RUN));
+    if (rc < 0)
+        return rc;
     const ae__net *nets[1] = {&h->net};
     return ae__chain_run(nets, 1, in, count, out, WHO(AE__H_RUN));
 }
