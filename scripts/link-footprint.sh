@@ -1,14 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# link-footprint.sh [LIBDIR] - what an inference-only static program pays.
+# link-footprint.sh [--check] [LIBDIR] - what an inference-only static program pays.
 #
 # Links tests/link/encode_only.c (load an encoder from a file, encode; public
 # API only) statically against LIBDIR/libae.a (default lib) with a link map,
 # and prints how many of the archive's objects the linker pulled in and their
 # text + data bytes (from size(1)), then the objects by name.
+# --check (a gate of make check): fail if the program pulls in any object of
+# training, optimizers, datasets, analysis, the decoder, the model, losses,
+# the writer or the model/analysis loaders.
 #   CC, BLAS_PC as for make; O=DIR keeps the map and the program (default: a
 #   temporary directory, removed).
 set -eu
+CHECK=0
+if [ "${1:-}" = --check ]; then
+    CHECK=1
+    shift
+fi
 LIBDIR=${1:-lib}
 CC=${CC:-cc}
 BLAS_PC=${BLAS_PC:-openblas}
@@ -40,3 +48,17 @@ all=$(size "$ARCHIVE" | awk 'NR > 1 { s += $1 + $2 } END { print s + 0 }')
 echo "encoder-only static link: $pulled of $total libae objects, $bytes of $all bytes (text+data)"
 tr '\n' ' ' <"$OUT/members"
 echo
+[ "$CHECK" = 1 ] || exit 0
+forbidden=$(for d in src/train src/optim src/analysis src/data; do
+                 for f in "$d"/*.c; do basename "$f" .c; done
+             done
+             echo decoder model loss writer load_model load_analysis)
+bad=
+for o in $forbidden; do
+    if grep -qx "$o.o" "$OUT/members"; then bad="$bad $o.o"; fi
+done
+if [ -n "$bad" ]; then
+    echo "link-footprint: an encoder-only program links non-inference code:$bad" >&2
+    exit 1
+fi
+echo "link-footprint: OK: no training, optimizer, dataset, analysis, decoder or writer code"
