@@ -349,6 +349,13 @@ static inline void ae__lef32(unsigned char *p, float f)
     memcpy(&v, &f, 4);
     ae__le32(p, v);
 }
+/* The spelling config-blob code has used since 1.0 (layers, ae-inspect, the
+ * ONNX exporter): the same functions under their older names. */
+#define ae__put_u32 ae__le32
+#define ae__put_f32 ae__lef32
+#define ae__get_u32 ae__rd32
+#define ae__get_f32 ae__rdf32
+
 static inline uint16_t ae__rd16(const unsigned char *p)
 {
     return (uint16_t)(p[0] | p[1] << 8);
