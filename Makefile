@@ -243,6 +243,7 @@ OLD_CONSUMERS = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-old-consumers.sh $
 README_CHECK  = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-readme.sh $(O)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
 INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
+LINK_CHECK    = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/link-footprint.sh --check $(LIBOUT)
 
 # make check: the Check suites, then abi-check, the header and the
 # installed-consumer tests; the last line sums up (Check tests + gates).
@@ -267,8 +268,11 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY)
 	@$(INSTALL_CHECK)
 	@echo "==== the README's program, compiled and run (trains the demo model, about 8 s)"
 	@$(README_CHECK)
+	@echo "==== inference-only static link: an encoder-only program links no training code"
+	@$(LINK_CHECK)
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" abi-check abi-selftest \
-	    "pinned values" "old-headers consumers" headers --help "installed consumers" README
+	    "pinned values" "old-headers consumers" headers --help "installed consumers" README \
+	    "inference-only link"
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
@@ -433,7 +437,8 @@ help:
 	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replay, abi-check and its self-test, pinned values,"
-	@echo "                 old-headers consumers, headers, --help, installed consumers, README program"
+	@echo "                 old-headers consumers, headers, --help, installed consumers, README program,"
+	@echo "                 inference-only static link (scripts/link-footprint.sh --check)"
 	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders), built with clang in FUZZ_O=$(FUZZ_O)"
 	@echo "  docs           API reference from the headers with Doxygen in $(O)/docs/api (warnings are errors)"
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
