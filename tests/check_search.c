@@ -4,7 +4,8 @@
  * tiles and query blocks), ties, k = count, batches against single queries,
  * the thread setting, concurrent searches, the getters, and every error
  * path (NULL, zero sizes, limits, non-finite values, options, versions,
- * allocation failures). */
+ * allocation failures); the KNNI section of model files: round trips, the
+ * format minor, what a reader without KNNI does, and hostile payloads. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "ae.h"
+#include "io/io.h"
 #include "testutil.h"
 
 static void assert_msg_has(const char *needle)
@@ -486,6 +488,323 @@ START_TEST(allocation_failures_leak_nothing)
 }
 END_TEST
 
+/* ---- the KNNI section ---------------------------------------------------------- */
+
+/* A one-layer encoder 6 -> 3 and an index of 40 random 6-float vectors
+ * (both malloc'ed / created; the caller frees). */
+static void make_encoder_and_index(ae_encoder **enc, ae_index **idx, float **x, int metric)
+{
+    const ae_shape in = {1, {6}};
+    ck_assert_int_eq(ae_encoder_create(enc, &in, 3), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(*enc, 3, AE_ACT_RELU), AE_OK);
+    *x = random_vectors(40, 6, 81);
+    ae_index_options o = AE_INDEX_OPTIONS_INIT;
+    o.metric = metric;
+    ck_assert_int_eq(ae_index_create(idx, *x, 40, 6, &o), AE_OK);
+}
+
+/* Saves enc with idx into memory; returns the bytes (ae_buffer_free). */
+static unsigned char *save_with_index(const ae_encoder *enc, const ae_index *idx, size_t *size)
+{
+    void *data;
+    ae_save_options so = AE_SAVE_OPTIONS_INIT;
+    so.index = idx;
+    ck_assert_int_eq(ae_encoder_save_memory(enc, &data, size, &so), AE_OK);
+    return data;
+}
+
+/* Where the KNNI section's header starts, or 0. */
+static size_t knni_offset(const unsigned char *b, size_t size)
+{
+    ae_file *f;
+    ck_assert_int_eq(ae_file_open_memory(&f, b, size, NULL), AE_OK);
+    ae_file_info info = AE_FILE_INFO_INIT;
+    ck_assert_int_eq(ae_file_get_info(f, &info), AE_OK);
+    size_t at = 0;
+    for (size_t i = 0; i < info.sections; i++) {
+        ae_file_section sec = AE_FILE_SECTION_INIT;
+        ck_assert_int_eq(ae_file_get_section(f, i, &sec), AE_OK);
+        if (strcmp(sec.type, "KNNI") == 0)
+            at = (size_t)sec.offset;
+    }
+    ae_file_close(f);
+    return at;
+}
+
+/* Recomputes the CRC of the section whose header is at @p at. */
+static void reseal(unsigned char *b, size_t at)
+{
+    uint64_t n = ae__rd64(b + at + 8);
+    uint32_t c = ae__crc32(0, b + at + 64, (size_t)n);
+    ae__le32(b + at + 60, ae__crc32(c, b + at, 60));
+}
+
+START_TEST(an_index_saved_with_the_encoder_loads_back_bit_for_bit)
+{
+    for (int metric = 0; metric < 2; metric++) {
+        ae_encoder *enc;
+        ae_index *idx, *back;
+        float *x;
+        make_encoder_and_index(&enc, &idx, &x, metric);
+        size_t size;
+        unsigned char *b = save_with_index(enc, idx, &size);
+        ae_file *f;
+        ck_assert_int_eq(ae_file_open_memory(&f, b, size, NULL), AE_OK);
+        ae_file_info info = AE_FILE_INFO_INIT;
+        ck_assert_int_eq(ae_file_get_info(f, &info), AE_OK);
+        ck_assert_int_eq(info.has_index, 1);
+        ck_assert_int_eq(info.kind, AE_FILE_ENCODER);
+        ck_assert_uint_eq(info.format_minor, 1); /* a 1.1 feature */
+        ck_assert_int_eq(ae_file_load_index(&back, f), AE_OK);
+        ae_encoder *enc2;
+        ck_assert_int_eq(ae_file_load_encoder(&enc2, f), AE_OK);
+        ae_file_close(f);
+        ck_assert_uint_eq(ae_index_count(back), 40);
+        ck_assert_uint_eq(ae_index_dim(back), 6);
+        ae_index_options o = AE_INDEX_OPTIONS_INIT;
+        ck_assert_int_eq(ae_index_get_options(back, &o), AE_OK);
+        ck_assert_int_eq(o.metric, metric);
+        float v[40 * 6];
+        ck_assert_int_eq(ae_index_get_vectors(back, 0, 40, v), AE_OK);
+        ck_assert_mem_eq(v, x, sizeof v);
+        size_t r1[5 * 4], r2[5 * 4];
+        float d1[5 * 4], d2[5 * 4];
+        ck_assert_int_eq(ae_index_search(idx, x + 6, 5, 4, r1, d1), AE_OK);
+        ck_assert_int_eq(ae_index_search(back, x + 6, 5, 4, r2, d2), AE_OK);
+        ck_assert_mem_eq(r1, r2, sizeof r1);
+        ck_assert_mem_eq(d1, d2, sizeof d1);
+        /* saving what was loaded gives the same bytes */
+        size_t size2;
+        unsigned char *b2 = save_with_index(enc2, back, &size2);
+        ck_assert_uint_eq(size2, size);
+        ck_assert_mem_eq(b2, b, size);
+        ae_buffer_free(b2);
+        ae_buffer_free(b);
+        ae_encoder_destroy(enc2);
+        ae_encoder_destroy(enc);
+        ae_index_destroy(idx);
+        ae_index_destroy(back);
+        free(x);
+    }
+}
+END_TEST
+
+START_TEST(files_without_an_index_stay_format_1_0)
+{
+    ae_encoder *enc;
+    ae_index *idx, *none = NULL;
+    float *x;
+    make_encoder_and_index(&enc, &idx, &x, AE_METRIC_EUCLIDEAN);
+    /* a 1.0 program's ae_save_options ends before .index: it is not read */
+    ae_save_options so = AE_SAVE_OPTIONS_INIT;
+    so.struct_size = (uint32_t)offsetof(ae_save_options, index);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(ae_encoder_save_memory(enc, &data, &size, &so), AE_OK);
+    ae_file *f;
+    ck_assert_int_eq(ae_file_open_memory(&f, data, size, NULL), AE_OK);
+    ae_file_info info = AE_FILE_INFO_INIT;
+    ck_assert_int_eq(ae_file_get_info(f, &info), AE_OK);
+    ck_assert_uint_eq(info.format_minor, 0);
+    ck_assert_int_eq(info.has_index, 0);
+    ck_assert_int_eq(ae_file_load_index(&none, f), AE_ERR_NOT_FOUND);
+    assert_msg_has("holds no index");
+    ck_assert_ptr_null(none);
+    /* a 1.0 program's ae_file_info ends before has_index: never written */
+    unsigned char old[sizeof(ae_file_info) + 8];
+    memset(old, 0xab, sizeof old);
+    ae_file_info *oi = (ae_file_info *)(void *)old;
+    oi->struct_size = (uint32_t)offsetof(ae_file_info, has_index);
+    ck_assert_int_eq(ae_file_get_info(f, oi), AE_OK);
+    ck_assert_uint_eq(oi->struct_size, offsetof(ae_file_info, has_index));
+    ck_assert_uint_eq(old[offsetof(ae_file_info, has_index)], 0xab);
+    ae_file_close(f);
+    ae_buffer_free(data);
+    ae_encoder_destroy(enc);
+    ae_index_destroy(idx);
+    free(x);
+}
+END_TEST
+
+START_TEST(a_reader_without_knni_skips_it_and_loads_the_encoder)
+{
+    /* What a 1.0 reader sees: a may-ignore section of a type it does not
+     * know. Renaming KNNI to an unknown type puts this reader in its
+     * place: the file opens, the encoder loads, the index is not found. */
+    ae_encoder *enc, *back;
+    ae_index *idx, *none = NULL;
+    float *x;
+    make_encoder_and_index(&enc, &idx, &x, AE_METRIC_EUCLIDEAN);
+    size_t size;
+    unsigned char *b = save_with_index(enc, idx, &size);
+    size_t at = knni_offset(b, size);
+    ck_assert_uint_gt(at, 0);
+    ck_assert_uint_eq(ae__rd32(b + at + 4), 0); /* not REQUIRED */
+    b[at + 3] = 'Z';
+    reseal(b, at);
+    ae_file *f;
+    ck_assert_int_eq(ae_file_open_memory(&f, b, size, NULL), AE_OK);
+    ck_assert_int_eq(ae_file_load_encoder(&back, f), AE_OK);
+    ck_assert_int_eq(ae_file_load_index(&none, f), AE_ERR_NOT_FOUND);
+    ae_file_close(f);
+    ae_encoder_destroy(back);
+    ae_buffer_free(b);
+    ae_encoder_destroy(enc);
+    ae_index_destroy(idx);
+    free(x);
+}
+END_TEST
+
+/* Opens b after patch() changed the KNNI payload, expecting @p want. */
+static void expect_refused(const ae_encoder *enc, const ae_index *idx,
+                           void (*patch)(unsigned char *payload), int want, const char *msg)
+{
+    size_t size;
+    unsigned char *b = save_with_index(enc, idx, &size);
+    size_t at = knni_offset(b, size);
+    patch(b + at + 64);
+    reseal(b, at);
+    ae_file *f = NULL;
+    ck_assert_int_eq(ae_file_open_memory(&f, b, size, NULL), want);
+    assert_msg_has(msg);
+    ck_assert_ptr_null(f);
+    ae_buffer_free(b);
+}
+
+static void metric_2(unsigned char *p) { ae__le32(p + 4, 2); }
+static void reserved(unsigned char *p) { p[40] = 1; }
+static void dim_0(unsigned char *p) { ae__le32(p, 0); }
+static void count_0(unsigned char *p) { ae__le64(p + 8, 0); }
+static void count_more(unsigned char *p) { ae__le64(p + 8, 41); }
+static void count_huge(unsigned char *p) { ae__le64(p + 8, (uint64_t)1 << 40); }
+static void dim_huge(unsigned char *p) { ae__le32(p, AE_INDEX_MAX_DIM + 1); }
+static void dim_other(unsigned char *p) { ae__le32(p, 4); ae__le64(p + 8, 60); } /* same floats */
+static void a_nan(unsigned char *p) { ae__le32(p + 64 + 4 * 77, 0x7fc00000u); }
+static void an_inf(unsigned char *p) { ae__le32(p + 64 + 4 * 5, 0xff800000u); }
+static void huge_norm(unsigned char *p) { ae__le32(p + 64 + 4 * 8, 0x5fd0f000u); } /* ~3e19 */
+
+START_TEST(hostile_knni_payloads_are_refused)
+{
+    ae_encoder *enc;
+    ae_index *idx;
+    float *x;
+    make_encoder_and_index(&enc, &idx, &x, AE_METRIC_EUCLIDEAN);
+    expect_refused(enc, idx, metric_2, AE_ERR_FORMAT, "unknown metric 2");
+    expect_refused(enc, idx, reserved, AE_ERR_FORMAT, "reserved byte 40");
+    expect_refused(enc, idx, dim_0, AE_ERR_FORMAT, "40 vectors of 0 floats");
+    expect_refused(enc, idx, count_0, AE_ERR_FORMAT, "0 vectors of 6 floats");
+    expect_refused(enc, idx, count_more, AE_ERR_FORMAT, "41 vectors of 6 floats need 1048");
+    expect_refused(enc, idx, count_huge, AE_ERR_LIMIT, "past the limits");
+    expect_refused(enc, idx, dim_huge, AE_ERR_LIMIT, "past the limits");
+    expect_refused(enc, idx, a_nan, AE_ERR_FORMAT, "value 5 of vector 12 is NaN");
+    expect_refused(enc, idx, an_inf, AE_ERR_FORMAT, "value 5 of vector 0 is infinite");
+    expect_refused(enc, idx, huge_norm, AE_ERR_FORMAT, "vector 1 has a squared norm");
+    /* consistent sizes another way round are a valid index of 60 x 4 */
+    size_t size;
+    unsigned char *b = save_with_index(enc, idx, &size);
+    size_t at = knni_offset(b, size);
+    dim_other(b + at + 64);
+    reseal(b, at);
+    ae_index *back;
+    ck_assert_int_eq(ae_index_load_v(&back, NULL, AE_VERSION_NUMBER), AE_ERR_INVALID);
+    ae_file *f;
+    ck_assert_int_eq(ae_file_open_memory(&f, b, size, NULL), AE_OK);
+    ck_assert_int_eq(ae_file_load_index(&back, f), AE_OK);
+    ck_assert_uint_eq(ae_index_dim(back), 4);
+    ck_assert_uint_eq(ae_index_count(back), 60);
+    ae_index_destroy(back);
+    ae_file_close(f);
+    ae_buffer_free(b);
+    ae_encoder_destroy(enc);
+    ae_index_destroy(idx);
+    free(x);
+}
+END_TEST
+
+START_TEST(an_index_alone_saves_and_loads_through_a_path)
+{
+    ae_encoder *enc;
+    ae_index *idx, *back = NULL;
+    float *x;
+    make_encoder_and_index(&enc, &idx, &x, AE_METRIC_COSINE);
+    char path[512], missing[512], plain[512];
+    snprintf(path, sizeof path, "%s/index.aem", test_tmpdir());
+    snprintf(missing, sizeof missing, "%s/no/such/dir/index.aem", test_tmpdir());
+    snprintf(plain, sizeof plain, "%s/plain.aem", test_tmpdir());
+    ck_assert_int_eq(ae_index_save(idx, path), AE_OK);
+    ck_assert_int_eq(ae_index_load(&back, path), AE_OK);
+    float v[40 * 6];
+    ck_assert_int_eq(ae_index_get_vectors(back, 0, 40, v), AE_OK);
+    ck_assert_mem_eq(v, x, sizeof v);
+    ae_index_destroy(back);
+    ae_file *f;
+    ck_assert_int_eq(ae_file_open(&f, path, NULL), AE_OK);
+    ae_file_info info = AE_FILE_INFO_INIT;
+    ck_assert_int_eq(ae_file_get_info(f, &info), AE_OK);
+    ck_assert_int_eq(info.kind, AE_FILE_NONE);
+    ae_file_close(f);
+    /* errors */
+    back = NULL;
+    ck_assert_int_eq(ae_index_save(NULL, path), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_index_save(idx, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_index_save(idx, missing), AE_ERR_IO);
+    ck_assert_int_eq(ae_index_load(NULL, path), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_index_load(&back, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_index_load(&back, missing), AE_ERR_IO);
+    ck_assert_int_eq(ae_index_load_v(&back, path, 20000), AE_ERR_VERSION);
+    ck_assert_int_eq(ae_encoder_save(enc, plain, NULL), AE_OK);
+    ck_assert_int_eq(ae_index_load(&back, plain), AE_ERR_NOT_FOUND);
+    ck_assert_ptr_null(back);
+    ck_assert_int_eq(ae_file_load_index(&back, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_file_open(&f, plain, NULL), AE_OK);
+    ck_assert_int_eq(ae_file_load_index(NULL, f), AE_ERR_INVALID);
+    ae_file_close(f);
+    ae_encoder_destroy(enc);
+    ae_index_destroy(idx);
+    free(x);
+}
+END_TEST
+
+START_TEST(loading_an_index_under_allocation_failures_leaks_nothing)
+{
+    ae_encoder *enc;
+    ae_index *idx;
+    float *x;
+    make_encoder_and_index(&enc, &idx, &x, AE_METRIC_EUCLIDEAN);
+    size_t size;
+    unsigned char *b = save_with_index(enc, idx, &size);
+    ae_encoder_destroy(enc);
+    ae_index_destroy(idx);
+    /* the buffer is libae's: copy it so no block is live when the
+     * counting allocator is installed */
+    unsigned char *copy = malloc(size);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, b, size);
+    ae_buffer_free(b);
+    int ok = 0;
+    for (size_t fail_at = 1; fail_at < 40 && !ok; fail_at++) {
+        failing_allocator fa;
+        failing_allocator_install(&fa, fail_at);
+        ae_file *f;
+        int rc = ae_file_open_memory(&f, copy, size, NULL);
+        if (rc == AE_OK) {
+            rc = ae_file_load_index(&idx, f);
+            ok = rc == AE_OK;
+            if (ok)
+                ae_index_destroy(idx);
+            ae_file_close(f);
+        }
+        if (!ok)
+            ck_assert_int_eq(rc, AE_ERR_NOMEM);
+        ck_assert_uint_eq(ae_live_allocations(), 0);
+        failing_allocator_remove();
+    }
+    ck_assert(ok);
+    free(copy);
+    free(x);
+}
+END_TEST
+
 Suite *ae_search_suite(void)
 {
     Suite *s = suite_create("search");
@@ -510,6 +829,15 @@ Suite *ae_search_suite(void)
     tcase_add_test(tc, search_rejects_bad_arguments_and_leaves_outputs_alone);
     tcase_add_test(tc, getters_reject_bad_arguments);
     tcase_add_test(tc, allocation_failures_leak_nothing);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("file");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, an_index_saved_with_the_encoder_loads_back_bit_for_bit);
+    tcase_add_test(tc, files_without_an_index_stay_format_1_0);
+    tcase_add_test(tc, a_reader_without_knni_skips_it_and_loads_the_encoder);
+    tcase_add_test(tc, hostile_knni_payloads_are_refused);
+    tcase_add_test(tc, an_index_alone_saves_and_loads_through_a_path);
+    tcase_add_test(tc, loading_an_index_under_allocation_failures_leaks_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -140,6 +140,8 @@ static int describe(const char *path, int sections, int tensors)
         printf(", a PCA");
     if (info.has_detector)
         printf(", an anomaly detector");
+    if (info.has_index)
+        printf(", a nearest-neighbour index");
     printf("\n");
 
     if (info.kind != AE_FILE_NONE)

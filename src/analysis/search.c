@@ -193,10 +193,10 @@ int ae_index_create_dataset_v(ae_index **out, const ae_dataset *ds, const ae_ind
 int ae__index_from_le(ae_index **out, const unsigned char *bytes, size_t count, size_t dim,
                       int metric, const char *who)
 {
-    ae_index_options o = AE_INDEX_OPTIONS_INIT;
-    o.metric = metric;
+    ae_index_options o = AE_INDEX_OPTIONS_INIT, given = AE_INDEX_OPTIONS_INIT;
+    given.metric = metric;
     int rc = check_sizes(count, dim, who);
-    if (rc < 0 || (rc = take_options(&o, &o, who)) < 0)
+    if (rc < 0 || (rc = take_options(&o, &given, who)) < 0)
         return rc;
     ae_index *idx = index_alloc(count, dim, &o, who);
     if (idx == NULL)

@@ -54,12 +54,14 @@
 #define AE__SEC_OPTM AE__TYPE('O', 'P', 'T', 'M')
 #define AE__SEC_PCAS AE__TYPE('P', 'C', 'A', 'S')
 #define AE__SEC_DETC AE__TYPE('D', 'E', 'T', 'C')
+#define AE__SEC_KNNI AE__TYPE('K', 'N', 'N', 'I') /* format 1.1 */
 
 #define AE__INFO_SIZE 32u
 #define AE__TRAN_SIZE 48u
 #define AE__DETC_SIZE 48u
 #define AE__OPTM_HEADER 64u
 #define AE__PCAS_HEADER 64u
+#define AE__KNNI_HEADER 64u
 
 /* ---- little-endian fields ------------------------------------------------ */
 
@@ -261,12 +263,22 @@ struct ae_file {
     ae_detector_options det;
     double det_threshold;
     int det_fitted;
+
+    int has_index;                /* KNNI (src/io/knni.c) */
+    uint32_t index_dim, index_metric;
+    uint64_t index_count;
+    const unsigned char *index_data; /* count * dim little-endian floats */
 };
 
 /* Validates @p len bytes (ownership of @p bytes passes to the file, also on
  * failure); @p extra bytes are known to follow them in the source. */
 int ae__file_parse(unsigned char *bytes, size_t len, uint64_t extra, int check_crc,
                    ae_file **out, const char *who);
+
+/* The KNNI section (src/io/knni.c): validates its payload into f; writes
+ * the payload of idx. */
+int ae__knni_parse(ae_file *f, const ae__io_section *s, const char *who);
+int ae__knni_emit(ae__sink *s, const ae_index *idx);
 
 /* The fuzz target parses with CRC checks off to reach the deeper checks
  * (a mutated file rarely keeps valid CRCs); the library never does. */
