@@ -263,11 +263,6 @@ struct ae_file {
     ae_detector_options det;
     double det_threshold;
     int det_fitted;
-
-    int has_index;                /* KNNI (src/io/knni.c) */
-    uint32_t index_dim, index_metric;
-    uint64_t index_count;
-    const unsigned char *index_data; /* count * dim little-endian floats */
 };
 
 /* Validates @p len bytes (ownership of @p bytes passes to the file, also on
@@ -275,9 +270,12 @@ struct ae_file {
 int ae__file_parse(unsigned char *bytes, size_t len, uint64_t extra, int check_crc,
                    ae_file **out, const char *who);
 
-/* The KNNI section (src/io/knni.c): validates its payload into f; writes
- * the payload of idx. */
-int ae__knni_parse(ae_file *f, const ae__io_section *s, const char *who);
+/* The KNNI section (src/io/knni.c): validates its payload; finds the
+ * validated section of a parsed file (NULL when it has none); writes the
+ * payload of idx. struct ae_file keeps nothing of it: its layout is in the
+ * 1.0 ABI baseline's debug information, so it does not grow. */
+int ae__knni_parse(const ae__io_section *s, const char *who);
+const ae__io_section *ae__knni_find(const ae_file *f);
 int ae__knni_emit(ae__sink *s, const ae_index *idx);
 
 /* The fuzz target parses with CRC checks off to reach the deeper checks

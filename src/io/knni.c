@@ -16,7 +16,7 @@
 #include "analysis/index.h"
 #include "io.h"
 
-int ae__knni_parse(ae_file *f, const ae__io_section *s, const char *who)
+int ae__knni_parse(const ae__io_section *s, const char *who)
 {
 #define KNNI_BAD(...) ae__error(AE_ERR_FORMAT, __VA_ARGS__)
     const unsigned long long off = (unsigned long long)s->offset;
@@ -61,13 +61,16 @@ int ae__knni_parse(ae_file *f, const ae__io_section *s, const char *who)
             return KNNI_BAD("%s: section 'KNNI' at offset %llu: vector %llu has a squared norm "
                             "of %g, past single precision", who, off, (unsigned long long)i, n2);
     }
-    f->has_index = 1;
-    f->index_dim = dim;
-    f->index_metric = metric;
-    f->index_count = count;
-    f->index_data = v;
     return AE_OK;
 #undef KNNI_BAD
+}
+
+const ae__io_section *ae__knni_find(const ae_file *f)
+{
+    for (size_t i = 0; i < f->n_sections; i++)
+        if (f->sections[i].type_code == AE__SEC_KNNI && f->sections[i].known)
+            return &f->sections[i];
+    return NULL;
 }
 
 int ae__knni_emit(ae__sink *s, const ae_index *idx)
@@ -91,10 +94,13 @@ int ae_file_load_index(ae_index **out, const ae_file *f)
     static const char who[] = "ae_file_load_index";
     if (f == NULL || out == NULL)
         return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
-    if (!f->has_index)
+    const ae__io_section *s = ae__knni_find(f);
+    if (s == NULL)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds no index", who);
-    return ae__index_from_le(out, f->index_data, (size_t)f->index_count, f->index_dim,
-                             (int)f->index_metric, who);
+    /* validated when the file was opened */
+    const unsigned char *p = s->payload;
+    return ae__index_from_le(out, p + AE__KNNI_HEADER, (size_t)ae__rd64(p + 8), ae__rd32(p),
+                             (int)ae__rd32(p + 4), who);
 }
 
 int ae_index_load_v(ae_index **out, const char *path, unsigned header_version)

@@ -953,7 +953,7 @@ static int parse_all(parser *ps)
         return rc;
     if (ps->sec[S_DETC] && (rc = parse_detc(ps, ps->sec[S_DETC])) < 0)
         return rc;
-    if (ps->sec[S_KNNI] && (rc = ae__knni_parse(f, ps->sec[S_KNNI], ps->who)) < 0)
+    if (ps->sec[S_KNNI] && (rc = ae__knni_parse(ps->sec[S_KNNI], ps->who)) < 0)
         return rc;
     return AE_OK;
 }
@@ -1120,7 +1120,7 @@ int ae_file_get_info(const ae_file *f, ae_file_info *out)
     i.optimizer_steps = f->has_optimizer ? f->opt_steps : 0;
     i.has_pca = f->has_pca;
     i.has_detector = f->has_detector;
-    i.has_index = f->has_index;
+    i.has_index = ae__knni_find(f) != NULL;
     return ae__fill_struct(out, &i, sizeof i, INFO_1_0, who);
 }
 
