@@ -325,6 +325,8 @@ static void offer_range(cand *h, size_t *size, size_t k, const float *a, const f
 {
     for (size_t j = j0; j < j1; j++) {
         float s = cosine ? a[j] * c[j] : a[j] + c[j];
+        if (*size == k && !(s < h[0].s)) /* the common case; NaN never enters */
+            continue;
         if (s != s) /* cannot happen with checked inputs; keeps the heap ordered */
             s = INFINITY;
         offer(h, size, k, (cand){s, (uint32_t)(first + j)});
