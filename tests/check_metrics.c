@@ -379,7 +379,7 @@ START_TEST(classification_helpers_reject_bad_input_and_leave_outputs)
     ck_assert_int_eq(ae_metrics_argmax(out, scores, 0, 2), AE_ERR_INVALID);
     ck_assert_int_eq(ae_metrics_argmax(out, scores, 2, 0), AE_ERR_INVALID);
     ck_assert_int_eq(ae_metrics_argmax(out, scores, 2, (size_t)INT32_MAX + 1), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_metrics_argmax(out, scores, SIZE_MAX, 2), AE_ERR_LIMIT);
+    ck_assert_int_eq(ae_metrics_argmax(out, scores, SIZE_MAX, 2), AE_ERR_INVALID);
     ck_assert_int_eq(ae_metrics_argmax(out, scores, 2, 2), AE_ERR_INVALID);
     ck_assert_msg(strstr(ae_last_error(), "score 1 of sample 0 is NaN") != NULL, "%s",
                   ae_last_error());
@@ -390,6 +390,7 @@ START_TEST(classification_helpers_reject_bad_input_and_leave_outputs)
     ck_assert_int_eq(ae_metrics_accuracy(&acc, NULL, pred, 3), AE_ERR_INVALID);
     ck_assert_int_eq(ae_metrics_accuracy(&acc, labels, NULL, 3), AE_ERR_INVALID);
     ck_assert_int_eq(ae_metrics_accuracy(&acc, labels, pred, 0), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_accuracy(&acc, labels, pred, SIZE_MAX), AE_ERR_INVALID);
     ck_assert_double_eq(acc, 42.0);
 
     size_t m[16] = {5};

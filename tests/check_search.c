@@ -429,7 +429,9 @@ START_TEST(search_rejects_bad_arguments_and_leaves_outputs_alone)
     ck_assert_int_eq(ae_index_search(idx, q, 1, 0, res, dist), AE_ERR_INVALID);
     ck_assert_int_eq(ae_index_search(idx, q, 1, 4, res, dist), AE_ERR_INVALID);
     assert_msg_has("k is 4; expected 1 to the index's 3 vectors");
-    ck_assert_int_eq(ae_index_search(idx, q, SIZE_MAX / 2, 3, res, dist), AE_ERR_LIMIT);
+    ck_assert_int_eq(ae_index_search(idx, q, SIZE_MAX / 2, 3, res, dist), AE_ERR_INVALID);
+    assert_msg_has("overflow any buffer");
+    ck_assert_int_eq(ae_index_search(idx, q, SIZE_MAX / 32, 3, res, dist), AE_ERR_INVALID);
     q[3] = NAN;
     ck_assert_int_eq(ae_index_search(idx, q, 2, 3, res, dist), AE_ERR_INVALID);
     assert_msg_has("query value 1 of vector 1 is not finite");

@@ -39,8 +39,8 @@ extern "C" {
  * @param count         samples, >= 1
  * @param n_classes     scores per sample, 1 .. INT32_MAX
  * @return AE_OK, AE_ERR_INVALID (NULL, count or n_classes 0, n_classes
- *         above INT32_MAX, a NaN score: the message gives its place),
- *         AE_ERR_LIMIT (count * n_classes overflows).
+ *         above INT32_MAX, count * n_classes past any buffer, a NaN score:
+ *         the message gives its place).
  */
 AE_API int ae_metrics_argmax(int32_t *classes, const float *scores, size_t count,
                              size_t n_classes);

@@ -185,8 +185,9 @@ AE_API int ae_index_get_vectors(const ae_index *idx, size_t first, size_t count,
  * @param[out] distances  count * k distances (ae_metric), or NULL when
  *                        only the indices are wanted (untouched on failure)
  * @return AE_OK; AE_ERR_INVALID (NULL idx, queries or indices, count 0,
- *         k 0 or above the count, a query value not finite); AE_ERR_LIMIT
- *         (count * k overflows); AE_ERR_NOMEM.
+ *         k 0 or above the count, a query value not finite, count so large
+ *         that the queries or results could not be one buffer);
+ *         AE_ERR_NOMEM.
  */
 AE_API int ae_index_search(const ae_index *idx, const float *queries, size_t count, size_t k,
                            size_t *indices, float *distances);

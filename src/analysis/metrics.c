@@ -202,15 +202,16 @@ int ae_metrics_pr_auc(double *out, const double *scores, const int32_t *labels, 
 int ae_metrics_argmax(int32_t *classes, const float *scores, size_t count, size_t n_classes)
 {
     static const char what[] = "ae_metrics_argmax";
-    size_t total;
     if (classes == NULL || scores == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          classes == NULL ? "classes" : "scores");
-    if (count == 0 || n_classes == 0 || n_classes > INT32_MAX)
-        return ae__error(AE_ERR_INVALID, "%s: %zu samples of %zu classes (expected >= 1 and "
-                         "classes <= %d)", what, count, n_classes, INT32_MAX);
-    if (!ae__mul_size(count, n_classes, &total))
-        return ae__error(AE_ERR_LIMIT, "%s: %zu x %zu scores overflow", what, count, n_classes);
+    if (n_classes == 0 || n_classes > INT32_MAX)
+        return ae__error(AE_ERR_INVALID, "%s: %zu classes (expected 1 to %d)", what, n_classes,
+                         INT32_MAX);
+    int rc = ae__check_count(count, n_classes, sizeof(float), "count", what);
+    if (rc < 0)
+        return rc;
+    const size_t total = count * n_classes;
     for (size_t i = 0; i < total; i++)
         if (isnan(scores[i]))
             return ae__error(AE_ERR_INVALID, "%s: score %zu of sample %zu is NaN", what,
@@ -232,9 +233,7 @@ static int check_pairs(const int32_t *labels, const int32_t *predicted, size_t c
     if (labels == NULL || predicted == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          labels == NULL ? "labels" : "predicted");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
-    return AE_OK;
+    return ae__check_count(count, 1, sizeof(int32_t), "count", what);
 }
 
 int ae_metrics_accuracy(double *out, const int32_t *labels, const int32_t *predicted,

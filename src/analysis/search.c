@@ -375,8 +375,11 @@ static void search_blocks(const search_job *j, size_t w)
         memset(sizes, 0, sizeof sizes);
         for (size_t t0 = 0; t0 < n; t0 += TILE) {
             const size_t tn = n - t0 < TILE ? n - t0 : TILE;
-            ae__gemm(0, 1, qb, tn, d, cosine ? -1.0f : -2.0f, q, d, idx->x + t0 * d, d, 0.0f,
-                     prod, tn);
+            const float alpha = cosine ? -1.0f : -2.0f;
+            if (qb == 1) /* a matrix-vector product: no packing of the tile */
+                ae__gemv(0, tn, d, alpha, idx->x + t0 * d, d, q, 0.0f, prod);
+            else
+                ae__gemm(0, 1, qb, tn, d, alpha, q, d, idx->x + t0 * d, d, 0.0f, prod, tn);
             for (size_t r = 0; r < qb; r++)
                 scan_row(heaps + r * k, &sizes[r], k, idx->aux + t0, prod + r * tn, tn, cosine,
                          t0);
@@ -425,17 +428,14 @@ int ae_index_search(const ae_index *idx, const float *queries, size_t count, siz
     if (idx == NULL || queries == NULL || indices == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          idx == NULL ? "index" : queries == NULL ? "queries" : "indices");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    int rc = ae__check_count(count, idx->d, sizeof(float), "count", what);
+    if (rc < 0)
+        return rc;
     if (k == 0 || k > idx->n)
         return ae__error(AE_ERR_INVALID, "%s: k is %zu; expected 1 to the index's %zu vectors",
                          what, k, idx->n);
-    size_t results;
-    if (!ae__mul_size(count, k, &results) || results > SIZE_MAX / sizeof(size_t))
-        return ae__error(AE_ERR_LIMIT, "%s: %zu queries x %zu neighbours overflow", what, count,
-                         k);
-    int rc = check_vectors(queries, count, idx->d, idx->opts.metric, NULL, what, "query");
-    if (rc < 0)
+    if ((rc = ae__check_count(count, k, sizeof(size_t), "count", what)) < 0 ||
+        (rc = check_vectors(queries, count, idx->d, idx->opts.metric, NULL, what, "query")) < 0)
         return rc;
 
     search_job j;
