@@ -583,6 +583,16 @@ START_TEST(a_custom_loss_trains)
     to.validation = ds;
     ck_assert_int_eq(ae_model_train(b, ob, ds, &to), AE_ERR_INVALID);
     to.validation = NULL;
+    /* model files record MSE and BCE settings only (1.0 readers take them) */
+    void *data = NULL;
+    size_t size = 0;
+    ae_save_options sv = AE_SAVE_OPTIONS_INIT;
+    sv.training = &to;
+    ck_assert_int_eq(ae_model_save_memory(b, &data, &size, &sv), AE_ERR_INVALID);
+    to.loss = AE_LOSS_MAE;
+    to.loss_fn = NULL;
+    ck_assert_int_eq(ae_model_save_memory(b, &data, &size, &sv), AE_ERR_INVALID);
+    to.loss_fn = my_mse;
     to.loss = AE_LOSS_MSE;
     ck_assert_int_eq(ae_model_train(b, ob, ds, &to), AE_ERR_INVALID);
     free(pa);
