@@ -41,6 +41,7 @@ DEPS_check          := build test data abi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
 DEPS_bench          := build data
+DEPS_bench-search   := build data
 DEPS_check-valgrind := build test data valgrind
 DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
@@ -91,7 +92,7 @@ STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
-        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
+        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench bench-search \
         fuzz golden docs install uninstall help clean FORCE
 all: lib tools
 
@@ -243,6 +244,7 @@ OLD_CONSUMERS = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-old-consumers.sh $
 README_CHECK  = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-readme.sh $(O)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
 INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
+LINK_CHECK    = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/link-footprint.sh --check $(LIBOUT)
 
 # make check: the Check suites, then abi-check, the header and the
 # installed-consumer tests; the last line sums up (Check tests + gates).
@@ -267,8 +269,11 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY)
 	@$(INSTALL_CHECK)
 	@echo "==== the README's program, compiled and run (trains the demo model, about 8 s)"
 	@$(README_CHECK)
+	@echo "==== inference-only static link: an encoder-only program links no training code"
+	@$(LINK_CHECK)
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" abi-check abi-selftest \
-	    "pinned values" "old-headers consumers" headers --help "installed consumers" README
+	    "pinned values" "old-headers consumers" headers --help "installed consumers" README \
+	    "inference-only link"
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
@@ -335,6 +340,18 @@ $(BENCH_BIN): bench/bench.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
 	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+# bench/search_ivf.c: exact search (ae_index) against an IVF prototype, by
+# database size: where an approximate index would take over (docs/search.md).
+SEARCH_BENCH_BIN := $(BUILD)/bench/search_ivf
+
+$(SEARCH_BENCH_BIN): bench/search_ivf.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	    -o $@ bench/search_ivf.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+bench-search: $(SEARCH_BENCH_BIN)
+	OPENBLAS_NUM_THREADS=1 $(SEARCH_BENCH_BIN)
 
 bench: $(BENCH_BIN)
 	@scripts/ensure-deps.sh bench || \
@@ -433,7 +450,8 @@ help:
 	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replay, abi-check and its self-test, pinned values,"
-	@echo "                 old-headers consumers, headers, --help, installed consumers, README program"
+	@echo "                 old-headers consumers, headers, --help, installed consumers, README program,"
+	@echo "                 inference-only static link (scripts/link-footprint.sh --check)"
 	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders), built with clang in FUZZ_O=$(FUZZ_O)"
 	@echo "  docs           API reference from the headers with Doxygen in $(O)/docs/api (warnings are errors)"
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
@@ -444,6 +462,7 @@ help:
 	@echo "  check-headers  every public header compiles alone as C11 and C++11"
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
 	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
+	@echo "  bench-search   exact search against an IVF prototype by database size (docs/search.md)"
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff + field layouts vs every"
 	@echo "                 frozen abi/libae-MAJOR.*.abi; SONAME and newest node follow the version"
 	@echo "  abi-map        adds missing AE_API functions to src/ae.map's AE_MAJOR.MINOR node (made if missing)"
