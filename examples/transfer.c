@@ -12,7 +12,8 @@
  *   (b) the encoder fine-tuned with the head,
  *   (c) the same 784-64-10 network from random weights,
  *   (d) the 64 PCA components of the pixels (ae_pca),
- * and reports the accuracy on the 10000 test images for each N.
+ * and reports the accuracy on the 10000 test images for each N. Every head
+ * starts from its own copy of the pretrained encoder (ae_encoder_clone()).
  * <out>/transfer.png plots accuracy against N. Run with --help.
  */
 #include <errno.h>
@@ -246,9 +247,8 @@ static int make_adam(ae_optimizer **out, const setup *s)
 }
 
 /* Pretrains the autoencoder on the training images (labels unused) and
- * returns its encoder, saved in memory (ae_encoder_save_memory()): every
- * head loads a fresh copy of it. */
-static int pretrain(void **enc_file, size_t *enc_size, const setup *s, const ae_dataset *train,
+ * hands its encoder out (ae_model_release()); the decoder is freed. */
+static int pretrain(ae_encoder **out, const setup *s, const ae_dataset *train,
                     const ae_dataset *test, uint32_t h, uint32_t w)
 {
     ae_encoder *enc = NULL;
@@ -284,24 +284,13 @@ static int pretrain(void **enc_file, size_t *enc_size, const setup *s, const ae_
             goto done;
         fprintf(stderr, "%s: pretrained %u epochs in %.1f s\n", PROG, s->epochs, cli_now() - t0);
     }
-    rc = ae_encoder_save_memory(ae_model_encoder(model), enc_file, enc_size, NULL);
+    ae_model_release(model, out, NULL); /* keep the encoder, drop the decoder */
+    model = NULL;
 done:
     ae_optimizer_destroy(opt);
     ae_model_destroy(model);
     ae_encoder_destroy(enc);
     ae_decoder_destroy(dec);
-    return rc;
-}
-
-/* A fresh copy of the pretrained encoder. */
-static int load_encoder(ae_encoder **out, const void *enc_file, size_t enc_size)
-{
-    ae_file *f;
-    int rc = ae_file_open_memory(&f, enc_file, enc_size, NULL);
-    if (rc < 0)
-        return rc;
-    rc = ae_file_load_encoder(out, f);
-    ae_file_close(f);
     return rc;
 }
 
@@ -350,7 +339,17 @@ static int train_head(double *acc, ae_encoder *enc, int freeze, const setup *s,
     to.batch_size = s->batch;
     to.seed = seed + 1;
     to.loss = AE_LOSS_SOFTMAX_CE;
-    if ((rc = ae_model_train_pairs(model, opt, labelled, NULL, &to)) < 0 ||
+    rc = ae_model_train_pairs(model, opt, labelled, NULL, &to);
+    if (rc == AE_ERR_NUMERIC) {
+        /* libae stops when an epoch's loss grows 100-fold; a head that fits
+         * its few labels to a loss near 0 can trip that with one unlucky
+         * epoch. The model is back at the end of the last good epoch: go on
+         * with it, and say so. */
+        fprintf(stderr, "%s: warning: %s; going on with the last good epoch's weights\n", PROG,
+                ae_last_error());
+        rc = AE_OK;
+    }
+    if (rc < 0 ||
         (rc = ae_model_reconstruct(model, x_test, n_test, scores)) < 0 ||
         (rc = ae_metrics_argmax(pred, scores, n_test, CLASSES)) < 0 ||
         (rc = ae_metrics_accuracy(acc, y_test, pred, n_test)) < 0)
@@ -505,8 +504,7 @@ int main(int argc, char **argv)
 
     ae_dataset *train = NULL, *test = NULL, *pca_train = NULL;
     ae_pca *pca = NULL;
-    void *enc_file = NULL;
-    size_t enc_size = 0;
+    ae_encoder *pretrained = NULL;
     float *x_test = NULL, *x_block = NULL, *z_train = NULL, *z_test = NULL, *scores = NULL;
     int32_t *y_train = NULL, *y_test = NULL, *pred = NULL;
     size_t *order = NULL, *picked = NULL;
@@ -555,7 +553,7 @@ int main(int argc, char **argv)
         goto lib_fail;
 
     /* 1. pretrain without labels; keep the encoder */
-    if ((rc = pretrain(&enc_file, &enc_size, &s, train, test, h, w)) < 0)
+    if ((rc = pretrain(&pretrained, &s, train, test, h, w)) < 0)
         goto lib_fail;
 
     /* 2. PCA-64 of the pixels, fitted without labels as well */
@@ -599,7 +597,7 @@ int main(int argc, char **argv)
             const uint64_t head_seed = s.seed + 10 + 10 * (uint64_t)v;
             t0 = cli_now();
             if (v == V_FROZEN || v == V_FINETUNE)
-                rc = load_encoder(&enc, enc_file, enc_size);
+                rc = ae_encoder_clone(&enc, pretrained); /* each head its own copy */
             else if (v == V_SCRATCH)
                 rc = build_encoder(&enc, &s, h, w, head_seed + 5);
             else
@@ -656,7 +654,7 @@ done:
     ae_dataset_destroy(train);
     ae_dataset_destroy(test);
     ae_pca_destroy(pca);
-    ae_buffer_free(enc_file);
+    ae_encoder_destroy(pretrained);
     free(x_test);
     free(x_block);
     free(z_train);
