@@ -65,6 +65,7 @@
 #include "ae/latent.h"
 #include "ae/layer.h"
 #include "ae/model.h"
+#include "ae/onnx.h"
 #include "ae/optimizer.h"
 #include "ae/pca.h"
 #include "ae/train.h"
