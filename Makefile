@@ -299,7 +299,7 @@ check-onnx: check
 	@test -d $(ORT_DIR)/node_modules/onnxruntime-node || \
 	    (mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && \
 	     npm install --ignore-scripts --no-audit --no-fund --silent onnxruntime-node)
-	node tests/onnx/ort.mjs $(ORT_DIR)/node_modules $(ONNX_WORK) dense conv
+	node tests/onnx/ort.mjs $(ORT_DIR)/node_modules $(ONNX_WORK) dense conv custom
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)

@@ -95,7 +95,7 @@ case_ unchanged pass "" ae/train.h
 case_ append-train-options pass \
     's/^\( *float noise_amount; .*\)$/\1\n    int appended_in_1_1;/' ae/train.h
 case_ append-layer-vtable pass \
-    's/^\( *int (\*extra_load)(void \*state, const void \*buf, size_t size);\)$/\1\n    int (*appended_in_1_1)(void *state);/' \
+    's/^\(} ae_layer_vtable;\)$/    int (*appended_in_1_1)(void *state);\n\1/' \
     ae/sys/layer.h
 case_ append-file-info pass \
     's/^\( *int has_detector; .*\)$/\1\n    uint64_t appended_in_1_1;/' ae/io.h

@@ -11,6 +11,7 @@
  * tests/onnx/ (the ONNX gate of make check, and make check-onnx).
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,50 @@ START_TEST(a_custom_kind_is_refused_with_its_name)
 }
 END_TEST
 
+START_TEST(a_custom_kind_exports_through_its_hook)
+{
+    ck_assert_int_eq(om_scale_register(1), AE_OK);
+    ae_model *m = NULL, *back = NULL;
+    ck_assert_int_eq(om_custom(&m), AE_OK);
+    unsigned char *data;
+    size_t size;
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, (void **)&data, &size, NULL), AE_OK);
+    ae__onnx_model *pm = calloc(1, sizeof *pm);
+    ck_assert_int_eq(ae__onnx_parse(pm, data, size, "test"), AE_OK);
+    const ae__onnx_node *mul = NULL;
+    for (size_t i = 0; i < pm->n_nodes; i++)
+        if (ae__pbs_eq(pm->nodes[i].op, "Mul"))
+            mul = &pm->nodes[i];
+    ck_assert_ptr_nonnull(mul);
+    ck_assert(ae__pbs_eq(mul->name, "encoder.1") && mul->n_in == 2 && ae__pbs_eq(mul->in[1], "encoder.1.scale"));
+    const ae__onnx_tensor *t = ae__onnx_find_tensor(pm, mul->in[1]);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(t->count, 6);
+    float w[6];
+    ae__onnx_tensor_floats(t, w);
+    for (int i = 0; i < 6; i++)
+        ck_assert(w[i] == 0.5f + 0.25f * (float)i);
+    ae__onnx_free(pm);
+    free(pm);
+    /* export-only: import names the node and its op */
+    ck_assert_int_eq(ae_model_import_onnx_memory(&back, data, size, NULL), AE_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "'encoder.1' (Mul)"));
+    ae_buffer_free(data);
+    /* an op of the kind's own domain is imported at version 1 */
+    om_scale_domain = "org.example.test";
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, (void **)&data, &size, NULL), AE_OK);
+    om_scale_domain = NULL;
+    int found = 0;
+    for (size_t i = 0; i + 16 <= size && !found; i++)
+        found = memcmp(data + i, "org.example.test", 16) == 0;
+    ck_assert(found);
+    ck_assert_int_eq(ae_model_import_onnx_memory(&back, data, size, NULL), AE_ERR_UNSUPPORTED);
+    ae_buffer_free(data);
+    ae_model_destroy(m);
+    ck_assert_int_eq(ae_layer_unregister("om_scale"), AE_OK);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused)
 {
     ae_model *m = make(0), *out = NULL;
@@ -356,10 +401,22 @@ START_TEST(malformed_input_is_refused)
                       rc == AE_ERR_SHAPE, "cut %zu: %d %s", cut, rc, ae_last_error());
         ck_assert_ptr_null(out);
     }
+    ae_buffer_free(data);
+    /* a weight that is not a number */
+    ae_param_view v[64];
+    ck_assert_int_eq(ae__net_params(&m->dec->net, v), AE_OK);
+    v[0].value[3] = NAN;
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, (void **)&data, &size, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_import_onnx_memory(&out, data, size, NULL), AE_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "NaN"));
+    ck_assert_ptr_null(out);
     static const unsigned char junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     ck_assert_int_eq(ae_model_import_onnx_memory(&out, junk, sizeof junk, NULL), AE_ERR_FORMAT);
     ck_assert_int_eq(ae_model_import_onnx_memory(&out, "\x0a\x05" "ab", 4, NULL), AE_ERR_FORMAT);
     /* a wrong opset version */
+    ae_buffer_free(data);
+    v[0].value[3] = 0.0f;
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, (void **)&data, &size, NULL), AE_OK);
     unsigned char *copy = malloc(size);
     memcpy(copy, data, size);
     ck_assert(patch(copy, size, "\x10\x0d", "\x10\x05")); /* opset_import.version 13 -> 5 */
@@ -548,6 +605,7 @@ Suite *ae_onnx_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_custom_kind_is_refused_with_its_name);
+    tcase_add_test(tc, a_custom_kind_exports_through_its_hook);
     tcase_add_test(tc, bad_arguments_are_refused);
     tcase_add_test(tc, an_unsupported_op_is_named_with_its_node);
     tcase_add_test(tc, malformed_input_is_refused);

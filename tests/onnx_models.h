@@ -4,14 +4,17 @@
  * autoencoder and a convolutional one that together hold every built-in
  * kind, every padding mode and output padding of the spatial kinds, fused
  * and separate activations; batch normalization gets non-trivial running
- * statistics. Shared by tests/check_onnx.c and tests/onnx/helper.c.
+ * statistics; and a model with a custom kind whose vtable has the ONNX
+ * export hook. Shared by tests/check_onnx.c and tests/onnx/helper.c.
  */
 #ifndef AE_TESTS_ONNX_MODELS_H
 #define AE_TESTS_ONNX_MODELS_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <ae.h>
+#include <ae/sys/layer.h>
 
 #include "nn/nn.h"
 
@@ -122,6 +125,123 @@ static int om_conv(ae_model **out)
     OM_CHECK(ae_decoder_add_dropout(dec, 0.1f));
     om_fill_states(&enc->net, 5);
     om_fill_states(&dec->net, 6);
+    OM_CHECK(ae_model_create(out, enc, dec));
+    return AE_OK;
+fail:
+    ae_encoder_destroy(enc);
+    ae_decoder_destroy(dec);
+    return AE_ERR_INVALID;
+}
+
+/* ---- a custom kind with an ONNX export hook: y = x * scale ------------ */
+
+typedef struct om_scale {
+    size_t n;
+    float *w, *dw;
+} om_scale;
+
+static int om_scale_create(void **state, ae_shape *output, const ae_layer_create_args *args)
+{
+    om_scale *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return AE_ERR_NOMEM;
+    s->n = ae__shape_size(&args->input);
+    s->w = calloc(s->n, sizeof *s->w);
+    s->dw = calloc(s->n, sizeof *s->dw);
+    if (s->w == NULL || s->dw == NULL) {
+        free(s->w);
+        free(s->dw);
+        free(s);
+        return AE_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        s->w[i] = 0.5f + 0.25f * (float)i;
+    *output = args->input;
+    *state = s;
+    return AE_OK;
+}
+
+static void om_scale_destroy(void *state)
+{
+    om_scale *s = state;
+    if (s != NULL) {
+        free(s->w);
+        free(s->dw);
+        free(s);
+    }
+}
+
+static size_t om_scale_count(const void *state)
+{
+    (void)state;
+    return 1;
+}
+
+static int om_scale_get(void *state, size_t index, ae_param_view *v)
+{
+    om_scale *s = state;
+    (void)index;
+    v->name = "scale";
+    v->value = s->w;
+    v->grad = s->dw;
+    v->count = s->n;
+    v->shape.rank = 1;
+    v->shape.dims[0] = (uint32_t)s->n;
+    return AE_OK;
+}
+
+static int om_scale_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+{
+    const om_scale *s = state;
+    for (size_t b = 0; b < ctx->batch; b++)
+        for (size_t i = 0; i < s->n; i++)
+            y[b * s->n + i] = x[b * s->n + i] * s->w[i];
+    return AE_OK;
+}
+
+/* The hook: ONNX's Mul, broadcasting the scale over the batch; with a
+ * non-NULL user domain, the custom op "Scale" of that domain instead. */
+static const char *om_scale_domain;
+static int om_scale_onnx(const void *state, ae_layer_onnx_node *node)
+{
+    static const int64_t axes[1] = {1};
+    static const ae_layer_onnx_attr attrs[1] = {{"axes", AE_ONNX_ATTR_INTS, 0.0f, 0, NULL, axes, 1}};
+    (void)state;
+    node->op_type = om_scale_domain ? "Scale" : "Mul";
+    node->domain = om_scale_domain;
+    node->attrs = om_scale_domain ? attrs : NULL;
+    node->attr_count = om_scale_domain ? 1 : 0;
+    node->params = 1;
+    return AE_OK;
+}
+
+/* Registers "om_scale" (with the hook when hook is set); AE_ERR_EXISTS is fine. */
+static int om_scale_register(int hook)
+{
+    ae_layer_vtable vt = AE_LAYER_VTABLE_INIT;
+    vt.type_name = "om_scale";
+    vt.create = om_scale_create;
+    vt.destroy = om_scale_destroy;
+    vt.param_count = om_scale_count;
+    vt.param_get = om_scale_get;
+    vt.forward = om_scale_forward;
+    vt.onnx_node = hook ? om_scale_onnx : NULL;
+    int rc = ae_layer_register(&vt, NULL, NULL);
+    return rc == AE_ERR_EXISTS ? AE_OK : rc;
+}
+
+/* dense -> om_scale -> dense | dense: a model with a custom layer. */
+static int om_custom(ae_model **out)
+{
+    ae_encoder *enc = NULL;
+    ae_decoder *dec = NULL;
+    ae_shape in = {1, {8, 0, 0, 0}}, z = {1, {3, 0, 0, 0}};
+    OM_CHECK(ae_encoder_create(&enc, &in, 9));
+    OM_CHECK(ae_encoder_add_dense(enc, 6, AE_ACT_RELU));
+    OM_CHECK(ae_encoder_add_layer(enc, "om_scale", NULL, 0));
+    OM_CHECK(ae_encoder_add_dense(enc, 3, AE_ACT_IDENTITY));
+    OM_CHECK(ae_decoder_create(&dec, &z, 10));
+    OM_CHECK(ae_decoder_add_dense(dec, 8, AE_ACT_SIGMOID));
     OM_CHECK(ae_model_create(out, enc, dec));
     return AE_OK;
 fail:

@@ -25,8 +25,9 @@
  * given. A node's doc_string keeps what ONNX has no attribute for (the
  * padding mode, the initializer, batch normalization's exact momentum), so
  * a libae → ONNX → libae round trip gives the same layers and bit-identical
- * parameters and outputs. A layer of a custom kind is refused with
- * AE_ERR_UNSUPPORTED.
+ * parameters and outputs. A layer of a custom kind exports through the
+ * onnx_node slot of its vtable (ae/sys/layer.h) and is refused with
+ * AE_ERR_UNSUPPORTED without one.
  *
  * Import reads the same subset from ONNX files of any producer (PyTorch's
  * torch.onnx.export among them): one float32 input of layout N x dims, a
@@ -114,8 +115,10 @@ typedef struct ae_onnx_import_options {
  * @param path   the file to write
  * @param opts   NULL for AE_ONNX_EXPORT_OPTIONS_INIT
  * @return AE_OK, AE_ERR_INVALID (NULL, struct_size too small, an empty
- *         encoder or decoder), AE_ERR_UNSUPPORTED (a layer of a custom
- *         kind: the message names it), AE_ERR_LIMIT (the file would pass
+ *         encoder or decoder, a custom kind's onnx_node filling its node
+ *         badly), AE_ERR_UNSUPPORTED (a layer of a custom kind without an
+ *         onnx_node hook, or whose hook refuses: the message names it),
+ *         AE_ERR_STATE (an unfitted PCA in the options), AE_ERR_LIMIT (the file would pass
  *         AE_ONNX_MAX_SIZE), AE_ERR_VERSION (a newer struct setting fields
  *         this library does not know), AE_ERR_IO, AE_ERR_NOMEM; on failure
  *         @p path is untouched.

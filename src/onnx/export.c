@@ -151,9 +151,10 @@ static int check_kinds(const ae__net *const *nets, size_t n_nets, const char *co
         if (nets[k]->n == 0)
             return ae__error(AE_ERR_INVALID, "%s: the %s has no layers", who, prefix[k]);
         for (size_t i = 0; i < nets[k]->n; i++)
-            if (ae__onnx_exporter(nets[k]->layers[i].kind->name) == NULL)
+            if (ae__onnx_exporter(nets[k]->layers[i].kind) == NULL)
                 return ae__error(AE_ERR_UNSUPPORTED,
-                                 "%s: layer %zu of the %s is of kind '%s', which has no ONNX export",
+                                 "%s: layer %zu of the %s is of kind '%s', which has no ONNX export "
+                                 "(a custom kind needs the onnx_node slot of its vtable)",
                                  who, i, prefix[k], nets[k]->layers[i].kind->name);
     }
     return AE_OK;
@@ -206,7 +207,7 @@ int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const
                 snprintf(next, sizeof next, "%s.%zu.y", prefix[k], i);
             out.index = i;
             snprintf(out.name, sizeof out.name, "%s.%zu", prefix[k], i);
-            rc = ae__onnx_exporter(l->kind->name)(&out, l, cur, next);
+            rc = ae__onnx_exporter(l->kind)(&out, l, cur, next);
             snprintf(cur, sizeof cur, "%s", next);
         }
     }
@@ -238,6 +239,13 @@ int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const
         meta_num(&out, "libae.pca.n_components", (double)ae_pca_n_components(o.pca));
         meta_num(&out, "libae.pca.n_features", (double)ae_pca_n_features(o.pca));
         meta(&out, "libae.pca.solver", ae_pca_solver_used(o.pca) == AE_PCA_EXACT ? "exact" : "randomized");
+    }
+    for (size_t i = 0; i < out.n_domains; i++) {
+        ae__pbw_begin(&out.w, ONNX_MODEL_OPSET_IMPORT);
+        ae__pbw_string(&out.w, ONNX_OPSET_DOMAIN, out.domains[i]);
+        ae__pbw_varint(&out.w, ONNX_OPSET_VERSION, 1);
+        ae__pbw_end(&out.w);
+        ae__free(out.domains[i]);
     }
     if (rc == AE_OK && out.w.failed)
         rc = out.w.failed == AE_ERR_LIMIT

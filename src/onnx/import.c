@@ -6,6 +6,7 @@
  * takes a "libae:" doc_string config when it agrees with the attributes,
  * adds the layers and copies the weights in.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -182,16 +183,23 @@ static int fill_tensor(const importer *im, const ae__layer *l, const ae__onnx_sp
                          (int)(t->name.n > 64 ? 64 : t->name.n), (const char *)t->name.p, t->count,
                          s->tname[i], ae__shape_str(&v.shape, buf, sizeof buf));
     }
-    if (!s->transpose[i]) {
-        ae__onnx_tensor_floats(t, v.value);
+    /* as the model-file loader: weights are finite, or inference is garbage
+     * (and NaN reaches code that assumes numbers) */
+    float *dst = v.value, *tmp = NULL;
+    if (s->transpose[i] && (dst = tmp = ae__alloc(t->count * sizeof *tmp)) == NULL)
+        return AE_ERR_NOMEM;
+    ae__onnx_tensor_floats(t, dst);
+    for (size_t k = 0; k < t->count; k++)
+        if (!isfinite(dst[k])) {
+            ae__free(tmp);
+            return ae__error(AE_ERR_FORMAT, "%s: %s: tensor '%.*s' holds a NaN or infinite value at %zu",
+                             im->who, ae__onnx_node_str(s->node, nb, sizeof nb),
+                             (int)(t->name.n > 64 ? 64 : t->name.n), (const char *)t->name.p, k);
+        }
+    if (tmp == NULL)
         return AE_OK;
-    }
     /* K x units (MatMul, Gemm without transB) into units x K */
     const size_t rows = (size_t)t->dims[0], cols = (size_t)t->dims[1];
-    float *tmp = ae__alloc(t->count * sizeof *tmp);
-    if (tmp == NULL)
-        return AE_ERR_NOMEM;
-    ae__onnx_tensor_floats(t, tmp);
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++)
             v.value[c * rows + r] = tmp[r * cols + c];

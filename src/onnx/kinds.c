@@ -293,6 +293,87 @@ static int export_dropout(ae__onnx_out *o, const ae__layer *l, const char *in, c
     return AE_OK;
 }
 
+/* A custom kind's node, from its onnx_node hook. */
+static int export_custom(ae__onnx_out *o, const ae__layer *l, const char *in, const char *out)
+{
+    const char *who = l->kind->name;
+    ae_layer_onnx_node node;
+    memset(&node, 0, sizeof node);
+    node.struct_size = sizeof node;
+    int rc = ae__layer_status(l->kind->vt.onnx_node(l->state, &node));
+    if (rc < 0)
+        return rc;
+    if (node.op_type == NULL || node.op_type[0] == '\0' || strlen(node.op_type) > AE__ONNX_NAME_MAX)
+        return ae__error(AE_ERR_INVALID, "%s: onnx_node gave no op_type", who);
+    if (node.attr_count > AE__ONNX_ATTRS_MAX || (node.attr_count > 0 && node.attrs == NULL))
+        return ae__error(AE_ERR_INVALID, "%s: onnx_node gave %zu attributes (at most %u, attrs set)", who,
+                         node.attr_count, AE__ONNX_ATTRS_MAX);
+    if (node.params > l->n_tensors)
+        return ae__error(AE_ERR_INVALID, "%s: onnx_node asks for %zu parameter tensors, the layer has %zu",
+                         who, node.params, l->n_tensors);
+    const char *inputs[1 + AE__ONNX_NODE_IN];
+    char names[AE__ONNX_NODE_IN][96];
+    if (node.params + 1 > AE__ONNX_NODE_IN)
+        return ae__error(AE_ERR_INVALID, "%s: onnx_node asks for %zu inputs (at most %u)", who,
+                         node.params + 1, AE__ONNX_NODE_IN);
+    inputs[0] = in;
+    for (size_t t = 0; t < node.params; t++) {
+        ae_param_view v;
+        int64_t dims[AE_MAX_RANK];
+        memset(&v, 0, sizeof v);
+        v.struct_size = sizeof v;
+        if ((rc = ae__layer_status(l->kind->vt.param_get(l->state, t, &v))) < 0)
+            return rc;
+        if (v.name == NULL || v.shape.rank < 1 || v.shape.rank > AE_MAX_RANK || ae__shape_size(&v.shape) != v.count)
+            return ae__error(AE_ERR_INVALID, "%s: parameter %zu has no name or a shape that does not fit it", who, t);
+        for (uint32_t d = 0; d < v.shape.rank; d++)
+            dims[d] = v.shape.dims[d];
+        snprintf(names[t], sizeof names[t], "%s.%s", o->name, v.name);
+        ae__onnx_init_floats(o, names[t], dims, v.shape.rank, v.value);
+        inputs[1 + t] = names[t];
+    }
+    for (size_t i = 0; i < node.attr_count; i++) {
+        const ae_layer_onnx_attr *a = &node.attrs[i];
+        int ok = a->name != NULL && a->name[0] != '\0';
+        if (a->type == AE_ONNX_ATTR_STRING)
+            ok = ok && a->s != NULL;
+        else if (a->type == AE_ONNX_ATTR_INTS)
+            ok = ok && a->n_ints <= AE__ONNX_INTS_MAX * 4 && (a->n_ints == 0 || a->ints != NULL);
+        else
+            ok = ok && (a->type == AE_ONNX_ATTR_FLOAT || a->type == AE_ONNX_ATTR_INT);
+        if (!ok)
+            return ae__error(AE_ERR_INVALID, "%s: onnx_node attribute %zu is incomplete or of unknown type %d",
+                             who, i, a->type);
+    }
+    const char *domain = node.domain != NULL && node.domain[0] != '\0' ? node.domain : NULL;
+    if (domain != NULL) {
+        size_t k = 0;
+        while (k < o->n_domains && strcmp(o->domains[k], domain) != 0)
+            k++;
+        if (k == o->n_domains) {
+            if (k == AE__ONNX_DOMAINS_MAX)
+                return ae__error(AE_ERR_LIMIT, "%s: more than %u custom domains", who, AE__ONNX_DOMAINS_MAX);
+            if ((o->domains[k] = ae__strdup(domain)) == NULL)
+                return AE_ERR_NOMEM;
+            o->n_domains++;
+        }
+    }
+    ae__onnx_node_begin(o, node.op_type, o->name, inputs, 1 + node.params, out, NULL);
+    if (domain != NULL)
+        ae__pbw_string(&o->w, ONNX_NODE_DOMAIN, domain);
+    for (size_t i = 0; i < node.attr_count; i++) {
+        const ae_layer_onnx_attr *a = &node.attrs[i];
+        switch (a->type) {
+        case AE_ONNX_ATTR_FLOAT: ae__onnx_attr_float(o, a->name, a->f); break;
+        case AE_ONNX_ATTR_INT: ae__onnx_attr_int(o, a->name, a->i); break;
+        case AE_ONNX_ATTR_STRING: ae__onnx_attr_string(o, a->name, a->s); break;
+        default: ae__onnx_attr_ints(o, a->name, a->ints, a->n_ints); break;
+        }
+    }
+    ae__onnx_node_end(o);
+    return AE_OK;
+}
+
 static const struct {
     const char *kind;
     ae__onnx_export_fn fn;
@@ -309,10 +390,12 @@ static const struct {
     {AE_LAYER_DROPOUT, export_dropout},
 };
 
-ae__onnx_export_fn ae__onnx_exporter(const char *type_name)
+ae__onnx_export_fn ae__onnx_exporter(const ae__kind *kind)
 {
+    if (!kind->builtin)
+        return kind->vt.onnx_node != NULL ? export_custom : NULL;
     for (size_t i = 0; i < sizeof exporters / sizeof exporters[0]; i++)
-        if (strcmp(exporters[i].kind, type_name) == 0)
+        if (strcmp(exporters[i].kind, kind->name) == 0)
             return exporters[i].fn;
     return NULL;
 }

@@ -165,8 +165,12 @@ int ae__onnx_attr_get(const ae__onnx_node *n, const char *name, ae__onnx_attr *a
 
 /* ---- export -------------------------------------------------------------- */
 
+#define AE__ONNX_DOMAINS_MAX 8u /* custom domains one export may import */
+
 typedef struct ae__onnx_out {
     ae__pbw w;
+    char *domains[AE__ONNX_DOMAINS_MAX]; /* custom kinds' domains (copies) */
+    size_t n_domains;
     const char *prefix; /* "encoder" or "decoder" */
     size_t index;       /* layer index within the net */
     char name[64];      /* the layer's node name: prefix.index */
@@ -232,8 +236,9 @@ typedef int (*ae__onnx_import_fn)(ae__onnx_ctx *c, const ae__onnx_node *n, ae__o
 int ae__onnx_build(const ae__onnx_model *m, ae_encoder **enc, ae_decoder **dec, const char *latent_opt,
                    uint64_t seed, const char *who);
 
-/* The per-kind table (kinds.c). */
-ae__onnx_export_fn ae__onnx_exporter(const char *type_name);
+/* The per-kind table (kinds.c): the built-in kinds by name, a custom kind
+ * through its onnx_node hook; NULL when the kind has no ONNX form. */
+ae__onnx_export_fn ae__onnx_exporter(const ae__kind *kind);
 ae__onnx_import_fn ae__onnx_importer(const ae__onnx_node *n);
 
 /* A tensor by value name (initializer or Constant), or NULL. */

@@ -4,8 +4,9 @@
 python3-torch):
 
 1. libae's exports (tests/onnx/helper.c: a dense and a convolutional
-   autoencoder holding every built-in kind; model, encoder and decoder
-   files) pass onnx.checker.check_model(m, full_check=True);
+   autoencoder holding every built-in kind, and one with a custom kind
+   exported through its vtable's onnx_node hook; model, encoder and
+   decoder files) pass onnx.checker.check_model(m, full_check=True);
 2. a dense and a convolutional autoencoder built in PyTorch, exported with
    torch.onnx.export (opset 13, outputs x_hat and z), are imported by libae
    (helper run) and reconstruct the same inputs as PyTorch: max relative
@@ -45,7 +46,7 @@ def report(ok, line):
 
 # ---- 1. libae's exports pass the checker ---------------------------------
 subprocess.run([helper, "models", work], check=True)
-for name in ("dense", "conv"):
+for name in ("dense", "conv", "custom"):
     for suffix in ("", "_enc", "_dec"):
         path = os.path.join(work, name + suffix + ".onnx")
         try:

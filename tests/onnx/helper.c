@@ -3,10 +3,12 @@
  * helper.c - libae's side of tests/onnx/check.py (make check) and
  * tests/onnx/ort.mjs (make check-onnx):
  *
- *   helper models DIR      writes DIR/{dense,conv}.aem, .onnx (model),
+ *   helper models DIR      writes DIR/{dense,conv,custom}.aem, .onnx (model),
  *                          _enc.onnx, _dec.onnx, .in.f32 (inputs),
  *                          .out.f32 (libae's reconstructions, 8 samples)
- *                          and .shape.json (the per-sample input dims)
+ *                          and .shape.json (the per-sample input dims);
+ *                          custom holds a custom kind exported through its
+ *                          onnx_node hook (as Mul), so it has no import
  *   helper run ONNX IN OUT COUNT   imports ONNX as a model (latent from
  *                          the file) and writes its reconstruction of the
  *                          COUNT samples of IN (raw float32) to OUT
@@ -30,11 +32,13 @@ static int write_f32(const char *path, const float *x, size_t n)
 
 static int models(const char *dir)
 {
-    static const char *const names[2] = {"dense", "conv"};
+    static const char *const names[3] = {"dense", "conv", "custom"};
     char path[4096];
-    for (int k = 0; k < 2; k++) {
+    if (om_scale_register(1) != AE_OK)
+        return 1;
+    for (int k = 0; k < 3; k++) {
         ae_model *m;
-        if ((k ? om_conv(&m) : om_dense(&m)) != AE_OK)
+        if ((k == 2 ? om_custom(&m) : k ? om_conv(&m) : om_dense(&m)) != AE_OK)
             return 1;
         ae_shape in;
         ae_encoder_input_shape(ae_model_encoder(m), &in);
