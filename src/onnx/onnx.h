@@ -136,6 +136,8 @@ typedef struct ae__onnx_model {
     size_t n_nodes;
     ae__onnx_tensor *inits;  /* initializers, then Constant nodes' values */
     size_t n_inits;
+    size_t *index;           /* hash table over inits by name (index + 1, 0 empty) */
+    size_t index_size;       /* a power of two, at least 2 * n_inits */
     ae__onnx_value in[AE__ONNX_IO_MAX], out[AE__ONNX_IO_MAX];
     size_t n_in, n_out;
     ae__pbs meta_key[AE_ONNX_METADATA_MAX], meta_value[AE_ONNX_METADATA_MAX];

@@ -60,8 +60,10 @@ static int parse_tensor(ae__pbs msg, ae__onnx_tensor *t, const char *who)
             t->dtype = (int32_t)f.v;
             break;
         case ONNX_TENSOR_NAME:
-            if (f.wire != AE__PB_LEN || (rc = check_name(f.s, "tensor name", who)) < 0)
-                return f.wire != AE__PB_LEN ? BAD(who, "tensor name") : rc;
+            if (f.wire != AE__PB_LEN)
+                return BAD(who, "tensor name");
+            if ((rc = check_name(f.s, "tensor name", who)) < 0)
+                return rc;
             t->name = f.s;
             break;
         case ONNX_TENSOR_RAW_DATA:
@@ -309,12 +311,47 @@ int ae__onnx_attr_get(const ae__onnx_node *n, const char *name, ae__onnx_attr *a
     return r < 0 ? BAD(who, "node") : 0;
 }
 
+static size_t name_hash(ae__pbs s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < s.n; i++)
+        h = (h ^ s.p[i]) * 1099511628211ull;
+    return (size_t)h;
+}
+
+static int same_name(ae__pbs a, ae__pbs b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* The hash table over the tensors' names: a hostile graph's thousands of
+ * lookups stay linear in its size. A later definition replaces an earlier
+ * one (Constant values come after the initializers). */
+static int build_index(ae__onnx_model *m)
+{
+    size_t size = 16;
+    while (size < 2 * m->n_inits)
+        size *= 2;
+    m->index = ae__calloc(size, sizeof *m->index);
+    if (m->index == NULL)
+        return AE_ERR_NOMEM;
+    m->index_size = size;
+    for (size_t i = 0; i < m->n_inits; i++) {
+        size_t h = name_hash(m->inits[i].name) & (size - 1);
+        while (m->index[h] != 0 && !same_name(m->inits[m->index[h] - 1].name, m->inits[i].name))
+            h = (h + 1) & (size - 1);
+        m->index[h] = i + 1;
+    }
+    return AE_OK;
+}
+
 const ae__onnx_tensor *ae__onnx_find_tensor(const ae__onnx_model *m, ae__pbs name)
 {
-    /* the last definition wins: Constant values come after initializers */
-    for (size_t i = m->n_inits; i-- > 0;)
-        if (m->inits[i].name.n == name.n && (name.n == 0 || memcmp(m->inits[i].name.p, name.p, name.n) == 0))
-            return &m->inits[i];
+    if (m->index_size == 0)
+        return NULL;
+    for (size_t h = name_hash(name) & (m->index_size - 1); m->index[h] != 0; h = (h + 1) & (m->index_size - 1))
+        if (same_name(m->inits[m->index[h] - 1].name, name))
+            return &m->inits[m->index[h] - 1];
     return NULL;
 }
 
@@ -371,6 +408,7 @@ int ae__onnx_meta(const ae__onnx_model *m, const char *key, ae__pbs *value)
 
 void ae__onnx_free(ae__onnx_model *m)
 {
+    ae__free(m->index);
     ae__free(m->nodes);
     ae__free(m->inits);
     memset(m, 0, sizeof *m);
@@ -462,7 +500,7 @@ static int parse_graph(ae__onnx_model *m, ae__pbs g, const char *who)
             return ae__error(AE_ERR_UNSUPPORTED, "%s: %s: only a tensor 'value' is supported", who,
                              ae__onnx_node_str(n, nb, sizeof nb));
     }
-    return AE_OK;
+    return build_index(m);
 }
 
 int ae__onnx_parse(ae__onnx_model *m, const void *data, size_t size, const char *who)

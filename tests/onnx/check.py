@@ -23,11 +23,15 @@ import sys
 
 import warnings
 
-import numpy as np
-import onnx
-import onnx.checker
-import torch
-from torch import nn
+try:
+    import numpy as np
+    import onnx
+    import onnx.checker
+    import torch
+    from torch import nn
+except ImportError as e:
+    sys.exit(f"check.py: {e}: this gate needs Debian's python3-numpy, python3-onnx and "
+             f"python3-torch for {sys.executable} (scripts/ensure-deps.sh onnx installs them as root)")
 
 warnings.filterwarnings("ignore")  # torch.onnx.export warns about its own internals
 helper, work = sys.argv[1], sys.argv[2]

@@ -38,4 +38,5 @@ for (const name of names) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}.onnx in ONNX Runtime ${ort.env.versions ? ort.env.versions.common : ''}: ` +
               `${count} samples, max abs error ${maxAbs.toExponential(2)}, max rel error ${maxRel.toExponential(2)} (limit 1e-5)`);
 }
+console.log(`onnxruntime: ${names.length - bad} passed, ${bad} failed`);
 process.exit(bad ? 1 : 0);
