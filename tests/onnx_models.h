@@ -2,7 +2,8 @@
 /*
  * onnx_models.h - the models the ONNX tests export and import: a dense
  * autoencoder and a convolutional one that together hold every built-in
- * kind, every padding mode and output padding of the spatial kinds, fused
+ * kind (a VAE's Gaussian sample included), every padding mode and output
+ * padding of the spatial kinds, fused
  * and separate activations; batch normalization gets non-trivial running
  * statistics; and a model with a custom kind whose vtable has the ONNX
  * export hook. Shared by tests/check_onnx.c and tests/onnx/helper.c.
@@ -44,7 +45,8 @@ static int om_dense(ae_model **out)
 {
     ae_encoder *enc = NULL;
     ae_decoder *dec = NULL;
-    ae_shape in = {2, {4, 5, 0, 0}}, z = {1, {6, 0, 0, 0}}, back = {2, {4, 5, 0, 0}};
+    ae_shape in = {2, {4, 5, 0, 0}}, z = {1, {6, 0, 0, 0}}, back = {2, {4, 5, 0, 0}},
+             mid = {2, {2, 10, 0, 0}};
     ae_dense_options d = AE_DENSE_OPTIONS_INIT;
     OM_CHECK(ae_encoder_create(&enc, &in, 7));
     OM_CHECK(ae_encoder_add_dense(enc, 16, AE_ACT_RELU));
@@ -66,6 +68,8 @@ static int om_dense(ae_model **out)
     OM_CHECK(ae_decoder_add_activation(dec, AE_ACT_LEAKY_RELU));
     OM_CHECK(ae_decoder_add_dense(dec, 20, AE_ACT_TANH));
     OM_CHECK(ae_decoder_add_activation(dec, AE_ACT_IDENTITY));
+    OM_CHECK(ae_decoder_add_reshape(dec, &mid));
+    OM_CHECK(ae_decoder_add_flatten(dec));
     OM_CHECK(ae_decoder_add_reshape(dec, &back));
     om_fill_states(&enc->net, 11);
     OM_CHECK(ae_model_create(out, enc, dec));
@@ -96,7 +100,7 @@ static int om_conv(ae_model **out)
     c.activation = AE_ACT_LEAKY_RELU;
     OM_CHECK(ae_encoder_add_conv2d_ex(enc, &c));                          /* 8x3x3 */
     OM_CHECK(ae_encoder_add_conv2d(enc, 8, 1, 1, AE_PAD_VALID, AE_ACT_TANH));
-    OM_CHECK(ae_encoder_add_flatten(enc));
+    OM_CHECK(ae_encoder_add_gaussian_sample(enc));                        /* 36: a VAE's mu */
     OM_CHECK(ae_encoder_add_dense(enc, 10, AE_ACT_IDENTITY));
     OM_CHECK(ae_decoder_create(&dec, &z, 4));
     OM_CHECK(ae_decoder_add_dense(dec, 72, AE_ACT_RELU));

@@ -18,6 +18,7 @@
  * | batchnorm          | BatchNormalization (epsilon, momentum = 1 - libae's)    |
  * | activation         | Relu, LeakyRelu (alpha), Sigmoid, Tanh; identity: Identity |
  * | dropout            | Dropout (ratio; the identity at inference)              |
+ * | gaussian_sample    | [Flatten] Slice (the means: its inference output)       |
  *
  * The graph input is "x" (an encoder or a model) or "z" (a decoder), the
  * output "z" (an encoder) or "x_hat" (a decoder; a model outputs "x_hat"

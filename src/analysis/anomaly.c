@@ -15,11 +15,11 @@
 
 #include "ae/anomaly.h"
 #include "core/core.h"
+#include "core/kernels.h"
 #include "data/dataset.h"
 #include "nn/nn.h"
 
-#define SCORE_CHUNK 256 /* samples reconstructed per call */
-#define BCE_EPS 1e-7    /* clamp of x~, as AE_LOSS_BCE */
+#define SCORE_CHUNK AE__CHUNK /* samples reconstructed per call */
 
 struct ae_detector {
     ae_detector_options opts;
@@ -44,48 +44,30 @@ static int score_valid(int kind)
     return kind == AE_SCORE_MSE || kind == AE_SCORE_MAE || kind == AE_SCORE_BCE;
 }
 
-/* Error of one sample of n values. */
+/* Error of one sample of n values: the mean of the loss's kernel. */
 static double sample_error(int kind, const float *x, const float *xr, size_t n)
 {
-    double sum = 0.0;
-    switch (kind) {
-    case AE_SCORE_MSE:
-        for (size_t j = 0; j < n; j++) {
-            double d = (double)xr[j] - (double)x[j];
-            sum += d * d;
-        }
-        break;
-    case AE_SCORE_MAE:
-        for (size_t j = 0; j < n; j++)
-            sum += fabs((double)xr[j] - (double)x[j]);
-        break;
-    default: /* AE_SCORE_BCE */
-        for (size_t j = 0; j < n; j++) {
-            double p = (double)xr[j], t = (double)x[j];
-            p = p < BCE_EPS ? BCE_EPS : p > 1.0 - BCE_EPS ? 1.0 - BCE_EPS : p;
-            sum -= t * log(p) + (1.0 - t) * log1p(-p);
-        }
-        break;
-    }
-    return sum / (double)n;
+    const int recon = kind == AE_SCORE_MSE   ? AE__RECON_SQUARED
+                      : kind == AE_SCORE_MAE ? AE__RECON_ABSOLUTE
+                                             : AE__RECON_BCE;
+    return ae__recon_sum(recon, xr, x, n, NULL, 0.0f) / (double)n;
 }
 
 int ae_score_compute(double *errors, int kind, const float *x, const float *xr, size_t count,
                      size_t size)
 {
     static const char what[] = "ae_score_compute";
-    size_t total;
     if (errors == NULL || x == NULL || xr == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          errors == NULL ? "errors" : x == NULL ? "x" : "xr");
     if (!score_valid(kind))
         return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
                          kind);
-    if (count == 0 || size == 0)
-        return ae__error(AE_ERR_INVALID, "%s: %s is 0", what, count == 0 ? "count" : "size");
-    if (!ae__mul_size(count, size, &total))
-        return ae__error(AE_ERR_INVALID, "%s: %zu samples of %zu values overflow", what, count,
-                         size);
+    if (size == 0)
+        return ae__error(AE_ERR_INVALID, "%s: size is 0", what);
+    int rc = ae__check_count(count, size, sizeof(double), "count", what);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < count; i++)
         errors[i] = sample_error(kind, x + i * size, xr + i * size, size);
     return AE_OK;
@@ -107,23 +89,18 @@ int ae_model_score(const ae_model *model, const float *x, size_t count, int kind
                    double *errors)
 {
     static const char what[] = "ae_model_score";
-    size_t size = 0, bytes;
+    size_t size = 0;
     if (model == NULL || errors == NULL || x == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          model == NULL ? "model" : errors == NULL ? "errors" : "x");
     if (!score_valid(kind))
         return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
                          kind);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
-    int rc = model_size(model, &size, what);
-    if (rc < 0)
+    int rc = ae__check_count(count, 1, sizeof(double), "count", what);
+    if (rc < 0 || (rc = model_size(model, &size, what)) < 0 ||
+        (rc = ae__check_count(count, size, sizeof(double), "count", what)) < 0)
         return rc;
-    size_t chunk = count < SCORE_CHUNK ? count : SCORE_CHUNK, total, tbytes;
-    if (!ae__mul_size(count, size, &total) || !ae__mul_size(total, sizeof(float), &bytes) ||
-        !ae__mul_size(count, sizeof(double), &tbytes))
-        return ae__error(AE_ERR_INVALID, "%s: %zu samples of %zu values overflow", what, count,
-                         size);
+    size_t chunk = count < SCORE_CHUNK ? count : SCORE_CHUNK, tbytes = count * sizeof(double);
     /* Errors go to scratch first: a failure part-way leaves @p errors as it was. */
     float *xr = ae__alloc(chunk * size * sizeof(float));
     double *tmp = ae__alloc(tbytes);
@@ -205,8 +182,9 @@ static int check_errors(const double *errors, size_t count, int finite, const ch
 {
     if (errors == NULL)
         return ae__error(AE_ERR_INVALID, "%s: errors is NULL", what);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    int rc = ae__check_count(count, 1, sizeof(double), "count", what);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < count; i++) {
         if (isnan(errors[i]) || (finite && !isfinite(errors[i])))
             return ae__error(AE_ERR_INVALID, "%s: errors[%zu] is %g", what, i, errors[i]);
@@ -449,8 +427,8 @@ int ae_detector_classify(const ae_detector *det, const double *errors, size_t co
     if (flags == NULL || errors == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          flags == NULL ? "flags" : "errors");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    if ((rc = ae__check_count(count, 1, sizeof(double), "count", what)) < 0)
+        return rc;
     const double t = det->threshold;
     for (size_t i = 0; i < count; i++)
         flags[i] = !(errors[i] <= t); /* NaN: anomaly */

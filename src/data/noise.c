@@ -102,9 +102,9 @@ int ae_noise_apply(float *x, size_t count, int noise, float amount, uint64_t see
 {
     if (x == NULL)
         return ae__error(AE_ERR_INVALID, "ae_noise_apply: x is NULL");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_noise_apply: count is 0");
-    int rc = ae__noise_check(noise, amount, "ae_noise_apply");
+    int rc = ae__check_count(count, 1, sizeof(float), "count", "ae_noise_apply");
+    if (rc == AE_OK)
+        rc = ae__noise_check(noise, amount, "ae_noise_apply");
     if (rc < 0)
         return rc;
     ae_rng rng;

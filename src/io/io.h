@@ -14,10 +14,12 @@
 #define AE_IO_IO_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "ae/io.h"
 #include "ae/sys/layer.h"
 #include "core/core.h"
+#include "core/kernels.h"
 
 /* ---- format constants ---------------------------------------------------- */
 
@@ -61,50 +63,36 @@
 #define AE__OPTM_HEADER 64u
 #define AE__PCAS_HEADER 64u
 
-/* ---- little-endian fields ------------------------------------------------ */
+/* File offsets round up to 64 bytes (tensor data alignment). */
+static inline uint64_t ae__align64(uint64_t n) { return ae__round_up(n, 64); }
 
-static inline void ae__le16(unsigned char *p, uint16_t v)
+/* The format's one finiteness rule (docs/format.md): a binary32 whose
+ * exponent bits are all ones (NaN or infinity) is refused. The reader
+ * applies it to the file's bytes, the writer to the values it is about to
+ * write, so a writer never writes what the reader refuses. */
+static inline int ae__f32_bits_finite(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
+
+/* Index of the first value breaking the rule among n little-endian
+ * binary32 (the reader's view), or n when all are finite. */
+static inline size_t ae__first_nonfinite_le(const unsigned char *p, size_t n)
 {
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
+    for (size_t i = 0; i < n; i++)
+        if (!ae__f32_bits_finite(ae__rd32(p + 4 * i)))
+            return i;
+    return n;
 }
-static inline void ae__le32(unsigned char *p, uint32_t v)
+
+/* The same over n floats in memory (the writer's view). */
+static inline size_t ae__first_nonfinite(const float *x, size_t n)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        __builtin_memcpy(&bits, &x[i], 4);
+        if (!ae__f32_bits_finite(bits))
+            return i;
+    }
+    return n;
 }
-static inline void ae__le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static inline uint16_t ae__rd16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t ae__rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t ae__rd64(const unsigned char *p)
-{
-    return (uint64_t)ae__rd32(p) | (uint64_t)ae__rd32(p + 4) << 32;
-}
-static inline float ae__rdf32(const unsigned char *p)
-{
-    uint32_t v = ae__rd32(p);
-    float f;
-    __builtin_memcpy(&f, &v, 4);
-    return f;
-}
-static inline double ae__rdf64(const unsigned char *p)
-{
-    uint64_t v = ae__rd64(p);
-    double d;
-    __builtin_memcpy(&d, &v, 8);
-    return d;
-}
-static inline uint64_t ae__align64(uint64_t n) { return (n + 63) / 64 * 64; }
 
 /* CRC-32 (zlib's) of n bytes, continuing from crc; any size. */
 uint32_t ae__crc32(uint32_t crc, const void *data, size_t n);
@@ -143,13 +131,19 @@ int ae__emit_floats(ae__sink *s, const float *x, size_t n);
 /* n doubles as little-endian binary64. */
 int ae__emit_doubles(ae__sink *s, const double *x, size_t n);
 
-/* A save to a path: a temporary file in the same folder, renamed over the
- * path by ae__atomic_commit() after fflush + fsync (and the folder synced);
- * ae__atomic_abort() removes it. */
+/* A save to a path: a temporary file in the same folder (unnamed until
+ * complete where O_TMPFILE works), renamed over the path by
+ * ae__atomic_commit() after fflush + fsync (and the folder synced, best
+ * effort); ae__atomic_abort() removes it. Opening first removes the
+ * temporary files of dead processes (stream.c tells the scheme). */
 typedef struct ae__atomic {
-    char *tmp;        /* temporary path */
+    char *tmp;        /* temporary path (cap bytes) */
+    size_t cap;
     const char *path; /* final path */
     FILE *fp;
+    int dirfd;        /* the folder, opened before anything is written */
+    int unnamed;      /* O_TMPFILE: no name until linked */
+    int linked;       /* the unnamed file got the name tmp */
 } ae__atomic;
 
 int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char *who);
@@ -271,5 +265,45 @@ int ae__file_parse(unsigned char *bytes, size_t len, uint64_t extra, int check_c
 /* The fuzz target parses with CRC checks off to reach the deeper checks
  * (a mutated file rarely keeps valid CRCs); the library never does. */
 int ae__file_open_unchecked(ae_file **out, const void *data, size_t size);
+
+
+/* ---- loaders (load.c, load_model.c, load_analysis.c) --------------------- */
+
+/* n little-endian float32 values into dst. */
+static inline void ae__copy_f32le(float *dst, const unsigned char *src, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(dst, src, n * sizeof *dst);
+#else
+    for (size_t i = 0; i < n; i++)
+        dst[i] = ae__rdf32(src + 4 * i);
+#endif
+}
+
+/* "a model", "an encoder alone", ... for messages. */
+const char *ae__file_kind_text(int kind);
+/* Builds network `which` (0 encoder, 1 decoder) of f into a new handle of
+ * `size` bytes whose first member is its ae__net. */
+int ae__load_net(const ae_file *f, int which, void **out, size_t size, const char *who);
+
+/* The body of a path shortcut (ae_model_load() ...): opens path, loads with
+ * fn(&obj, file), closes. Needs out, path and header_version in scope. */
+#define AE__LOAD_SHORTCUT(type, fn, who)                                          \
+    do {                                                                 \
+        ae_file *f;                                                      \
+        type *obj;                                                       \
+        int rc = ae__check_header(header_version, who);                  \
+        if (rc < 0)                                                      \
+            return rc;                                                   \
+        if (out == NULL || path == NULL)                                 \
+            return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who); \
+        if ((rc = ae_file_open_v(&f, path, NULL, header_version)) < 0)   \
+            return rc;                                                   \
+        rc = fn(&obj, f);                                                \
+        ae_file_close(f);                                                \
+        if (rc == AE_OK)                                                 \
+            *out = obj;                                                  \
+        return rc;                                                       \
+    } while (0)
 
 #endif

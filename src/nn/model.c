@@ -71,15 +71,17 @@ int ae_model_reconstruct(const ae_model *model, const float *x, size_t count, fl
 {
     if (model == NULL || x == NULL || xr == NULL)
         return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: model, x or xr is NULL");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: count is 0");
+    int rc = ae__check_count(count, AE__MAX(model->enc->net.in_size, model->dec->net.out_size),
+                             sizeof(float), "count", "ae_model_reconstruct");
+    if (rc < 0)
+        return rc;
     const ae__net *nets[2] = {&model->enc->net, &model->dec->net};
     return ae__chain_run(nets, 2, x, count, xr, "ae_model_reconstruct");
 }
 
 int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, double *out_loss)
 {
-    enum { CHUNK = 256 };
+    enum { CHUNK = AE__CHUNK };
     if (model == NULL || ds == NULL || out_loss == NULL)
         return ae__error(AE_ERR_INVALID, "ae_model_evaluate: model, dataset or out_loss is NULL");
     if (!ae__loss_valid(loss))

@@ -156,12 +156,9 @@ static int fill_tensor(const importer *im, const ae__layer *l, const ae__onnx_sp
     int found = 0;
     for (int state = 0; state < 2 && !found; state++) {
         size_t n = state ? l->n_states : l->n_tensors;
-        for (size_t k = 0; k < n && !found; k++) {
-            memset(&v, 0, sizeof v);
-            v.struct_size = sizeof v;
-            int rc = state ? l->kind->vt.state_get(l->state, k, &v) : l->kind->vt.param_get(l->state, k, &v);
-            found = rc == AE_OK && v.name != NULL && strcmp(v.name, s->tname[i]) == 0;
-        }
+        for (size_t k = 0; k < n && !found; k++)
+            found = ae__kind_tensor(l->kind, l->state, state, k, &v) == AE_OK && v.name != NULL &&
+                    strcmp(v.name, s->tname[i]) == 0;
     }
     if (!found)
         return ae__error(AE_ERR_INVALID, "%s: %s: the layer has no tensor '%s'", im->who,

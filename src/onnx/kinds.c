@@ -26,13 +26,10 @@ static const ae_param_view *find_view(const ae__layer *l, const char *name, int 
                                       ae_param_view *v)
 {
     size_t n = state ? l->n_states : l->n_tensors;
-    for (size_t t = 0; t < n; t++) {
-        memset(v, 0, sizeof *v);
-        v->struct_size = sizeof *v;
-        int rc = state ? l->kind->vt.state_get(l->state, t, v) : l->kind->vt.param_get(l->state, t, v);
-        if (rc == AE_OK && v->name != NULL && strcmp(v->name, name) == 0)
+    for (size_t t = 0; t < n; t++)
+        if (ae__kind_tensor(l->kind, l->state, state, t, v) == AE_OK && v->name != NULL &&
+            strcmp(v->name, name) == 0)
             return v;
-    }
     return NULL;
 }
 
@@ -293,14 +290,41 @@ static int export_dropout(ae__onnx_out *o, const ae__layer *l, const char *in, c
     return AE_OK;
 }
 
+/* A VAE's Gaussian sample: at inference z = mu, the first half of the
+ * (flattened) input, so a Slice; the doc_string hint lets import give back
+ * the sampling layer (its training behaviour). */
+static int export_gaussian_sample(ae__onnx_out *o, const ae__layer *l, const char *in, const char *out)
+{
+    const int64_t one[1] = {1}, start[1] = {0}, end[1] = {(int64_t)l->out.dims[0]}, axis[1] = {1};
+    char flat[80], fname[80], names[3][96], doc[128];
+    const char *x = in;
+    if (l->in.rank > 1) {
+        snprintf(fname, sizeof fname, "%s.flatten", o->name);
+        snprintf(flat, sizeof flat, "%s.flat", o->name);
+        ae__onnx_node_begin(o, "Flatten", fname, &in, 1, flat, NULL);
+        ae__onnx_attr_int(o, "axis", 1);
+        ae__onnx_node_end(o);
+        x = flat;
+    }
+    static const char *const suffix[3] = {"starts", "ends", "axes"};
+    const int64_t *values[3] = {start, end, axis};
+    for (int i = 0; i < 3; i++) {
+        snprintf(names[i], sizeof names[i], "%s.%s", o->name, suffix[i]);
+        ae__onnx_init_int64(o, names[i], one, 1, values[i]);
+    }
+    const char *inputs[4] = {x, names[0], names[1], names[2]};
+    hint(doc, sizeof doc, l);
+    ae__onnx_node_begin(o, "Slice", o->name, inputs, 4, out, doc);
+    ae__onnx_node_end(o);
+    return AE_OK;
+}
+
 /* A custom kind's node, from its onnx_node hook. */
 static int export_custom(ae__onnx_out *o, const ae__layer *l, const char *in, const char *out)
 {
     const char *who = l->kind->name;
     ae_layer_onnx_node node;
-    memset(&node, 0, sizeof node);
-    node.struct_size = sizeof node;
-    int rc = ae__layer_status(l->kind->vt.onnx_node(l->state, &node));
+    int rc = ae__kind_onnx_node(l->kind, l->state, &node);
     if (rc < 0)
         return rc;
     if (node.op_type == NULL || node.op_type[0] == '\0' || strlen(node.op_type) > AE__ONNX_NAME_MAX)
@@ -320,9 +344,7 @@ static int export_custom(ae__onnx_out *o, const ae__layer *l, const char *in, co
     for (size_t t = 0; t < node.params; t++) {
         ae_param_view v;
         int64_t dims[AE_MAX_RANK];
-        memset(&v, 0, sizeof v);
-        v.struct_size = sizeof v;
-        if ((rc = ae__layer_status(l->kind->vt.param_get(l->state, t, &v))) < 0)
+        if ((rc = ae__kind_tensor(l->kind, l->state, 0, t, &v)) < 0)
             return rc;
         if (v.name == NULL || v.shape.rank < 1 || v.shape.rank > AE_MAX_RANK || ae__shape_size(&v.shape) != v.count)
             return ae__error(AE_ERR_INVALID, "%s: parameter %zu has no name or a shape that does not fit it", who, t);
@@ -388,12 +410,13 @@ static const struct {
     {AE_LAYER_BATCHNORM, export_batchnorm},
     {AE_LAYER_ACTIVATION, export_activation},
     {AE_LAYER_DROPOUT, export_dropout},
+    {AE_LAYER_GAUSSIAN_SAMPLE, export_gaussian_sample},
 };
 
 ae__onnx_export_fn ae__onnx_exporter(const ae__kind *kind)
 {
     if (!kind->builtin)
-        return kind->vt.onnx_node != NULL ? export_custom : NULL;
+        return ae__kind_has_onnx(kind) ? export_custom : NULL;
     for (size_t i = 0; i < sizeof exporters / sizeof exporters[0]; i++)
         if (strcmp(exporters[i].kind, kind->name) == 0)
             return exporters[i].fn;
@@ -552,14 +575,31 @@ static void add_tensor(ae__onnx_spec *s, const char *name, const ae__onnx_tensor
     s->transpose[s->n_tensors++] = transpose;
 }
 
+/* The spec's kind and config blob, written by the kind's catalogue row
+ * from its options (src/layers/catalog.c). */
+static void builtin_spec(ae__onnx_spec *s, const char *kind, const void *opts)
+{
+    s->kind = kind;
+    s->config_size = ae__builtin_find(kind)->config(s->config, opts);
+}
+
+/* An activation layer's blob (docs/format.md: u32 activation, f32 slope),
+ * written here because the catalogue's adder fixes the slope. */
+#define ACTIVATION_CONFIG 8
+static void activation_spec(ae__onnx_spec *s, int act, float slope)
+{
+    s->kind = AE_LAYER_ACTIVATION;
+    ae__put_u32(s->config, (uint32_t)act);
+    ae__put_f32(s->config + 4, slope);
+    s->config_size = ACTIVATION_CONFIG;
+}
+
 static void dense_spec(ae__onnx_spec *s, size_t units, int use_bias)
 {
     ae_dense_options o = AE_DENSE_OPTIONS_INIT;
     o.units = (uint32_t)units;
     o.use_bias = use_bias;
-    s->kind = AE_LAYER_DENSE;
-    ae__dense_config(s->config, &o);
-    s->config_size = AE__DENSE_CONFIG_SIZE;
+    builtin_spec(s, AE_LAYER_DENSE, &o);
 }
 
 static int import_gemm(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec *s)
@@ -676,16 +716,12 @@ static int import_conv(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec *s
         o.output_padding_h = (int32_t)op[0];
         o.output_padding_w = (int32_t)op[1];
         o.use_bias = b != NULL;
-        s->kind = AE_LAYER_CONV2D_TRANSPOSE;
-        ae__conv2d_transpose_config(s->config, &o);
-        s->config_size = AE__CONV2D_TRANSPOSE_CONFIG_SIZE;
+        builtin_spec(s, AE_LAYER_CONV2D_TRANSPOSE, &o);
     } else {
         ae_conv2d_options o = AE_CONV2D_OPTIONS_INIT;
         CONV_COMMON(o, mode == 1 ? AE_PAD_VALID : mode == 2 ? AE_PAD_SAME : AE_PAD_EXPLICIT);
         o.use_bias = b != NULL;
-        s->kind = AE_LAYER_CONV2D;
-        ae__conv2d_config(s->config, &o);
-        s->config_size = AE__CONV2D_CONFIG_SIZE;
+        builtin_spec(s, AE_LAYER_CONV2D, &o);
     }
     add_tensor(s, "weight", w, 0);
     add_tensor(s, "bias", b, 0);
@@ -723,9 +759,7 @@ static int import_maxpool(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec
         o.pad_bottom = (uint32_t)pads[2];
         o.pad_right = (uint32_t)pads[3];
     }
-    s->kind = AE_LAYER_MAXPOOL2D;
-    ae__pool2d_config(s->config, &o);
-    s->config_size = AE__POOL2D_CONFIG_SIZE;
+    builtin_spec(s, AE_LAYER_MAXPOOL2D, &o);
     return 0;
 }
 
@@ -783,9 +817,7 @@ static int import_resize(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec 
     ae_upsample2d_options o = AE_UPSAMPLE2D_OPTIONS_INIT;
     o.size_h = f[0];
     o.size_w = f[1];
-    s->kind = AE_LAYER_UPSAMPLE2D;
-    ae__upsample2d_config(s->config, &o);
-    s->config_size = AE__UPSAMPLE2D_CONFIG_SIZE;
+    builtin_spec(s, AE_LAYER_UPSAMPLE2D, &o);
     return 0;
 }
 
@@ -822,9 +854,7 @@ static int import_reshape(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec
             return unsupported(c, n, "the target shape does not fit the input");
         out.dims[infer - 1] = (uint32_t)(size / known);
     }
-    s->kind = AE_LAYER_RESHAPE;
-    ae__reshape_config(s->config, &out);
-    s->config_size = AE__RESHAPE_CONFIG_SIZE;
+    builtin_spec(s, AE_LAYER_RESHAPE, &out);
     return 0;
 }
 
@@ -836,13 +866,14 @@ static int import_flatten(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec
         return rc;
     if (axis != 1 && axis != -(int64_t)c->shape.rank)
         return unsupported(c, n, "only axis 1 (keep the batch) is supported");
-    /* the Flatten libae writes before a dense layer: the dense layer flattens itself */
+    /* the Flatten libae writes before a dense layer or a Gaussian sample:
+     * those layers flatten by themselves */
     const ae__onnx_node *g = c->next;
-    if (g != NULL && ae__pbs_eq(g->op, "Gemm") && n->name.n == g->name.n + 8 && g->name.n > 0 &&
+    if (g != NULL && (ae__pbs_eq(g->op, "Gemm") || ae__pbs_eq(g->op, "Slice")) &&
+        n->name.n == g->name.n + 8 && g->name.n > 0 &&
         memcmp(n->name.p, g->name.p, g->name.n) == 0 && memcmp(n->name.p + g->name.n, ".flatten", 8) == 0)
         return 0; /* kind stays NULL */
-    s->kind = AE_LAYER_FLATTEN;
-    s->config_size = 0;
+    builtin_spec(s, AE_LAYER_FLATTEN, NULL);
     return 0;
 }
 
@@ -869,9 +900,7 @@ static int import_batchnorm(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_sp
     o.momentum = (float)(1.0 - (double)momentum);
     if (!(o.momentum >= 0.0f && o.momentum <= 1.0f))
         return unsupported(c, n, "momentum outside 0 to 1");
-    s->kind = AE_LAYER_BATCHNORM;
-    ae__batchnorm_config(s->config, &o);
-    s->config_size = AE__BATCHNORM_CONFIG_SIZE;
+    builtin_spec(s, AE_LAYER_BATCHNORM, &o);
     add_tensor(s, "weight", t[0], 0);
     add_tensor(s, "bias", t[1], 0);
     add_tensor(s, "running_mean", t[2], 0);
@@ -900,9 +929,7 @@ static int import_activation(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_s
         return rc;
     if (!(slope >= 0.0f && slope <= 1e6f))
         return unsupported(c, n, "alpha must be finite and >= 0");
-    s->kind = AE_LAYER_ACTIVATION;
-    ae__activation_config(s->config, act, slope);
-    s->config_size = AE__ACTIVATION_CONFIG_SIZE;
+    activation_spec(s, act, slope);
     return 0;
 }
 
@@ -928,9 +955,30 @@ static int import_dropout(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec
         return unsupported(c, n, "ratio must be in [0, 1)");
     ae_dropout_options o = AE_DROPOUT_OPTIONS_INIT;
     o.rate = rate;
-    s->kind = AE_LAYER_DROPOUT;
-    ae__dropout_config(s->config, &o);
-    s->config_size = AE__DROPOUT_CONFIG_SIZE;
+    builtin_spec(s, AE_LAYER_DROPOUT, &o);
+    return 0;
+}
+
+/* Slice: only libae's own Gaussian sample (the doc_string says so), whose
+ * inference output is the first half of its input. */
+static int import_slice(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec *s)
+{
+    static const char hint_text[] = "libae:" AE_LAYER_GAUSSIAN_SAMPLE " cfg=";
+    const ae__onnx_tensor *t[4];
+    int64_t v[4] = {0, 0, 1, 1};
+    int rc;
+    if (n->doc.n != sizeof hint_text - 1 || memcmp(n->doc.p, hint_text, n->doc.n) != 0)
+        return unsupported(c, n, "Slice is read only as libae's gaussian_sample layer");
+    for (size_t i = 0; i < 4; i++) {
+        if ((rc = const_input(c, n, 1 + i, i >= 2, ONNX_INT64, &t[i])) < 0)
+            return rc;
+        if (t[i] != NULL && (t[i]->count != 1 || (rc = ae__onnx_tensor_int64(t[i], &v[i], 1, c->who)) < 0))
+            return t[i]->count != 1 ? unsupported(c, n, "starts, ends, axes and steps must have one value") : rc;
+    }
+    const size_t size = ae__shape_size(&c->shape);
+    if (t[2] == NULL || v[0] != 0 || v[2] != 1 || v[3] != 1 || size % 2 != 0 || v[1] != (int64_t)(size / 2))
+        return unsupported(c, n, "not the first half of the values along axis 1");
+    builtin_spec(s, AE_LAYER_GAUSSIAN_SAMPLE, NULL);
     return 0;
 }
 
@@ -953,6 +1001,7 @@ static const struct {
     {"Tanh", import_activation},
     {"Identity", import_activation},
     {"Dropout", import_dropout},
+    {"Slice", import_slice},
 };
 
 ae__onnx_import_fn ae__onnx_importer(const ae__onnx_node *n)

@@ -211,7 +211,7 @@ int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const
 #define AE__ONNX_SPEC_TENSORS 4
 typedef struct ae__onnx_spec {
     const char *kind;          /* AE_LAYER_*, or NULL: nothing (Identity, a merged Flatten) */
-    unsigned char config[AE__CONV2D_TRANSPOSE_CONFIG_SIZE];
+    unsigned char config[AE__CONFIG_BUF];
     size_t config_size;
     const char *tname[AE__ONNX_SPEC_TENSORS];           /* "weight", "bias", ... */
     const ae__onnx_tensor *tensor[AE__ONNX_SPEC_TENSORS];
