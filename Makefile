@@ -243,7 +243,7 @@ $(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC)
 ONNX_HELPER := $(BUILD)/tests/onnx/helper
 ONNX_WORK   := $(BUILD)/tests/onnx/work
 ONNX_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
-ONNX_CHECK   = $(ONNX_PYTHON) tests/onnx/check.py $(ONNX_HELPER) $(ONNX_WORK)
+ONNX_CHECK   = $(ONNX_PYTHON) tests/onnx/check.py $(ONNX_HELPER) $(ONNX_WORK) $(BINOUT)
 
 $(ONNX_HELPER): tests/onnx/helper.c tests/onnx_models.h $(STATIC)
 	@mkdir -p $(dir $@)

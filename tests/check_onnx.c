@@ -333,6 +333,42 @@ START_TEST(bad_arguments_are_refused)
 }
 END_TEST
 
+START_TEST(pca_settings_travel_in_metadata_props)
+{
+    enum { N = 40, F = 20 };
+    ae_model *m = make(0);
+    ae_pca *pca;
+    ae_pca_options po = AE_PCA_OPTIONS_INIT;
+    po.n_components = 3;
+    float *x = malloc(N * F * sizeof *x);
+    om_inputs(x, N * F, 5);
+    ck_assert_int_eq(ae_pca_create(&pca, &po), AE_OK);
+    ae_onnx_export_options eo = AE_ONNX_EXPORT_OPTIONS_INIT;
+    eo.pca = pca;
+    void *data = NULL;
+    size_t size;
+    /* not fitted yet */
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, &data, &size, &eo), AE_ERR_STATE);
+    ck_assert_ptr_null(data);
+    ck_assert_int_eq(ae_pca_fit(pca, x, N, F), AE_OK);
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, &data, &size, &eo), AE_OK);
+    ae__onnx_model *pm = calloc(1, sizeof *pm);
+    ck_assert_int_eq(ae__onnx_parse(pm, data, size, "test"), AE_OK);
+    ae__pbs v;
+    ck_assert(ae__onnx_meta(pm, "libae.pca.n_components", &v) && ae__pbs_eq(v, "3"));
+    ck_assert(ae__onnx_meta(pm, "libae.pca.n_features", &v) && ae__pbs_eq(v, "20"));
+    ck_assert(ae__onnx_meta(pm, "libae.pca.solver", &v) && ae__pbs_eq(v, "exact"));
+    ck_assert(ae__onnx_meta(pm, "libae.kind", &v) && ae__pbs_eq(v, "model"));
+    ck_assert(ae__onnx_meta(pm, "libae.latent", &v) && ae__pbs_eq(v, "z"));
+    ae__onnx_free(pm);
+    free(pm);
+    ae_buffer_free(data);
+    ae_pca_destroy(pca);
+    free(x);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(the_latent_is_found_or_named)
 {
     ae_model *m = make(0), *out = NULL;
@@ -598,6 +634,7 @@ Suite *ae_onnx_suite(void)
     tcase_add_test(tc, conv_model_round_trips_bit_exactly);
     tcase_add_test(tc, files_round_trip_and_io_errors_are_reported);
     tcase_add_test(tc, the_detector_travels_in_metadata_props);
+    tcase_add_test(tc, pca_settings_travel_in_metadata_props);
     tcase_add_test(tc, the_latent_is_found_or_named);
     suite_add_tcase(s, tc);
 

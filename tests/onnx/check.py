@@ -14,7 +14,10 @@ python3-torch):
    (an absolute test below 0.01, where float32 rounding alone is ~1e-8
    and a relative figure would measure only that noise).
 
-Usage: check.py HELPER WORKDIR.  Prints one line per check and a closing
+3. with BINDIR, ae-convert turns libae files into ONNX and back, and
+   ae-inspect describes the result as it described the original.
+
+Usage: check.py HELPER WORKDIR [BINDIR].  Prints one line per check and a closing
 "N passed, M failed" line; exits 1 on any failure.
 """
 import os
@@ -35,6 +38,7 @@ except ImportError as e:
 
 warnings.filterwarnings("ignore")  # torch.onnx.export warns about its own internals
 helper, work = sys.argv[1], sys.argv[2]
+bindir = sys.argv[3] if len(sys.argv) > 3 else None
 os.makedirs(work, exist_ok=True)
 passed = failed = 0
 
@@ -128,6 +132,27 @@ for name, model, shape in (("torch_dense", dense_ae(), (20,)), ("torch_conv", co
            f"{name}.onnx (torch {torch.__version__} export, ops {' '.join(ops)}) in libae: "
            f"{x.shape[0]} samples, max abs error {np.abs(got - want).max():.2e}, "
            f"max rel error {rel.max():.2e} (limit 1e-5)")
+
+# ---- 3. ae-convert: .aem -> .onnx -> .aem keeps the network and the detector
+if bindir:
+    for name in ("dense", "conv"):
+        aem, onx, back = (os.path.join(work, name + s) for s in (".aem", "_cv.onnx", "_back.aem"))
+        steps = [subprocess.run([os.path.join(bindir, "ae-convert"), a, b], capture_output=True, text=True)
+                 for a, b in ((aem, onx), (onx, back))]
+        bad = [r.stderr.strip() for r in steps if r.returncode != 0]
+        if bad:
+            report(False, f"ae-convert {name}: {bad[0]}")
+            continue
+        onnx.checker.check_model(onnx.load(onx), full_check=True)
+        def described(path):
+            out = subprocess.run([os.path.join(bindir, "ae-inspect"), path], capture_output=True,
+                                 text=True, check=True).stdout.splitlines()
+            # the layers, parameters and what the file holds; not the sizes or the writer
+            return [l.strip() for l in out[2:] if not l.strip().startswith(("history", "training"))]
+        a, b = described(aem), described(back)
+        report(a == b, f"ae-convert {name}.aem -> ONNX (checker ok) -> .aem: ae-inspect describes the same "
+                       f"network{' and detector' if any('detector' in l for l in a) else ''} "
+                       f"({len(a)} lines compared)")
 
 print(f"onnx: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

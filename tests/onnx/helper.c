@@ -49,8 +49,15 @@ static int models(const char *dir)
         om_inputs(x, SAMPLES * n, 99 + (uint64_t)k);
         int rc = ae_model_reconstruct(m, x, SAMPLES, y);
 #define P(fmt) (snprintf(path, sizeof path, fmt, dir, names[k]), path)
+        /* the dense model's file carries a fitted detector (ae-convert passes it on) */
+        ae_detector *det = NULL;
+        ae_save_options so = AE_SAVE_OPTIONS_INIT;
+        if (rc == AE_OK && k == 0 && (rc = ae_detector_create(&det, NULL)) == AE_OK &&
+            (rc = ae_detector_set_threshold(det, 0.0123456789)) == AE_OK)
+            so.detector = det;
         if (rc == AE_OK)
-            rc = ae_model_save(m, P("%s/%s.aem"), NULL);
+            rc = ae_model_save(m, P("%s/%s.aem"), &so);
+        ae_detector_destroy(det);
         if (rc == AE_OK)
             rc = ae_model_export_onnx(m, P("%s/%s.onnx"), NULL);
         if (rc == AE_OK)
