@@ -226,12 +226,13 @@ FUZZ_DATA_SRC    := tests/fuzz/fuzz_data_load.c
 FUZZ_DATA_REPLAY := $(BUILD)/tests/fuzz/replay_data
 FUZZ_DATA_CORPUS := tests/fuzz/data_corpus
 
-$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/golden/golden_v1.h $(STATIC)
+$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped_alloc.h tests/golden/golden_v1.h \
+               $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
 
-$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC)
+$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c tests/fuzz/capped_alloc.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
@@ -254,7 +255,7 @@ ONNX_FUZZ_SRC    := tests/fuzz/fuzz_onnx_import.c
 ONNX_FUZZ_REPLAY := $(BUILD)/tests/fuzz/replay_onnx
 ONNX_FUZZ_CORPUS := tests/fuzz/corpus_onnx
 
-$(ONNX_FUZZ_REPLAY): $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c $(STATIC)
+$(ONNX_FUZZ_REPLAY): $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped_alloc.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)

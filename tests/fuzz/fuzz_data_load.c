@@ -37,32 +37,10 @@
 #include <zlib.h>
 
 #include "ae.h"
+#include "capped_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define BLOCK_CAP ((size_t)64 << 20)
-#define LIVE_CAP ((size_t)256 << 20)
-
-static size_t live_bytes;
-
-static void *capped_alloc(void *user, size_t size)
-{
-    (void)user;
-    if (size > BLOCK_CAP || live_bytes + size > LIVE_CAP)
-        return NULL;
-    void *p = aligned_alloc(64, (size + 63) / 64 * 64);
-    if (p != NULL)
-        live_bytes += size;
-    return p;
-}
-
-static void capped_free(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (ptr != NULL)
-        live_bytes -= size;
-    free(ptr);
-}
 
 static int fds[2] = {-1, -1};
 static char paths[2][64];
@@ -73,11 +51,7 @@ static void setup(void)
     if (done)
         return;
     done = 1;
-    ae_allocator a = AE_ALLOCATOR_INIT;
-    a.alloc = capped_alloc;
-    a.free = capped_free;
-    if (ae_set_allocator(&a) != AE_OK)
-        abort();
+    capped_alloc_install();
     for (int i = 0; i < 2; i++) {
         fds[i] = memfd_create(i ? "labels" : "images", 0);
         if (fds[i] < 0)
