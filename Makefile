@@ -42,6 +42,7 @@ DEPS_check-onnx     := build test data abi onnx ort
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
 DEPS_bench          := build data
+DEPS_bench-search   := build data
 DEPS_check-valgrind := build test data valgrind
 DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
@@ -92,7 +93,7 @@ STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
 .PHONY: all lib examples tools demo check check-onnx test-run check-headers check-install \
-        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
+        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench bench-search \
         fuzz golden docs install uninstall help clean FORCE
 all: lib tools
 
@@ -226,13 +227,12 @@ FUZZ_DATA_SRC    := tests/fuzz/fuzz_data_load.c
 FUZZ_DATA_REPLAY := $(BUILD)/tests/fuzz/replay_data
 FUZZ_DATA_CORPUS := tests/fuzz/data_corpus
 
-$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped_alloc.h tests/golden/golden_v1.h \
-               $(STATIC)
+$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h tests/golden/golden_v1.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
 
-$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c tests/fuzz/capped_alloc.h $(STATIC)
+$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
@@ -255,7 +255,7 @@ ONNX_FUZZ_SRC    := tests/fuzz/fuzz_onnx_import.c
 ONNX_FUZZ_REPLAY := $(BUILD)/tests/fuzz/replay_onnx
 ONNX_FUZZ_CORPUS := tests/fuzz/corpus_onnx
 
-$(ONNX_FUZZ_REPLAY): $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped_alloc.h $(STATIC)
+$(ONNX_FUZZ_REPLAY): $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
@@ -380,8 +380,20 @@ BENCH_BIN := $(BUILD)/bench/bench
 
 $(BENCH_BIN): bench/bench.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
 	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+# bench/search_ivf.c: exact search (ae_index) against an IVF prototype, by
+# database size: where an approximate index would take over (docs/search.md).
+SEARCH_BENCH_BIN := $(BUILD)/bench/search_ivf
+
+$(SEARCH_BENCH_BIN): bench/search_ivf.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	    -o $@ bench/search_ivf.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+bench-search: $(SEARCH_BENCH_BIN)
+	OPENBLAS_NUM_THREADS=1 $(SEARCH_BENCH_BIN)
 
 bench: $(BENCH_BIN)
 	@scripts/ensure-deps.sh bench || \
@@ -494,6 +506,7 @@ help:
 	@echo "  check-headers  every public header compiles alone as C11 and C++11"
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
 	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
+	@echo "  bench-search   exact search against an IVF prototype by database size (docs/search.md)"
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff + field layouts vs every"
 	@echo "                 frozen abi/libae-MAJOR.*.abi; SONAME and newest node follow the version"
 	@echo "  abi-map        adds missing AE_API functions to src/ae.map's AE_MAJOR.MINOR node (made if missing)"

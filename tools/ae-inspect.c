@@ -52,13 +52,17 @@ static void usage(FILE *f)
 "    B bytes in N sections, every CRC verified\n"
 "    holds a model (encoder + decoder) | an encoder | a decoder | no network\n"
 "      [, optimizer sgd|adam|adamw (N steps)] [, a PCA] [, an anomaly detector]\n"
+"      [, a nearest-neighbour index]\n"
 "    parameters:   with a network: values, tensors (+ state values)\n"
 "    history:      a model: the epochs trained\n"
 "    training:     when recorded: epochs, batch, seed, loss, shuffle, noise\n"
 "    metadata (N): when there is any: one \"key = value\" line each\n"
+"    index:        when stored: vectors, floats each, euclidean|cosine\n"
 "    encoder:, decoder:  input shape and layer count; then a line per layer:\n"
 "      index, kind, version, input -> output shape, parameter and state\n"
-"      tensors, values, extra state bytes, config bytes (up to 24 in hex);\n"
+"      tensors, values, extra state bytes, then the settings decoded\n"
+"      (kernel, stride, padding, activation...) for a built-in kind, the\n"
+"      config bytes (up to 24 in hex) for a custom one;\n"
 "      \"(kind not registered here)\" when this program cannot create it\n"
 "    tensors:, sections:  with --tensors, --sections (above)\n"
 "Errors (stderr), one line for each bad file:\n"
@@ -140,6 +144,8 @@ static int describe(const char *path, int sections, int tensors)
         printf(", a PCA");
     if (info.has_detector)
         printf(", an anomaly detector");
+    if (info.has_index)
+        printf(", a nearest-neighbour index");
     printf("\n");
 
     if (info.kind != AE_FILE_NONE)
@@ -164,6 +170,15 @@ static int describe(const char *path, int sections, int tensors)
         printf("    %s = %s\n", k, v);
     }
 
+    ae_index *idx;
+    if (info.has_index && ae_file_load_index(&idx, f) == AE_OK) {
+        ae_index_options io = AE_INDEX_OPTIONS_INIT;
+        ae_index_get_options(idx, &io);
+        printf("  index: %zu vectors of %zu floats, %s\n", ae_index_count(idx), ae_index_dim(idx),
+               io.metric == AE_METRIC_COSINE ? "cosine" : "euclidean");
+        ae_index_destroy(idx);
+    }
+
     size_t layers = info.encoder_layers + info.decoder_layers;
     for (size_t i = 0; i < layers; i++) {
         ae_file_layer l = AE_FILE_LAYER_INIT;
@@ -181,6 +196,13 @@ static int describe(const char *path, int sections, int tensors)
         printf(", %zu params + %zu states = %" PRIu64 " values", l.params, l.states, l.floats);
         if (l.extra_size)
             printf(", %zu bytes of extra state", l.extra_size);
+        char settings[512];
+        if (ae_layer_describe(l.type_name, l.config, l.config_size, settings, sizeof settings,
+                              NULL) == AE_OK) {
+            printf("%s%s\n", settings[0] ? ": " : "", settings);
+            continue;
+        }
+        /* a custom kind's config: its bytes */
         printf(", config %zu bytes", l.config_size);
         const unsigned char *c = l.config;
         for (size_t q = 0; q < l.config_size && q < 24; q++)

@@ -250,7 +250,9 @@ int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char 
         return ae__error(AE_ERR_INVALID, "%s: path '%s' names a folder", who, path);
     a->path = path;
     a->cap = n + 64;
-    a->tmp = ae__calloc(1, a->cap); /* empty: a failure before a name is made unlinks nothing */
+    a->tmp = ae__alloc(a->cap);
+    if (a->tmp != NULL)
+        a->tmp[0] = '\0'; /* no name yet: an early abort unlinks nothing */
     char *dir = dir_of(path);
     if (a->tmp == NULL || dir == NULL) {
         ae__free(dir);

@@ -30,6 +30,13 @@ void ae__kind_release(ae__kind *kind);
 /* Fills n weights from `init` (ae_init) with the given fans. */
 void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng);
 
+/* One block for a weight tensor of wn values and a bias of nb (0: none),
+ * each followed by its gradient: *w, *dw, *b, *db (b and db NULL without a
+ * bias). The weights are drawn from `init` with the given fans, the rest is
+ * zero. AE_OK or AE_ERR_NOMEM; free with ae__free(*w). */
+int ae__weight_bias_alloc(size_t wn, size_t nb, int init, size_t fan_in, size_t fan_out,
+                          ae_rng *rng, float **w, float **dw, float **b, float **db);
+
 /* param_get for a layer with one weight tensor of shape wshape and a bias
  * of nb values (b NULL: no bias): index 0 is "weight", 1 is "bias". */
 int ae__weight_bias_view(const char *who, size_t index, ae_param_view *v, float *w, float *dw,
@@ -86,6 +93,9 @@ size_t ae__kind_workspace(const ae__kind *k, const void *state, size_t batch);
 int ae__kind_forward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x, float *y);
 int ae__kind_backward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x,
                       const float *y, const float *dy, float *dx);
+/* The layer's own loss term after a training forward() (the loss_term
+ * slot, appended in 1.1): *loss is 0 when the kind has none. */
+int ae__kind_loss_term(const ae__kind *k, void *state, ae_layer_ctx *ctx, double *loss);
 /* Parameter tensors (state == 0) or state tensors (1): count and views. */
 size_t ae__kind_tensor_count(const ae__kind *k, const void *state, int is_state);
 /* Clears *v, sets its struct_size and asks the kind; status mapped. */

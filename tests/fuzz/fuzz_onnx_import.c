@@ -20,7 +20,7 @@
 
 #include <ae.h>
 
-#include "capped_alloc.h"
+#include "capped.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,7 +32,7 @@ static void setup(void)
     if (done)
         return;
     done = 1;
-    capped_alloc_install();
+    capped_install();
 }
 
 /* A failure must be a pinned code with a message. */

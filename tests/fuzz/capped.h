@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * capped_alloc.h - the allocator every fuzz target installs through the
- * public hook (ae_set_allocator()), as docs/format.md advises for untrusted
- * input: blocks over 64 MiB and more than 256 MiB live are refused, so a
- * hostile input that asks for a huge allocation gets AE_ERR_NOMEM instead
- * of exhausting the fuzzer. live_bytes also lets a target check that an
- * input leaked nothing. Included by one .c file per target.
+ * capped.h - the allocator the fuzz targets install through the public
+ * hook, as docs/format.md advises for untrusted input: blocks over 64 MiB
+ * and more than 256 MiB live are refused (the library then reports
+ * AE_ERR_NOMEM), so a hostile input cannot make a run exhaust memory.
  */
-#ifndef AE_FUZZ_CAPPED_ALLOC_H
-#define AE_FUZZ_CAPPED_ALLOC_H
+#ifndef AE_FUZZ_CAPPED_H
+#define AE_FUZZ_CAPPED_H
 
 #include <stdlib.h>
 
@@ -39,7 +37,7 @@ static void capped_free(void *user, void *ptr, size_t size)
 }
 
 /* Installs the capped allocator; aborts if the library refuses it. */
-static void capped_alloc_install(void)
+static void capped_install(void)
 {
     ae_allocator a = AE_ALLOCATOR_INIT;
     a.alloc = capped_alloc;
