@@ -127,6 +127,24 @@ START_TEST(conv_model_round_trips_bit_exactly)
 }
 END_TEST
 
+/* A new built-in kind gets an ONNX form in src/onnx/kinds.c, or is named
+ * here as having none (then export refuses it). */
+static const char *const no_onnx_form[] = {NULL};
+
+START_TEST(every_catalogue_kind_exports)
+{
+    ck_assert(ae_layer_is_registered(AE_LAYER_DENSE)); /* the registry fills the kinds */
+    for (size_t i = 0; i < ae__builtin_count; i++) {
+        const ae__kind *k = &ae__builtin_kinds[i];
+        int exempt = 0;
+        for (size_t j = 0; no_onnx_form[j] != NULL; j++)
+            exempt |= strcmp(no_onnx_form[j], k->name) == 0;
+        ck_assert_msg(exempt || ae__onnx_exporter(k) != NULL, "built-in kind '%s' has no ONNX export",
+                      k->name);
+    }
+}
+END_TEST
+
 START_TEST(files_round_trip_and_io_errors_are_reported)
 {
     char path[512], bad[512];
@@ -632,6 +650,7 @@ Suite *ae_onnx_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, dense_model_round_trips_bit_exactly);
     tcase_add_test(tc, conv_model_round_trips_bit_exactly);
+    tcase_add_test(tc, every_catalogue_kind_exports);
     tcase_add_test(tc, files_round_trip_and_io_errors_are_reported);
     tcase_add_test(tc, the_detector_travels_in_metadata_props);
     tcase_add_test(tc, pca_settings_travel_in_metadata_props);
