@@ -442,6 +442,35 @@ START_TEST(an_unsupported_op_is_named_with_its_node)
 }
 END_TEST
 
+START_TEST(a_doc_string_hint_is_checked_not_trusted)
+{
+    ae_model *m = make(1), *back = NULL;
+    unsigned char *data;
+    size_t size;
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, (void **)&data, &size, NULL), AE_OK);
+    /* the first conv2d is "same" (padding 1 at byte 28 of its config):
+     * claim "valid" instead, which would compute other pads */
+    static const char head[] = "libae:conv2d cfg=";
+    unsigned char *h = NULL;
+    for (size_t i = 0; i + sizeof head < size && h == NULL; i++)
+        if (memcmp(data + i, head, sizeof head - 1) == 0)
+            h = data + i + sizeof head - 1;
+    ck_assert_ptr_nonnull(h);
+    ck_assert(h[56] == '0' && h[57] == '1');
+    h[57] = '0';
+    ck_assert_int_eq(ae_model_import_onnx_memory(&back, data, size, NULL), AE_OK);
+    /* the hint was refused: the layer has the attributes' explicit pads */
+    const ae__layer *l = &back->enc->net.layers[0];
+    ck_assert_str_eq(l->kind->name, AE_LAYER_CONV2D);
+    ck_assert_uint_eq(ae__get_u32(l->config + 28), AE_PAD_EXPLICIT);
+    ck_assert_uint_eq(ae__get_u32(l->config + 32), 1);
+    same_outputs(m, back);
+    ae_model_destroy(back);
+    ae_buffer_free(data);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(malformed_input_is_refused)
 {
     ae_model *m = make(1), *out = NULL;
@@ -664,6 +693,7 @@ Suite *ae_onnx_suite(void)
     tcase_add_test(tc, a_custom_kind_exports_through_its_hook);
     tcase_add_test(tc, bad_arguments_are_refused);
     tcase_add_test(tc, an_unsupported_op_is_named_with_its_node);
+    tcase_add_test(tc, a_doc_string_hint_is_checked_not_trusted);
     tcase_add_test(tc, malformed_input_is_refused);
     tcase_add_test(tc, matmul_add_and_constants_import_as_a_dense_layer);
     tcase_add_test(tc, counts_past_the_limits_are_refused);
