@@ -35,7 +35,8 @@
  * chain of nodes each consuming the previous node's output, weights as
  * initializers or Constant nodes (float32; int64 for shapes), opsets 11
  * to 21 of the default domain. It also takes MatMul followed by Add as a
- * dense layer, and Identity as nothing. Anything else (another op, an
+ * dense layer, and Identity as nothing; a Slice only as libae's own
+ * gaussian_sample (its doc_string says so). Anything else (another op, an
  * attribute value libae cannot honour, a branch, external data) is refused
  * with AE_ERR_UNSUPPORTED and a message naming the node and its op. The
  * bytes are treated as hostile: every count and size is bounded (the
@@ -212,12 +213,13 @@ AE_API int ae_detector_import_onnx_memory_v(ae_detector **out, const void *data,
  * - @p opts (const ae_onnx_import_options *): NULL for the defaults.
  *
  * @return AE_OK, AE_ERR_INVALID (NULL, struct_size too small), AE_ERR_IO,
- *         AE_ERR_FORMAT (not a well-formed ONNX model), AE_ERR_LIMIT (a
- *         count or size past a limit), AE_ERR_UNSUPPORTED (an op,
+ *         AE_ERR_FORMAT (not a well-formed ONNX model, a NaN or infinite
+ *         weight), AE_ERR_LIMIT (a count or size past a limit), AE_ERR_UNSUPPORTED (an op,
  *         attribute, type or graph shape import does not take: the message
  *         names the node and op), AE_ERR_NOT_FOUND (no latent found, or
  *         the named one is not a value of the chain), AE_ERR_SHAPE (a
- *         weight's dims do not fit its layer), AE_ERR_NOMEM,
+ *         weight's dims do not fit its layer, or the graph's declared
+ *         output shape differs from what its layers compute), AE_ERR_NOMEM,
  *         AE_ERR_VERSION (headers of another major version).
  */
 #define ae_model_import_onnx(...) ae_model_import_onnx_v(__VA_ARGS__, AE_VERSION_NUMBER)
