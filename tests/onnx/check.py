@@ -104,7 +104,9 @@ def conv_ae():
 
 
 torch.manual_seed(0)
-for name, model, shape in (("torch_dense", dense_ae(), (20,)), ("torch_conv", conv_ae(), (1, 12, 12))):
+# the dense AE with a fixed batch of 16, the conv AE with a symbolic batch
+for name, model, shape, dynamic in (("torch_dense", dense_ae(), (20,), False),
+                                    ("torch_conv", conv_ae(), (1, 12, 12), True)):
     with torch.no_grad():
         for mod in model.modules():
             if isinstance(mod, nn.modules.batchnorm._BatchNorm):
@@ -117,8 +119,9 @@ for name, model, shape in (("torch_dense", dense_ae(), (20,)), ("torch_conv", co
     with torch.no_grad():
         want = model(x)[0].numpy()
     path = os.path.join(work, name + ".onnx")
+    axes = {v: {0: "N"} for v in ("x", "x_hat", "z")} if dynamic else None
     torch.onnx.export(model, x, path, opset_version=13, input_names=["x"],
-                      output_names=["x_hat", "z"])
+                      output_names=["x_hat", "z"], dynamic_axes=axes)
     xin, yout = os.path.join(work, name + ".in.f32"), os.path.join(work, name + ".out.f32")
     x.numpy().astype("<f4").tofile(xin)
     r = subprocess.run([helper, "run", path, xin, yout, str(x.shape[0])], capture_output=True, text=True)
@@ -129,7 +132,8 @@ for name, model, shape in (("torch_dense", dense_ae(), (20,)), ("torch_conv", co
     rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-2)
     ops = sorted({n.op_type for n in onnx.load(path).graph.node})
     report(rel.max() <= 1e-5,
-           f"{name}.onnx (torch {torch.__version__} export, ops {' '.join(ops)}) in libae: "
+           f"{name}.onnx (torch {torch.__version__} export, {'symbolic' if dynamic else 'fixed'} batch, "
+           f"ops {' '.join(ops)}) in libae: "
            f"{x.shape[0]} samples, max abs error {np.abs(got - want).max():.2e}, "
            f"max rel error {rel.max():.2e} (limit 1e-5)")
 
