@@ -37,7 +37,8 @@ INSTALL    ?= install
 # ---- Debian packages: installed (as root) or named, before anything else -----
 # scripts/ensure-deps.sh runs while this Makefile is read, so the pkg-config
 # calls below already see what it installed. AE_SKIP_DEPS=1 skips it.
-DEPS_check          := build test data abi
+DEPS_check          := build test data abi mpi
+DEPS_check-mpi      := build data mpi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
 DEPS_bench          := build data
@@ -90,7 +91,7 @@ SHARED     := $(LIBOUT)/libae.so.$(VERSION)
 STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
-.PHONY: all lib examples tools demo check test-run check-headers check-install \
+.PHONY: all lib examples tools demo check test-run check-headers check-install check-mpi \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
         fuzz golden docs install uninstall help clean FORCE
 all: lib tools
@@ -171,6 +172,24 @@ $(BINOUT)/%: $(BUILD)/examples/%.o $$(call example_objs,$$*) $(EXAMPLE_COMMON_LI
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(filter %.o,$^) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
 	    $(PNG_LIBS) -lm
+
+# ---- Open MPI: examples/mpi (the adapter ae_mpi.c and mpi_train), outside
+# libae; built only when mpicc is found (Debian: libopenmpi-dev openmpi-bin).
+MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+MPIRUN  ?= mpirun
+MPI_SRC := examples/mpi/mpi_train.c examples/mpi/ae_mpi.c
+MPI_BIN := $(if $(MPICC),$(BINOUT)/mpi_train)
+
+examples: $(MPI_BIN)
+
+$(BINOUT)/mpi_train: $(MPI_SRC) examples/mpi/ae_mpi.h $(EXAMPLE_COMMON_LIB) $(EXAMPLE_LIBDEP)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(EXAMPLE_CFLAGS) -o $@ $(MPI_SRC) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
+	    $(PNG_LIBS) -lm
+
+# The MPI gate of `make check` (scripts/check-mpi.sh): skipped without mpicc.
+check-mpi: $(MPI_BIN)
+	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
 
 # ---- tools: every tools/*.c is one program $(O)/bin/<name> (ae-inspect) --------
 TOOL_SRC    := $(sort $(wildcard tools/*.c))
@@ -258,8 +277,10 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
 	@$(INSTALL_CHECK)
 	@echo "==== the README's program, compiled and run (trains the demo model, about 8 s)"
 	@$(README_CHECK)
+	@echo "==== Open MPI: mpirun --oversubscribe -np 2 mpi_train against 1 rank, resume, faults (scripts/check-mpi.sh)"
+	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" abi-check abi-selftest \
-	    "pinned values" "old-headers consumers" headers --help "installed consumers" README
+	    "pinned values" "old-headers consumers" headers --help "installed consumers" README MPI
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
