@@ -7,7 +7,18 @@
 #include <time.h>
 
 /* Waits for req until done or m->timeout; 0, or nonzero on error/timeout. */
+static int wait_req(ae_mpi *m, MPI_Request *req);
+
 static int wait_for(ae_mpi *m, MPI_Request *req)
+{
+    const double t0 = MPI_Wtime();
+    int rc = wait_req(m, req);
+    m->seconds += MPI_Wtime() - t0;
+    m->calls++;
+    return rc;
+}
+
+static int wait_req(ae_mpi *m, MPI_Request *req)
 {
     if (m->timeout <= 0.0) {
         int rc = MPI_Wait(req, MPI_STATUS_IGNORE);
@@ -99,6 +110,8 @@ int ae_mpi_collective(ae_collective *c, ae_mpi *m, MPI_Comm comm, double timeout
     m->comm = comm;
     m->timeout = timeout;
     m->last_error = 0;
+    m->seconds = 0.0;
+    m->calls = 0;
     ae_collective d = AE_COLLECTIVE_INIT;
     d.rank = rank;
     d.size = size;

@@ -26,6 +26,8 @@ typedef struct ae_mpi {
     MPI_Comm comm;
     double timeout;   /* seconds a collective may take; <= 0: no limit */
     int last_error;   /* the MPI error code of the last failure, or -1 for a timeout */
+    double seconds;   /* time spent in the collectives so far */
+    unsigned long calls; /* collectives so far */
 } ae_mpi;
 
 /* Fills *c (rank, size, the three collectives) over comm and sets comm's

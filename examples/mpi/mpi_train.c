@@ -29,7 +29,8 @@ static void usage(FILE *f)
 "Every rank loads the data; rank 0's initial weights are broadcast.\n"
 "\n"
 "Output:\n"
-"  stderr       rank 0: a line per epoch; errors of any rank\n"
+"  stderr       rank 0: a line per epoch, the time spent in collectives;\n"
+"               errors of any rank\n"
 "  stdout       rank 0, last line: ranks=<N> test_mse=<6 decimals>\n"
 "               samples_per_s=<training images per second over all ranks>\n"
 "\n"
@@ -193,6 +194,9 @@ int main(int argc, char **argv)
         goto lib_fail;
     if (me == 0) {
         double mse;
+        fprintf(stderr, "%s: rank 0: %.2f s training, of it %.2f s in %lu collectives"
+                " (%.3f ms each)\n", PROG, seconds, mpi.seconds, mpi.calls,
+                mpi.calls ? 1e3 * mpi.seconds / (double)mpi.calls : 0.0);
         if ((rc = ae_model_evaluate(model, test, AE_LOSS_MSE, &mse)) < 0)
             goto lib_fail;
         if (save_path != NULL) {
