@@ -179,14 +179,14 @@ typedef struct ae_train_options {
                                        (up to its struct_size) on return,
                                        also after a failure */
     /* Appended in 1.1 (distributed training, ae/dist.h). */
+    int collective_flags;         /**< ae_dist_flag bits (0: MPI's own
+                                       all-reduce, per-rank batch-norm
+                                       statistics); 0 without a collective */
     const struct ae_collective *collective; /**< or NULL: train as one of
                                        collective->size ranks, each passing
                                        the same dataset; batch_size is the
                                        global batch (a multiple of the
                                        size); see ae/dist.h */
-    int collective_flags;         /**< ae_dist_flag bits (0: MPI's own
-                                       all-reduce, per-rank batch-norm
-                                       statistics); 0 without a collective */
 } ae_train_options;
 
 /** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation,
@@ -196,7 +196,7 @@ typedef struct ae_train_options {
     {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL, \
      AE_NOISE_NONE, 0.0f, \
      NULL, NULL, NULL, 0, 0.0f, 0, AE_LR_CONSTANT, 10, 0.5f, 0, 0.0f, 0.0f, 1, 0, \
-     NULL, NULL, NULL, NULL, 0}
+     NULL, NULL, NULL, 0, NULL}
 
 /**
  * Trains @p model on @p data (inputs are also the targets; with noise the
