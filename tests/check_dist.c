@@ -167,7 +167,7 @@ static ae_dataset *ds_of(const float *x, size_t n)
 typedef struct job {
     fake_rank r;
     int flags, batchnorm, nan_rank, history_extra;
-    uint32_t epochs;
+    uint32_t epochs, accumulate;
     int rc;
     float *params;  /* after training */
     float out[IN];  /* the trained model's reconstruction of val_x[0] */
@@ -212,6 +212,7 @@ static void *run_rank(void *arg)
     o.validation = val;
     o.collective = &c;
     o.collective_flags = j->flags;
+    o.accumulate = j->accumulate;
     o.progress = record;
     o.progress_user = j;
     if (j->nan_rank >= 0) {
@@ -238,6 +239,8 @@ static void *run_rank(void *arg)
 }
 
 /* Trains on n threads; jobs[k] holds rank k's outcome. */
+static uint32_t world_accumulate; /* ae_train_options.accumulate of run_world() */
+
 static void run_world(job *jobs, int n, int flags, int fail_at, int batchnorm, int nan_rank,
                       int history_extra)
 {
@@ -256,6 +259,7 @@ static void run_world(job *jobs, int n, int flags, int fail_at, int batchnorm, i
         jobs[k].nan_rank = nan_rank;
         jobs[k].history_extra = history_extra;
         jobs[k].epochs = EPOCHS;
+        jobs[k].accumulate = world_accumulate;
         ck_assert_int_eq(pthread_create(&th[k], NULL, run_rank, &jobs[k]), 0);
     }
     for (int k = 0; k < n; k++)
@@ -278,7 +282,7 @@ static double max_diff(const float *a, const float *b, size_t n)
 }
 
 /* One process, ae_model_train() with batch BATCH from rank 0's weights. */
-static float *one_process(size_t *n, double *val_loss)
+static float *one_process(size_t *n, double *val_loss, uint32_t accumulate)
 {
     ae_model *m = make_model(100, 0);
     ae_optimizer *opt = make_adam();
@@ -289,6 +293,7 @@ static float *one_process(size_t *n, double *val_loss)
     o.batch_size = BATCH;
     o.seed = 5;
     o.validation = val;
+    o.accumulate = accumulate;
     o.progress = record;
     o.progress_user = &j;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_OK);
@@ -430,7 +435,7 @@ START_TEST(allreduce_matches_one_process)
     make_data();
     size_t n;
     double val1;
-    float *ref = one_process(&n, &val1);
+    float *ref = one_process(&n, &val1, 0);
     for (int ranks = 2; ranks <= 3; ranks++) {
         job jobs[MAXR];
         run_world(jobs, ranks, 0, 0, 0, -1, 0);
@@ -444,6 +449,26 @@ START_TEST(allreduce_matches_one_process)
         ck_assert_double_eq_tol(jobs[0].val_loss, val1, 1e-5 * val1);
         free_jobs(jobs, ranks);
     }
+    free(ref);
+}
+END_TEST
+
+/* Accumulation: one reduction per update over two batches' rows. */
+START_TEST(accumulate_matches_one_process)
+{
+    make_data();
+    size_t n;
+    double val1;
+    float *ref = one_process(&n, &val1, 2);
+    job jobs[MAXR];
+    world_accumulate = 2;
+    run_world(jobs, 2, 0, 0, 0, -1, 0);
+    world_accumulate = 0;
+    ck_assert_int_eq(jobs[0].rc, AE_OK);
+    ck_assert_int_eq(jobs[1].rc, AE_OK);
+    const double d = max_diff(jobs[0].params, ref, n);
+    ck_assert_msg(d < 1e-5, "accumulate 2: max weight difference %g", d);
+    free_jobs(jobs, 2);
     free(ref);
 }
 END_TEST
@@ -711,6 +736,7 @@ Suite *ae_dist_suite(void)
     tcase_add_test(tc, shard_properties);
     tcase_add_test(tc, shard_errors);
     tcase_add_test(tc, allreduce_matches_one_process);
+    tcase_add_test(tc, accumulate_matches_one_process);
     tcase_add_test(tc, deterministic_bit_for_bit);
     tcase_add_test(tc, batchnorm_statistics);
     tcase_add_test(tc, collective_failure);
