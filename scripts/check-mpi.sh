@@ -21,6 +21,9 @@ if [ -z "$bin" ]; then
 fi
 mpirun=${MPIRUN:-mpirun}
 export OPENBLAS_NUM_THREADS=1
+# containers often forbid the cross-process memory copy of the shared-memory
+# transport (a warning or a failure); plain copies work everywhere
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 run_flags="--oversubscribe"
 if [ "$(id -u)" = 0 ]; then
     run_flags="$run_flags --allow-run-as-root"
