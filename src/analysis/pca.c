@@ -544,7 +544,7 @@ void ae_pca_destroy(ae_pca *pca)
 int ae_pca_fit(ae_pca *pca, const float *x, size_t count, size_t features)
 {
     if (pca == NULL || x == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_fit: pca or x is NULL");
+        return AE__NULL_ARG("ae_pca_fit", pca, x);
     rows r = {x, NULL, count, features};
     return fit_rows(pca, &r, "ae_pca_fit");
 }
@@ -552,7 +552,7 @@ int ae_pca_fit(ae_pca *pca, const float *x, size_t count, size_t features)
 int ae_pca_fit_dataset(ae_pca *pca, const ae_dataset *ds)
 {
     if (pca == NULL || ds == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_fit_dataset: pca or dataset is NULL");
+        return AE__NULL_ARG("ae_pca_fit_dataset", pca, ds);
     rows r = {NULL, ds, ae_dataset_count(ds), ae_dataset_sample_size(ds)};
     return fit_rows(pca, &r, "ae_pca_fit_dataset");
 }
@@ -597,7 +597,7 @@ int ae_pca_transform(const ae_pca *pca, const float *x, size_t count, float *z)
     if (rc < 0)
         return rc;
     if (x == NULL || z == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_transform: x or z is NULL");
+        return AE__NULL_ARG("ae_pca_transform", x, z);
     if (count == 0)
         return ae__error(AE_ERR_INVALID, "ae_pca_transform: count is 0");
     float *scratch = ae__alloc(min_size(count, ROW_CHUNK) * pca->d * sizeof(float));
@@ -617,7 +617,7 @@ int ae_pca_inverse_transform(const ae_pca *pca, const float *z, size_t count, fl
     if (rc < 0)
         return rc;
     if (x == NULL || z == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_inverse_transform: z or x is NULL");
+        return AE__NULL_ARG("ae_pca_inverse_transform", x, z);
     if (count == 0)
         return ae__error(AE_ERR_INVALID, "ae_pca_inverse_transform: count is 0");
     for (size_t first = 0; first < count; first += ROW_CHUNK) {
@@ -633,7 +633,7 @@ int ae_pca_evaluate(const ae_pca *pca, const ae_dataset *ds, double *out_mse)
     if (rc < 0)
         return rc;
     if (ds == NULL || out_mse == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_evaluate: dataset or out_mse is NULL");
+        return AE__NULL_ARG("ae_pca_evaluate", ds, out_mse);
     const size_t n = ae_dataset_count(ds), size = ae_dataset_sample_size(ds), d = pca->d;
     if (n == 0)
         return ae__error(AE_ERR_INVALID, "ae_pca_evaluate: the dataset is empty");
@@ -723,7 +723,7 @@ int ae_pca_set_state(ae_pca *pca, size_t features, size_t n_components, const fl
 {
     static const char who[] = "ae_pca_set_state";
     if (pca == NULL || mean == NULL || components == NULL || variance == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: pca, mean, components or variance is NULL", who);
+        return AE__NULL_ARG(who, pca, mean, components, variance);
     if (features == 0 || n_components == 0)
         return ae__error(AE_ERR_INVALID, "%s: %zu features, %zu components: both must be >= 1",
                          who, features, n_components);

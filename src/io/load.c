@@ -188,14 +188,14 @@ static int load_decoder(const ae_file *f, ae_decoder **out, const char *who)
 int ae_file_load_encoder(ae_encoder **out, const ae_file *f)
 {
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_file_load_encoder: file or out is NULL");
+        return AE__NULL_ARG_AS("ae_file_load_encoder", "file, out", f, out);
     return load_encoder(f, out, "ae_file_load_encoder");
 }
 
 int ae_file_load_decoder(ae_decoder **out, const ae_file *f)
 {
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_file_load_decoder: file or out is NULL");
+        return AE__NULL_ARG_AS("ae_file_load_decoder", "file, out", f, out);
     return load_decoder(f, out, "ae_file_load_decoder");
 }
 
@@ -203,7 +203,7 @@ int ae_file_load_model(ae_model **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_model";
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, out", f, out);
     if (f->kind != AE_FILE_MODEL)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds %s, not a model", who,
                          kind_text(f->kind));
@@ -234,7 +234,7 @@ int ae_file_load_optimizer(ae_optimizer **out, const ae_file *f, ae_model *model
     static const char who[] = "ae_file_load_optimizer";
     char a[64], b[64];
     if (f == NULL || model == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file, model or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, model, out", f, model, out);
     if (!f->has_optimizer)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds no optimizer", who);
     ae__net *nets[2] = {&model->enc->net, &model->dec->net};
@@ -300,7 +300,7 @@ int ae_file_load_pca(ae_pca **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_pca";
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, out", f, out);
     if (!f->has_pca)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds no PCA", who);
     const size_t d = f->pca_features, k = f->pca_components, kd = k * d; /* < 2^62 */
@@ -339,7 +339,7 @@ int ae_file_load_detector(ae_detector **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_detector";
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, out", f, out);
     if (!f->has_detector)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds no detector", who);
     ae_detector *det = NULL;
@@ -368,7 +368,7 @@ int ae_file_load_detector(ae_detector **out, const ae_file *f)
         if (rc < 0)                                                      \
             return rc;                                                   \
         if (out == NULL || path == NULL)                                 \
-            return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who); \
+            return AE__NULL_ARG(who, out, path); \
         if ((rc = ae_file_open_v(&f, path, NULL, header_version)) < 0)   \
             return rc;                                                   \
         rc = fn(&obj, f);                                                \

@@ -1007,7 +1007,7 @@ int ae_file_open_v(ae_file **out, const char *path, const ae_open_options *opts,
     if (rc < 0)
         return rc;
     if (out == NULL || path == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who);
+        return AE__NULL_ARG(who, out, path);
     if ((rc = open_limit(opts, &max, who)) < 0 ||
         (rc = ae__slurp_path(path, max, &bytes, &len, &extra, who)) < 0)
         return rc;
@@ -1023,7 +1023,7 @@ int ae_file_open_memory_v(ae_file **out, const void *data, size_t size,
     if (rc < 0)
         return rc;
     if (out == NULL || (data == NULL && size > 0))
-        return ae__error(AE_ERR_INVALID, "%s: out or data is NULL", who);
+        return AE__NULL_ARG(who, out, data);
     if ((rc = open_limit(opts, &max, who)) < 0)
         return rc;
     if (size > max)
@@ -1048,7 +1048,7 @@ int ae_file_open_callback_v(ae_file **out, ae_read_fn read, void *user,
     if (rc < 0)
         return rc;
     if (out == NULL || read == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out or read is NULL", who);
+        return ae__error(AE_ERR_INVALID, "%s: %s is NULL", who, out == NULL ? "out" : "read");
     if ((rc = open_limit(opts, &max, who)) < 0 ||
         (rc = ae__slurp_callback(read, user, max, &bytes, &len, &extra, who)) < 0)
         return rc;
@@ -1210,7 +1210,7 @@ int ae_file_metadata_at(const ae_file *f, size_t index, const char **key, const 
 int ae_file_metadata_get(const ae_file *f, const char *key, const char **value)
 {
     if (f == NULL || key == NULL || value == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_file_metadata_get: file, key or value is NULL");
+        return AE__NULL_ARG_AS("ae_file_metadata_get", "file, key, value", f, key, value);
     for (size_t i = 0; i < f->n_meta; i++)
         if (strcmp(f->meta_keys[i], key) == 0) {
             *value = f->meta_values[i];

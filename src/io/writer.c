@@ -736,7 +736,7 @@ static int to_path(const char *path, dest *d, const char *who)
 static int to_memory(void **data, size_t *size, dest *d, const char *who)
 {
     if (data == NULL || size == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: data or size is NULL", who);
+        return AE__NULL_ARG(who, data, size);
     memset(d, 0, sizeof *d);
     d->data = data;
     d->size = size;

@@ -185,7 +185,7 @@ size_t ae_decoder_param_count(const ae_decoder *dec)
 int ae_decoder_latent_shape(const ae_decoder *dec, ae_shape *out)
 {
     if (dec == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_decoder_latent_shape: decoder or out is NULL");
+        return AE__NULL_ARG("ae_decoder_latent_shape", dec, out);
     *out = dec->net.input;
     return AE_OK;
 }
@@ -193,7 +193,7 @@ int ae_decoder_latent_shape(const ae_decoder *dec, ae_shape *out)
 int ae_decoder_output_shape(const ae_decoder *dec, ae_shape *out)
 {
     if (dec == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_decoder_output_shape: decoder or out is NULL");
+        return AE__NULL_ARG("ae_decoder_output_shape", dec, out);
     *out = dec->net.output;
     return AE_OK;
 }
@@ -203,7 +203,7 @@ size_t ae_decoder_output_size(const ae_decoder *dec) { return dec ? dec->net.out
 int ae_decoder_decode(const ae_decoder *dec, const float *z, size_t count, float *x)
 {
     if (dec == NULL || z == NULL || x == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_decoder_decode: decoder, z or x is NULL");
+        return AE__NULL_ARG("ae_decoder_decode", dec, z, x);
     if (count == 0)
         return ae__error(AE_ERR_INVALID, "ae_decoder_decode: count is 0");
     const ae__net *nets[1] = {&dec->net};

@@ -185,7 +185,7 @@ size_t ae_encoder_param_count(const ae_encoder *enc)
 int ae_encoder_input_shape(const ae_encoder *enc, ae_shape *out)
 {
     if (enc == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_encoder_input_shape: encoder or out is NULL");
+        return AE__NULL_ARG("ae_encoder_input_shape", enc, out);
     *out = enc->net.input;
     return AE_OK;
 }
@@ -193,7 +193,7 @@ int ae_encoder_input_shape(const ae_encoder *enc, ae_shape *out)
 int ae_encoder_latent_shape(const ae_encoder *enc, ae_shape *out)
 {
     if (enc == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_encoder_latent_shape: encoder or out is NULL");
+        return AE__NULL_ARG("ae_encoder_latent_shape", enc, out);
     *out = enc->net.output;
     return AE_OK;
 }
@@ -203,7 +203,7 @@ size_t ae_encoder_latent_size(const ae_encoder *enc) { return enc ? enc->net.out
 int ae_encoder_encode(const ae_encoder *enc, const float *x, size_t count, float *z)
 {
     if (enc == NULL || x == NULL || z == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_encoder_encode: encoder, x or z is NULL");
+        return AE__NULL_ARG("ae_encoder_encode", enc, x, z);
     if (count == 0)
         return ae__error(AE_ERR_INVALID, "ae_encoder_encode: count is 0");
     const ae__net *nets[1] = {&enc->net};

@@ -15,7 +15,7 @@ int ae_model_create(ae_model **out, ae_encoder *enc, ae_decoder *dec)
 {
     char a[64], b[64];
     if (out == NULL || enc == NULL || dec == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_create: out, encoder or decoder is NULL");
+        return AE__NULL_ARG("ae_model_create", out, enc, dec);
     if (enc->net.owned || dec->net.owned)
         return ae__error(AE_ERR_STATE, "ae_model_create: the %s already belongs to a model",
                          enc->net.owned ? "encoder" : "decoder");
@@ -70,7 +70,7 @@ size_t ae_model_param_count(const ae_model *model)
 int ae_model_reconstruct(const ae_model *model, const float *x, size_t count, float *xr)
 {
     if (model == NULL || x == NULL || xr == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: model, x or xr is NULL");
+        return AE__NULL_ARG("ae_model_reconstruct", model, x, xr);
     if (count == 0)
         return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: count is 0");
     const ae__net *nets[2] = {&model->enc->net, &model->dec->net};
@@ -81,7 +81,7 @@ int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, dou
 {
     enum { CHUNK = 256 };
     if (model == NULL || ds == NULL || out_loss == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_evaluate: model, dataset or out_loss is NULL");
+        return AE__NULL_ARG("ae_model_evaluate", model, ds, out_loss);
     if (!ae__loss_valid(loss))
         return ae__error(AE_ERR_INVALID, "ae_model_evaluate: unknown loss %d", loss);
     const size_t n = ae_dataset_count(ds), size = ae_dataset_sample_size(ds);

@@ -229,7 +229,7 @@ static int report(const ae_train_options *o, ae_progress *p)
         return AE_OK;
     if (o->progress(p, o->progress_user) != 0)
         return ae__error(AE_ERR_CANCELLED, "ae_model_train: stopped by the progress callback in epoch %u",
-                         p->epoch);
+                         p->epoch + 1);
     return AE_OK;
 }
 
@@ -238,7 +238,7 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
 {
     int rc;
     if (model == NULL || opt == NULL || data == NULL || o == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_train: model, optimizer, data or options is NULL");
+        return AE__NULL_ARG_AS("ae_model_train", "model, opt, data, opts", model, opt, data, o);
     /* The first released layout ends with progress_user; later fields read as 0. */
     if ((rc = ae__check_struct(o, o->struct_size, offsetof(ae_train_options, noise), sizeof *o,
                                "ae_model_train")) < 0)
@@ -305,7 +305,7 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
             if (rc == AE_ERR_NUMERIC) {
                 rc = ae__error(AE_ERR_NUMERIC,
                                "ae_model_train: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",
-                               isnan(loss) ? "NaN" : "infinite", e, bi);
+                               isnan(loss) ? "NaN" : "infinite", e + 1, bi + 1);
                 goto done;
             }
             if (rc < 0)
@@ -323,7 +323,7 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
             rc = ae__error(AE_ERR_NUMERIC,
                            "ae_model_train: a weight became NaN or infinite during epoch %u"
                            " (checked at the end of each epoch; batch %zu was the last)",
-                           e, batches - 1);
+                           e + 1, batches);
             goto done;
         }
         p.event = AE_PROGRESS_EPOCH;
