@@ -40,6 +40,7 @@ INSTALL    ?= install
 DEPS_check          := build test data abi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
+DEPS_check-install  := build test
 DEPS_bench          := build data
 DEPS_check-valgrind := build test data valgrind
 DEPS_abi-check      := build abi
@@ -89,6 +90,7 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SHARED     := $(LIBOUT)/libae.so.$(VERSION)
 STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
+PCFILE_STATIC := $(O)/ae-static.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
@@ -127,6 +129,31 @@ $(PCFILE): ae.pc.in include/ae/common.h FORCE
 	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@BLAS_PC@|$(BLAS_PC)|g' ae.pc.in >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
+
+# ae-static.pc: the same library linked statically (Libs names libae.a itself).
+$(PCFILE_STATIC): ae-static.pc.in include/ae/common.h FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@BLAS_PC@|$(BLAS_PC)|g' ae-static.pc.in >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
+
+# ---- CMake package config: find_package(ae 1.1 CONFIG) -> ae::ae ----------------
+# Installed in $(CMAKEDIR); the paths inside are relative to it, so the
+# installation can move. ae::ae_static carries the libraries libae.a needs.
+CMAKEDIR    ?= $(LIBDIR)/cmake/ae
+CMAKE_OUT   := $(BUILD)/cmake
+CMAKE_FILES := $(CMAKE_OUT)/aeConfig.cmake $(CMAKE_OUT)/aeConfigVersion.cmake
+CMAKE_STATIC_LIBS := $(subst $(eval) ,;,$(strip $(PKG_LIBS)))
+
+$(CMAKE_OUT)/%.cmake: cmake/%.cmake.in include/ae/common.h FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(VERSION_MAJOR)|g' \
+	    -e 's|@BLAS_PC@|$(BLAS_PC)|g' -e 's|@STATIC_LIBS@|$(CMAKE_STATIC_LIBS)|g' \
+	    -e "s|@REL_LIBDIR@|$$(realpath -m --relative-to=$(CMAKEDIR) $(LIBDIR))|g" \
+	    -e "s|@REL_INCLUDEDIR@|$$(realpath -m --relative-to=$(CMAKEDIR) $(INCLUDEDIR))|g" \
+	    $< >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
 
 # ---- examples: every examples/*.c is one program $(O)/bin/<name> ----------------
@@ -381,14 +408,15 @@ HEADERS_TOP := include/ae.h
 HEADERS_AE  := $(sort $(wildcard include/ae/*.h))
 HEADERS_SYS := $(sort $(wildcard include/ae/sys/*.h))
 INSTALLED   := $(addprefix $(DESTDIR)$(LIBDIR)/,libae.so.$(VERSION) $(SONAME) libae.so libae.a) \
-               $(DESTDIR)$(PKGCONFIGDIR)/ae.pc \
+               $(DESTDIR)$(PKGCONFIGDIR)/ae.pc $(DESTDIR)$(PKGCONFIGDIR)/ae-static.pc \
+               $(CMAKE_FILES:$(CMAKE_OUT)/%=$(DESTDIR)$(CMAKEDIR)/%) \
                $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(HEADERS_TOP) $(HEADERS_AE) $(HEADERS_SYS)) \
                $(TOOL_BIN:$(BINOUT)/%=$(DESTDIR)$(BINDIR)/%) \
                $(MAN_OUT:$(BUILD)/man/%=$(DESTDIR)$(MANDIR)/man1/%) \
                $(DESTDIR)$(DOCDIR)/LICENSE
 
-install: lib $(PCFILE) $(TOOL_BIN) $(MAN_OUT)
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+install: lib $(PCFILE) $(PCFILE_STATIC) $(CMAKE_FILES) $(TOOL_BIN) $(MAN_OUT)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) \
 	    $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libae.so.$(VERSION)
@@ -396,21 +424,35 @@ install: lib $(PCFILE) $(TOOL_BIN) $(MAN_OUT)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libae.so
 	$(INSTALL) -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libae.a
 	$(INSTALL) -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/ae.pc
+	$(INSTALL) -m 644 $(PCFILE_STATIC) $(DESTDIR)$(PKGCONFIGDIR)/ae-static.pc
+	$(INSTALL) -m 644 $(CMAKE_FILES) $(DESTDIR)$(CMAKEDIR)/
 	$(INSTALL) -m 644 $(HEADERS_TOP) $(DESTDIR)$(INCLUDEDIR)/
 	$(INSTALL) -m 644 $(HEADERS_AE) $(DESTDIR)$(INCLUDEDIR)/ae/
 	$(INSTALL) -m 644 $(HEADERS_SYS) $(DESTDIR)$(INCLUDEDIR)/ae/sys/
 	$(INSTALL) -m 755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	@$(RUN_LDCONFIG)
+
+# The dynamic loader's cache: refreshed by install and uninstall when they
+# run as root, without DESTDIR, into a library folder the loader searches
+# (/lib*, /usr/lib*, /usr/local/lib*), so programs find libae.so.1 there
+# with no rpath or LD_LIBRARY_PATH. Other prefixes: see the README.
+LDCONFIG     ?= ldconfig
+LDCONFIG_DIR := $(if $(DESTDIR),,$(filter /lib /lib/% /usr/lib /usr/lib/% /usr/local/lib /usr/local/lib/%,$(LIBDIR)))
+RUN_LDCONFIG  = if [ -n "$(LDCONFIG_DIR)" ] && [ "$$(id -u)" = 0 ]; then \
+                    echo "$(LDCONFIG)"; $(LDCONFIG) || echo "warning: $(LDCONFIG) failed" >&2; fi
 
 # Removes exactly the files install put down, then ae/sys and ae if empty.
 uninstall:
 	rm -f $(INSTALLED)
-	@rmdir $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(INCLUDEDIR)/ae $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@rmdir $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(INCLUDEDIR)/ae $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(CMAKEDIR) $(dir $(DESTDIR)$(CMAKEDIR)) 2>/dev/null || true
+	@$(RUN_LDCONFIG)
 
 # ---- housekeeping ------------------------------------------------------------------
 clean:
-	rm -rf $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE) $(O)/stage
+	rm -rf $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE) $(PCFILE_STATIC) $(CMAKE_OUT) $(O)/stage
 
 help:
 	@echo "libae $(VERSION) - make targets (O=<dir> puts every product under <dir>):"
@@ -434,7 +476,9 @@ help:
 	@echo "                 frozen abi/libae-MAJOR.*.abi; SONAME and newest node follow the version"
 	@echo "  abi-map        adds missing AE_API functions to src/ae.map's AE_MAJOR.MINOR node (made if missing)"
 	@echo "  abi-baseline   at a release: freezes abi/libae-$(VERSION).abi and abi/include-$(VERSION).tar.gz"
-	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR, BINDIR, MANDIR)"
+	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR, CMAKEDIR, BINDIR,"
+	@echo "                 MANDIR, DOCDIR): ae.pc, ae-static.pc, CMake's aeConfig.cmake; runs ldconfig as"
+	@echo "                 root for a system LIBDIR (LDCONFIG=...)"
 	@echo "  uninstall      removes exactly what install put down"
 	@echo "  clean          removes $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE)"
 	@echo "check, demo, docs, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"

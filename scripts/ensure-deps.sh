@@ -29,9 +29,10 @@ for set in "$@"; do
     case "$set" in
     # compiler, BLAS, zlib, pkg-config; libpng for the examples
     build) pkgs="$pkgs gcc make binutils pkg-config libopenblas-dev zlib1g-dev libpng-dev" ;;
-    # Check; g++ for the C++ consumer; gfortran because `pkg-config --static
+    # Check; g++ for the C++ consumer, cmake to build it through aeConfig.cmake;
+    # gfortran because `pkg-config --static
     # --libs openblas` asks for -lgfortran (static consumer test)
-    test) pkgs="$pkgs check g++ gfortran" ;;
+    test) pkgs="$pkgs check g++ gfortran cmake" ;;
     # the Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
     data) pkgs="$pkgs dataset-fashion-mnist" ;;
     # abidw/abidiff; readelf and nm come with binutils; python3 runs
