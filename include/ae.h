@@ -67,6 +67,7 @@
 #include "ae/model.h"
 #include "ae/optimizer.h"
 #include "ae/pca.h"
+#include "ae/scaler.h"
 #include "ae/train.h"
 
 #endif /* AE_H */

@@ -58,7 +58,9 @@ extern "C" {
 
 /** Format version libae writes (docs/format.md); it reads major 1. */
 #define AE_FILE_FORMAT_MAJOR 1
-#define AE_FILE_FORMAT_MINOR 0 /**< minor format version libae writes */
+#define AE_FILE_FORMAT_MINOR 1 /**< newest minor format version libae writes
+                                    (1.1 adds the SCAL section; files without
+                                    it are still written as 1.0) */
 
 /** Largest file a reader accepts unless told a smaller limit. */
 #define AE_FILE_MAX_SIZE ((uint64_t)1 << 36)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "ae/io.h"
+#include "ae/scaler.h"
 #include "ae/sys/layer.h"
 #include "core/core.h"
 
@@ -54,12 +55,14 @@
 #define AE__SEC_OPTM AE__TYPE('O', 'P', 'T', 'M')
 #define AE__SEC_PCAS AE__TYPE('P', 'C', 'A', 'S')
 #define AE__SEC_DETC AE__TYPE('D', 'E', 'T', 'C')
+#define AE__SEC_SCAL AE__TYPE('S', 'C', 'A', 'L') /* format 1.1 (src/io/scal.c) */
 
 #define AE__INFO_SIZE 32u
 #define AE__TRAN_SIZE 48u
 #define AE__DETC_SIZE 48u
 #define AE__OPTM_HEADER 64u
 #define AE__PCAS_HEADER 64u
+#define AE__SCAL_HEADER 64u
 
 /* ---- little-endian fields ------------------------------------------------ */
 
@@ -262,6 +265,15 @@ struct ae_file {
     double det_threshold;
     int det_fitted;
 };
+
+/* The SCAL section (src/io/scal.c): validating a file's section (f's
+ * networks are parsed already; the loaders find it again among
+ * f->sections, so struct ae_file keeps its layout) and emitting a model's
+ * scaler. */
+int ae__scal_parse(const ae_file *f, const ae__io_section *s, const char *who);
+int ae__scal_emit(ae__sink *sink, const ae_scaler *sc);
+/* Attaches the file's scaler (if any) to a model loaded from it. */
+int ae__scal_attach(ae_model *model, const ae_file *f);
 
 /* Validates @p len bytes (ownership of @p bytes passes to the file, also on
  * failure); @p extra bytes are known to follow them in the source. */

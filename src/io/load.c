@@ -220,6 +220,8 @@ int ae_file_load_model(ae_model **out, const ae_file *f)
         if ((rc = ae__model_history_push(m, ae__rdf64(f->history + 16 * i),
                                          ae__rdf64(f->history + 16 * i + 8))) < 0)
             goto fail;
+    if ((rc = ae__scal_attach(m, f)) < 0)
+        goto fail;
     *out = m;
     return AE_OK;
 fail:

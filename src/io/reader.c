@@ -118,12 +118,13 @@ typedef struct parser {
 
 enum {
     S_INFO, S_USER, S_TRAN, S_HIST, S_ENCR, S_DECR, S_XTRA, S_TENS, S_DATA, S_OPTM, S_PCAS,
-    S_DETC, S_COUNT
+    S_DETC, S_SCAL, S_COUNT
 };
 
 static const uint32_t known_types[S_COUNT] = {
     AE__SEC_INFO, AE__SEC_USER, AE__SEC_TRAN, AE__SEC_HIST, AE__SEC_ENCR, AE__SEC_DECR,
     AE__SEC_XTRA, AE__SEC_TENS, AE__SEC_DATA, AE__SEC_OPTM, AE__SEC_PCAS, AE__SEC_DETC,
+    AE__SEC_SCAL,
 };
 
 /* Format a section reference: "section 3 'TENS' (offset 1216)". */
@@ -951,6 +952,8 @@ static int parse_all(parser *ps)
     if (ps->sec[S_PCAS] && (rc = parse_pcas(ps, ps->sec[S_PCAS])) < 0)
         return rc;
     if (ps->sec[S_DETC] && (rc = parse_detc(ps, ps->sec[S_DETC])) < 0)
+        return rc;
+    if (ps->sec[S_SCAL] && (rc = ae__scal_parse(f, ps->sec[S_SCAL], ps->who)) < 0)
         return rc;
     return AE_OK;
 }

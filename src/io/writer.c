@@ -552,6 +552,11 @@ static int emit_detc(ae__sink *s, const job *j)
     return ae__emit(s, b, sizeof b);
 }
 
+static int emit_scal(ae__sink *s, const job *j)
+{
+    return ae__scal_emit(s, ae_model_get_scaler(j->model));
+}
+
 /* ---- assembling ------------------------------------------------------------------- */
 
 static void add_section(job *j, uint32_t type, uint32_t flags,
@@ -588,7 +593,8 @@ static int write_all(job *j, ae__sink *s, uint64_t file_size)
     memset(h, 0, sizeof h);
     memcpy(h, AE__MAGIC, AE__MAGIC_SIZE);
     ae__le16(h + 8, AE_FILE_FORMAT_MAJOR);
-    ae__le16(h + 10, AE_FILE_FORMAT_MINOR);
+    /* the lowest minor version that holds the file: 1 with a SCAL section */
+    ae__le16(h + 10, (uint16_t)(j->sec[j->n_sec - 1].type == AE__SEC_SCAL ? 1 : 0));
     ae__le32(h + 12, AE__BOM);
     ae__le32(h + 16, AE__HEADER_SIZE);
     ae__le32(h + 28, (uint32_t)j->n_sec);
@@ -681,6 +687,8 @@ static int save(int kind, const ae__net *enc, const ae__net *dec, const ae_model
         add_section(&j, AE__SEC_PCAS, 0, emit_pcas);
     if (j.o.detector != NULL)
         add_section(&j, AE__SEC_DETC, 0, emit_detc);
+    if (model != NULL && ae_model_get_scaler(model) != NULL)
+        add_section(&j, AE__SEC_SCAL, AE__SECTION_REQUIRED, emit_scal);
 
     uint64_t file_size;
     if ((rc = measure(&j, &file_size)) < 0)

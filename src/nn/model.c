@@ -9,6 +9,7 @@
 
 #include "ae/train.h"
 #include "data/dataset.h"
+#include "data/scaler.h"
 #include "nn.h"
 
 int ae_model_create(ae_model **out, ae_encoder *enc, ae_decoder *dec)
@@ -51,6 +52,7 @@ void ae_model_release(ae_model *model, ae_encoder **enc, ae_decoder **dec)
         *dec = model->dec;
     else
         ae_decoder_destroy(model->dec);
+    ae_scaler_destroy(model->scaler);
     ae__free(model->history);
     ae__free(model);
 }
@@ -73,8 +75,28 @@ int ae_model_reconstruct(const ae_model *model, const float *x, size_t count, fl
         return AE__NULL_ARG("ae_model_reconstruct", model, x, xr);
     if (count == 0)
         return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: count is 0");
+    if (model->scaler == NULL)
+        return ae__model_forward(model, x, count, xr, "ae_model_reconstruct");
+    /* raw in, raw out: scale, run, and scale the reconstruction back */
+    size_t bytes;
+    if (!ae__mul_size(count, model->scaler->n * sizeof(float), &bytes))
+        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: %zu samples overflow", count);
+    float *xs = ae__alloc(bytes);
+    if (xs == NULL)
+        return AE_ERR_NOMEM;
+    ae__scaler_forward(model->scaler, x, count, xs);
+    int rc = ae__model_forward(model, xs, count, xr, "ae_model_reconstruct");
+    if (rc == AE_OK)
+        ae__scaler_inverse(model->scaler, xr, count, xr);
+    ae__free(xs);
+    return rc;
+}
+
+int ae__model_forward(const ae_model *model, const float *x, size_t count, float *xr,
+                      const char *who)
+{
     const ae__net *nets[2] = {&model->enc->net, &model->dec->net};
-    return ae__chain_run(nets, 2, x, count, xr, "ae_model_reconstruct");
+    return ae__chain_run(nets, 2, x, count, xr, who);
 }
 
 int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, double *out_loss)
@@ -103,6 +125,8 @@ int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, dou
         size_t b = n - first < CHUNK ? n - first : CHUNK;
         for (size_t i = 0; i < b; i++)
             memcpy(x + i * size, ae__dataset_row(ds, first + i), size * sizeof(float));
+        if (model->scaler != NULL) /* raw data in; the loss is on the scaled values */
+            ae__scaler_forward(model->scaler, x, b, x);
         rc = ae__chain_run(nets, 2, x, b, xr, "ae_model_evaluate");
         if (rc == AE_OK)
             sum += ae__loss(loss, xr, x, b * size, NULL, 1.0);

@@ -22,6 +22,7 @@
 #include "ae/train.h"
 #include "data/dataset.h"
 #include "data/noise.h"
+#include "data/scaler.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
 
@@ -273,7 +274,12 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     const size_t batches = (count + batch - 1) / batch;
     trainer t;
     const int noisy = o->noise != AE_NOISE_NONE;
-    if ((rc = trainer_init(&t, model, batch, count, noisy)) < 0)
+    ae_dataset *scaled = NULL; /* data through the model's scaler (ae/scaler.h) */
+    float noise_lo = 0.0f, noise_hi = 1.0f;
+    if ((rc = trainer_init(&t, model, batch, count, noisy)) < 0 ||
+        (rc = ae__model_scale_data(model, &data, &scaled, "ae_model_train")) < 0 ||
+        (noisy && (rc = ae__noise_range(o->noise, o->noise_clip, o->noise_min, o->noise_max, data,
+                                        &noise_lo, &noise_hi, "ae_model_train")) < 0))
         goto done;
     if ((rc = ae__optimizer_bind_owner(opt, model->id, t.params, t.n_params)) < 0)
         goto done;
@@ -298,7 +304,8 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
             size_t first = bi * batch, b = count - first < batch ? count - first : batch;
             const float *clean = batch_rows(t.target, data, t.order + first, b, size);
             if (noisy)
-                ae__noise_apply(o->noise, o->noise_amount, &noise_rng, clean, t.acts[0], b * size);
+                ae__noise_apply_range(o->noise, o->noise_amount, noise_lo, noise_hi, &noise_rng,
+                                      clean, t.acts[0], b * size);
             double loss = NAN;
             rc = train_step(&t, opt, o->loss, noisy ? t.acts[0] : clean, clean, b, size,
                             &layer_rng, &loss);
@@ -341,5 +348,6 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     rc = AE_OK;
 done:
     trainer_free(&t);
+    ae_dataset_destroy(scaled);
     return rc;
 }
