@@ -47,6 +47,7 @@ DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
 DEPS_demo           := build data
 DEPS_docs           := docs
+DEPS_tabular        := build tabular
 DEPS := $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
 ifneq ($(DEPS),)
 DEPS_STATUS := $(shell scripts/ensure-deps.sh $(DEPS) >&2; echo $$?)
@@ -94,7 +95,7 @@ PCFILE_STATIC := $(O)/ae-static.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
-        fuzz golden docs install uninstall help clean FORCE
+        fuzz golden docs install uninstall help clean tabular FORCE
 all: lib tools
 
 lib: $(SHARED) $(LIBOUT)/$(SONAME) $(LIBOUT)/libae.so $(STATIC)
@@ -354,6 +355,14 @@ bench: $(BENCH_BIN)
 	    echo "bench: python3-torch is missing and cannot be installed here: the PyTorch peer is skipped"
 	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) $(BENCH_ARGS)
 
+# ---- tabular anomaly detection against PCA and an Isolation Forest --------------------
+# docs/examples/tabular_anomaly.py: examples/anomaly's CSV mode on the tables
+# Debian's python3-sklearn ships, the two baselines on the same splits, ten
+# seeds; prints the tables of docs/examples/anomaly.md (about a minute).
+TABULAR_ARGS ?= --variants all --seeds 10
+tabular: $(BINOUT)/anomaly
+	/usr/bin/python3 docs/examples/tabular_anomaly.py --bin $(BINOUT)/anomaly $(TABULAR_ARGS)
+
 # ---- ABI -------------------------------------------------------------------------
 abi-check: lib
 	$(ABI_CHECK)
@@ -472,6 +481,8 @@ help:
 	@echo "  check-headers  every public header compiles alone as C11 and C++11"
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
 	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
+	@echo "  tabular        examples/anomaly --csv vs PCA and Isolation Forest on scikit-learn's tables"
+	@echo "                 (docs/examples/anomaly.md; TABULAR_ARGS=...)"
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff + field layouts vs every"
 	@echo "                 frozen abi/libae-MAJOR.*.abi; SONAME and newest node follow the version"
 	@echo "  abi-map        adds missing AE_API functions to src/ae.map's AE_MAJOR.MINOR node (made if missing)"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # ensure-deps.sh - makes sure the Debian packages a libae target needs are
 # installed.  Usage: scripts/ensure-deps.sh SET...   (SET: build test data abi
-# valgrind bench docs; several may be given).  Called by `make check`, `make demo`,
+# valgrind bench docs tabular; several may be given).  Called by `make check`, `make demo`,
 # `make check-asan`, `make check-tsan`, `make check-valgrind`, `make abi-check`,
 # `make docs`, and by `make bench` for the bench set (the PyTorch peer; optional there: a
 # failure only skips the peer).
@@ -39,12 +39,15 @@ for set in "$@"; do
     # scripts/abi-layout.py
     abi) pkgs="$pkgs abigail-tools binutils python3" ;;
     valgrind) pkgs="$pkgs valgrind" ;;
+    # scikit-learn (its bundled tables, PCA, Isolation Forest) for
+    # docs/examples/tabular_anomaly.py (`make tabular`)
+    tabular) pkgs="$pkgs python3-sklearn" ;;
     # the PyTorch peer of the benchmarks (bench/torch_peer.py)
     bench) pkgs="$pkgs python3 python3-torch" ;;
     # the API reference of `make docs` (docs/Doxyfile)
     docs) pkgs="$pkgs doxygen" ;;
     *)
-        echo "$0: unknown set '$set' (known: build test data abi valgrind bench docs)" >&2
+        echo "$0: unknown set '$set' (known: build test data abi valgrind bench docs tabular)" >&2
         exit 2
         ;;
     esac
