@@ -46,6 +46,13 @@
  *     labels, n), ae_noise_apply(x, n, AE_NOISE_GAUSSIAN, 0.2f, seed);
  *   - a buffer is followed by its size; targets come before predictions
  *     (ae_loss_compute(), ae_score_compute());
+ * - counts: every function taking a count of items and buffers of them
+ *   refuses, with AE_ERR_INVALID and a message naming the count, a count
+ *   whose buffers could not exist (more than PTRDIFF_MAX bytes, or a size
+ *   product that overflows: SIZE_MAX - k, what an n - 1 with n = 0 gives),
+ *   besides the count 0 its doc comment refuses (since 1.1.0; the dataset
+ *   constructors keep AE_ERR_LIMIT for counts up to AE_DATASET_MAX_COUNT of
+ *   samples too large together);
  * - destructors accept NULL; every object has exactly one owner, said in the
  *   doc comment of the function that hands it out;
  * - structs you fill start with struct_size and have an ..._INIT macro;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -850,6 +851,23 @@ static void big_free(void *user, void *ptr, size_t size)
     free(ptr);
 }
 
+/* load(p) under big_alloc, requests and largest_request counted from 0;
+ * the allocator stays until measured_end() (after destroying *ds). */
+static int load_measured(const char *p, unsigned flags, ae_dataset **ds)
+{
+    ae_allocator a = AE_ALLOCATOR_INIT;
+    a.alloc = big_alloc;
+    a.free = big_free;
+    ck_assert_int_eq(ae_set_allocator(&a), AE_OK);
+    largest_request = requests = 0;
+    return load(p, NULL, flags, ds);
+}
+
+static void measured_end(void)
+{
+    ck_assert_int_eq(ae_set_allocator(NULL), AE_OK);
+}
+
 START_TEST(idx_gzip_declaring_huge_data_allocates_little)
 {
     unsigned char buf[64];
@@ -858,51 +876,48 @@ START_TEST(idx_gzip_declaring_huge_data_allocates_little)
     memset(buf + n, 1, 48);
     const char *p = tmp_path("huge.gz");
     write_file(p, buf, n + 48, 1);
-    ae_allocator a = AE_ALLOCATOR_INIT;
-    a.alloc = big_alloc;
-    a.free = big_free;
-    ck_assert_int_eq(ae_set_allocator(&a), AE_OK);
-    largest_request = 0;
     ae_dataset *ds = (ae_dataset *)0x1;
-    int rc = load(p, NULL, 0, &ds);
-    ck_assert_int_eq(ae_set_allocator(NULL), AE_OK);
-    ck_assert_int_eq(rc, AE_ERR_FORMAT);
+    ck_assert_int_eq(load_measured(p, 0, &ds), AE_ERR_FORMAT);
+    measured_end();
     assert_msg_has("file ends after 48 of 2000000000000000 data bytes");
     ck_assert_uint_le(largest_request, (size_t)64 << 20);
     ck_assert_ptr_eq(ds, (ae_dataset *)0x1);
-    /* The same header in a plain file fails before any allocation. */
+    /* The same header in a plain file fails before any allocation but the
+     * reader's input buffer. */
     write_file(p, buf, n + 48, 0);
-    ck_assert_int_eq(ae_set_allocator(&a), AE_OK);
-    largest_request = 0;
-    ck_assert_int_eq(load(p, NULL, 0, &ds), AE_ERR_FORMAT);
-    ck_assert_uint_eq(largest_request, 0);
-    ck_assert_int_eq(ae_set_allocator(NULL), AE_OK);
+    ck_assert_int_eq(load_measured(p, 0, &ds), AE_ERR_FORMAT);
+    measured_end();
+    ck_assert_uint_le(largest_request, 65536 + 1024);
     unlink(p);
 }
 END_TEST
 
-START_TEST(idx_reads_large_gzip_by_growing)
+/* A 2100 x 1000 images file (more elements than the first buffer of a
+ * pipe, 2^20), byte i = i % 251; malloc'd, *len bytes. */
+static unsigned char *big_images(size_t *len)
 {
-    /* More elements than the first gzip buffer holds (2^20). */
     const uint32_t dims[2] = {2100, 1000};
-    size_t total = 2100 * 1000;
-    unsigned char *buf = malloc(12 + total);
+    unsigned char *buf = malloc(12 + 2100 * 1000);
     ck_assert_ptr_nonnull(buf);
     size_t n = idx_head(buf, 0x08, 2, dims);
-    for (size_t i = 0; i < total; i++)
+    for (size_t i = 0; i < 2100 * 1000; i++)
         buf[n + i] = (unsigned char)(i % 251);
+    *len = n + 2100 * 1000;
+    return buf;
+}
+
+START_TEST(idx_reads_large_gzip_with_one_allocation)
+{
+    /* A regular gzip file is verified first, then read into its exact size. */
+    size_t total = 2100 * 1000, len;
+    unsigned char *buf = big_images(&len);
     const char *p = tmp_path("big.gz");
-    write_file(p, buf, n + total, 1);
+    write_file(p, buf, len, 1);
     free(buf);
     ae_dataset *ds = NULL;
-    ae_allocator a = AE_ALLOCATOR_INIT;
-    a.alloc = big_alloc;
-    a.free = big_free;
-    ck_assert_int_eq(ae_set_allocator(&a), AE_OK);
-    requests = largest_request = 0;
-    ck_assert_int_eq(load(p, NULL, AE_IDX_NO_SCALE, &ds), AE_OK);
-    /* 2^20, 2^21, then 2.1e6 floats; the store; the view. */
-    ck_assert_uint_eq(requests, 5);
+    ck_assert_int_eq(load_measured(p, AE_IDX_NO_SCALE, &ds), AE_OK);
+    /* The input buffer; 2.1e6 floats; the store; the view. */
+    ck_assert_uint_eq(requests, 4);
     ck_assert_uint_ge(largest_request, total * sizeof(float));
     ck_assert_uint_lt(largest_request, total * sizeof(float) + 4096);
     ck_assert_uint_eq(ae_dataset_count(ds), 2100);
@@ -916,7 +931,7 @@ START_TEST(idx_reads_large_gzip_by_growing)
     ck_assert_float_eq(ae_dataset_sample(ds, 2099)[999], (float)((total - 1) % 251));
     ae_dataset_destroy(ds);
     ck_assert_uint_eq(ae_live_allocations(), 0);
-    ck_assert_int_eq(ae_set_allocator(NULL), AE_OK);
+    measured_end();
     unlink(p);
 }
 END_TEST
@@ -931,13 +946,160 @@ static size_t slurp(const char *path, unsigned char *buf, size_t cap)
     return n;
 }
 
+/* The good images file gzip-compressed at path p, its bytes in gz. */
+static size_t good_images_gz(const char *p, unsigned char *gz, size_t cap)
+{
+    unsigned char img[256];
+    write_file(p, img, good_images(img), 1);
+    return slurp(p, gz, cap);
+}
+
+/* Writes len bytes (gzip-compressed when gz) into a FIFO from a child. */
+static pid_t feed_fifo(const char *fifo, const unsigned char *bytes, size_t len, int gz)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        write_file(fifo, bytes, len, gz);
+        _exit(0);
+    }
+    return pid;
+}
+
+START_TEST(idx_reads_a_pipe_by_growing)
+{
+    size_t total = 2100 * 1000, len;
+    unsigned char *buf = big_images(&len);
+    const char *p = tmp_path("pipe");
+    for (int gz = 0; gz <= 1; gz++) {
+        unlink(p);
+        ck_assert_int_eq(mkfifo(p, 0600), 0);
+        pid_t pid = feed_fifo(p, buf, len, gz);
+        ae_dataset *ds = NULL;
+        ck_assert_int_eq(load_measured(p, AE_IDX_NO_SCALE, &ds), AE_OK);
+        /* The input buffer; 2^20, 2^21, then 2.1e6 floats; the store; the view. */
+        ck_assert_uint_eq(requests, 6);
+        ck_assert_float_eq(ae_dataset_sample(ds, 2099)[999], (float)((total - 1) % 251));
+        ae_dataset_destroy(ds);
+        measured_end();
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    }
+    free(buf);
+    unlink(p);
+}
+END_TEST
+
+START_TEST(idx_gzip_trailing_bytes_follow_the_plain_rule)
+{
+    /* A valid gzip file followed by garbage was accepted (zlib's gzread
+     * skips what follows a gzip stream), the same bytes after a plain file
+     * refused. Now both are refused; a second gzip member is still read. */
+    unsigned char img[256], gz[1024];
+    size_t ni = good_images(img);
+    const char *p = tmp_path("trail.gz");
+    size_t ng = good_images_gz(p, gz, sizeof gz);
+    memcpy(gz + ng, "GARBAGE!", 8);
+    ae_dataset *ds = (ae_dataset *)0x1;
+    const size_t extra[] = {1, 2, 8};
+    for (size_t i = 0; i < 3; i++) {
+        write_file(p, gz, ng + extra[i], 0);
+        ck_assert_int_eq(load(p, NULL, 0, &ds), AE_ERR_FORMAT);
+        assert_msg_has("unexpected bytes after the end of the gzip stream");
+    }
+    ck_assert_ptr_eq(ds, (ae_dataset *)0x1);
+    /* Two members: the data split across them loads; an empty second
+     * member is fine; a second member with more data is refused. */
+    const char *q = tmp_path("part.gz");
+    unsigned char two[1024];
+    write_file(q, img, 30, 1);
+    size_t n1 = slurp(q, two, sizeof two);
+    write_file(q, img + 30, ni - 30, 1);
+    size_t n2 = slurp(q, two + n1, sizeof two - n1);
+    write_file(p, two, n1 + n2, 0);
+    ck_assert_int_eq(load(p, NULL, AE_IDX_NO_SCALE, &ds), AE_OK);
+    check_good_dataset(ds, 0);
+    ae_dataset_destroy(ds);
+    write_file(q, img, 0, 1);
+    size_t n3 = slurp(q, two + n1 + n2, sizeof two - n1 - n2);
+    write_file(p, two, n1 + n2 + n3, 0);
+    ck_assert_int_eq(load(p, NULL, AE_IDX_NO_SCALE, &ds), AE_OK);
+    ae_dataset_destroy(ds);
+    write_file(q, img, 1, 1);
+    n3 = slurp(q, two + n1 + n2, sizeof two - n1 - n2);
+    write_file(p, two, n1 + n2 + n3, 0);
+    ck_assert_int_eq(load(p, NULL, AE_IDX_NO_SCALE, &ds), AE_ERR_FORMAT);
+    assert_msg_has("unexpected bytes (1 or more) after the 60 declared data bytes");
+    unlink(p);
+    unlink(q);
+}
+END_TEST
+
+START_TEST(idx_a_small_gzip_inflating_to_much_reserves_nothing)
+{
+    /* ~65 KB of gzip inflating to 64 MiB of zeros, under a header that
+     * declares more: refused as truncated after an inflate, without
+     * reserving memory for the data (before: 384 MiB). */
+    const size_t have = (size_t)64 << 20;
+    const uint32_t dims[2] = {65 << 10, 1024}; /* 65 Mi declared */
+    unsigned char *buf = calloc(1, 12 + have);
+    ck_assert_ptr_nonnull(buf);
+    size_t n = idx_head(buf, 0x08, 2, dims);
+    const char *p = tmp_path("bomb.gz");
+    write_file(p, buf, n + have, 1);
+    free(buf);
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert_int_lt(st.st_size, 100000);
+    ae_dataset *ds = (ae_dataset *)0x1;
+    ck_assert_int_eq(load_measured(p, 0, &ds), AE_ERR_FORMAT);
+    measured_end();
+    assert_msg_has("file ends after 67108864 of 68157440 data bytes");
+    ck_assert_uint_le(largest_request, 65536 + 1024);
+    unlink(p);
+}
+END_TEST
+
+START_TEST(idx_max_bytes_limits_the_dataset)
+{
+    unsigned char img[256], lab[64];
+    size_t ni = good_images(img), nl = good_labels(lab, IMG_N);
+    const char *ip = tmp_path("img.gz"), *lp = tmp_path("lab");
+    write_file(ip, img, ni, 1);
+    write_file(lp, lab, nl, 0);
+    ae_idx_options o = AE_IDX_OPTIONS_INIT;
+    ae_dataset *ds = (ae_dataset *)0x1;
+    o.max_bytes = IMG_DATA * sizeof(float) + IMG_N * sizeof(int32_t) - 1;
+    ck_assert_int_eq(ae_dataset_load_idx_opts(&ds, ip, lp, &o), AE_ERR_LIMIT);
+    assert_msg_has("the limit (max_bytes) is 259");
+    ck_assert_ptr_eq(ds, (ae_dataset *)0x1);
+    o.max_bytes++;
+    o.flags = AE_IDX_NO_SCALE;
+    ck_assert_int_eq(ae_dataset_load_idx_opts(&ds, ip, lp, &o), AE_OK);
+    check_good_dataset(ds, 0);
+    ae_dataset_destroy(ds);
+    ck_assert_int_eq(ae_dataset_load_idx_opts(&ds, ip, NULL, NULL), AE_OK);
+    check_good_dataset(ds, 1);
+    ae_dataset_destroy(ds);
+    o.flags = 7;
+    ck_assert_int_eq(ae_dataset_load_idx_opts(&ds, ip, NULL, &o), AE_ERR_INVALID);
+    o = (ae_idx_options)AE_IDX_OPTIONS_INIT;
+    o.struct_size = 4;
+    ck_assert_int_eq(ae_dataset_load_idx_opts(&ds, ip, NULL, &o), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_dataset_load_idx_opts(NULL, ip, NULL, NULL), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_dataset_load_idx_opts_v(&ds, ip, NULL, NULL,
+                                                (AE_VERSION_MAJOR + 1) * 10000u),
+                     AE_ERR_VERSION);
+    unlink(ip);
+    unlink(lp);
+}
+END_TEST
+
 START_TEST(idx_rejects_damaged_gzip_streams)
 {
-    unsigned char img[256], gz[512];
-    size_t ni = good_images(img);
+    unsigned char gz[512];
     const char *p = tmp_path("damaged.gz");
-    write_file(p, img, ni, 1);
-    size_t ng = slurp(p, gz, sizeof gz);
+    size_t ng = good_images_gz(p, gz, sizeof gz);
     ck_assert_uint_gt(ng, 20);
     ae_dataset *ds = (ae_dataset *)0x1;
     /* Cut inside the compressed stream, at several places. */
@@ -1126,7 +1288,11 @@ Suite *ae_dataset_suite(void)
     tcase_add_test(idx, idx_rejects_trailing_bytes);
     tcase_add_test(idx, idx_rejects_overflowing_dimensions);
     tcase_add_test(idx, idx_gzip_declaring_huge_data_allocates_little);
-    tcase_add_test(idx, idx_reads_large_gzip_by_growing);
+    tcase_add_test(idx, idx_reads_large_gzip_with_one_allocation);
+    tcase_add_test(idx, idx_reads_a_pipe_by_growing);
+    tcase_add_test(idx, idx_gzip_trailing_bytes_follow_the_plain_rule);
+    tcase_add_test(idx, idx_a_small_gzip_inflating_to_much_reserves_nothing);
+    tcase_add_test(idx, idx_max_bytes_limits_the_dataset);
     tcase_add_test(idx, idx_rejects_damaged_gzip_streams);
     tcase_add_test(idx, idx_checks_the_labels_file);
     tcase_add_test(idx, idx_reports_io_errors_and_bad_arguments);

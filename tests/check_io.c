@@ -23,6 +23,8 @@
 #include "ae.h"
 #include "golden/golden_v1.h"
 #include "io/io.h"
+#include "nn/nn.h"
+#include "optim/optimizer.h"
 #include "testutil.h"
 
 #define GOLDEN_PATH "data/golden_v1.aem"
@@ -1388,6 +1390,220 @@ START_TEST(interrupted_save_leaves_the_old_file_untouched)
 }
 END_TEST
 
+/* The first parameter of the model's encoder (its weights, writable). */
+static float *first_weights(ae_model *m, size_t *count)
+{
+    const ae__layer *l = &m->enc->net.layers[0];
+    ae_param_view v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    ck_assert_int_eq(l->kind->vt.param_get(l->state, 0, &v), AE_OK);
+    *count = v.count;
+    return v.value;
+}
+
+START_TEST(a_model_holding_nan_or_inf_is_not_saved_and_the_old_file_stays)
+{
+    /* Before the fix the save succeeded and the reader then refused the
+     * file ("value ... is infinite"): the good file was lost. */
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "%s/finite", test_tmpdir());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/model.aem", dir);
+    ae_model *good = small_model(1, 1, 0), *bad = small_model(2, 1, 0);
+    ck_assert_int_eq(ae_model_save(good, path, NULL), AE_OK);
+    size_t old_size, n;
+    unsigned char *old = read_file(path, &old_size);
+    float *w = first_weights(bad, &n);
+    ck_assert_uint_gt(n, 7);
+    w[7] = INFINITY;
+    ck_assert_int_eq(ae_model_save(bad, path, NULL), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "encoder layer 0: parameter 0") &&
+                      strstr(ae_last_error(), "value 7 is infinite"),
+                  "%s", ae_last_error());
+    w[7] = NAN;
+    void *data = (void *)0x1;
+    size_t size = 7;
+    ck_assert_int_eq(ae_model_save_memory(bad, &data, &size, NULL), AE_ERR_NUMERIC);
+    ck_assert_ptr_eq(data, (void *)0x1);
+    ck_assert_uint_eq(size, 7);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "value 7 is NaN"));
+    ck_assert_int_eq(ae_encoder_save(ae_model_encoder(bad), path, NULL), AE_ERR_NUMERIC);
+    w[7] = 0.25f;
+    /* A state tensor (batch normalization's running variance). */
+    const ae__layer *bn = &bad->enc->net.layers[1];
+    ae_param_view v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    ck_assert_int_eq(bn->kind->vt.state_get(bn->state, 1, &v), AE_OK);
+    v.value[2] = -INFINITY;
+    ck_assert_int_eq(ae_model_save(bad, path, NULL), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "layer 1: state tensor 1") &&
+                      strstr(ae_last_error(), "value 2 is infinite"),
+                  "%s", ae_last_error());
+    v.value[2] = 1.0f;
+    size_t now_size;
+    unsigned char *now = read_file(path, &now_size);
+    ck_assert_uint_eq(now_size, old_size);
+    ck_assert_mem_eq(now, old, old_size);
+    ck_assert_uint_eq(count_entries(dir), 1);
+    free(now);
+    free(old);
+    ae_model_destroy(good);
+    ae_model_destroy(bad);
+}
+END_TEST
+
+START_TEST(nan_in_optimizer_state_is_not_saved)
+{
+    ae_model *m = small_model(3, 0, 0);
+    ae_optimizer *opt;
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    ae_dataset *ds = small_data(16, 3);
+    ae_train_options to = train_options(1);
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
+    const float *value;
+    size_t count;
+    float *b0, *b1;
+    ae__optimizer_tensor(opt, 1, &value, &count, &b0, &b1);
+    ck_assert_ptr_nonnull(b1);
+    b1[0] = NAN;
+    ae_save_options so = AE_SAVE_OPTIONS_INIT;
+    so.optimizer = opt;
+    void *data = NULL;
+    size_t size = 0;
+    ck_assert_int_eq(ae_model_save_memory(m, &data, &size, &so), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "optimizer buffer 1 of parameter 1") &&
+                      strstr(ae_last_error(), "value 0 is NaN"),
+                  "%s", ae_last_error());
+    b1[0] = 0.0f;
+    ck_assert_int_eq(ae_model_save_memory(m, &data, &size, &so), AE_OK);
+    ae_buffer_free(data);
+    ae_dataset_destroy(ds);
+    ae_optimizer_destroy(opt);
+    ae_model_destroy(m);
+}
+END_TEST
+
+START_TEST(a_failed_save_never_reports_failure_with_the_new_file_in_place)
+{
+    /* Every allocation of a save to an existing path fails in turn: the
+     * path holds the old file after each failure, the new one after the
+     * success, and no temporary file is left. Before the fix the folder
+     * name was allocated after the rename. */
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "%s/commit", test_tmpdir());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/model.aem", dir);
+    failing_allocator fa;
+    failing_allocator_install(&fa, 0);
+    ae_model *a = small_model(4, 0, 0), *b = small_model(5, 0, 0);
+    ck_assert_int_eq(ae_model_save(a, path, NULL), AE_OK);
+    size_t old_size, new_size, base = fa.live;
+    unsigned char *old = read_file(path, &old_size);
+    int rc = AE_ERR_NOMEM;
+    size_t k;
+    for (k = 1; rc != AE_OK && k < 100; k++) {
+        fa.calls = 0;
+        fa.fail_at = k;
+        rc = ae_model_save(b, path, NULL);
+        fa.fail_at = 0;
+        ck_assert_msg(rc == AE_OK || rc == AE_ERR_NOMEM, "allocation %zu: %d", k, rc);
+        ck_assert_uint_eq(fa.live, base);
+        ck_assert_uint_eq(count_entries(dir), 1);
+        unsigned char *now = read_file(path, &new_size);
+        if (rc < 0)
+            ck_assert_msg(new_size == old_size && memcmp(now, old, old_size) == 0,
+                          "allocation %zu failed with the new file in place", k);
+        free(now);
+    }
+    ck_assert_int_eq(rc, AE_OK);
+    ck_assert_uint_gt(k, 2);
+    ae_model *l;
+    ck_assert_int_eq(ae_model_load(&l, path), AE_OK);
+    ck_assert(same_model(l, b));
+    ae_model_destroy(l);
+    free(old);
+    ae_model_destroy(a);
+    ae_model_destroy(b);
+    failing_allocator_remove();
+}
+END_TEST
+
+/* A pid that no longer exists: a child that has exited and been reaped. */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *fp = fopen(p, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fputs("left over", fp);
+    fclose(fp);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+START_TEST(temporary_files_of_dead_processes_are_removed)
+{
+    char dir[256], path[300], dead[64], live[64], other[80], odd[80];
+    snprintf(dir, sizeof dir, "%s/stale", test_tmpdir());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/model.aem", dir);
+    snprintf(dead, sizeof dead, "model.aem.tmp-%ld-3", (long)dead_pid());
+    snprintf(live, sizeof live, "model.aem.tmp-%ld-3", (long)getpid());
+    snprintf(other, sizeof other, "other.aem.tmp-%ld-3", (long)dead_pid());
+    snprintf(odd, sizeof odd, "model.aem.tmp-%ld-x", (long)dead_pid());
+    touch(dir, dead);
+    touch(dir, live);
+    touch(dir, other);
+    touch(dir, odd);
+    ae_model *m = small_model(6, 0, 0);
+    ck_assert_int_eq(ae_model_save(m, path, NULL), AE_OK);
+    ck_assert(!exists(dir, dead));
+    ck_assert(exists(dir, live));  /* a live process may still be saving */
+    ck_assert(exists(dir, other)); /* another file's */
+    ck_assert(exists(dir, odd));   /* not a name libae makes */
+    ck_assert_uint_eq(count_entries(dir), 4);
+
+    /* A process killed in the middle of a save (SIGXFSZ, default action,
+     * at the file size limit): whatever it left is gone after the next
+     * save. With O_TMPFILE it left nothing at all. */
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {512, 512};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        ae_model_save(m, path, NULL);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status)) {
+        ck_assert_int_eq(WTERMSIG(status), SIGXFSZ);
+        ck_assert_uint_le(count_entries(dir), 5);
+        ck_assert_int_eq(ae_model_save(m, path, NULL), AE_OK);
+    }
+    ck_assert_uint_eq(count_entries(dir), 4);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(paths_that_cannot_work_give_io_errors)
 {
     ae_model *m = small_model(1, 0, 0), *l = (ae_model *)0x1;
@@ -1803,6 +2019,54 @@ START_TEST(crafted_contents_with_valid_crcs_are_rejected)
 }
 END_TEST
 
+/* A source of n bytes that records calls made after it reported the end. */
+typedef struct ending_source {
+    const unsigned char *p;
+    size_t n, pos, chunk;
+    int ended, calls_after_end;
+} ending_source;
+
+static int ending_read(void *user, void *data, size_t size, size_t *got)
+{
+    ending_source *e = user;
+    if (e->ended)
+        e->calls_after_end++;
+    size_t k = e->n - e->pos < size ? e->n - e->pos : size;
+    if (k > e->chunk)
+        k = e->chunk;
+    memcpy(data, e->p + e->pos, k);
+    e->pos += k;
+    *got = k;
+    if (k == 0)
+        e->ended = 1;
+    return 0;
+}
+
+START_TEST(the_read_callback_is_not_called_after_the_end)
+{
+    /* Truncated files (inside the header, inside the data) and a complete
+     * one, in chunks that do and do not divide the sizes. */
+    ae_model *m = small_model(1, 0, 0);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(ae_model_save_memory(m, &data, &size, NULL), AE_OK);
+    const size_t lengths[] = {10, 63, 64, 65, size / 2, size - 1, size};
+    const size_t chunks[] = {1, 7, 64, 4096};
+    for (size_t i = 0; i < sizeof lengths / sizeof *lengths; i++)
+        for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+            ending_source e = {data, lengths[i], 0, chunks[c], 0, 0};
+            ae_file *f = NULL;
+            int rc = ae_file_open_callback(&f, ending_read, &e, NULL);
+            ck_assert_int_eq(rc, lengths[i] == size ? AE_OK : AE_ERR_FORMAT);
+            ck_assert_msg(e.calls_after_end == 0, "%zu bytes in chunks of %zu: %d calls after "
+                          "the end", lengths[i], chunks[c], e.calls_after_end);
+            ae_file_close(f);
+        }
+    ae_buffer_free(data);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(failing_callbacks_give_io_errors)
 {
     ae_model *m = small_model(1, 0, 0);
@@ -1948,6 +2212,10 @@ Suite *ae_io_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, interrupted_save_leaves_the_old_file_untouched);
     tcase_add_test(tc, paths_that_cannot_work_give_io_errors);
+    tcase_add_test(tc, a_model_holding_nan_or_inf_is_not_saved_and_the_old_file_stays);
+    tcase_add_test(tc, nan_in_optimizer_state_is_not_saved);
+    tcase_add_test(tc, a_failed_save_never_reports_failure_with_the_new_file_in_place);
+    tcase_add_test(tc, temporary_files_of_dead_processes_are_removed);
     tcase_add_test(tc, every_function_checks_its_arguments);
     suite_add_tcase(s, tc);
 
@@ -1962,6 +2230,7 @@ Suite *ae_io_suite(void)
     tcase_add_test(tc, versions_flags_and_unknown_sections_follow_the_promise);
     tcase_add_test(tc, crafted_contents_with_valid_crcs_are_rejected);
     tcase_add_test(tc, failing_callbacks_give_io_errors);
+    tcase_add_test(tc, the_read_callback_is_not_called_after_the_end);
     tcase_add_test(tc, failing_allocations_leak_nothing);
     suite_add_tcase(s, tc);
     return s;

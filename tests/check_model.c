@@ -7,6 +7,8 @@
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -819,6 +821,105 @@ START_TEST(evaluate_rejects_a_model_whose_output_is_not_its_input)
 }
 END_TEST
 
+/* Counts that cannot be a buffer: an n - 1 with n = 0 (SIZE_MAX - k), and
+ * counts whose product with the item size overflows. Before the shared
+ * check the inference calls computed (count + 255) / 256 = 0 chunks and
+ * wrote through a NULL scratch pointer (two layers) or looped forever (one
+ * layer); others read or wrote past the buffers. Every public function
+ * taking a count and a buffer must refuse them with AE_ERR_INVALID and a
+ * message naming the count. */
+#define REFUSED(call, name)                                                                    \
+    do {                                                                                       \
+        int rc_ = (call);                                                                      \
+        ck_assert_msg(rc_ == AE_ERR_INVALID, "%s with %s %zu: %d", #call, name, n, rc_);       \
+        char want_[64];                                                                        \
+        snprintf(want_, sizeof want_, "%s is %zu", name, n);                                   \
+        ck_assert_msg(strstr(ae_last_error(), want_) != NULL, "%s: %s", #call,                 \
+                      ae_last_error());                                                        \
+    } while (0)
+
+START_TEST(counts_that_cannot_be_buffers_are_refused_everywhere)
+{
+    /* Too large for any buffer of floats, whatever the item size; the last
+     * is fine as a count of floats but too many samples of 16 (or 8). */
+    const size_t counts[] = {SIZE_MAX, SIZE_MAX - 3, SIZE_MAX / 2,
+                             (size_t)PTRDIFF_MAX / sizeof(float) + 1,
+                             (size_t)PTRDIFF_MAX / sizeof(float) / 6};
+    ae_model *m = make_model(1);
+    ae_encoder *one;
+    ck_assert_int_eq(ae_encoder_create(&one, &in_shape, 3), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(one, LAT, AE_ACT_RELU), AE_OK); /* one layer */
+    const ae_encoder *enc = ae_model_encoder(m);
+    const ae_decoder *dec = ae_model_decoder(m);
+    float x[4 * IN], y[4 * IN], lo[LAT], hi[LAT], cov[LAT * LAT] = {0};
+    double err[4], outd;
+    int32_t flags[4], labels[4] = {0, 1, 0, 1};
+    size_t idx[4] = {0, 1, 2, 3}, cnt[4];
+    memset(x, 0, sizeof x);
+    for (int j = 0; j < LAT; j++) {
+        lo[j] = 0.0f;
+        hi[j] = 1.0f;
+        cov[j * LAT + j] = 1.0f;
+    }
+    for (int i = 0; i < 4; i++)
+        err[i] = i;
+    ae_dataset *ds, *lat, *sub;
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, labels, 4, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_dataset_from_memory(&lat, x, labels, 4, &lat_shape, AE_DATASET_COPY),
+                     AE_OK);
+    ae_pca *pca;
+    ae_pca_options po = AE_PCA_OPTIONS_INIT;
+    po.n_components = 2;
+    ck_assert_int_eq(ae_pca_create(&pca, &po), AE_OK);
+    for (int i = 0; i < 4 * IN; i++)
+        x[i] = (float)((i * 7) % 11);
+    ck_assert_int_eq(ae_pca_fit(pca, x, 4, IN), AE_OK);
+    ae_detector *det;
+    ae_detector_options dopt = AE_DETECTOR_OPTIONS_INIT;
+    ck_assert_int_eq(ae_detector_create(&det, &dopt), AE_OK);
+    ck_assert_int_eq(ae_detector_fit_errors(det, err, 4), AE_OK);
+    ae_binary_metrics bm = AE_BINARY_METRICS_INIT;
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        const size_t n = counts[c];
+        REFUSED(ae_encoder_encode(enc, x, n, y), "count");
+        REFUSED(ae_encoder_encode(one, x, n, y), "count");
+        REFUSED(ae_decoder_decode(dec, x, n, y), "count");
+        REFUSED(ae_model_reconstruct(m, x, n, y), "count");
+        REFUSED(ae_latent_decode(dec, x, n, LAT, y), "count");
+        REFUSED(ae_model_score(m, x, n, AE_SCORE_MSE, err), "count");
+        REFUSED(ae_score_compute(err, AE_SCORE_MSE, x, y, n, IN), "count");
+        REFUSED(ae_loss_compute(&outd, AE_LOSS_MSE, x, y, n, IN), "count");
+        REFUSED(ae_pca_transform(pca, x, n, y), "count");
+        REFUSED(ae_pca_inverse_transform(pca, x, n, y), "count");
+        REFUSED(ae_pca_fit(pca, x, n, IN), "count");
+        REFUSED(ae_latent_sample_uniform(y, n, lo, hi, LAT, 1), "the row count");
+        REFUSED(ae_latent_class_stats(lat, n, LAT, cnt, y, NULL), "n_classes");
+        if (n == counts[4])
+            continue; /* the calls below take items of one value */
+        REFUSED(ae_noise_apply(x, n, AE_NOISE_MASKING, 0.5f, 1), "count");
+        REFUSED(ae_threshold_mean_std(&outd, err, n, 1.0), "count");
+        REFUSED(ae_threshold_quantile(&outd, err, n, 0.5), "count");
+        REFUSED(ae_detector_fit_errors(det, err, n), "count");
+        REFUSED(ae_detector_classify(det, err, n, flags), "count");
+        REFUSED(ae_metrics_at_threshold(&bm, err, labels, n, 1.0), "count");
+        REFUSED(ae_metrics_roc_auc(&outd, err, labels, n), "count");
+        REFUSED(ae_metrics_pr_auc(&outd, err, labels, n), "count");
+        REFUSED(ae_latent_sample_gaussian(y, n, lo, cov, LAT, 1), "the row count");
+        REFUSED(ae_latent_interpolate(y, lo, hi, LAT, n, AE_INTERP_LINEAR), "the row count");
+        REFUSED(ae_dataset_from_memory(&sub, x, NULL, n, &in_shape, AE_DATASET_BORROW), "count");
+        REFUSED(ae_dataset_get_batch(ds, 0, n, y, flags), "count");
+        REFUSED(ae_dataset_subset(&sub, ds, 0, n), "count");
+        REFUSED(ae_dataset_select(&sub, ds, idx, n), "count");
+    }
+    ae_detector_destroy(det);
+    ae_pca_destroy(pca);
+    ae_dataset_destroy(ds);
+    ae_dataset_destroy(lat);
+    ae_encoder_destroy(one);
+    ae_model_destroy(m);
+}
+END_TEST
+
 Suite *ae_model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -855,6 +956,7 @@ Suite *ae_model_suite(void)
     tcase_add_test(tc, every_add_function_checks_its_part);
     tcase_add_test(tc, model_functions_reject_null_and_zero);
     tcase_add_test(tc, evaluate_rejects_a_model_whose_output_is_not_its_input);
+    tcase_add_test(tc, counts_that_cannot_be_buffers_are_refused_everywhere);
     suite_add_tcase(s, tc);
     return s;
 }

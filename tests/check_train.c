@@ -723,6 +723,11 @@ START_TEST(a_huge_learning_rate_is_a_numeric_error)
     ck_assert_uint_eq(r->n, 1); /* batch 0 went through */
     ck_assert_msg(strstr(ae_last_error(), "epoch 1, batch 2") != NULL, "%s", ae_last_error());
     ck_assert_uint_eq(ae_model_history_length(m), 0);
+    /* Back at the start of the failed epoch: the initial weights. */
+    ae_model *fresh = make_model_act(13, AE_ACT_IDENTITY, AE_ACT_IDENTITY);
+    ck_assert(same_params(m, fresh));
+    ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
+    ae_model_destroy(fresh);
     free(r);
     ae_optimizer_destroy(opt);
     ae_dataset_destroy(ds);
@@ -748,6 +753,117 @@ START_TEST(a_huge_input_value_is_a_numeric_error)
                       strstr(ae_last_error(), "batch 1 was the last") != NULL,
                   "%s", ae_last_error());
     ck_assert_uint_eq(ae_model_history_length(m), 0);
+    ae_model *fresh = make_model_act(14, AE_ACT_RELU, AE_ACT_IDENTITY);
+    ck_assert(same_params(m, fresh));
+    ae_model_destroy(fresh);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(m);
+}
+END_TEST
+
+
+START_TEST(nan_or_inf_in_the_data_is_named_before_the_first_step)
+{
+    /* Without the scan the first batch's loss is NaN and the message
+     * blames the learning rate. */
+    float x[8 * IN];
+    ae_dataset *ds, *val, *good;
+    ae_model *m = make_model(15), *fresh = make_model(15);
+    ae_optimizer *opt = make_opt(AE_OPT_ADAM, 0.01f);
+    ae_train_options o = topts(1, 4, 15);
+    recorder *r = malloc(sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    recorder_init(r);
+    o.progress = record;
+    o.progress_user = r;
+    test_subspace_data(x, 8, IN, 4, 15);
+    ck_assert_int_eq(ae_dataset_from_memory(&good, x, NULL, 8, &in_shape, AE_DATASET_COPY), AE_OK);
+    x[6 * IN + 11] = NAN;
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, 8, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "training data hold NaN at sample 6, feature 11"),
+                  "%s", ae_last_error());
+    x[6 * IN + 11] = 0.5f;
+    x[2 * IN + 0] = -INFINITY;
+    ck_assert_int_eq(ae_dataset_from_memory(&val, x, NULL, 8, &in_shape, AE_DATASET_COPY), AE_OK);
+    o.validation = val;
+    ck_assert_int_eq(ae_model_train(m, opt, good, &o), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "validation data hold an infinity at sample 2, feature 0"),
+                  "%s", ae_last_error());
+    /* Nothing ran: no progress event, no step, no history, same weights. */
+    ck_assert_uint_eq(r->n, 0);
+    ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
+    ck_assert_uint_eq(ae_model_history_length(m), 0);
+    ck_assert(same_params(m, fresh));
+    free(r);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ae_dataset_destroy(val);
+    ae_dataset_destroy(good);
+    ae_model_destroy(m);
+    ae_model_destroy(fresh);
+}
+END_TEST
+
+START_TEST(a_finite_outlier_that_explodes_the_loss_is_divergence)
+{
+    /* One value of 1e30 with a sigmoid output: the loss stays finite
+     * (the output saturates) but that batch's loss is ~1e57 against ~0.1
+     * for the others. Unshuffled, batch 2 holds sample 9. */
+    float x[32 * IN];
+    ae_dataset *ds;
+    ae_model *m = make_model(16), *fresh = make_model(16);
+    ae_optimizer *opt = make_opt(AE_OPT_ADAM, 0.01f);
+    ae_train_options o = topts(2, 4, 16);
+    o.shuffle = 0;
+    test_subspace_data(x, 32, IN, 4, 16);
+    x[9 * IN + 2] = 1e30f;
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, 32, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 0, batch 2"), "%s", ae_last_error());
+    ck_assert_uint_eq(ae_model_history_length(m), 0);
+    ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
+    ck_assert(same_params(m, fresh));
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(m);
+    ae_model_destroy(fresh);
+}
+END_TEST
+
+START_TEST(a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept)
+{
+    /* Trained to a low loss, then a learning rate of 1e6: the sigmoid
+     * saturates, the loss stays finite but grows by orders of magnitude.
+     * The model and the optimizer go back to the end of the last good
+     * epoch (here: where the second call started). */
+    ae_model *m = make_model(17);
+    ae_dataset *ds = make_data(128, 17);
+    ae_optimizer *opt = make_opt(AE_OPT_ADAM, 0.01f);
+    ae_train_options o = topts(40, 16, 17);
+    double before;
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_OK);
+    ck_assert_int_eq(ae_model_history_get(m, 39, &before, NULL), AE_OK);
+    size_t n;
+    float *good = params_copy(m, &n);
+    uint64_t steps = ae_optimizer_steps(opt);
+    ck_assert_int_eq(ae_optimizer_set_learning_rate(opt, 1e6f), AE_OK);
+    o.epochs = 3;
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 0:"), "%s (loss before %g)",
+                  ae_last_error(), before);
+    ck_assert_uint_eq(ae_model_history_length(m), 40);
+    ck_assert_uint_eq(ae_optimizer_steps(opt), steps);
+    size_t n2;
+    float *now = params_copy(m, &n2);
+    ck_assert(n == n2 && memcmp(good, now, n * sizeof *now) == 0);
+    /* Training goes on from there at a sane rate. */
+    ck_assert_int_eq(ae_optimizer_set_learning_rate(opt, 0.001f), AE_OK);
+    o.epochs = 1;
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_OK);
+    free(good);
+    free(now);
     ae_optimizer_destroy(opt);
     ae_dataset_destroy(ds);
     ae_model_destroy(m);
@@ -996,6 +1112,9 @@ Suite *ae_train_suite(void)
     tcase_add_test(tc, an_optimizer_refuses_a_new_model_at_recycled_addresses);
     tcase_add_test(tc, a_huge_learning_rate_is_a_numeric_error);
     tcase_add_test(tc, a_huge_input_value_is_a_numeric_error);
+    tcase_add_test(tc, nan_or_inf_in_the_data_is_named_before_the_first_step);
+    tcase_add_test(tc, a_finite_outlier_that_explodes_the_loss_is_divergence);
+    tcase_add_test(tc, a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("determinism");

@@ -42,6 +42,23 @@ enum ae_idx_flags {
     AE_IDX_NO_SCALE = 1 /**< keep the raw values */
 };
 
+/**
+ * Options of ae_dataset_load_idx_opts() (added in 1.1.0). Start from
+ * AE_IDX_OPTIONS_INIT.
+ */
+typedef struct ae_idx_options {
+    uint32_t struct_size; /**< sizeof(ae_idx_options) */
+    unsigned flags;       /**< ae_idx_flags: AE_IDX_SCALE or AE_IDX_NO_SCALE */
+    uint64_t max_bytes;   /**< most bytes the dataset may take (the samples as
+                               floats plus the labels as int32): a header
+                               declaring more fails with AE_ERR_LIMIT before
+                               any data are read; 0: no limit but the
+                               file's */
+} ae_idx_options;
+
+/** Defaults: values scaled to [0, 1], no byte limit. */
+#define AE_IDX_OPTIONS_INIT {sizeof(ae_idx_options), AE_IDX_SCALE, 0}
+
 /** Most samples a dataset holds (2^31 - 1). */
 #define AE_DATASET_MAX_COUNT 2147483647u
 
@@ -53,6 +70,10 @@ AE_API int ae_dataset_from_memory_v(ae_dataset **out, const float *data,
 AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
                                  const char *labels_path, unsigned flags,
                                  unsigned header_version);
+AE_API int ae_dataset_load_idx_opts_v(ae_dataset **out, const char *images_path,
+                                      const char *labels_path,
+                                      const ae_idx_options *opts,
+                                      unsigned header_version);
 /** @endcond */
 
 /**
@@ -89,9 +110,16 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  * of shape {1, H, W} (channel-first, one channel), rank 4 files (N, C, H, W)
  * become {C, H, W}, rank 2 files (N, F) become {F}. The optional labels file
  * is an unsigned-byte rank-1 IDX with the same count. Each file must hold
- * exactly the data its header declares. zlib's internal buffers are not
- * allocated through the allocator hooks. Thread-safe (several files may
- * load at once).
+ * exactly the data its header declares: one rule for plain and gzip files,
+ * nothing may follow the data (since 1.1.0 this includes bytes after the
+ * end of a gzip stream that are not another gzip member; gzip files of
+ * several members are read as one stream). Memory: the dataset is
+ * allocated once, at its exact size, after the file has proven that it
+ * holds the declared data (a gzip file is inflated once to check, then
+ * once to convert); from a pipe it grows as data arrive. Use
+ * ae_dataset_load_idx_opts() to cap the bytes a file may make the loader
+ * allocate. zlib's internal buffers are not allocated through the
+ * allocator hooks. Thread-safe (several files may load at once).
  *
  * Macro arguments: (out, images_path, labels_path, flags):
  * - @p out (ae_dataset **): receives the new dataset (untouched on
@@ -110,6 +138,24 @@ AE_API int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path,
  *         AE_DATASET_MAX_COUNT), AE_ERR_NOMEM, AE_ERR_VERSION.
  */
 #define ae_dataset_load_idx(...) ae_dataset_load_idx_v(__VA_ARGS__, AE_VERSION_NUMBER)
+
+/**
+ * ae_dataset_load_idx() with options (added in 1.1.0): the flags, and a
+ * limit on the bytes the dataset may take, checked against the headers
+ * before any data are read (for a service loading files it does not
+ * trust).
+ *
+ * Macro arguments: (out, images_path, labels_path, opts): as for
+ * ae_dataset_load_idx(), with @p opts (const ae_idx_options *) read during
+ * the call only; NULL means AE_IDX_OPTIONS_INIT.
+ *
+ * @return as ae_dataset_load_idx(); also AE_ERR_LIMIT when the samples (as
+ *         floats) and labels would take more than opts->max_bytes, and
+ *         AE_ERR_INVALID (NULL, unknown flags, struct_size smaller than the
+ *         first layout) or AE_ERR_VERSION (a newer options struct setting
+ *         fields this library does not know).
+ */
+#define ae_dataset_load_idx_opts(...) ae_dataset_load_idx_opts_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /**
  * Frees a dataset. Other views of the same data (subsets, selections,

@@ -89,7 +89,9 @@ typedef int (*ae_write_fn)(void *user, const void *data, size_t size);
 /**
  * Reads up to @p size bytes into @p data and stores how many in @p *got;
  * 0 bytes means the end of the data (fewer than asked is fine: the library
- * calls again). Return 0 on success, anything else to fail with AE_ERR_IO.
+ * calls again); once it has reported the end, the callback is not called
+ * again (since 1.1.0). Return 0 on success, anything else to fail with
+ * AE_ERR_IO.
  * Called on the opening thread, during ae_file_open_callback() only.
  * @param user       the pointer given to ae_file_open_callback(), unchanged
  * @param[out] data  room for @p size bytes
@@ -139,10 +141,16 @@ typedef struct ae_save_options {
  *         kind setting only some of the extra_* slots); AE_ERR_STATE (the
  *         optimizer is bound to another model, a network has no layers,
  *         the PCA is not fitted); AE_ERR_LIMIT (a name, count or size past
- *         the format's limits); AE_ERR_IO (with the system's reason);
+ *         the format's limits); AE_ERR_NUMERIC (a parameter, state
+ *         tensor or optimizer buffer holds NaN or infinity, which no
+ *         reader accepts: the message names the network, layer, tensor and
+ *         index; nothing is written and a file at @p path stays as it
+ *         was); AE_ERR_IO (with the system's reason);
  *         AE_ERR_VERSION (a newer options struct setting fields this
  *         library does not know); AE_ERR_NOMEM; or what a layer's
- *         extra_save() returned.
+ *         extra_save() returned. Every check and allocation happens
+ *         before the new file replaces the old one: on any failure the
+ *         file at @p path is the old one (or absent if there was none).
  */
 AE_API int ae_model_save(const ae_model *model, const char *path,
                          const ae_save_options *opts);

@@ -130,10 +130,34 @@ typedef struct ae_train_options {
  * progress callback runs on the calling thread. Training compares sizes,
  * not shapes: a {1, 28, 28} dataset trains a {784} model.
  *
- * A failure after the first step leaves the model with the steps and the
- * epochs (history) completed so far, and the optimizer with its state and
- * step count; with AE_ERR_NUMERIC from the end-of-epoch check the weights
- * hold the NaN or infinity found.
+ * Before the first step the training data and the validation set are
+ * scanned: a NaN or an infinity in them gives AE_ERR_NUMERIC naming the set,
+ * the sample and the feature, and nothing is trained.
+ *
+ * Divergence. Training stops with AE_ERR_NUMERIC when
+ * - a batch's loss is NaN or infinite, or a weight is NaN or infinite at
+ *   the end of an epoch; or
+ * - a batch's loss is more than 1e6 times the lowest batch loss of this
+ *   call so far (an outlier such as 1e30 in the data, an exploding step);
+ *   or
+ * - an epoch's mean loss is more than 100 times the lowest of this call's
+ *   starting loss (its first batch, before any update) and the epoch means
+ *   of this call so far (too high a learning rate, also one set from the
+ *   progress callback).
+ * (In both ratios the lowest loss counts as at least 1e-12, so a batch
+ * that happens to fit exactly does not make rounding look like growth.)
+ * The message names the epoch, the batch and the losses compared.
+ *
+ * After AE_ERR_NUMERIC the model (parameters and layer state such as batch
+ * normalization's running statistics) and the optimizer (its buffers and
+ * step count) are put back as they were at the end of the last completed
+ * epoch, i.e. where the history ends (at the start of the call when no
+ * epoch completed): the weights are finite, the model can be saved, and
+ * training can go on with a lower learning rate. This costs one copy of
+ * the parameters, layer state and optimizer buffers per call, refreshed
+ * at the start of every epoch. Any other failure after the first step
+ * leaves the model with the steps and the epochs (history) completed so
+ * far, and the optimizer with its state and step count.
  *
  * @param model  the model to train (changed; nothing is kept after return)
  * @param opt    the optimizer, unbound or bound to @p model
@@ -152,9 +176,10 @@ typedef struct ae_train_options {
  *         AE_ERR_SHAPE (sample size is not the model's input or output
  *         size, or the validation set's differs); AE_ERR_STATE (the
  *         optimizer is bound to another model); AE_ERR_UNSUPPORTED (a layer
- *         kind without backward()); AE_ERR_NUMERIC (the loss of a batch
- *         became NaN/Inf: the message names the epoch and batch; weights are
- *         also checked at the end of every epoch); AE_ERR_CANCELLED;
+ *         kind without backward()); AE_ERR_NUMERIC (NaN/Inf in the data,
+ *         before any step; or divergence as defined above: the message names
+ *         the epoch and batch, and the model is back at the last completed
+ *         epoch); AE_ERR_CANCELLED;
  *         AE_ERR_LIMIT (a batch's buffers overflow the address space);
  *         AE_ERR_NOMEM; or what a custom layer's forward() or backward()
  *         returns.

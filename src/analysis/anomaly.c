@@ -75,18 +75,17 @@ int ae_score_compute(double *errors, int kind, const float *x, const float *xr, 
                      size_t size)
 {
     static const char what[] = "ae_score_compute";
-    size_t total;
     if (errors == NULL || x == NULL || xr == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          errors == NULL ? "errors" : x == NULL ? "x" : "xr");
     if (!score_valid(kind))
         return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
                          kind);
-    if (count == 0 || size == 0)
-        return ae__error(AE_ERR_INVALID, "%s: %s is 0", what, count == 0 ? "count" : "size");
-    if (!ae__mul_size(count, size, &total))
-        return ae__error(AE_ERR_INVALID, "%s: %zu samples of %zu values overflow", what, count,
-                         size);
+    if (size == 0)
+        return ae__error(AE_ERR_INVALID, "%s: size is 0", what);
+    int rc = ae__check_count(count, size, sizeof(double), "count", what);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < count; i++)
         errors[i] = sample_error(kind, x + i * size, xr + i * size, size);
     return AE_OK;
@@ -108,23 +107,18 @@ int ae_model_score(const ae_model *model, const float *x, size_t count, int kind
                    double *errors)
 {
     static const char what[] = "ae_model_score";
-    size_t size = 0, bytes;
+    size_t size = 0;
     if (model == NULL || errors == NULL || x == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          model == NULL ? "model" : errors == NULL ? "errors" : "x");
     if (!score_valid(kind))
         return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
                          kind);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
-    int rc = model_size(model, &size, what);
-    if (rc < 0)
+    int rc = ae__check_count(count, 1, sizeof(double), "count", what);
+    if (rc < 0 || (rc = model_size(model, &size, what)) < 0 ||
+        (rc = ae__check_count(count, size, sizeof(double), "count", what)) < 0)
         return rc;
-    size_t chunk = count < SCORE_CHUNK ? count : SCORE_CHUNK, total, tbytes;
-    if (!ae__mul_size(count, size, &total) || !ae__mul_size(total, sizeof(float), &bytes) ||
-        !ae__mul_size(count, sizeof(double), &tbytes))
-        return ae__error(AE_ERR_INVALID, "%s: %zu samples of %zu values overflow", what, count,
-                         size);
+    size_t chunk = count < SCORE_CHUNK ? count : SCORE_CHUNK, tbytes = count * sizeof(double);
     /* Errors go to scratch first: a failure part-way leaves @p errors as it was.
      * With a scaler the errors are measured on the scaled values (xs). */
     const ae_scaler *sc = ae__model_scaler(model);
@@ -214,8 +208,9 @@ static int check_errors(const double *errors, size_t count, int finite, const ch
 {
     if (errors == NULL)
         return ae__error(AE_ERR_INVALID, "%s: errors is NULL", what);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    int rc = ae__check_count(count, 1, sizeof(double), "count", what);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < count; i++) {
         if (isnan(errors[i]) || (finite && !isfinite(errors[i])))
             return ae__error(AE_ERR_INVALID, "%s: errors[%zu] is %g", what, i, errors[i]);
@@ -458,8 +453,8 @@ int ae_detector_classify(const ae_detector *det, const double *errors, size_t co
     if (flags == NULL || errors == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          flags == NULL ? "flags" : "errors");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    if ((rc = ae__check_count(count, 1, sizeof(double), "count", what)) < 0)
+        return rc;
     const double t = det->threshold;
     for (size_t i = 0; i < count; i++)
         flags[i] = !(errors[i] <= t); /* NaN: anomaly */

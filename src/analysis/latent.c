@@ -21,14 +21,13 @@ enum {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-/* *floats = count * dim, refusing sizes whose bytes overflow. */
+/* *floats = count * dim, refusing what cannot be a buffer. */
 static int rows_size(size_t count, size_t dim, size_t *floats, const char *who)
 {
-    size_t f, bytes;
-    if (!ae__mul_size(count, dim, &f) || !ae__mul_size(f, sizeof(float), &bytes))
-        return ae__error(AE_ERR_LIMIT, "%s: %zu rows of %zu floats overflow", who, count, dim);
-    *floats = f;
-    return AE_OK;
+    int rc = ae__check_count(count, dim, sizeof(float), "the row count", who);
+    if (rc == AE_OK)
+        *floats = count * dim;
+    return rc;
 }
 
 static int all_finite(const float *v, size_t n, const char *name, const char *who)
@@ -105,11 +104,10 @@ int ae_latent_decode(const ae_decoder *dec, const float *z, size_t count, size_t
     static const char who[] = "ae_latent_decode";
     if (dec == NULL || z == NULL || x == NULL)
         return AE__NULL_ARG(who, dec, z, x);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", who);
     ae_shape zs;
-    int rc = ae_decoder_latent_shape(dec, &zs);
-    if (rc < 0)
+    int rc = ae__check_count(count, AE__MAX(dim, ae_decoder_output_size(dec)), sizeof(float),
+                             "count", who);
+    if (rc < 0 || (rc = ae_decoder_latent_shape(dec, &zs)) < 0)
         return rc;
     if (ae__shape_size(&zs) != dim)
         return ae__error(AE_ERR_SHAPE, "%s: latents have %zu values, the decoder takes %zu", who,
@@ -133,17 +131,12 @@ int ae_latent_class_stats(const ae_dataset *latents, size_t n_classes, size_t di
         return ae__error(AE_ERR_INVALID, "%s: latents is NULL", who);
     if (counts == NULL && means == NULL && stddevs == NULL)
         return ae__error(AE_ERR_INVALID, "%s: counts, means and stddevs are all NULL", who);
-    if (n_classes == 0)
-        return ae__error(AE_ERR_INVALID, "%s: n_classes is 0", who);
-    int rc = check_latents(latents, dim, 1, who);
-    if (rc < 0)
+    int rc = ae__check_count(n_classes, dim, 2 * sizeof(double), "n_classes", who);
+    if (rc < 0 || (rc = check_latents(latents, dim, 1, who)) < 0)
         return rc;
     if (!ae_dataset_has_labels(latents))
         return ae__error(AE_ERR_STATE, "%s: the latents have no labels", who);
-    size_t cells, bytes;
-    if (!ae__mul_size(n_classes, dim, &cells) || !ae__mul_size(cells, 2 * sizeof(double), &bytes))
-        return ae__error(AE_ERR_LIMIT, "%s: %zu classes of %zu values overflow", who, n_classes,
-                         dim);
+    const size_t cells = n_classes * dim;
     const size_t n = ae_dataset_count(latents);
     double *sum = ae__calloc(2 * cells, sizeof(double));
     size_t *cnt = ae__calloc(n_classes, sizeof(size_t));

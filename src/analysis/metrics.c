@@ -27,8 +27,9 @@ static int check_input(const double *scores, const int32_t *labels, size_t count
     if (scores == NULL || labels == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          scores == NULL ? "scores" : "labels");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    int rc = ae__check_count(count, 1, sizeof(double), "count", what);
+    if (rc < 0)
+        return rc;
     size_t p = 0;
     for (size_t i = 0; i < count; i++) {
         if (labels[i] != 0 && labels[i] != 1)

@@ -545,6 +545,9 @@ int ae_pca_fit(ae_pca *pca, const float *x, size_t count, size_t features)
 {
     if (pca == NULL || x == NULL)
         return AE__NULL_ARG("ae_pca_fit", pca, x);
+    int rc; /* 0 and 1 sample(s) are diagnosed by fit_rows() */
+    if (count > 1 && (rc = ae__check_count(count, features, sizeof(float), "count", "ae_pca_fit")) < 0)
+        return rc;
     rows r = {x, NULL, count, features};
     return fit_rows(pca, &r, "ae_pca_fit");
 }
@@ -598,8 +601,9 @@ int ae_pca_transform(const ae_pca *pca, const float *x, size_t count, float *z)
         return rc;
     if (x == NULL || z == NULL)
         return AE__NULL_ARG("ae_pca_transform", x, z);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_pca_transform: count is 0");
+    if ((rc = ae__check_count(count, AE__MAX(pca->d, pca->k), sizeof(float), "count",
+                              "ae_pca_transform")) < 0)
+        return rc;
     float *scratch = ae__alloc(min_size(count, ROW_CHUNK) * pca->d * sizeof(float));
     if (scratch == NULL)
         return AE_ERR_NOMEM;
@@ -618,8 +622,9 @@ int ae_pca_inverse_transform(const ae_pca *pca, const float *z, size_t count, fl
         return rc;
     if (x == NULL || z == NULL)
         return AE__NULL_ARG("ae_pca_inverse_transform", x, z);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_pca_inverse_transform: count is 0");
+    if ((rc = ae__check_count(count, AE__MAX(pca->d, pca->k), sizeof(float), "count",
+                              "ae_pca_inverse_transform")) < 0)
+        return rc;
     for (size_t first = 0; first < count; first += ROW_CHUNK) {
         size_t b = min_size(ROW_CHUNK, count - first);
         inverse_chunk(pca, z + first * pca->k, b, x + first * pca->d);

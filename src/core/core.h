@@ -89,6 +89,8 @@ int ae__fill_struct(void *out, const void *src, size_t ours, size_t oldest, cons
 
 /* ---- sizes ------------------------------------------------------------- */
 
+#define AE__MAX(a, b) ((a) > (b) ? (a) : (b))
+
 /* *out = a * b; returns 0 on overflow. */
 static inline int ae__mul_size(size_t a, size_t b, size_t *out)
 {
@@ -98,6 +100,14 @@ static inline int ae__add_size(size_t a, size_t b, size_t *out)
 {
     return !__builtin_add_overflow(a, b, out);
 }
+
+/* The one check of every public function taking a count of items and
+ * buffers of them: the count is at least 1 and count items of `per` values
+ * of `elem` bytes fit in one object (PTRDIFF_MAX bytes), as any real buffer
+ * does. A count such as SIZE_MAX - k (an n - 1 with n = 0) or one whose
+ * product with the item size overflows gives AE_ERR_INVALID naming the
+ * count (`name`, e.g. "count"); `per` 0 counts as 1. */
+int ae__check_count(size_t count, size_t per, size_t elem, const char *name, const char *who);
 
 /* Product of a shape's dims (0 for an invalid shape or on overflow). */
 size_t ae__shape_size(const ae_shape *shape);

@@ -82,18 +82,21 @@ static uint32_t *index_alloc(size_t count)
 static int check_layout(size_t count, const ae_shape *shape, size_t *total,
                         const char *what)
 {
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    int rc = ae__check_count(count, 1, sizeof(float), "count", what);
+    if (rc < 0)
+        return rc;
     if (count > AE_DATASET_MAX_COUNT)
         return ae__error(AE_ERR_LIMIT, "%s: %zu samples, at most %u allowed", what, count,
                          AE_DATASET_MAX_COUNT);
     if (shape == NULL)
         return ae__error(AE_ERR_INVALID, "%s: shape is NULL", what);
-    int rc = ae__shape_check(shape, what);
+    rc = ae__shape_check(shape, what);
     if (rc == AE_ERR_INVALID)
         return AE_ERR_SHAPE; /* a malformed shape; the message is set */
     if (rc < 0)
         return rc;
+    /* A count up to AE_DATASET_MAX_COUNT is a real count: too many samples
+     * of this shape is a limit (as in 1.0), not a bad argument. */
     size_t n = ae__shape_size(shape), bytes;
     if (!ae__mul_size(count, n, total) || !ae__mul_size(*total, sizeof(float), &bytes) ||
         bytes > (size_t)PTRDIFF_MAX)
@@ -254,8 +257,9 @@ int ae_dataset_label(const ae_dataset *ds, size_t index, int32_t *out)
 /* Fails unless [first, first + count) is a non-empty range of the view. */
 static int check_range(const ae_dataset *ds, size_t first, size_t count, const char *what)
 {
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    int rc = ae__check_count(count, ae_dataset_sample_size(ds), sizeof(float), "count", what);
+    if (rc < 0)
+        return rc;
     if (first > ds->count || count > ds->count - first)
         return ae__error(AE_ERR_INVALID,
                          "%s: samples [%zu, %zu + %zu) are past the end of %zu samples", what,
@@ -323,8 +327,9 @@ int ae_dataset_select(ae_dataset **out, const ae_dataset *ds, const size_t *indi
     if (out == NULL || ds == NULL || indices == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          out == NULL ? "out" : ds == NULL ? "dataset" : "indices");
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", what);
+    int rc = ae__check_count(count, 1, sizeof(size_t), "count", what);
+    if (rc < 0)
+        return rc;
     if (count > AE_DATASET_MAX_COUNT)
         return ae__error(AE_ERR_LIMIT, "%s: %zu indices, at most %u allowed", what, count,
                          AE_DATASET_MAX_COUNT);
@@ -338,7 +343,7 @@ int ae_dataset_select(ae_dataset **out, const ae_dataset *ds, const size_t *indi
         return AE_ERR_NOMEM;
     for (size_t i = 0; i < count; i++)
         index[i] = (uint32_t)view_pos(ds, indices[i]);
-    int rc = view_new(out, ds->store, index, 0, count);
+    rc = view_new(out, ds->store, index, 0, count);
     if (rc < 0)
         ae__free(index);
     return rc;

@@ -5,18 +5,26 @@
  * An IDX file is a big-endian header, 0x00 0x00, an element type byte
  * (0x08 = unsigned byte, the only type read here), a rank byte, then rank
  * u32 dimensions, followed by exactly the product of the dimensions in
- * elements. zlib's gzread reads gzip and plain files alike, so the format is
- * found from the content, not the name.
+ * elements. A file starting with gzip's magic (1f 8b) is inflated with
+ * zlib's inflate(), member after member as gzip allows; the format is found
+ * from the content, not the name.
+ *
+ * One rule for plain and gzip files: the data hold exactly what the header
+ * declares; anything after it (more elements, or bytes after the end of
+ * the gzip stream that are not another gzip member) is refused.
  *
  * Every file is hostile until proven otherwise: each dimension and product
  * is overflow-checked before anything is allocated, and no allocation is
  * larger than the data that actually arrived warrants. For a plain regular
- * file the declared size is compared with the file size up front and the
- * output is allocated once. For gzip (or a pipe) the size is unknown until
- * the end, so the output starts at what the file plausibly holds (16 times
- * its compressed size, at least 2^20 elements) and doubles as data arrives,
- * capped at the declared size: a tiny file declaring terabytes costs little,
- * and a typical gzip IDX file is still read with a single allocation.
+ * file the declared size is compared with the file size up front. A gzip
+ * regular file is inflated twice: once into a small buffer, to prove that
+ * it holds exactly the declared data (length, CRC, nothing after), and
+ * then into an output allocated once at its exact size. So a small file
+ * declaring (or inflating to) far more than it holds costs an inflate and
+ * no memory. A pipe cannot be read twice: its output starts at 2^20
+ * elements and doubles as data arrives, capped at the declared size.
+ * A caller limit (ae_idx_options.max_bytes) bounds the dataset's bytes
+ * before any data are read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,16 +39,26 @@
 #define IDX_TYPE_UBYTE 0x08
 #define IDX_MAX_RANK 4             /* N plus up to three sample dims */
 #define IDX_FIRST_CAPACITY (1u << 20) /* elements, when the size is unknown */
-#define IDX_GZIP_RATIO 16          /* a plausible bound on IDX compression */
+#define IDX_IN 65536               /* raw input buffer */
 #define IDX_CHUNK 16384
 
 typedef struct idx_file {
-    gzFile gz;
+    int fd;
+    int fd_open;
     const char *path;
-    int size_known;        /* plain regular file: file_size is exact */
+    int regular;           /* a regular file: its size is known, it can be read twice */
     uint64_t file_size;    /* of a regular file (compressed or not), else 0 */
+    int gzip;              /* the content starts with gzip's magic */
+    unsigned char *in;     /* IDX_IN bytes of raw input; unread: [in_pos, in_len) */
+    size_t in_pos, in_len;
+    int in_end;            /* read() reported the end of the file */
+    z_stream z;
+    int z_ready;           /* inflateInit2() done */
+    int member_end;        /* inflate() finished the current gzip member */
+    int trailing;          /* bytes that are not a gzip member follow the stream */
     unsigned rank;
     uint32_t dims[IDX_MAX_RANK];
+    size_t header_bytes;   /* 4 + 4 * rank */
     size_t items;          /* dims[0] */
     size_t item_size;      /* product of the other dims (1 for rank 1) */
     size_t data_bytes;     /* items * item_size */
@@ -65,79 +83,181 @@ static int io_error(const char *what, const char *path, int err)
     return ae__error(AE_ERR_IO, "idx: cannot %s %s: %s", what, path, ae__errno_text(err, buf));
 }
 
+/* Moves the unread bytes to the front and reads more after them. */
+static int raw_fill(idx_file *f)
+{
+    if (f->in_pos > 0) {
+        memmove(f->in, f->in + f->in_pos, f->in_len - f->in_pos);
+        f->in_len -= f->in_pos;
+        f->in_pos = 0;
+    }
+    while (!f->in_end && f->in_len < IDX_IN) {
+        ssize_t n = read(f->fd, f->in + f->in_len, IDX_IN - f->in_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return io_error("read", f->path, errno);
+        if (n == 0)
+            f->in_end = 1;
+        f->in_len += (size_t)n;
+        if (n > 0)
+            break;
+    }
+    return AE_OK;
+}
+
+static int gz_magic(const idx_file *f)
+{
+    return f->in_len - f->in_pos >= 2 && f->in[f->in_pos] == 0x1f && f->in[f->in_pos + 1] == 0x8b;
+}
+
+/* From the start of the file: the first raw bytes, gzip or not. */
+static int idx_start(idx_file *f)
+{
+    f->in_pos = f->in_len = 0;
+    f->in_end = 0;
+    f->member_end = f->trailing = 0;
+    int rc = raw_fill(f);
+    if (rc == AE_OK && f->in_len < 2 && !f->in_end)
+        rc = raw_fill(f);
+    if (rc < 0)
+        return rc;
+    f->gzip = gz_magic(f);
+    if (!f->gzip)
+        return AE_OK;
+    int zr = f->z_ready ? inflateReset(&f->z) : inflateInit2(&f->z, 16 + MAX_WBITS);
+    if (zr == Z_MEM_ERROR)
+        return ae__error(AE_ERR_NOMEM, "idx: out of memory opening %s", f->path);
+    if (zr != Z_OK)
+        return ae__error(AE_ERR_IO, "idx: %s: zlib refused to start (%d)", f->path, zr);
+    f->z_ready = 1;
+    return AE_OK;
+}
+
 static int idx_open(idx_file *f, const char *path)
 {
     struct stat st;
     memset(f, 0, sizeof *f);
     f->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0)
         return io_error("open", path, errno);
-    if (fstat(fd, &st) != 0) {
-        int err = errno;
-        close(fd);
-        return io_error("stat", path, err);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
+    f->fd_open = 1;
+    if (fstat(f->fd, &st) != 0)
+        return io_error("stat", path, errno);
+    if (S_ISDIR(st.st_mode))
         return ae__error(AE_ERR_IO, "idx: %s is a directory", path);
-    }
-    f->gz = gzdopen(fd, "rb");
-    if (f->gz == NULL) {
-        close(fd);
-        return ae__error(AE_ERR_NOMEM, "idx: out of memory opening %s", path);
-    }
-    gzbuffer(f->gz, 1u << 17);
     if (S_ISREG(st.st_mode)) {
-        f->size_known = 1; /* until gzdirect() says it is compressed */
+        f->regular = 1;
         f->file_size = (uint64_t)st.st_size;
+    }
+    if ((f->in = ae__alloc(IDX_IN)) == NULL)
+        return AE_ERR_NOMEM;
+    return idx_start(f);
+}
+
+/* Releases the file; the header fields stay readable. */
+static void idx_close(idx_file *f)
+{
+    if (f->z_ready)
+        inflateEnd(&f->z);
+    if (f->fd_open)
+        close(f->fd);
+    ae__free(f->in);
+    f->z_ready = f->fd_open = 0;
+    f->in = NULL;
+}
+
+/* At the end of a gzip member: 1 when another member follows (inflate is
+ * ready for it), 0 at the end of the file or before trailing bytes. */
+static int next_member(idx_file *f, int *rc)
+{
+    if (f->in_len - f->in_pos < 2 && !f->in_end && (*rc = raw_fill(f)) < 0)
+        return 0;
+    if (f->in_pos == f->in_len)
+        return 0;
+    if (!gz_magic(f)) {
+        f->trailing = 1;
+        return 0;
+    }
+    inflateReset(&f->z);
+    f->member_end = 0;
+    return 1;
+}
+
+/* Reads up to @p want bytes of content; *got < want only at the end of the
+ * data (or of the gzip stream, cut or not). */
+static int idx_read(idx_file *f, unsigned char *buf, size_t want, size_t *got)
+{
+    int rc = AE_OK;
+    *got = 0;
+    while (*got < want) {
+        if (f->in_pos == f->in_len && !f->in_end && (rc = raw_fill(f)) < 0)
+            return rc;
+        if (!f->gzip) {
+            size_t k = f->in_len - f->in_pos;
+            if (k == 0)
+                break;
+            k = k < want - *got ? k : want - *got;
+            memcpy(buf + *got, f->in + f->in_pos, k);
+            f->in_pos += k;
+            *got += k;
+            continue;
+        }
+        if (f->member_end) {
+            if (!next_member(f, &rc))
+                return rc;
+            continue;
+        }
+        if (f->in_pos == f->in_len)
+            break; /* cut inside a member */
+        size_t out = want - *got < UINT32_MAX ? want - *got : UINT32_MAX;
+        f->z.next_in = f->in + f->in_pos;
+        f->z.avail_in = (uInt)(f->in_len - f->in_pos);
+        f->z.next_out = buf + *got;
+        f->z.avail_out = (uInt)out;
+        int zr = inflate(&f->z, Z_NO_FLUSH);
+        f->in_pos = f->in_len - f->z.avail_in;
+        *got += out - f->z.avail_out;
+        if (zr == Z_STREAM_END)
+            f->member_end = 1;
+        else if (zr == Z_MEM_ERROR)
+            return ae__error(AE_ERR_NOMEM, "idx: out of memory decompressing %s", f->path);
+        else if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return ae__error(AE_ERR_FORMAT, "idx: %s: corrupt gzip data (%s)", f->path,
+                             f->z.msg != NULL ? f->z.msg : "?");
     }
     return AE_OK;
 }
 
-static void idx_close(idx_file *f)
+/* The status of a read that gave @p got of the @p want bytes of @p part. */
+static int short_read(const idx_file *f, const char *part, size_t got, size_t want)
 {
-    if (f->gz != NULL)
-        gzclose(f->gz);
-    f->gz = NULL;
+    if (got == want)
+        return ae__error(AE_ERR_FORMAT, "idx: %s: the gzip stream is cut short after the %zu %s"
+                         " bytes", f->path, want, part);
+    return ae__error(AE_ERR_FORMAT, "idx: %s: file ends after %zu of %zu %s bytes", f->path, got,
+                     want, part);
 }
 
-/* Turns a failed or short gzread into a status. @p got of @p want bytes of
- * the @p part ("header" or "data") arrived. */
-static int read_failure(idx_file *f, const char *part, size_t got, size_t want)
+/* After the declared data: the rule for plain and gzip files alike is that
+ * nothing follows (and a gzip stream must end, its CRC checked). */
+static int idx_finish(idx_file *f)
 {
-    int errnum = Z_OK;
-    const char *msg = gzerror(f->gz, &errnum);
-    switch (errnum) {
-    case Z_OK:
-    case Z_STREAM_END:
-    case Z_BUF_ERROR: /* "unexpected end of file": a cut gzip stream */
-        if (got == want)
-            return ae__error(AE_ERR_FORMAT, "idx: %s: the gzip stream is cut short after the"
-                             " %zu %s bytes", f->path, want, part);
-        return ae__error(AE_ERR_FORMAT, "idx: %s: file ends after %zu of %zu %s bytes", f->path,
-                         got, want, part);
-    case Z_ERRNO:
-        return io_error("read", f->path, errno);
-    case Z_MEM_ERROR:
-        return ae__error(AE_ERR_NOMEM, "idx: out of memory decompressing %s", f->path);
-    default:
-        return ae__error(AE_ERR_FORMAT, "idx: %s: corrupt gzip data (%s)", f->path,
-                         msg != NULL ? msg : "?");
-    }
-}
-
-/* Reads up to @p want bytes; *got tells how many arrived (short = EOF/error). */
-static int read_some(idx_file *f, unsigned char *buf, size_t want, size_t *got)
-{
-    *got = 0;
-    while (*got < want) {
-        int n = gzread(f->gz, buf + *got, (unsigned)(want - *got));
-        if (n <= 0)
-            return n;
-        *got += (size_t)n;
-    }
-    return 1;
+    unsigned char extra[IDX_CHUNK];
+    size_t n;
+    int rc = idx_read(f, extra, sizeof extra, &n);
+    if (rc < 0)
+        return rc;
+    if (n > 0)
+        return ae__error(AE_ERR_FORMAT, "idx: %s: unexpected bytes (%zu or more) after the %zu"
+                         " declared data bytes", f->path, n, f->data_bytes);
+    if (f->gzip && !f->member_end && !f->trailing)
+        return short_read(f, "data", f->data_bytes, f->data_bytes);
+    if (f->trailing)
+        return ae__error(AE_ERR_FORMAT, "idx: %s: unexpected bytes after the end of the gzip"
+                         " stream, after the %zu declared data bytes", f->path, f->data_bytes);
+    return AE_OK;
 }
 
 /*
@@ -149,8 +269,11 @@ static int idx_header(idx_file *f, const char *role, unsigned min_rank, unsigned
 {
     unsigned char head[4 + 4 * IDX_MAX_RANK];
     size_t got;
-    if (read_some(f, head, 4, &got) < 0 || got < 4)
-        return read_failure(f, "header", got, 4);
+    int rc = idx_read(f, head, 4, &got);
+    if (rc < 0)
+        return rc;
+    if (got < 4)
+        return short_read(f, "header", got, 4);
     if (head[0] != 0 || head[1] != 0)
         return ae__error(AE_ERR_FORMAT,
                          "idx: %s: bad magic %02x %02x %02x %02x, not an IDX file (%s)", f->path,
@@ -170,8 +293,11 @@ static int idx_header(idx_file *f, const char *role, unsigned min_rank, unsigned
                          f->rank, min_rank, max_rank);
     }
     size_t dims_bytes = 4 * (size_t)f->rank;
-    if (read_some(f, head + 4, dims_bytes, &got) < 0 || got < dims_bytes)
-        return read_failure(f, "header", 4 + got, 4 + dims_bytes);
+    if ((rc = idx_read(f, head + 4, dims_bytes, &got)) < 0)
+        return rc;
+    if (got < dims_bytes)
+        return short_read(f, "header", 4 + got, 4 + dims_bytes);
+    f->header_bytes = 4 + dims_bytes;
 
     f->item_size = 1;
     for (unsigned i = 0; i < f->rank; i++) {
@@ -197,7 +323,7 @@ static int idx_header(idx_file *f, const char *role, unsigned min_rank, unsigned
         return ae__error(AE_ERR_LIMIT, "idx: %s: %zu items of %zu bytes overflow the address space",
                          f->path, f->items, f->item_size);
 
-    if (gzdirect(f->gz) && f->size_known) {
+    if (!f->gzip && f->regular) {
         uint64_t header = 4 + dims_bytes, declared = header + (uint64_t)f->data_bytes;
         if (f->file_size < declared)
             return ae__error(AE_ERR_FORMAT, "idx: %s: file ends after %ju of %zu data bytes",
@@ -206,10 +332,8 @@ static int idx_header(idx_file *f, const char *role, unsigned min_rank, unsigned
                              f->data_bytes);
         if (f->file_size > declared)
             return ae__error(AE_ERR_FORMAT,
-                             "idx: %s: %ju unexpected bytes after the %zu declared data bytes",
+                             "idx: %s: unexpected bytes (%ju) after the %zu declared data bytes",
                              f->path, (uintmax_t)(f->file_size - declared), f->data_bytes);
-    } else {
-        f->size_known = 0;
     }
     return AE_OK;
 }
@@ -233,6 +357,32 @@ static void convert(void *out, size_t at, const unsigned char *src, size_t n, in
     }
 }
 
+/* Proves that a regular gzip file holds exactly the declared data (by
+ * inflating it into a small buffer), then goes back to its first element. */
+static int idx_verify(idx_file *f)
+{
+    unsigned char chunk[IDX_CHUNK], head[4 + 4 * IDX_MAX_RANK];
+    size_t total = 0, n;
+    int rc;
+    while (total < f->data_bytes) {
+        size_t ask = f->data_bytes - total < sizeof chunk ? f->data_bytes - total : sizeof chunk;
+        if ((rc = idx_read(f, chunk, ask, &n)) < 0)
+            return rc;
+        total += n;
+        if (n < ask)
+            return short_read(f, "data", total, f->data_bytes);
+    }
+    if ((rc = idx_finish(f)) < 0)
+        return rc;
+    if (lseek(f->fd, 0, SEEK_SET) != 0)
+        return io_error("rewind", f->path, errno);
+    if ((rc = idx_start(f)) < 0 || (rc = idx_read(f, head, f->header_bytes, &n)) < 0)
+        return rc;
+    if (n < f->header_bytes || !f->gzip)
+        return ae__error(AE_ERR_IO, "idx: %s changed while it was read", f->path);
+    return AE_OK;
+}
+
 /*
  * Reads the data_bytes elements after the header into a new ae__alloc
  * array of floats (or int32 labels), then makes sure nothing follows.
@@ -241,34 +391,32 @@ static int idx_data(idx_file *f, int labels, int scale, void **out)
 {
     const size_t elem = labels ? sizeof(int32_t) : sizeof(float);
     const size_t want = f->data_bytes;
-    size_t cap = want;
-    if (!f->size_known) {
-        uint64_t guess = f->file_size > UINT64_MAX / IDX_GZIP_RATIO
-                             ? UINT64_MAX
-                             : f->file_size * IDX_GZIP_RATIO;
-        if (guess < IDX_FIRST_CAPACITY)
-            guess = IDX_FIRST_CAPACITY;
-        if (guess < want)
-            cap = (size_t)guess;
-    }
-    size_t got = 0;
-    unsigned char chunk[IDX_CHUNK];
     int rc;
+    /* The exact size once known to be there: plain regular files were
+     * measured, gzip regular files are verified first; pipes grow. */
+    size_t cap = want;
+    if (f->gzip && f->regular && (rc = idx_verify(f)) < 0)
+        return rc;
+    if (!f->regular && cap > IDX_FIRST_CAPACITY)
+        cap = IDX_FIRST_CAPACITY;
+    size_t got = 0, n;
+    unsigned char chunk[IDX_CHUNK];
     void *buf = ae__alloc(cap * elem); /* want * elem cannot overflow: checked */
     if (buf == NULL)
         return AE_ERR_NOMEM;
 
     while (got < want) {
         size_t ask = want - got < sizeof chunk ? want - got : sizeof chunk;
-        int n = gzread(f->gz, chunk, (unsigned)ask);
-        if (n <= 0) {
-            rc = read_failure(f, "data", got, want);
+        if ((rc = idx_read(f, chunk, ask, &n)) < 0)
+            goto fail;
+        if (n == 0) {
+            rc = short_read(f, "data", got, want);
             goto fail;
         }
-        if (got + (size_t)n > cap) {
+        if (got + n > cap) {
             size_t grown = cap > want / 2 ? want : 2 * cap;
-            if (grown < got + (size_t)n)
-                grown = got + (size_t)n;
+            if (grown < got + n)
+                grown = got + n;
             void *bigger = ae__alloc(grown * elem);
             if (bigger == NULL) {
                 rc = AE_ERR_NOMEM;
@@ -279,23 +427,11 @@ static int idx_data(idx_file *f, int labels, int scale, void **out)
             buf = bigger;
             cap = grown;
         }
-        convert(buf, got, chunk, (size_t)n, labels, scale);
-        got += (size_t)n;
+        convert(buf, got, chunk, n, labels, scale);
+        got += n;
     }
-
-    int n = gzread(f->gz, chunk, sizeof chunk);
-    if (n > 0) {
-        rc = ae__error(AE_ERR_FORMAT,
-                       "idx: %s: unexpected bytes (%d or more) after the %zu declared data bytes",
-                       f->path, n, want);
+    if ((rc = idx_finish(f)) < 0)
         goto fail;
-    }
-    int errnum = Z_OK;
-    if (n < 0 || (gzerror(f->gz, &errnum), errnum != Z_OK)) {
-        /* A wrong checksum, or a cut, in the gzip trailer. */
-        rc = read_failure(f, "data", got, want);
-        goto fail;
-    }
     *out = buf;
     return AE_OK;
 
@@ -304,19 +440,32 @@ fail:
     return rc;
 }
 
-int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path, const char *labels_path,
-                          unsigned flags, unsigned header_version)
+/* AE_ERR_LIMIT when the dataset would take more than max_bytes (0: none). */
+static int check_budget(const idx_file *img, const idx_file *lab, uint64_t max_bytes)
+{
+    if (max_bytes == 0)
+        return AE_OK;
+    uint64_t need = (uint64_t)img->data_bytes * sizeof(float) +
+                    (lab != NULL ? (uint64_t)lab->data_bytes * sizeof(int32_t) : 0);
+    if (need > max_bytes)
+        return ae__error(AE_ERR_LIMIT, "idx: %s: %zu items of %zu values take %ju bytes as floats"
+                         "%s, the limit (max_bytes) is %ju", img->path, img->items, img->item_size,
+                         (uintmax_t)need, lab != NULL ? " with their labels" : "",
+                         (uintmax_t)max_bytes);
+    return AE_OK;
+}
+
+static int load_idx(ae_dataset **out, const char *images_path, const char *labels_path,
+                    unsigned flags, uint64_t max_bytes, const char *who)
 {
     idx_file img = {0}, lab = {0};
     void *data = NULL, *labels = NULL;
-    int rc = ae__check_header(header_version, "ae_dataset_load_idx");
-    if (rc < 0)
-        return rc;
+    int rc;
     if (out == NULL || images_path == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_dataset_load_idx: %s is NULL",
+        return ae__error(AE_ERR_INVALID, "%s: %s is NULL", who,
                          out == NULL ? "out" : "images_path");
     if (flags & ~(unsigned)AE_IDX_NO_SCALE)
-        return ae__error(AE_ERR_INVALID, "ae_dataset_load_idx: unknown flags 0x%x", flags);
+        return ae__error(AE_ERR_INVALID, "%s: unknown flags 0x%x", who, flags);
 
     /* Both headers first, so a mismatch fails before the big read. */
     if ((rc = idx_open(&img, images_path)) < 0 ||
@@ -349,6 +498,8 @@ int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path, const char 
             goto fail;
         }
     }
+    if ((rc = check_budget(&img, labels_path != NULL ? &lab : NULL, max_bytes)) < 0)
+        goto fail;
 
     if ((rc = idx_data(&img, 0, !(flags & AE_IDX_NO_SCALE), &data)) < 0)
         goto fail;
@@ -368,4 +519,27 @@ fail:
     ae__free(data);
     ae__free(labels);
     return rc;
+}
+
+int ae_dataset_load_idx_v(ae_dataset **out, const char *images_path, const char *labels_path,
+                          unsigned flags, unsigned header_version)
+{
+    int rc = ae__check_header(header_version, "ae_dataset_load_idx");
+    return rc < 0 ? rc : load_idx(out, images_path, labels_path, flags, 0, "ae_dataset_load_idx");
+}
+
+int ae_dataset_load_idx_opts_v(ae_dataset **out, const char *images_path,
+                               const char *labels_path, const ae_idx_options *opts,
+                               unsigned header_version)
+{
+    static const char who[] = "ae_dataset_load_idx_opts";
+    ae_idx_options o = AE_IDX_OPTIONS_INIT;
+    int rc = ae__check_header(header_version, who);
+    if (rc < 0)
+        return rc;
+    if (opts != NULL &&
+        (rc = ae__take_struct(&o, opts, AE__LAYOUT_END(ae_idx_options, max_bytes), sizeof o,
+                              who)) < 0)
+        return rc;
+    return load_idx(out, images_path, labels_path, o.flags, o.max_bytes, who);
 }

@@ -153,10 +153,12 @@ static int noise_apply(float *x, size_t count, int noise, float amount, uint64_t
 {
     if (x == NULL)
         return AE__NULL_ARG(who, x);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", who);
-    int rc = ae__noise_check(noise, amount, who);
-    if (rc < 0 || (rc = check_range(lo, hi, who)) < 0)
+    int rc = ae__check_count(count, 1, sizeof(float), "count", who);
+    if (rc == AE_OK)
+        rc = ae__noise_check(noise, amount, who);
+    if (rc == AE_OK)
+        rc = check_range(lo, hi, who);
+    if (rc < 0)
         return rc;
     ae_rng rng;
     ae__rng_seed(&rng, seed);

@@ -196,9 +196,8 @@ static int check_arrays(const ae_scaler *sc, const float *x, size_t count, const
 {
     if (sc == NULL || x == NULL || out == NULL)
         return AE__NULL_ARG(who, sc, x, out);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", who);
-    return check_fitted(sc, who);
+    int rc = check_fitted(sc, who);
+    return rc < 0 ? rc : ae__check_count(count, sc->n, sizeof(float), "count", who);
 }
 
 int ae_scaler_transform(const ae_scaler *sc, const float *x, size_t count, float *out)
@@ -307,19 +306,18 @@ int ae_model_encode(const ae_model *model, const float *x, size_t count, float *
     static const char who[] = "ae_model_encode";
     if (model == NULL || x == NULL || z == NULL)
         return AE__NULL_ARG(who, model, x, z);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "%s: count is 0", who);
     const ae__net *net = &model->enc->net;
+    int rc = ae__check_count(count, AE__MAX(net->in_size, net->out_size), sizeof(float), "count",
+                             who);
+    if (rc < 0)
+        return rc;
     if (model->scaler == NULL)
         return ae__chain_run(&net, 1, x, count, z, who);
-    size_t total;
-    if (!ae__mul_size(count, model->scaler->n * sizeof(float), &total))
-        return ae__error(AE_ERR_INVALID, "%s: %zu samples overflow", who, count);
-    float *xs = ae__alloc(total);
+    float *xs = ae__alloc(count * model->scaler->n * sizeof(float)); /* bounded above */
     if (xs == NULL)
         return AE_ERR_NOMEM;
     ae__scaler_forward(model->scaler, x, count, xs);
-    int rc = ae__chain_run(&net, 1, xs, count, z, who);
+    rc = ae__chain_run(&net, 1, xs, count, z, who);
     ae__free(xs);
     return rc;
 }

@@ -109,6 +109,34 @@ static inline double ae__rdf64(const unsigned char *p)
 }
 static inline uint64_t ae__align64(uint64_t n) { return (n + 63) / 64 * 64; }
 
+/* The format's one finiteness rule (docs/format.md): a binary32 whose
+ * exponent bits are all ones (NaN or infinity) is refused. The reader
+ * applies it to the file's bytes, the writer to the values it is about to
+ * write, so a writer never writes what the reader refuses. */
+static inline int ae__f32_bits_finite(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
+
+/* Index of the first value breaking the rule among n little-endian
+ * binary32 (the reader's view), or n when all are finite. */
+static inline size_t ae__first_nonfinite_le(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!ae__f32_bits_finite(ae__rd32(p + 4 * i)))
+            return i;
+    return n;
+}
+
+/* The same over n floats in memory (the writer's view). */
+static inline size_t ae__first_nonfinite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        __builtin_memcpy(&bits, &x[i], 4);
+        if (!ae__f32_bits_finite(bits))
+            return i;
+    }
+    return n;
+}
+
 /* CRC-32 (zlib's) of n bytes, continuing from crc; any size. */
 uint32_t ae__crc32(uint32_t crc, const void *data, size_t n);
 
@@ -146,13 +174,19 @@ int ae__emit_floats(ae__sink *s, const float *x, size_t n);
 /* n doubles as little-endian binary64. */
 int ae__emit_doubles(ae__sink *s, const double *x, size_t n);
 
-/* A save to a path: a temporary file in the same folder, renamed over the
- * path by ae__atomic_commit() after fflush + fsync (and the folder synced);
- * ae__atomic_abort() removes it. */
+/* A save to a path: a temporary file in the same folder (unnamed until
+ * complete where O_TMPFILE works), renamed over the path by
+ * ae__atomic_commit() after fflush + fsync (and the folder synced, best
+ * effort); ae__atomic_abort() removes it. Opening first removes the
+ * temporary files of dead processes (stream.c tells the scheme). */
 typedef struct ae__atomic {
-    char *tmp;        /* temporary path */
+    char *tmp;        /* temporary path (cap bytes) */
+    size_t cap;
     const char *path; /* final path */
     FILE *fp;
+    int dirfd;        /* the folder, opened before anything is written */
+    int unnamed;      /* O_TMPFILE: no name until linked */
+    int linked;       /* the unnamed file got the name tmp */
 } ae__atomic;
 
 int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char *who);

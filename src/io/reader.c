@@ -41,16 +41,6 @@ static const unsigned char *take(cursor *c, size_t n)
     return p;
 }
 
-/* Index of the first NaN or infinite float among n little-endian ones,
- * or n when all are finite (exponent bits all ones means not finite). */
-static size_t first_nonfinite(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((ae__rd32(p + 4 * i) & 0x7f800000u) == 0x7f800000u)
-            return i;
-    return n;
-}
-
 static int all_zero(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -497,7 +487,7 @@ static int parse_data(parser *ps, const ae__io_section *s)
         uint64_t stop = t->offset + 4 * t->count;
         uint64_t next = k + 1 < f->n_tensors ? f->tensors[k + 1].offset : end;
         t->data = s->payload + t->offset;
-        size_t bad_at = first_nonfinite(t->data, (size_t)t->count);
+        size_t bad_at = ae__first_nonfinite_le(t->data, (size_t)t->count);
         if (bad_at < t->count)
             return ae__error(AE_ERR_FORMAT, "%s: " SEC_FMT ": tensor %zu ('%s') value %zu is %s",
                              ps->who, SEC_ARG(s), k, t->name, bad_at,
@@ -634,7 +624,7 @@ static int parse_optm(parser *ps, const ae__io_section *s)
                 return ae__error(AE_ERR_FORMAT, "%s: " SEC_FMT ": padding before record %zu's data "
                                  "is not zero", ps->who, SEC_ARG(s), j);
             rec->data = p + offset;
-            if (first_nonfinite(rec->data, (size_t)rec->count) < rec->count)
+            if (ae__first_nonfinite_le(rec->data, (size_t)rec->count) < rec->count)
                 return ae__error(AE_ERR_FORMAT, "%s: " SEC_FMT ": record %zu holds a NaN or "
                                  "infinite value", ps->who, SEC_ARG(s), j);
             prev_end = offset + 4 * rec->count;

@@ -4,8 +4,11 @@
  * writer emits into (measuring, memory, callback, atomic file) and the
  * readers that bring a file into memory (path, callback).
  */
+#define _GNU_SOURCE /* O_TMPFILE, where the system has it */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +168,22 @@ int ae__emit_doubles(ae__sink *s, const double *x, size_t n)
     return AE_OK;
 }
 
-/* ---- atomic save to a path --------------------------------------------------- */
+/* ---- atomic save to a path ---------------------------------------------------
+ *
+ * The new file is written next to the path (the same folder, so rename()
+ * replaces atomically) and renamed over it. Every fallible step (names,
+ * the folder's descriptor, writing, fsync, close) comes before the rename;
+ * once the new file is in place the save reports success, and syncing the
+ * folder (which makes the rename survive a power cut) is best effort.
+ *
+ * Where the system has O_TMPFILE (Linux >= 3.11, on file systems that
+ * support it) and /proc/self/fd, the data go to an unnamed file that only
+ * gets a name (NAME.tmp-PID-K, by linkat()) once it is complete and synced,
+ * just before the rename: a process killed while writing leaves nothing.
+ * Elsewhere the file is NAME.tmp-PID-K from the start, and a process killed
+ * during a save leaves it behind. Either way every save first removes the
+ * NAME.tmp-PID-K files of processes that no longer exist (kill(PID, 0)
+ * fails with ESRCH); those of live processes, ours included, are kept. */
 
 /* "dir/name" -> "dir", "name" -> ".", "/name" -> "/". */
 static char *dir_of(const char *path)
@@ -182,51 +200,107 @@ static char *dir_of(const char *path)
     return d;
 }
 
-int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char *who)
+/* Removes dir's "base.tmp-PID-K" entries whose PID is dead. Best effort:
+ * a folder that cannot be listed, or an entry that cannot be removed, is
+ * left as it is. */
+static void remove_stale(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    size_t bl = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) != 0 || strncmp(n + bl, ".tmp-", 5) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(n + bl + 5, &end, 10);
+        if (errno != 0 || end == n + bl + 5 || *end != '-' || pid <= 0 || pid > INT32_MAX)
+            continue;
+        const char *k = end + 1;
+        if (*k == '\0' || strspn(k, "0123456789") != strlen(k))
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        unlinkat(dirfd(d), n, 0);
+    }
+    closedir(d);
+}
+
+/* Sets a->tmp to the next "path.tmp-PID-K". */
+static void next_name(ae__atomic *a, size_t cap)
 {
     static atomic_uint counter;
+    unsigned k = atomic_fetch_add(&counter, 1u);
+    snprintf(a->tmp, cap, "%s.tmp-%ld-%u", a->path, (long)getpid(), k);
+}
+
+#define ERRNO_TEXT ae__errno_text(errno, (char[AE__ERRNO_MAX]){0})
+
+int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char *who)
+{
     memset(a, 0, sizeof *a);
+    a->dirfd = -1;
     size_t n = strlen(path);
     if (n == 0)
         return ae__error(AE_ERR_INVALID, "%s: path is empty", who);
     if (path[n - 1] == '/')
         return ae__error(AE_ERR_INVALID, "%s: path '%s' names a folder", who, path);
-    size_t cap = n + 64;
-    a->tmp = ae__alloc(cap);
-    if (a->tmp == NULL)
+    a->path = path;
+    a->cap = n + 64;
+    a->tmp = ae__alloc(a->cap);
+    char *dir = dir_of(path);
+    if (a->tmp == NULL || dir == NULL) {
+        ae__free(dir);
+        ae__atomic_abort(a);
         return AE_ERR_NOMEM;
-    /* The same folder, so rename() replaces atomically; O_EXCL, so two
-     * savers (threads or processes) never share a temporary file. */
-    int fd = -1;
+    }
+    int rc = AE_OK, fd = -1;
+    a->dirfd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (a->dirfd < 0) {
+        rc = ae__error(AE_ERR_IO, "%s: cannot create a temporary file next to %s: cannot open "
+                       "the folder %s: %s", who, path, dir, ERRNO_TEXT);
+        goto out;
+    }
+    const char *slash = strrchr(path, '/');
+    remove_stale(dir, slash ? slash + 1 : path);
+#ifdef O_TMPFILE
+    if (access("/proc/self/fd", X_OK) == 0) {
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+        a->unnamed = fd >= 0;
+    }
+#endif
+    /* O_EXCL, so two savers (threads or processes) never share a file. */
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        unsigned k = atomic_fetch_add(&counter, 1u);
-        snprintf(a->tmp, cap, "%s.tmp-%ld-%u", path, (long)getpid(), k);
+        next_name(a, a->cap);
         fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;
     }
     if (fd < 0) {
-        int rc = ae__error(AE_ERR_IO, "%s: cannot create a temporary file next to %s: %s", who,
-                           path, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
-        ae__free(a->tmp);
-        a->tmp = NULL;
-        return rc;
+        rc = ae__error(AE_ERR_IO, "%s: cannot create a temporary file next to %s: %s", who, path,
+                       ERRNO_TEXT);
+        a->tmp[0] = '\0';
+        goto out;
     }
     a->fp = fdopen(fd, "wb");
     if (a->fp == NULL) {
-        int rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
+        rc = ae__error(AE_ERR_IO, "%s: cannot write a temporary file next to %s: %s", who, path,
+                       ERRNO_TEXT);
         close(fd);
-        unlink(a->tmp);
-        ae__free(a->tmp);
-        a->tmp = NULL;
-        return rc;
+        goto out;
     }
-    a->path = path;
     sink_init(sink, who);
     sink->write = file_write;
     sink->fp = a->fp;
-    sink->path = a->tmp;
-    return AE_OK;
+    sink->path = a->unnamed ? "an unnamed temporary file" : a->tmp;
+out:
+    ae__free(dir);
+    if (rc < 0)
+        ae__atomic_abort(a);
+    return rc;
 }
 
 void ae__atomic_abort(ae__atomic *a)
@@ -234,51 +308,61 @@ void ae__atomic_abort(ae__atomic *a)
     if (a->fp != NULL)
         fclose(a->fp);
     if (a->tmp != NULL) {
-        unlink(a->tmp);
+        if ((!a->unnamed || a->linked) && a->tmp[0] != '\0')
+            unlink(a->tmp);
         ae__free(a->tmp);
     }
+    if (a->dirfd >= 0)
+        close(a->dirfd);
     memset(a, 0, sizeof *a);
+    a->dirfd = -1;
 }
 
-/* Makes the rename durable. Folders that cannot be synced (EINVAL on some
- * file systems) are accepted: there is nothing more to do there. */
-static int sync_dir(const char *path, const char *who)
+/* Gives the complete, synced unnamed file its temporary name. */
+static int link_unnamed(ae__atomic *a, const char *who)
 {
-    char *dir = dir_of(path);
-    if (dir == NULL)
-        return AE_ERR_NOMEM;
-    int rc = AE_OK;
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL && errno != EROFS))
-        rc = ae__error(AE_ERR_IO, "%s: %s is in place, but syncing its folder %s failed: %s", who,
-                       path, dir, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
-    if (fd >= 0)
-        close(fd);
-    ae__free(dir);
-    return rc;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fileno(a->fp));
+    for (int attempt = 0; attempt < 100; attempt++) {
+        next_name(a, a->cap);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, a->tmp, AT_SYMLINK_FOLLOW) == 0) {
+            a->linked = 1;
+            return AE_OK;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    return ae__error(AE_ERR_IO, "%s: cannot name the temporary file %s: %s", who, a->tmp,
+                     ERRNO_TEXT);
 }
 
 int ae__atomic_commit(ae__atomic *a, const char *who)
 {
     int rc = AE_OK;
+    const char *what = a->unnamed ? "an unnamed temporary file" : a->tmp;
     if (fflush(a->fp) != 0 || fsync(fileno(a->fp)) != 0)
-        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
+        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, what, ERRNO_TEXT);
+    if (rc == AE_OK && a->unnamed)
+        rc = link_unnamed(a, who);
     int closed = fclose(a->fp);
     a->fp = NULL;
     if (rc == AE_OK && closed != 0)
-        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
+        rc = ae__error(AE_ERR_IO, "%s: cannot write %s: %s", who, a->tmp, ERRNO_TEXT);
     if (rc == AE_OK && rename(a->tmp, a->path) != 0)
         rc = ae__error(AE_ERR_IO, "%s: cannot rename %s to %s: %s", who, a->tmp, a->path,
-                       ae__errno_text(errno, (char[AE__ERRNO_MAX]){0}));
+                       ERRNO_TEXT);
     if (rc < 0) {
         ae__atomic_abort(a);
         return rc;
     }
-    ae__free(a->tmp);
-    a->tmp = NULL;
-    rc = sync_dir(a->path, who);
-    memset(a, 0, sizeof *a);
-    return rc;
+    /* The new file is in place: success from here on. Syncing the folder
+     * makes the rename durable; a failure cannot be undone and does not
+     * change which file the path names. */
+    (void)fsync(a->dirfd);
+    a->linked = 0;
+    a->unnamed = 1; /* nothing named to remove any more */
+    ae__atomic_abort(a);
+    return AE_OK;
 }
 
 /* ---- reading a whole file -------------------------------------------------------- */
@@ -290,6 +374,7 @@ typedef struct source {
     ae_read_fn fn;
     void *user;
     const char *who;
+    int ended; /* the source reported the end of its data: never asked again */
 } source;
 
 static int path_read(source *s, void *buf, size_t n, size_t *got)
@@ -316,13 +401,13 @@ static int callback_read(source *s, void *buf, size_t n, size_t *got)
 static int read_full(source *s, unsigned char *buf, size_t n, size_t *got)
 {
     size_t done = 0;
-    while (done < n) {
+    while (done < n && !s->ended) {
         size_t g = 0;
         int rc = s->read(s, buf + done, n - done, &g);
         if (rc < 0)
             return rc;
         if (g == 0)
-            break;
+            s->ended = 1;
         done += g;
     }
     *got = done;

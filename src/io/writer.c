@@ -104,6 +104,21 @@ static int check_view(const job *j, const ae_param_view *v, uint32_t net, size_t
     return AE_OK;
 }
 
+/* The reader refuses a file holding NaN or infinity (the rule of
+ * ae__f32_bits_finite()): refuse to write one, before any byte is written
+ * (a save to a path keeps the file there), naming the tensor and index. */
+static int check_finite(const job *j, const float *x, size_t count, uint32_t net, size_t layer,
+                        const char *role, size_t index, const char *name)
+{
+    size_t bad = ae__first_nonfinite(x, count);
+    if (bad == count)
+        return AE_OK;
+    return ae__error(AE_ERR_NUMERIC, "%s: %s layer %zu: %s %zu ('%s') value %zu is %s; a model "
+                     "file cannot hold it (did training diverge?)", j->who,
+                     net ? "decoder" : "encoder", layer, role, index, name ? name : "", bad,
+                     isnan(x[bad]) ? "NaN" : "infinite");
+}
+
 static int extra_slots(const ae__kind *k)
 {
     return (k->vt.extra_size != NULL) + (k->vt.extra_save != NULL) + (k->vt.extra_load != NULL);
@@ -142,7 +157,9 @@ static int gather_net(job *j, uint32_t which)
                 return ae__error(AE_ERR_INVALID, "%s: layer %zu ('%s') gave no values for tensor "
                                  "%zu", j->who, i, l->kind->name, t);
             if ((rc = check_view(j, &r->view, which, i, state ? "state tensor" : "parameter",
-                                 index)) < 0)
+                                 index)) < 0 ||
+                (rc = check_finite(j, r->view.value, r->view.count, which, i,
+                                   state ? "state tensor" : "parameter", index, r->view.name)) < 0)
                 return rc;
             j->n_tensors++;
         }
@@ -197,6 +214,12 @@ static int gather_optimizer(job *j)
         ae__optimizer_tensor(opt, k, &value, &count, &b0, &b1);
         if (value != r->view.value || count != r->view.count)
             break;
+        int rc;
+        if ((b0 && (rc = check_finite(j, b0, count, r->net, r->layer, "optimizer buffer 0 of "
+                                      "parameter", r->index, r->view.name)) < 0) ||
+            (b1 && (rc = check_finite(j, b1, count, r->net, r->layer, "optimizer buffer 1 of "
+                                      "parameter", r->index, r->view.name)) < 0))
+            return rc;
         k++;
     }
     size_t params = 0;

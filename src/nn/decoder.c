@@ -204,8 +204,10 @@ int ae_decoder_decode(const ae_decoder *dec, const float *z, size_t count, float
 {
     if (dec == NULL || z == NULL || x == NULL)
         return AE__NULL_ARG("ae_decoder_decode", dec, z, x);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_decoder_decode: count is 0");
+    int rc = ae__check_count(count, AE__MAX(dec->net.in_size, dec->net.out_size), sizeof(float),
+                             "count", "ae_decoder_decode");
+    if (rc < 0)
+        return rc;
     const ae__net *nets[1] = {&dec->net};
     return ae__chain_run(nets, 1, z, count, x, "ae_decoder_decode");
 }

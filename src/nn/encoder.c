@@ -204,8 +204,10 @@ int ae_encoder_encode(const ae_encoder *enc, const float *x, size_t count, float
 {
     if (enc == NULL || x == NULL || z == NULL)
         return AE__NULL_ARG("ae_encoder_encode", enc, x, z);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_encoder_encode: count is 0");
+    int rc = ae__check_count(count, AE__MAX(enc->net.in_size, enc->net.out_size), sizeof(float),
+                             "count", "ae_encoder_encode");
+    if (rc < 0)
+        return rc;
     const ae__net *nets[1] = {&enc->net};
     return ae__chain_run(nets, 1, x, count, z, "ae_encoder_encode");
 }

@@ -89,11 +89,13 @@ int ae_loss_compute(double *out_loss, int loss, const float *x, const float *xr,
                          out_loss == NULL ? "out_loss" : x == NULL ? "x" : "xr");
     if (!ae__loss_valid(loss))
         return ae__error(AE_ERR_INVALID, "ae_loss_compute: unknown loss %d", loss);
-    if (count == 0 || size == 0)
+    if (size == 0)
         return ae__error(AE_ERR_INVALID, "ae_loss_compute: count %zu and size %zu must be > 0",
                          count, size);
-    if (!ae__mul_size(count, size, &n))
-        return ae__error(AE_ERR_LIMIT, "ae_loss_compute: %zu x %zu overflows", count, size);
+    int rc = ae__check_count(count, size, sizeof(float), "count", "ae_loss_compute");
+    if (rc < 0)
+        return rc;
+    n = count * size;
     *out_loss = ae__loss(loss, xr, x, n, NULL, (double)n);
     return AE_OK;
 }

@@ -73,19 +73,19 @@ int ae_model_reconstruct(const ae_model *model, const float *x, size_t count, fl
 {
     if (model == NULL || x == NULL || xr == NULL)
         return AE__NULL_ARG("ae_model_reconstruct", model, x, xr);
-    if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: count is 0");
+    int rc = ae__check_count(count, AE__MAX(model->enc->net.in_size, model->dec->net.out_size),
+                             sizeof(float), "count", "ae_model_reconstruct");
+    if (rc < 0)
+        return rc;
     if (model->scaler == NULL)
         return ae__model_forward(model, x, count, xr, "ae_model_reconstruct");
-    /* raw in, raw out: scale, run, and scale the reconstruction back */
-    size_t bytes;
-    if (!ae__mul_size(count, model->scaler->n * sizeof(float), &bytes))
-        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: %zu samples overflow", count);
-    float *xs = ae__alloc(bytes);
+    /* raw in, raw out: scale, run, and scale the reconstruction back (the
+     * count check above bounds count * features * sizeof(float)) */
+    float *xs = ae__alloc(count * model->scaler->n * sizeof(float));
     if (xs == NULL)
         return AE_ERR_NOMEM;
     ae__scaler_forward(model->scaler, x, count, xs);
-    int rc = ae__model_forward(model, xs, count, xr, "ae_model_reconstruct");
+    rc = ae__model_forward(model, xs, count, xr, "ae_model_reconstruct");
     if (rc == AE_OK)
         ae__scaler_inverse(model->scaler, xr, count, xr);
     ae__free(xs);

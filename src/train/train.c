@@ -15,6 +15,7 @@
  * the noise of denoising training: a third generator seeded with (seed, e)
  * corrupts each batch into acts[0] while the clean batch stays in `target`.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -151,6 +152,130 @@ static int params_finite(const trainer *t)
     return 1;
 }
 
+/* ---- the last finite state ---------------------------------------------
+ *
+ * What an epoch changes: every parameter, the layers' state tensors (batch
+ * normalization's running statistics), the optimizer's buffers and its step
+ * count. A snapshot copies them at the start of each epoch so that an
+ * AE_ERR_NUMERIC failure can put the model and the optimizer back as they
+ * were after the last completed epoch (the last entry of the history). */
+typedef struct snapshot {
+    float **at;      /* where each region lives */
+    size_t *count;   /* its floats */
+    size_t n;        /* regions */
+    float *copy;     /* all regions, one after the other */
+    uint64_t steps;  /* the optimizer's step count */
+} snapshot;
+
+static void snapshot_free(snapshot *s)
+{
+    ae__free(s->at);
+    ae__free(s->count);
+    ae__free(s->copy);
+}
+
+/* Lists the regions (after the optimizer is bound) and allocates the copy. */
+static int snapshot_init(snapshot *s, ae_model *model, const trainer *t, const ae_optimizer *opt)
+{
+    ae__net *nets[2] = {&model->enc->net, &model->dec->net};
+    size_t n_states = ae__net_state_count(nets[0]) + ae__net_state_count(nets[1]);
+    size_t max = t->n_params * 3 + n_states, total = 0;
+    ae_param_view *states = ae__calloc(n_states ? n_states : 1, sizeof *states);
+    memset(s, 0, sizeof *s);
+    s->at = ae__calloc(max ? max : 1, sizeof *s->at);
+    s->count = ae__calloc(max ? max : 1, sizeof *s->count);
+    int rc = states && s->at && s->count ? AE_OK : AE_ERR_NOMEM;
+    if (rc == AE_OK && n_states)
+        rc = ae__net_states(nets[0], states);
+    if (rc == AE_OK && n_states)
+        rc = ae__net_states(nets[1], states + ae__net_state_count(nets[0]));
+    for (size_t i = 0; rc == AE_OK && i < t->n_params; i++) {
+        const float *value;
+        float *b[2];
+        size_t count;
+        ae__optimizer_tensor(opt, i, &value, &count, &b[0], &b[1]);
+        s->at[s->n] = t->params[i].value;
+        s->count[s->n++] = t->params[i].count;
+        for (int k = 0; k < 2; k++)
+            if (b[k] != NULL) {
+                s->at[s->n] = b[k];
+                s->count[s->n++] = count;
+            }
+    }
+    for (size_t i = 0; rc == AE_OK && i < n_states; i++) {
+        s->at[s->n] = states[i].value;
+        s->count[s->n++] = states[i].count;
+    }
+    ae__free(states);
+    for (size_t i = 0; rc == AE_OK && i < s->n; i++)
+        if (!ae__add_size(total, s->count[i], &total))
+            rc = ae__error(AE_ERR_LIMIT, "ae_model_train: the model's tensors overflow the address space");
+    if (rc == AE_OK && (s->copy = ae__calloc(total ? total : 1, sizeof(float))) == NULL)
+        rc = AE_ERR_NOMEM;
+    return rc;
+}
+
+static void snapshot_take(snapshot *s, const ae_optimizer *opt)
+{
+    float *p = s->copy;
+    for (size_t i = 0; i < s->n; p += s->count[i], i++)
+        memcpy(p, s->at[i], s->count[i] * sizeof(float));
+    s->steps = ae_optimizer_steps(opt);
+}
+
+static void snapshot_restore(const snapshot *s, ae_optimizer *opt)
+{
+    const float *p = s->copy;
+    for (size_t i = 0; i < s->n; p += s->count[i], i++)
+        memcpy(s->at[i], p, s->count[i] * sizeof(float));
+    ae__optimizer_set_steps(opt, s->steps);
+}
+
+/* ---- data and divergence checks ------------------------------------------ */
+
+/* Training data holding NaN or infinity can only give a NaN loss: say so,
+ * with the sample and the feature, before the first step. */
+static int data_finite(const ae_dataset *d, const char *which)
+{
+    const size_t count = ae_dataset_count(d), size = ae_dataset_sample_size(d);
+    for (size_t i = 0; i < count; i++) {
+        const float *row = ae__dataset_row(d, i);
+        float acc = 0.0f;
+        for (size_t j = 0; j < size; j++)
+            acc += row[j] * 0.0f; /* NaN once any value is NaN or infinite */
+        if (acc == 0.0f)
+            continue;
+        size_t j = 0;
+        while (isfinite(row[j]))
+            j++;
+        return ae__error(AE_ERR_NUMERIC,
+                         "ae_model_train: the %s data hold %s at sample %zu, feature %zu"
+                         " (clean the data: no learning rate can train on it)",
+                         which, isnan(row[j]) ? "NaN" : "an infinity", i, j);
+    }
+    return AE_OK;
+}
+
+/* Divergence by growth (include/ae/train.h states the rule): a batch loss
+ * above AE__DIVERGE_BATCH times the lowest batch loss of the call so far,
+ * or an epoch's mean above AE__DIVERGE_EPOCH times the lowest of the call's
+ * starting loss (its first batch, before any update) and its epoch means. The floor keeps a batch that fitted exactly (loss 0) from
+ * making every later rounding error look like growth. */
+#define AE__DIVERGE_BATCH 1e6
+#define AE__DIVERGE_EPOCH 1e2
+#define AE__DIVERGE_FLOOR 1e-12
+
+/* 1 when loss grew past factor times *lowest (then *lowest is kept); else
+ * lowers *lowest to loss when smaller and returns 0. */
+static int grew(double loss, double *lowest, double factor)
+{
+    if (loss > factor * fmax(*lowest, AE__DIVERGE_FLOOR))
+        return 1;
+    if (loss < *lowest)
+        *lowest = loss;
+    return 0;
+}
+
 static void shuffle_order(size_t *order, size_t count, uint64_t seed, uint64_t epoch, int shuffle)
 {
     for (size_t i = 0; i < count; i++)
@@ -270,9 +395,15 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     if (o->epochs == 0)
         return AE_OK;
 
+    if ((rc = data_finite(data, "training")) < 0 ||
+        (o->validation != NULL && (rc = data_finite(o->validation, "validation")) < 0))
+        return rc;
+
     const size_t batch = o->batch_size < count ? o->batch_size : count;
     const size_t batches = (count + batch - 1) / batch;
     trainer t;
+    snapshot snap;
+    memset(&snap, 0, sizeof snap);
     const int noisy = o->noise != AE_NOISE_NONE;
     ae_dataset *scaled = NULL; /* data through the model's scaler (ae/scaler.h) */
     float noise_lo = 0.0f, noise_hi = 1.0f;
@@ -283,9 +414,13 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         goto done;
     if ((rc = ae__optimizer_bind_owner(opt, model->id, t.params, t.n_params)) < 0)
         goto done;
+    if ((rc = snapshot_init(&snap, model, &t, opt)) < 0)
+        goto done;
 
     const double start = now_seconds();
+    double lowest_batch = INFINITY, lowest_epoch = INFINITY;
     for (uint32_t e = 0; e < o->epochs; e++) {
+        snapshot_take(&snap, opt);
         const uint64_t global_epoch = model->history_len;
         ae_rng layer_rng, noise_rng;
         ae__rng_seed(&layer_rng, o->seed ^ (0xD1B54A32D192ED03ull * (global_epoch + 1)));
@@ -313,10 +448,20 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                 rc = ae__error(AE_ERR_NUMERIC,
                                "ae_model_train: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",
                                isnan(loss) ? "NaN" : "infinite", e + 1, bi + 1);
-                goto done;
+                goto diverged;
             }
             if (rc < 0)
                 goto done;
+            if (lowest_epoch == INFINITY)
+                lowest_epoch = loss; /* the starting loss, before any update */
+            if (grew(loss, &lowest_batch, AE__DIVERGE_BATCH)) {
+                rc = ae__error(AE_ERR_NUMERIC,
+                               "ae_model_train: diverged in epoch %u, batch %zu: its loss %g is over"
+                               " %g times the lowest batch loss so far, %g (an outlier in the data,"
+                               " or too high a learning rate?)",
+                               e, bi, loss, AE__DIVERGE_BATCH, lowest_batch);
+                goto diverged;
+            }
             sum += loss * (double)b;
             seen += b;
             p.event = AE_PROGRESS_BATCH;
@@ -331,11 +476,19 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                            "ae_model_train: a weight became NaN or infinite during epoch %u"
                            " (checked at the end of each epoch; batch %zu was the last)",
                            e + 1, batches);
-            goto done;
+            goto diverged;
         }
         p.event = AE_PROGRESS_EPOCH;
         p.batch = batches;
         p.loss = sum / (double)seen;
+        if (grew(p.loss, &lowest_epoch, AE__DIVERGE_EPOCH)) {
+            rc = ae__error(AE_ERR_NUMERIC,
+                           "ae_model_train: diverged in epoch %u: its mean loss %g is over %g times"
+                           " the lowest of the starting loss and the epoch means so far, %g"
+                           " (too high a learning rate?)",
+                           e, p.loss, AE__DIVERGE_EPOCH, lowest_epoch);
+            goto diverged;
+        }
         if (o->validation != NULL &&
             (rc = ae_model_evaluate(model, o->validation, o->loss, &p.val_loss)) < 0)
             goto done;
@@ -346,7 +499,13 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
             goto done;
     }
     rc = AE_OK;
+    goto done;
+diverged:
+    /* Back to the end of the last completed epoch: finite, and what the
+     * history describes. */
+    snapshot_restore(&snap, opt);
 done:
+    snapshot_free(&snap);
     trainer_free(&t);
     ae_dataset_destroy(scaled);
     return rc;

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * count.c - the check every public function taking a count and a buffer
+ * makes first (core.h): what cannot be a real buffer is refused before any
+ * arithmetic on the count (chunking, scratch sizes) can wrap.
+ */
+#include <stdint.h>
+
+#include "core/core.h"
+
+int ae__check_count(size_t count, size_t per, size_t elem, const char *name, const char *who)
+{
+    size_t values, bytes;
+    if (count == 0)
+        return ae__error(AE_ERR_INVALID, "%s: %s is 0", who, name);
+    if (per == 0)
+        per = 1;
+    if (!ae__mul_size(count, per, &values) || !ae__mul_size(values, elem, &bytes) ||
+        bytes > (size_t)PTRDIFF_MAX)
+        return ae__error(AE_ERR_INVALID,
+                         "%s: %s is %zu: %zu items of %zu values of %zu bytes overflow any buffer"
+                         " (an object holds at most %td bytes; an n - 1 with n = 0?)",
+                         who, name, count, count, per, elem, PTRDIFF_MAX);
+    return AE_OK;
+}
