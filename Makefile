@@ -48,6 +48,7 @@ DEPS_abi-baseline   := build abi
 DEPS_demo           := build data
 DEPS_docs           := docs
 DEPS_tabular        := build tabular
+DEPS_figures        := build data
 DEPS := $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
 ifneq ($(DEPS),)
 DEPS_STATUS := $(shell scripts/ensure-deps.sh $(DEPS) >&2; echo $$?)
@@ -95,7 +96,7 @@ PCFILE_STATIC := $(O)/ae-static.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
-        fuzz golden docs install uninstall help clean tabular FORCE
+        fuzz golden docs install uninstall help clean tabular figures check-docs FORCE
 all: lib tools
 
 lib: $(SHARED) $(LIBOUT)/$(SONAME) $(LIBOUT)/libae.so $(STATIC)
@@ -260,6 +261,7 @@ ABI_SELFTEST  = CC="$(CC)" scripts/abi-selftest.sh
 PINNED_CHECK  = CC="$(CC)" scripts/check-pinned.sh include
 OLD_CONSUMERS = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-old-consumers.sh $(LIBOUT)
 README_CHECK  = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-readme.sh $(O)
+DOCS_CHECK    = scripts/check-docs.sh $(BINOUT)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
 INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
 
@@ -286,8 +288,11 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
 	@$(INSTALL_CHECK)
 	@echo "==== the README's program, compiled and run (trains the demo model, about 8 s)"
 	@$(README_CHECK)
+	@echo "==== the docs' numbers against the examples' output (small runs, and make figures' records)"
+	@$(DOCS_CHECK)
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" abi-check abi-selftest \
-	    "pinned values" "old-headers consumers" headers --help "installed consumers" README
+	    "pinned values" "old-headers consumers" headers --help "installed consumers" README \
+	    "docs numbers"
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
@@ -295,6 +300,9 @@ test-run: $(TEST_BIN)
 
 check-headers:
 	$(HEADERS_CHECK)
+
+check-docs: examples
+	$(DOCS_CHECK)
 
 check-install: lib
 	$(INSTALL_CHECK)
@@ -354,6 +362,13 @@ bench: $(BENCH_BIN)
 	@scripts/ensure-deps.sh bench || \
 	    echo "bench: python3-torch is missing and cannot be installed here: the PyTorch peer is skipped"
 	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) $(BENCH_ARGS)
+
+# ---- pictures ------------------------------------------------------------------------
+# Regenerates every picture in docs/img from the examples (default settings,
+# one thread) and the output of each run beside it (docs/img/<run>.txt);
+# scripts/check-docs.sh (make check) compares the pages' numbers with them.
+figures: examples
+	scripts/figures.sh $(BINOUT) docs/img
 
 # ---- tabular anomaly detection against PCA and an Isolation Forest --------------------
 # docs/examples/tabular_anomaly.py: examples/anomaly's CSV mode on the tables
@@ -470,7 +485,8 @@ help:
 	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replay, abi-check and its self-test, pinned values,"
-	@echo "                 old-headers consumers, headers, --help, installed consumers, README program"
+	@echo "                 old-headers consumers, headers, --help, installed consumers, README program,"
+	@echo "                 the docs' numbers (check-docs: small example runs, make figures' records)"
 	@echo "  fuzz           the libFuzzer model-file target, built with clang in FUZZ_O=$(FUZZ_O)"
 	@echo "  docs           API reference from the headers with Doxygen in $(O)/docs/api (warnings are errors)"
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
@@ -481,6 +497,8 @@ help:
 	@echo "  check-headers  every public header compiles alone as C11 and C++11"
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
 	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
+	@echo "  figures        regenerates every picture of docs/img from the examples, with each run's"
+	@echo "                 output beside it (docs/img/<run>.txt; about 10 minutes)"
 	@echo "  tabular        examples/anomaly --csv vs PCA and Isolation Forest on scikit-learn's tables"
 	@echo "                 (docs/examples/anomaly.md; TABULAR_ARGS=...)"
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff + field layouts vs every"

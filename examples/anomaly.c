@@ -1100,10 +1100,12 @@ static int run_csv(const settings *s0, const csv_settings *cs0)
                 (rc = ae_scaler_fit(sc, fit)) < 0)
                 goto lib_fail;
         }
-        printf("%s: %zu rows of %zu values; training on %zu normal rows (label %d)%s%zu%s, "
+        char held[64] = "";
+        if (n_val > 0)
+            snprintf(held, sizeof held, " (%zu more held out for early stopping)", n_val);
+        printf("%s: %zu rows of %zu values; training on %zu normal rows (label %d)%s, "
                "testing on %zu rows\n",
-               cs.path, ae_dataset_count(all), f, n_tr, (int)cs.normal,
-               n_val ? ", " : "", n_val, n_val ? " more for early stopping" : "",
+               cs.path, ae_dataset_count(all), f, n_tr, (int)cs.normal, held,
                ae_dataset_count(tested));
     }
     n_te = ae_dataset_count(tested);
