@@ -186,7 +186,7 @@ START_TEST(null_argument_errors_name_the_argument)
     /* the public functions that took several pointers said "a, b or c is NULL" */
     float z[4];
     ck_assert_int_eq(ae_encoder_encode(NULL, &x, 1, z), AE_ERR_INVALID);
-    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_encode: enc is NULL"));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_encode: encoder is NULL"));
     ck_assert_int_eq(ae_model_evaluate((const ae_model *)&m, NULL, AE_LOSS_MSE, &l), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_model_evaluate: ds is NULL"));
     ck_assert_int_eq(ae_file_metadata_get((const ae_file *)&m, "k", NULL), AE_ERR_INVALID);

@@ -119,11 +119,6 @@ static int check_finite(const job *j, const float *x, size_t count, uint32_t net
                      isnan(x[bad]) ? "NaN" : "infinite");
 }
 
-static int extra_slots(const ae__kind *k)
-{
-    return (k->vt.extra_size != NULL) + (k->vt.extra_save != NULL) + (k->vt.extra_load != NULL);
-}
-
 static int gather_net(job *j, uint32_t which)
 {
     ae__net *net = j->nets[which];
@@ -148,9 +143,7 @@ static int gather_net(job *j, uint32_t which)
             r->layer = (uint32_t)i;
             r->role = (uint32_t)state;
             r->index = (uint32_t)index;
-            r->view.struct_size = sizeof r->view;
-            int rc = ae__layer_status(state ? l->kind->vt.state_get(l->state, index, &r->view)
-                                            : l->kind->vt.param_get(l->state, index, &r->view));
+            int rc = ae__kind_tensor(l->kind, l->state, state, index, &r->view);
             if (rc < 0)
                 return rc;
             if (r->view.value == NULL)
@@ -163,12 +156,9 @@ static int gather_net(job *j, uint32_t which)
                 return rc;
             j->n_tensors++;
         }
-        /* Extra state through the optional slots: all three or none. */
-        int slots = extra_slots(l->kind);
-        if (slots != 0 && slots != 3)
-            return ae__error(AE_ERR_INVALID, "%s: layer kind '%s' sets only %d of extra_size, "
-                             "extra_save and extra_load", j->who, l->kind->name, slots);
-        size_t size = slots ? l->kind->vt.extra_size(l->state) : 0;
+        /* Extra state through the optional slots (registration takes all
+         * three or none). */
+        size_t size = ae__kind_extra_size(l->kind, l->state);
         if (size == 0)
             continue;
         if (size > AE_LAYER_STATE_MAX)
@@ -182,7 +172,7 @@ static int gather_net(job *j, uint32_t which)
         e->layer = (uint32_t)i;
         e->size = size;
         j->n_extras++;
-        int rc = ae__layer_status(l->kind->vt.extra_save(l->state, e->bytes, size));
+        int rc = ae__kind_extra_save(l->kind, l->state, e->bytes, size);
         if (rc < 0)
             return rc;
     }
@@ -407,7 +397,7 @@ static int emit_net(ae__sink *s, const ae__net *net)
         const ae__layer *l = &net->layers[i];
         size_t nl = strlen(l->kind->name);
         if ((rc = ae__emit_u32(s, (uint32_t)nl)) < 0 || (rc = ae__emit(s, l->kind->name, nl)) < 0 ||
-            (rc = ae__emit_u32(s, l->kind->vt.type_version)) < 0 ||
+            (rc = ae__emit_u32(s, ae__kind_version(l->kind))) < 0 ||
             (rc = put_shape(s, &l->out)) < 0 || (rc = ae__emit_u32(s, (uint32_t)l->n_tensors)) < 0 ||
             (rc = ae__emit_u32(s, (uint32_t)l->n_states)) < 0 ||
             (rc = ae__emit_u32(s, (uint32_t)l->config_size)) < 0 ||

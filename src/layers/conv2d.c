@@ -60,34 +60,39 @@ static void put_common(unsigned char *out, uint32_t filters, uint32_t kh, uint32
 {
     const uint32_t v[8] = {filters, kh, kw, sh, sw, dh, dw, (uint32_t)padding};
     for (int i = 0; i < 8; i++)
-        ae__put_u32(out + 4 * i, v[i]);
+        ae__le32(out + 4 * i, v[i]);
     for (int i = 0; i < 4; i++)
-        ae__put_u32(out + 32 + 4 * i, pads[i]);
+        ae__le32(out + 32 + 4 * i, pads[i]);
 }
 
-void ae__conv2d_config(unsigned char out[AE__CONV2D_CONFIG_SIZE], const ae_conv2d_options *o)
+size_t ae__conv2d_config(unsigned char *out, const void *opts);
+size_t ae__conv2d_config(unsigned char *out, const void *opts)
 {
+    const ae_conv2d_options *o = opts;
     const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
     put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
                o->dilation_h, o->dilation_w, o->padding, pads);
-    ae__put_u32(out + 48, (uint32_t)o->activation);
-    ae__put_u32(out + 52, (uint32_t)o->init);
-    ae__put_u32(out + 56, (uint32_t)o->use_bias);
-    ae__put_f32(out + 60, o->slope);
+    ae__le32(out + 48, (uint32_t)o->activation);
+    ae__le32(out + 52, (uint32_t)o->init);
+    ae__le32(out + 56, (uint32_t)o->use_bias);
+    ae__lef32(out + 60, o->slope);
+    return AE__CONV2D_CONFIG_SIZE;
 }
 
-void ae__conv2d_transpose_config(unsigned char out[AE__CONV2D_TRANSPOSE_CONFIG_SIZE],
-                                 const ae_conv2d_transpose_options *o)
+size_t ae__conv2d_transpose_config(unsigned char *out, const void *opts);
+size_t ae__conv2d_transpose_config(unsigned char *out, const void *opts)
 {
+    const ae_conv2d_transpose_options *o = opts;
     const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
     put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
                o->dilation_h, o->dilation_w, o->padding, pads);
-    ae__put_u32(out + 48, (uint32_t)o->output_padding_h);
-    ae__put_u32(out + 52, (uint32_t)o->output_padding_w);
-    ae__put_u32(out + 56, (uint32_t)o->activation);
-    ae__put_u32(out + 60, (uint32_t)o->init);
-    ae__put_u32(out + 64, (uint32_t)o->use_bias);
-    ae__put_f32(out + 68, o->slope);
+    ae__le32(out + 48, (uint32_t)o->output_padding_h);
+    ae__le32(out + 52, (uint32_t)o->output_padding_w);
+    ae__le32(out + 56, (uint32_t)o->activation);
+    ae__le32(out + 60, (uint32_t)o->init);
+    ae__le32(out + 64, (uint32_t)o->use_bias);
+    ae__lef32(out + 68, o->slope);
+    return AE__CONV2D_TRANSPOSE_CONFIG_SIZE;
 }
 
 static void conv2d_destroy(void *state)
@@ -270,7 +275,7 @@ static void few_forward(const conv2d *l, size_t batch, const float *x, float *y,
                 memcpy(yo + h * OW, a + h * wp, OW * sizeof(float));
         }
     }
-    ae__vactivate(l->act, l->slope, y, batch * l->out_size);
+    ae__activate(l->act, l->slope, y, batch * l->out_size);
 }
 
 static void few_backward(conv2d *l, size_t batch, const float *x, const float *y,
@@ -346,7 +351,7 @@ static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, 
             ae__gemm(0, 0, l->oc, ld, l->ckk, 1.0f, l->w, l->ckk, a, ld, 0.0f, tmp, ld);
             ae__scatter_cm(tmp, ld, gb, l->oc, ohw, l->b, ys);
         }
-        ae__vactivate(l->act, l->slope, ys, gb * l->out_size);
+        ae__activate(l->act, l->slope, ys, gb * l->out_size);
     }
     return AE_OK;
 }

@@ -177,7 +177,7 @@ static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, f
                 memset(yi, 0, l->out_size * sizeof(float));
             ae__col2im(&l->g, col + i * ihw, ld, yi);
         }
-        ae__vactivate(l->act, l->slope, ys, gb * l->out_size);
+        ae__activate(l->act, l->slope, ys, gb * l->out_size);
     }
     return AE_OK;
 }

@@ -101,7 +101,7 @@ int ae__model_forward(const ae_model *model, const float *x, size_t count, float
 
 int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, double *out_loss)
 {
-    enum { CHUNK = 256 };
+    enum { CHUNK = AE__CHUNK };
     if (model == NULL || ds == NULL || out_loss == NULL)
         return AE__NULL_ARG("ae_model_evaluate", model, ds, out_loss);
     if (!ae__loss_valid(loss))

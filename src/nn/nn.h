@@ -39,4 +39,13 @@ double ae__loss(int loss, const float *pred, const float *target, size_t n, floa
                 double scale);
 int ae__loss_valid(int loss);
 
+/* The reconstruction-error kernel of both the training losses and the
+ * anomaly scores: the sum over n values of e(pred, target), in double; with
+ * grad, grad[i] = g * de/dpred[i]. Squared: d = pred - target in float,
+ * eight partial sums in a fixed order (vectorized, the same bits on every
+ * ISA). BCE: pred clamped to [1e-7, 1 - 1e-7] (Keras's epsilon). */
+enum { AE__RECON_SQUARED, AE__RECON_ABSOLUTE, AE__RECON_BCE };
+double ae__recon_sum(int kind, const float *pred, const float *target, size_t n, float *grad,
+                     float g);
+
 #endif

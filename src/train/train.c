@@ -23,6 +23,7 @@
 #include "ae/train.h"
 #include "data/dataset.h"
 #include "data/noise.h"
+#include "core/kernels.h"
 #include "data/scaler.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
@@ -52,7 +53,7 @@ static void trainer_free(trainer *t)
 
 /* Rounds up to 64 bytes; saturates at SIZE_MAX so the checked sums that
  * follow report the overflow instead of wrapping. */
-static size_t align64(size_t n) { return n > SIZE_MAX - 63 ? SIZE_MAX : (n + 63) / 64 * 64; }
+static size_t align64(size_t n) { return ae__round_up(n, 64); }
 
 static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count, int noisy)
 {
@@ -72,7 +73,7 @@ static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count,
     for (int j = 0; j < 2; j++)
         for (size_t i = 0; i < nets[j]->n; i++) {
             ae__layer *l = &nets[j]->layers[i];
-            if (l->kind->vt.backward == NULL)
+            if (!ae__kind_trains(l->kind))
                 return ae__error(AE_ERR_UNSUPPORTED,
                                  "ae_model_train: layer %zu ('%s') has no backward pass", k,
                                  l->kind->name);
@@ -92,7 +93,7 @@ static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count,
             !ae__add_size(total, align64(bytes), &total))
             goto overflow;
         const ae__layer *l = t->layers[i];
-        size_t ws = l->kind->vt.workspace_size ? l->kind->vt.workspace_size(l->state, batch) : 0;
+        size_t ws = ae__kind_workspace(l->kind, l->state, batch);
         if (!ae__add_size(total, align64(ws), &total))
             goto overflow;
     }
@@ -112,7 +113,7 @@ static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count,
         const ae__layer *l = t->layers[i];
         t->acts[i + 1] = (float *)(void *)p;
         p += align64(batch * l->out_size * sizeof(float));
-        size_t ws = l->kind->vt.workspace_size ? l->kind->vt.workspace_size(l->state, batch) : 0;
+        size_t ws = ae__kind_workspace(l->kind, l->state, batch);
         if (ws) {
             t->ws[i] = p;
             p += align64(ws);
@@ -323,9 +324,7 @@ static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, const float 
     for (size_t i = 0; i < t->n; i++) {
         const ae__layer *l = t->layers[i];
         ctx.workspace = t->ws[i];
-        ctx.user_data = l->kind->user_data;
-        int rc = ae__layer_status(
-            l->kind->vt.forward(l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1]));
+        int rc = ae__kind_forward(l->kind, l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1]);
         if (rc < 0)
             return rc;
     }
@@ -338,9 +337,8 @@ static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, const float 
         const ae__layer *l = t->layers[i];
         float *dx = i == 0 ? NULL : t->grad[1 - cur];
         ctx.workspace = t->ws[i];
-        ctx.user_data = l->kind->user_data;
-        int rc = ae__layer_status(l->kind->vt.backward(
-            l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1], t->grad[cur], dx));
+        int rc = ae__kind_backward(l->kind, l->state, &ctx, i == 0 ? x : t->acts[i],
+                                   t->acts[i + 1], t->grad[cur], dx);
         if (rc < 0)
             return rc;
         cur = 1 - cur;
