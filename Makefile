@@ -42,6 +42,7 @@ DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
 DEPS_check-install  := build test
 DEPS_bench          := build data
+DEPS_bench-search   := build data
 DEPS_check-valgrind := build test data valgrind
 DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
@@ -95,7 +96,7 @@ PCFILE     := $(O)/ae.pc
 PCFILE_STATIC := $(O)/ae-static.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
-        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
+        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench bench-search \
         fuzz golden docs install uninstall help clean tabular figures check-docs FORCE
 all: lib tools
 
@@ -375,6 +376,18 @@ $(BENCH_BIN): bench/bench.c $(STATIC)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
 	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
 
+# bench/search_ivf.c: exact search (ae_index) against an IVF prototype, by
+# database size: where an approximate index would take over (docs/search.md).
+SEARCH_BENCH_BIN := $(BUILD)/bench/search_ivf
+
+$(SEARCH_BENCH_BIN): bench/search_ivf.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	    -o $@ bench/search_ivf.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+bench-search: $(SEARCH_BENCH_BIN)
+	OPENBLAS_NUM_THREADS=1 $(SEARCH_BENCH_BIN)
+
 bench: $(BENCH_BIN)
 	@scripts/ensure-deps.sh bench || \
 	    echo "bench: python3-torch is missing and cannot be installed here: the PyTorch peer is skipped"
@@ -515,6 +528,7 @@ help:
 	@echo "  check-headers  every public header compiles alone as C11 and C++11"
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
 	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
+	@echo "  bench-search   exact search against an IVF prototype by database size (docs/search.md)"
 	@echo "  figures        regenerates every picture of docs/img from the examples, with each run's"
 	@echo "                 output beside it (docs/img/<run>.txt; about 10 minutes)"
 	@echo "  tabular        examples/anomaly --csv vs PCA and Isolation Forest on scikit-learn's tables"

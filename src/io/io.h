@@ -57,6 +57,7 @@
 #define AE__SEC_OPTM AE__TYPE('O', 'P', 'T', 'M')
 #define AE__SEC_PCAS AE__TYPE('P', 'C', 'A', 'S')
 #define AE__SEC_DETC AE__TYPE('D', 'E', 'T', 'C')
+#define AE__SEC_KNNI AE__TYPE('K', 'N', 'N', 'I') /* format 1.1 */
 #define AE__SEC_SCAL AE__TYPE('S', 'C', 'A', 'L') /* format 1.1 (src/io/scal.c) */
 
 #define AE__INFO_SIZE 32u
@@ -64,6 +65,7 @@
 #define AE__DETC_SIZE 48u
 #define AE__OPTM_HEADER 64u
 #define AE__PCAS_HEADER 64u
+#define AE__KNNI_HEADER 64u
 #define AE__SCAL_HEADER 64u
 
 /* File offsets round up to 64 bytes (tensor data alignment). */
@@ -273,6 +275,14 @@ int ae__scal_attach(ae_model *model, const ae_file *f);
  * failure); @p extra bytes are known to follow them in the source. */
 int ae__file_parse(unsigned char *bytes, size_t len, uint64_t extra, int check_crc,
                    ae_file **out, const char *who);
+
+/* The KNNI section (src/io/knni.c): validates its payload; finds the
+ * validated section of a parsed file (NULL when it has none); writes the
+ * payload of idx. struct ae_file keeps nothing of it: its layout is in the
+ * 1.0 ABI baseline's debug information, so it does not grow. */
+int ae__knni_parse(const ae__io_section *s, const char *who);
+const ae__io_section *ae__knni_find(const ae_file *f);
+int ae__knni_emit(ae__sink *s, const ae_index *idx);
 
 /* The fuzz target parses with CRC checks off to reach the deeper checks
  * (a mutated file rarely keeps valid CRCs); the library never does. */

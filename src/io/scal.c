@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scal.c - the SCAL section (docs/format.md 5.12, format 1.1): a model's
+ * scal.c - the SCAL section (docs/format.md 5.13, format 1.1): a model's
  * input scaler. REQUIRED: a reader that skipped it would feed raw data to
  * a model trained on scaled data, so libae 1.0 refuses such a file
  * (AE_ERR_VERSION) instead of answering wrongly.

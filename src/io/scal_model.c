@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scal_model.c - the SCAL section (docs/format.md 5.12) and the scaler
+ * scal_model.c - the SCAL section (docs/format.md 5.13) and the scaler
  * object: writing a model's scaler, loading the one a file holds
  * (ae_file_load_scaler) and attaching it to a model loaded from the file.
  * Apart from scal.c so that reading a file does not link the scaler and

@@ -61,6 +61,7 @@ struct job {
     ae_detector_options det;
     double det_threshold;
     int det_fitted;
+    uint32_t minor;            /* format minor: the lowest that holds the file */
     /* sections */
     section_out sec[16];
     size_t n_sec;
@@ -548,6 +549,8 @@ static int emit_pcas(ae__sink *s, const job *j)
     return ae__emit_doubles(s, j->pca_var, j->pca_k);
 }
 
+static int emit_knni(ae__sink *s, const job *j) { return ae__knni_emit(s, j->o.index); }
+
 static int emit_detc(ae__sink *s, const job *j)
 {
     unsigned char b[AE__DETC_SIZE];
@@ -606,8 +609,7 @@ static int write_all(job *j, ae__sink *s, uint64_t file_size)
     memset(h, 0, sizeof h);
     memcpy(h, AE__MAGIC, AE__MAGIC_SIZE);
     ae__le16(h + 8, AE_FILE_FORMAT_MAJOR);
-    /* the lowest minor version that holds the file: 1 with a SCAL section */
-    ae__le16(h + 10, (uint16_t)(j->sec[j->n_sec - 1].type == AE__SEC_SCAL ? 1 : 0));
+    ae__le16(h + 10, (uint16_t)j->minor);
     ae__le32(h + 12, AE__BOM);
     ae__le32(h + 16, AE__HEADER_SIZE);
     ae__le32(h + 28, (uint32_t)j->n_sec);
@@ -700,8 +702,14 @@ static int save(int kind, const ae__net *enc, const ae__net *dec, const ae_model
         add_section(&j, AE__SEC_PCAS, 0, emit_pcas);
     if (j.o.detector != NULL)
         add_section(&j, AE__SEC_DETC, 0, emit_detc);
-    if (model != NULL && ae_model_get_scaler(model) != NULL)
+    if (j.o.index != NULL) { /* format 1.1; may-ignore: a 1.0 reader skips it */
+        add_section(&j, AE__SEC_KNNI, 0, emit_knni);
+        j.minor = 1;
+    }
+    if (model != NULL && ae_model_get_scaler(model) != NULL) { /* format 1.1; REQUIRED */
         add_section(&j, AE__SEC_SCAL, AE__SECTION_REQUIRED, emit_scal);
+        j.minor = 1;
+    }
 
     uint64_t file_size;
     if ((rc = measure(&j, &file_size)) < 0)
@@ -889,5 +897,19 @@ int ae_detector_save(const ae_detector *det, const char *path)
         return rc;
     ae_save_options o = AE_SAVE_OPTIONS_INIT;
     o.detector = det;
+    return save(AE_FILE_NONE, NULL, NULL, NULL, &o, &d, who);
+}
+
+int ae_index_save(const ae_index *idx, const char *path)
+{
+    static const char who[] = "ae_index_save";
+    dest d;
+    if (idx == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: index is NULL", who);
+    int rc = to_path(path, &d, who);
+    if (rc < 0)
+        return rc;
+    ae_save_options o = AE_SAVE_OPTIONS_INIT;
+    o.index = idx;
     return save(AE_FILE_NONE, NULL, NULL, NULL, &o, &d, who);
 }

@@ -76,19 +76,11 @@ static int dense_create(void **state, ae_shape *output, const ae_layer_create_ar
     d->act = (int)act;
     d->slope = slope;
     d->use_bias = (int)use_bias;
-    /* One block: w, dw, then b, db. */
-    size_t total = 2 * size + (use_bias ? 2 * (size_t)units : 0);
-    d->w = ae__calloc(total, sizeof(float));
-    if (d->w == NULL) {
+    if (ae__weight_bias_alloc(size, use_bias ? units : 0, (int)init, in, units, args->rng, &d->w,
+                              &d->dw, &d->b, &d->db) < 0) {
         ae__free(d);
         return AE_ERR_NOMEM;
     }
-    d->dw = d->w + size;
-    if (use_bias) {
-        d->b = d->dw + size;
-        d->db = d->b + units;
-    }
-    ae__init_weights(d->w, size, in, units, (int)init, args->rng);
     output->rank = 1;
     memset(output->dims, 0, sizeof output->dims);
     output->dims[0] = units;

@@ -92,6 +92,28 @@ int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int tra
     return AE_OK;
 }
 
+int ae__conv_setup(const char *who, const ae_layer_create_args *args, int transpose,
+                   ae__conv_cfg *c, ae__conv_geom *g)
+{
+    char buf[64];
+    int rc = ae__conv_cfg_parse(who, args->config, args->config_size, transpose, c);
+    if (rc < 0)
+        return rc;
+    if (args->input.rank != 3)
+        return ae__error(AE_ERR_SHAPE, "%s: input shape %s is not {C, H, W}", who,
+                         ae__shape_str(&args->input, buf, sizeof buf));
+    memset(g, 0, sizeof *g);
+    g->kh = c->kh;
+    g->kw = c->kw;
+    g->sh = c->sh;
+    g->sw = c->sw;
+    g->dh = c->dh;
+    g->dw = c->dw;
+    g->ph = c->pt;
+    g->pw = c->pl;
+    return AE_OK;
+}
+
 int ae__conv_axis(const char *who, const char *axis, size_t in, size_t k, size_t s, size_t d,
                   int padding, size_t *p0, size_t *p1, size_t *out)
 {

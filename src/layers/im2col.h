@@ -52,6 +52,13 @@ typedef struct ae__conv_cfg {
 int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int transpose,
                        ae__conv_cfg *out);
 
+/* A convolution's create(): decodes and checks its config (as above) and its
+ * {C, H, W} input (AE_ERR_SHAPE otherwise), and fills the geometry the
+ * config gives (kernel, stride, dilation, top and left pads); the image and
+ * grid sizes are the caller's. */
+int ae__conv_setup(const char *who, const ae_layer_create_args *args, int transpose,
+                   ae__conv_cfg *c, ae__conv_geom *g);
+
 /* One axis of a convolution or pooling: computes the output length and the
  * leading/trailing pads for `padding` (ae_padding); explicit pads come in
  * through *p0 and *p1. Returns AE_OK or AE_ERR_SHAPE (message names `who`,

@@ -30,6 +30,13 @@ void ae__kind_release(ae__kind *kind);
 /* Fills n weights from `init` (ae_init) with the given fans. */
 void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng);
 
+/* One block for a weight tensor of wn values and a bias of nb (0: none),
+ * each followed by its gradient: *w, *dw, *b, *db (b and db NULL without a
+ * bias). The weights are drawn from `init` with the given fans, the rest is
+ * zero. AE_OK or AE_ERR_NOMEM; free with ae__free(*w). */
+int ae__weight_bias_alloc(size_t wn, size_t nb, int init, size_t fan_in, size_t fan_out,
+                          ae_rng *rng, float **w, float **dw, float **b, float **db);
+
 /* param_get for a layer with one weight tensor of shape wshape and a bias
  * of nb values (b NULL: no bias): index 0 is "weight", 1 is "bias". */
 int ae__weight_bias_view(const char *who, size_t index, ae_param_view *v, float *w, float *dw,

@@ -93,31 +93,24 @@ int FN(add_activation)(handle *h, int activation)
     return ae__net_add_builtin(&h->net, AE_LAYER_ACTIVATION, &activation, WHO(add_activation));
 }
 
-int FN(add_conv2d)(handle *h, uint32_t filters, uint32_t kernel, uint32_t stride, int padding,
-                   int activation)
-{
-    ae_conv2d_options o = AE_CONV2D_OPTIONS_INIT;
-    CHECK(h, add_conv2d);
-    o.filters = filters;
-    o.kernel_h = o.kernel_w = kernel;
-    o.stride_h = o.stride_w = stride;
-    o.padding = padding;
-    o.activation = activation;
-    return ae__net_add_builtin(&h->net, AE_LAYER_CONV2D, &o, WHO(add_conv2d));
-}
+/* Both convolutions' square-kernel adders. */
+#define AE__ADD_CONV(kind, T, init, type_name)                                           \
+    int FN(add_##kind)(handle *h, uint32_t filters, uint32_t kernel, uint32_t stride,     \
+                       int padding, int activation)                                     \
+    {                                                                                   \
+        T o = init;                                                                     \
+        CHECK(h, add_##kind);                                                           \
+        o.filters = filters;                                                            \
+        o.kernel_h = o.kernel_w = kernel;                                               \
+        o.stride_h = o.stride_w = stride;                                               \
+        o.padding = padding;                                                            \
+        o.activation = activation;                                                      \
+        return ae__net_add_builtin(&h->net, type_name, &o, WHO(add_##kind));            \
+    }
 
-int FN(add_conv2d_transpose)(handle *h, uint32_t filters, uint32_t kernel, uint32_t stride,
-                             int padding, int activation)
-{
-    ae_conv2d_transpose_options o = AE_CONV2D_TRANSPOSE_OPTIONS_INIT;
-    CHECK(h, add_conv2d_transpose);
-    o.filters = filters;
-    o.kernel_h = o.kernel_w = kernel;
-    o.stride_h = o.stride_w = stride;
-    o.padding = padding;
-    o.activation = activation;
-    return ae__net_add_builtin(&h->net, AE_LAYER_CONV2D_TRANSPOSE, &o, WHO(add_conv2d_transpose));
-}
+AE__ADD_CONV(conv2d, ae_conv2d_options, AE_CONV2D_OPTIONS_INIT, AE_LAYER_CONV2D)
+AE__ADD_CONV(conv2d_transpose, ae_conv2d_transpose_options, AE_CONV2D_TRANSPOSE_OPTIONS_INIT,
+             AE_LAYER_CONV2D_TRANSPOSE)
 
 int FN(add_maxpool2d)(handle *h, uint32_t pool, uint32_t stride, int padding)
 {
@@ -214,6 +207,7 @@ int FN(AE__H_RUN)(const handle *h, const float *in, size_t count, float *out)
 }
 
 #undef AE__ADD_EX
+#undef AE__ADD_CONV
 #undef CHECK
 #undef NAME
 #undef WHO
