@@ -255,12 +255,12 @@ FUZZ_DATA_SRC    := tests/fuzz/fuzz_data_load.c
 FUZZ_DATA_REPLAY := $(BUILD)/tests/fuzz/replay_data
 FUZZ_DATA_CORPUS := tests/fuzz/data_corpus
 
-$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/golden/golden_v1.h $(STATIC)
+$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h tests/golden/golden_v1.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
 
-$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC)
+$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
@@ -373,7 +373,7 @@ BENCH_BIN := $(BUILD)/bench/bench
 
 $(BENCH_BIN): bench/bench.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
 	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
 
 # bench/search_ivf.c: exact search (ae_index) against an IVF prototype, by

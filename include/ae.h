@@ -74,9 +74,11 @@
 #include "ae/layer.h"
 #include "ae/model.h"
 #include "ae/optimizer.h"
+#include "ae/params.h"
 #include "ae/pca.h"
 #include "ae/scaler.h"
 #include "ae/search.h"
+#include "ae/step.h"
 #include "ae/train.h"
 
 #endif /* AE_H */

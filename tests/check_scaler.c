@@ -532,6 +532,20 @@ START_TEST(noise_range_follows_the_data_or_the_options)
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "noise range"));
     to.noise_clip = AE_NOISE_CLIP_DATA;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
+    /* a loop of one's own: the step handle takes the range too */
+    ae_step_options so = AE_STEP_OPTIONS_INIT;
+    ae_step *st = NULL;
+    ck_assert_float_eq(so.noise_min, 0.0f);
+    ck_assert_float_eq(so.noise_max, 1.0f);
+    so.noise = AE_NOISE_GAUSSIAN;
+    so.noise_amount = 0.1f;
+    so.noise_min = so.noise_max = 1.0f;
+    ck_assert_int_eq(ae_step_create(&st, m, opt, &so), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "noise range"));
+    so.noise_min = -3.0f;
+    so.noise_max = 3.0f;
+    ck_assert_int_eq(ae_step_create(&st, m, opt, &so), AE_OK);
+    ae_step_destroy(st);
     ae_optimizer_destroy(opt);
     ae_model_destroy(m);
     ae_dataset_destroy(ds);

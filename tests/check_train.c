@@ -493,9 +493,12 @@ START_TEST(train_rejects_bad_arguments)
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "batch"));
     o.batch_size = 8;
-    o.loss = 2;
+    o.loss = AE_LOSS_CUSTOM + 1;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "loss"));
+    o.loss = AE_LOSS_CUSTOM; /* without a loss_fn */
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "loss_fn"));
     o.loss = -1;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
     o.loss = AE_LOSS_MSE;
@@ -821,7 +824,7 @@ START_TEST(a_finite_outlier_that_explodes_the_loss_is_divergence)
     x[9 * IN + 2] = 1e30f;
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, 32, &in_shape, AE_DATASET_COPY), AE_OK);
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
-    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 0, batch 2"), "%s", ae_last_error());
+    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 1, batch 3"), "%s", ae_last_error());
     ck_assert_uint_eq(ae_model_history_length(m), 0);
     ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
     ck_assert(same_params(m, fresh));
@@ -851,7 +854,7 @@ START_TEST(a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept)
     ck_assert_int_eq(ae_optimizer_set_learning_rate(opt, 1e6f), AE_OK);
     o.epochs = 3;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
-    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 0:"), "%s (loss before %g)",
+    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 1:"), "%s (loss before %g)",
                   ae_last_error(), before);
     ck_assert_uint_eq(ae_model_history_length(m), 40);
     ck_assert_uint_eq(ae_optimizer_steps(opt), steps);

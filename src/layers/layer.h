@@ -93,6 +93,9 @@ size_t ae__kind_workspace(const ae__kind *k, const void *state, size_t batch);
 int ae__kind_forward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x, float *y);
 int ae__kind_backward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x,
                       const float *y, const float *dy, float *dx);
+/* The layer's own loss term after a training forward() (the loss_term
+ * slot, appended in 1.1): *loss is 0 when the kind has none. */
+int ae__kind_loss_term(const ae__kind *k, void *state, ae_layer_ctx *ctx, double *loss);
 /* Parameter tensors (state == 0) or state tensors (1): count and views. */
 size_t ae__kind_tensor_count(const ae__kind *k, const void *state, int is_state);
 /* Clears *v, sets its struct_size and asks the kind; status mapped. */

@@ -208,6 +208,22 @@ typedef struct ae_layer_vtable {
      * ae_error_set()) for anything extra_save() would not have written.
      */
     int (*extra_load)(void *state, const void *buf, size_t size);
+
+    /* ---- appended in 1.1: a loss term of the layer's own ---------------- */
+
+    /**
+     * How a layer adds a term to the training loss (a variational layer's
+     * KL divergence, an activity penalty): after the training forward() of
+     * a batch, the library calls loss_term() and adds *loss to the batch's
+     * loss (what training reports and early stopping watches). The term's
+     * gradient is the layer's to apply: its backward() adds d(term)/dx to
+     * dx and d(term)/dparam to its parameter gradients, besides what dy
+     * brings. Reduce the term as the main loss is (a mean over the batch,
+     * scaled by a weight the config holds) so that the two add up. Called
+     * only in training steps, never in inference or evaluation. Optional:
+     * NULL means no term. Return AE_OK or an ae_status.
+     */
+    int (*loss_term)(void *state, const ae_layer_ctx *ctx, double *loss);
 } ae_layer_vtable;
 
 /** Largest extra state (extra_size()) a layer may keep in a model file. */
@@ -216,7 +232,7 @@ typedef struct ae_layer_vtable {
 /** Initializer: struct_size and abi_version set, every slot NULL. */
 #define AE_LAYER_VTABLE_INIT \
     {sizeof(ae_layer_vtable), AE_LAYER_ABI_VERSION, NULL, 0, NULL, NULL, NULL, \
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Registers a layer kind process-wide. The vtable is copied; @p user_data is
