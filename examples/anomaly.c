@@ -122,7 +122,8 @@ static void usage(FILE *f)
 "  --steps N         CSV: optimizer steps when --epochs is not given,\n"
 "                    1..100000000 (default 150)\n"
 "  --patience N      CSV: stop when the validation loss has not improved for\n"
-"                    N epochs, 0..1000000 (default 0: no early stopping)\n"
+"                    N epochs and keep the best epoch's weights, 0..1000000\n"
+"                    (default 0: no early stopping)\n"
 "  --val-fraction F  CSV: share of the normal training rows held out for\n"
 "                    early stopping, 0.05..0.5 (default 0.2)\n"
 "  --save PATH       save the model with its fitted detector (and its\n"
@@ -223,33 +224,12 @@ static const char *score_label(int score)
 /* ------------------------------------------------------------------------ */
 
 /* Builds F -> [hidden ->] latent -> [hidden ->] F and trains it on @p train. */
-/* Early stopping: cancels training once the validation loss has not
- * improved for `patience` epochs. */
-typedef struct stopper {
-    uint32_t patience, since_best, best_epoch, epochs;
-    double best;
-} stopper;
-
-static int stop_early(const ae_progress *p, void *user)
-{
-    stopper *st = user;
-    if (p->event != AE_PROGRESS_EPOCH)
-        return 0;
-    st->epochs = p->epoch + 1;
-    if (p->val_loss < st->best) {
-        st->best = p->val_loss;
-        st->best_epoch = p->epoch + 1;
-        st->since_best = 0;
-        return 0;
-    }
-    return ++st->since_best >= st->patience;
-}
-
 /* Trains dense features -> [hidden] -> latent -> [hidden] -> features on
  * @p train. CSV tables: @p sc (or NULL) is attached to the model first, so
  * it trains on, and later scores, raw rows; the output is linear for
  * standardised values (@p linear_out), else a sigmoid; with @p val and
- * s->patience training stops early on the validation loss. */
+ * s->patience training stops early on the validation loss and keeps the
+ * best epoch's weights (ae_train_options.patience, restore_best). */
 static int train_model(ae_model **out, const ae_dataset *train, uint32_t features,
                        uint32_t hidden, const settings *s, const char *what, double *seconds,
                        const ae_scaler *sc, int linear_out, const ae_dataset *val)
@@ -276,18 +256,20 @@ static int train_model(ae_model **out, const ae_dataset *train, uint32_t feature
     to.epochs = s->epochs;
     to.batch_size = s->batch;
     to.seed = s->seed + 2;
-    stopper st = {s->patience, 0, 0, 0, INFINITY};
+    ae_train_result res = AE_TRAIN_RESULT_INIT;
     if (val != NULL && s->patience > 0) {
         to.validation = val;
-        to.progress = stop_early;
-        to.progress_user = &st;
+        to.patience = s->patience;
+        to.restore_best = 1;
+        to.result = &res;
     }
     double t0 = cli_now();
-    if ((rc = ae_model_train(model, opt, train, &to)) < 0 && rc != AE_ERR_CANCELLED)
+    if ((rc = ae_model_train(model, opt, train, &to)) < 0)
         goto fail;
-    if (rc == AE_ERR_CANCELLED)
-        fprintf(stderr, "%s: %s: stopped early after epoch %u (best validation loss %.6f in "
-                "epoch %u)\n", PROG, what, (unsigned)st.epochs, st.best, (unsigned)st.best_epoch);
+    if (res.stopped_early)
+        fprintf(stderr, "%s: %s: stopped early after epoch %u, kept epoch %d (validation loss "
+                "%.6f)\n", PROG, what, (unsigned)res.epochs_run, (int)res.best_epoch + 1,
+                res.best_loss);
     *seconds = cli_now() - t0;
     double loss = NAN;
     size_t epochs = ae_model_history_length(model);

@@ -7,7 +7,9 @@
 # numbers the pages quote. Fails when a picture in docs/img has no run that
 # makes it. About 10 minutes on 2 cores (the convolutional denoiser is most
 # of it).
-# Usage: scripts/figures.sh BINDIR IMGDIR
+# Usage: scripts/figures.sh BINDIR IMGDIR   (FIGURES_ONLY="run ..." redraws
+# only those runs, e.g. FIGURES_ONLY=search; the completeness check is then
+# skipped)
 set -eu
 
 bin=${1:?usage: $0 BINDIR IMGDIR}
@@ -19,9 +21,11 @@ export OPENBLAS_NUM_THREADS AE_NUM_THREADS
 
 # run NAME PICTURES -- PROGRAM [ARGS...]: runs it with --out into a fresh
 # folder, keeps its stdout as NAME.txt and the listed pictures
+only=${FIGURES_ONLY:-}
 run() {
     name=$1
     shift
+    case " ${only:-$name} " in *" $name "*) ;; *) return 0 ;; esac
     pics=
     while [ "$1" != "--" ]; do
         pics="$pics $1"
@@ -50,7 +54,10 @@ run latent latent_scatter.png latent_classes.png latent_neighbourhood.png \
 run pca_vs_ae pca_vs_ae.png -- pca_vs_ae
 run anomaly_class6 anomaly_class6.png -- anomaly --class 6
 run anomaly_class7 anomaly_class7.png -- anomaly --class 7
+run search search.png -- search
 run denoise denoise.png -- denoise
+
+[ -z "$only" ] || { echo "figures: OK: redrew $only"; exit 0; }
 
 # every picture of docs/img comes from a run above
 made=$(ls "$tmp"/*/*.png | sed 's|.*/||' | sort -u)
