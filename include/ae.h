@@ -73,6 +73,7 @@
 #include "ae/metrics.h"
 #include "ae/layer.h"
 #include "ae/model.h"
+#include "ae/onnx.h"
 #include "ae/optimizer.h"
 #include "ae/params.h"
 #include "ae/pca.h"

@@ -221,8 +221,6 @@ int ae__step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_
     s->o = *o;
     s->in_size = model->enc->net.in_size;
     s->out_size = model->dec->net.out_size;
-    ae__rng_seed(&s->layer_rng, 0);
-    ae__rng_seed(&s->noise_rng, 0);
     s->noise_lo = o->noise_min;
     s->noise_hi = o->noise_max;
     ae_step_seed(s, 0, 0);
