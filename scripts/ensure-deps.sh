@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # ensure-deps.sh - makes sure the Debian packages a libae target needs are
 # installed.  Usage: scripts/ensure-deps.sh SET...   (SET: build test data abi
-# valgrind bench docs onnx ort tabular; several may be given).  Called by `make check`, `make demo`,
+# valgrind mpi bench docs onnx ort tabular; several may be given).  Called by `make check`, `make demo`,
 # `make check-asan`, `make check-tsan`, `make check-valgrind`, `make abi-check`,
 # `make docs`, and by `make bench` for the bench set (the PyTorch peer; optional there: a
 # failure only skips the peer).
@@ -20,7 +20,7 @@ if [ "${AE_SKIP_DEPS:-0}" = 1 ]; then
 fi
 
 if [ $# -eq 0 ]; then
-    echo "usage: $0 SET... (build test data abi valgrind bench docs onnx ort)" >&2
+    echo "usage: $0 SET... (build test data abi valgrind mpi bench docs onnx ort)" >&2
     exit 2
 fi
 
@@ -39,6 +39,8 @@ for set in "$@"; do
     # scripts/abi-layout.py
     abi) pkgs="$pkgs abigail-tools binutils python3" ;;
     valgrind) pkgs="$pkgs valgrind" ;;
+    # Open MPI: mpicc builds examples/mpi, mpirun runs the MPI gate of make check
+    mpi) pkgs="$pkgs libopenmpi-dev openmpi-bin" ;;
     # scikit-learn (its bundled tables, PCA, Isolation Forest) for
     # docs/examples/tabular_anomaly.py (`make tabular`)
     tabular) pkgs="$pkgs python3-sklearn" ;;
@@ -56,7 +58,7 @@ for set in "$@"; do
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
         ;;
     *)
-        echo "$0: unknown set '$set' (known: build test data abi valgrind bench docs onnx ort tabular)" >&2
+        echo "$0: unknown set '$set' (known: build test data abi valgrind mpi bench docs onnx ort tabular)" >&2
         exit 2
         ;;
     esac
