@@ -40,9 +40,8 @@
  *                               raw pixels for latent=0
  *
  * This program is part of the benchmarks, not of libae: it links the static
- * library and reads the parameters through the internal headers (src/) to
- * write the initial weights, and calls cblas_sgemm directly for the GEMM
- * ceiling.
+ * library, uses only the public API (ae_model_params_get() writes the
+ * initial weights) and calls cblas_sgemm directly for the GEMM ceiling.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -51,8 +50,6 @@
 #include <time.h>
 
 #include <ae.h>
-
-#include "nn/nn.h"
 
 #define MAX_WORDS 16
 
@@ -131,29 +128,19 @@ fail:
     return rc;
 }
 
-/* Writes every parameter of the model, layer by layer, as raw float32. */
+/* Writes every parameter of the model, tensor by tensor in the order of
+ * ae_model_tensor_info() (layer by layer), as raw float32. */
 static int dump_params(ae_model *m, const char *path)
 {
-    ae__net *nets[2] = {&m->enc->net, &m->dec->net};
-    FILE *f = fopen(path, "wb");
-    size_t total = 0;
-    if (f == NULL)
-        return -1;
-    for (int k = 0; k < 2; k++) {
-        size_t nt = ae__net_tensor_count(nets[k]);
-        ae_param_view *v = calloc(nt ? nt : 1, sizeof *v);
-        if (v == NULL || ae__net_params(nets[k], v) != AE_OK) {
-            free(v);
-            fclose(f);
-            return -1;
-        }
-        for (size_t t = 0; t < nt; t++) {
-            fwrite(v[t].value, sizeof(float), v[t].count, f);
-            total += v[t].count;
-        }
-        free(v);
-    }
-    return fclose(f) == 0 ? (int)total : -1;
+    const size_t total = ae_model_param_count(m);
+    float *v = malloc((total ? total : 1) * sizeof *v);
+    FILE *f = v != NULL ? fopen(path, "wb") : NULL;
+    int ok = f != NULL && ae_model_params_get(m, v, total) == AE_OK &&
+             fwrite(v, sizeof(float), total, f) == total;
+    free(v);
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    return ok ? (int)total : -1;
 }
 
 /* ---- workloads ----------------------------------------------------------------- */

@@ -53,6 +53,19 @@ static void usage(FILE *f)
 "               same test_mse as when it was saved). The batch size and\n"
 "               shuffling seed recorded in the file are used unless --batch\n"
 "               or --seed is given\n"
+"  --patience N stop early after N epochs without an improvement of the\n"
+"               validation loss and keep the best epoch's weights, 0..1000\n"
+"               (default 0: run every epoch)\n"
+"  --val N      hold the last N training images out as the validation set\n"
+"               (0..59999; default 0: the test set validates, as the per-epoch\n"
+"               test loss always did; give --val for a model selection that\n"
+"               never sees the test set)\n"
+"  --lr-schedule NAME\n"
+"               constant (default), step (halved every 10 epochs), cosine\n"
+"               (from 1e-3 to 0 over --epochs), plateau (halved after 2\n"
+"               epochs without improvement)\n"
+"  --clip NORM  clip each update's gradient to this global L2 norm, > 0\n"
+"               (default: no clipping)\n"
 "  --threads N  threads for libae's matrix products, 1..1024 (default:\n"
 "               AE_NUM_THREADS, else OpenBLAS's count); small products\n"
 "               always run on one\n"
@@ -65,6 +78,8 @@ CLI_HELP_SYNTAX
 "               for --load and one for --save\n"
 "  stdout       one line: test_mse=<test MSE, 6 decimals>\n"
 "               train_seconds=<training time, 2 decimals>\n"
+"               best_epoch=<1-based epoch of the lowest validation loss>\n"
+"               epochs_run=<epochs this run trained>\n"
 "  DIR/reconstruct.png\n"
 "               the first 10 test images (top row) over their\n"
 "               reconstructions (bottom row), upscaled 2x; replaced if there\n"
@@ -77,6 +92,8 @@ CLI_HELP_SYNTAX
 "  " PROG " --load m.aem --epochs 5 --save m.aem\n"
 "                                        # 5 more, as if never stopped\n"
 "  " PROG " --load m.aem --epochs 0   # evaluate the saved model\n"
+"  " PROG " --epochs 40 --patience 3 --lr-schedule cosine --val 5000\n"
+"                                        # early stopping on held-out images\n"
 "\n"
 "See also: docs/examples/reconstruct.md in the libae sources; ae-inspect(1).\n");
 }
@@ -204,6 +221,9 @@ int main(int argc, char **argv)
     const char *data_dir = DATA_DEFAULT_DIR, *out_dir = "out", *save_path = NULL,
                *load_path = NULL;
     uint32_t threads = 0; /* --threads: 0 keeps the default */
+    uint32_t patience = 0, val_count = 0;
+    double clip = 0.0;
+    const char *schedule = "constant";
     const cli_option options[] = {
         {"epochs", CLI_U32, &epochs, 0, 1000000, 0, 0},
         {"batch", CLI_U32, &batch, 1, 1048576, 0, 0},
@@ -212,6 +232,10 @@ int main(int argc, char **argv)
         {"out", CLI_STRING, &out_dir, 0, 0, 0, 0},
         {"save", CLI_STRING, &save_path, 0, 0, 0, 0},
         {"load", CLI_STRING, &load_path, 0, 0, 0, 0},
+        {"patience", CLI_U32, &patience, 0, 1000, 0, 0},
+        {"val", CLI_U32, &val_count, 0, 59999, 0, 0},
+        {"lr-schedule", CLI_STRING, &schedule, 0, 0, 0, 0},
+        {"clip", CLI_DOUBLE, &clip, 0, 0, 1e-30, 1e30},
         CLI_THREADS_OPTION(threads),
     };
     int start = cli_start(PROG, argc, argv, options, sizeof options / sizeof options[0], usage,
@@ -219,7 +243,15 @@ int main(int argc, char **argv)
     if (start != CLI_CONTINUE)
         return start;
 
-    ae_dataset *train = NULL, *test = NULL;
+    static const char *const schedules[] = {"constant", "step", "cosine", "plateau"};
+    int lr_schedule = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(schedule, schedules[i]) == 0)
+            lr_schedule = i; /* AE_LR_CONSTANT .. AE_LR_PLATEAU */
+    if (lr_schedule < 0)
+        return cli_usage_error(PROG, "--lr-schedule: '%s' is not constant, step, cosine or plateau",
+                               schedule);
+    ae_dataset *train = NULL, *test = NULL, *fit = NULL, *val = NULL;
     ae_encoder *enc = NULL;
     ae_decoder *dec = NULL;
     ae_model *model = NULL;
@@ -282,14 +314,34 @@ int main(int argc, char **argv)
             (unsigned)h, (unsigned)w, (unsigned)(h * w), LATENT, (unsigned)(h * w),
             ae_model_param_count(model));
 
+    /* The validation set: the last --val training images, or the test set. */
+    if (val_count > 0) {
+        if (val_count >= ae_dataset_count(train)) {
+            cli_error(PROG, "--val %u: only %zu training images", (unsigned)val_count,
+                      ae_dataset_count(train));
+            goto done;
+        }
+        if ((rc = ae_dataset_subset(&fit, train, 0, ae_dataset_count(train) - val_count)) < 0 ||
+            (rc = ae_dataset_subset(&val, train, ae_dataset_count(train) - val_count, val_count)) < 0)
+            goto lib_fail;
+    }
+    ae_train_result result = AE_TRAIN_RESULT_INIT;
+    to.patience = patience;
+    to.restore_best = patience > 0;
+    to.lr_schedule = lr_schedule;
+    if (lr_schedule == AE_LR_PLATEAU)
+        to.lr_step_epochs = 2;
+    to.clip_norm = (float)clip;
+    to.result = &result;
+
     cli_progress progress;
-    cli_progress_init(&progress, stderr, "test");
-    to.validation = test;
+    cli_progress_init(&progress, stderr, val != NULL ? "val" : "test");
+    to.validation = val != NULL ? val : test;
     to.progress = cli_progress_callback;
     to.progress_user = &progress;
 
     double t0 = cli_now();
-    rc = ae_model_train(model, opt, train, &to);
+    rc = ae_model_train(model, opt, fit != NULL ? fit : train, &to);
     double train_seconds = cli_now() - t0;
     if (rc < 0)
         goto lib_fail;
@@ -302,7 +354,8 @@ int main(int argc, char **argv)
     if (save_path != NULL && (rc = save_model(save_path, model, opt, &to, test_mse)) < 0)
         goto lib_fail;
 
-    printf("test_mse=%.6f train_seconds=%.2f\n", test_mse, train_seconds);
+    printf("test_mse=%.6f train_seconds=%.2f best_epoch=%d epochs_run=%u\n", test_mse,
+           train_seconds, (int)result.best_epoch + 1, (unsigned)result.epochs_run);
     if (fflush(stdout) != 0) {
         status = cli_error(PROG, "cannot write to stdout: %s", strerror(errno));
         goto done;
@@ -317,6 +370,8 @@ done:
     ae_model_destroy(model);
     ae_encoder_destroy(enc);
     ae_decoder_destroy(dec);
+    ae_dataset_destroy(fit);
+    ae_dataset_destroy(val);
     ae_dataset_destroy(train);
     ae_dataset_destroy(test);
     return status;

@@ -73,9 +73,12 @@
 #include "ae/metrics.h"
 #include "ae/layer.h"
 #include "ae/model.h"
+#include "ae/onnx.h"
 #include "ae/optimizer.h"
+#include "ae/params.h"
 #include "ae/pca.h"
 #include "ae/search.h"
+#include "ae/step.h"
 #include "ae/train.h"
 
 #endif /* AE_H */

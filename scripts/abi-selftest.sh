@@ -92,10 +92,11 @@ case_() {
 
 # Allowed.
 case_ unchanged pass "" ae/train.h
+# (appended before the closing brace: after whatever field is last now)
 case_ append-train-options pass \
-    's/^\( *float noise_amount; .*\)$/\1\n    int appended_in_1_1;/' ae/train.h
+    's/^} ae_train_options;$/    int appended_in_1_1;\n} ae_train_options;/' ae/train.h
 case_ append-layer-vtable pass \
-    's/^\( *int (\*extra_load)(void \*state, const void \*buf, size_t size);\)$/\1\n    int (*appended_in_1_1)(void *state);/' \
+    's/^} ae_layer_vtable;$/    int (*appended_in_1_1)(void *state);\n} ae_layer_vtable;/' \
     ae/sys/layer.h
 case_ append-file-info pass \
     's/^\(} ae_file_info;\)$/    uint64_t appended_in_1_1;\n\1/' ae/io.h

@@ -20,7 +20,7 @@ if [ "${AE_SKIP_DEPS:-0}" = 1 ]; then
 fi
 
 if [ $# -eq 0 ]; then
-    echo "usage: $0 SET... (build test data abi valgrind bench docs)" >&2
+    echo "usage: $0 SET... (build test data abi valgrind bench docs onnx ort)" >&2
     exit 2
 fi
 
@@ -42,8 +42,17 @@ for set in "$@"; do
     bench) pkgs="$pkgs python3 python3-torch" ;;
     # the API reference of `make docs` (docs/Doxyfile)
     docs) pkgs="$pkgs doxygen" ;;
+    # the ONNX gate of `make check` (tests/onnx/check.py): the checker and
+    # PyTorch's exporter
+    onnx) pkgs="$pkgs python3 python3-numpy python3-onnx python3-torch" ;;
+    # `make check-onnx`: node and npm for onnxruntime-node (npm only when
+    # no npm is there: a node from elsewhere may bring its own)
+    ort)
+        pkgs="$pkgs nodejs"
+        command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+        ;;
     *)
-        echo "$0: unknown set '$set' (known: build test data abi valgrind bench docs)" >&2
+        echo "$0: unknown set '$set' (known: build test data abi valgrind bench docs onnx ort)" >&2
         exit 2
         ;;
     esac

@@ -544,8 +544,8 @@ START_TEST(loss_compute_rejects_bad_arguments)
     ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, p, NULL, 1, 2), AE_ERR_INVALID);
     ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, NULL, p, 1, 2), AE_ERR_INVALID);
     ck_assert_int_eq(ae_loss_compute(NULL, AE_LOSS_MSE, p, p, 1, 2), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_loss_compute(&v, 2, p, p, 1, 2), AE_ERR_INVALID);
-    ck_assert_ptr_nonnull(strstr(ae_last_error(), "2"));
+    ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_CUSTOM, p, p, 1, 2), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "custom"));
     ck_assert_int_eq(ae_loss_compute(&v, -1, p, p, 1, 2), AE_ERR_INVALID);
     ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_MSE, p, p, 0, 2), AE_ERR_INVALID);
     ck_assert_int_eq(ae_loss_compute(&v, AE_LOSS_BCE, p, p, 2, 0), AE_ERR_INVALID);
@@ -781,7 +781,7 @@ START_TEST(model_functions_reject_null_and_zero)
     ck_assert_int_eq(ae_model_evaluate(NULL, ds, AE_LOSS_MSE, &v), AE_ERR_INVALID);
     ck_assert_int_eq(ae_model_evaluate(m, NULL, AE_LOSS_MSE, &v), AE_ERR_INVALID);
     ck_assert_int_eq(ae_model_evaluate(m, ds, AE_LOSS_MSE, NULL), AE_ERR_INVALID);
-    ck_assert_int_eq(ae_model_evaluate(m, ds, 2, &v), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_model_evaluate(m, ds, AE_LOSS_CUSTOM, &v), AE_ERR_INVALID);
     ck_assert_int_eq(ae_model_evaluate(m, ds, -1, &v), AE_ERR_INVALID);
     ck_assert_int_eq(ae_model_evaluate(m, small, AE_LOSS_MSE, &v), AE_ERR_SHAPE);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "15"));

@@ -493,9 +493,12 @@ START_TEST(train_rejects_bad_arguments)
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "batch"));
     o.batch_size = 8;
-    o.loss = 2;
+    o.loss = AE_LOSS_CUSTOM + 1;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "loss"));
+    o.loss = AE_LOSS_CUSTOM; /* without a loss_fn */
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "loss_fn"));
     o.loss = -1;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_INVALID);
     o.loss = AE_LOSS_MSE;

@@ -60,7 +60,9 @@ static void usage(FILE *f)
 "    index:        when stored: vectors, floats each, euclidean|cosine\n"
 "    encoder:, decoder:  input shape and layer count; then a line per layer:\n"
 "      index, kind, version, input -> output shape, parameter and state\n"
-"      tensors, values, extra state bytes, config bytes (up to 24 in hex);\n"
+"      tensors, values, extra state bytes, then the settings decoded\n"
+"      (kernel, stride, padding, activation...) for a built-in kind, the\n"
+"      config bytes (up to 24 in hex) for a custom one;\n"
 "      \"(kind not registered here)\" when this program cannot create it\n"
 "    tensors:, sections:  with --tensors, --sections (above)\n"
 "Errors (stderr), one line for each bad file:\n"
@@ -194,6 +196,13 @@ static int describe(const char *path, int sections, int tensors)
         printf(", %zu params + %zu states = %" PRIu64 " values", l.params, l.states, l.floats);
         if (l.extra_size)
             printf(", %zu bytes of extra state", l.extra_size);
+        char settings[512];
+        if (ae_layer_describe(l.type_name, l.config, l.config_size, settings, sizeof settings,
+                              NULL) == AE_OK) {
+            printf("%s%s\n", settings[0] ? ": " : "", settings);
+            continue;
+        }
+        /* a custom kind's config: its bytes */
         printf(", config %zu bytes", l.config_size);
         const unsigned char *c = l.config;
         for (size_t q = 0; q < l.config_size && q < 24; q++)

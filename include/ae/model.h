@@ -30,14 +30,31 @@ enum ae_loss {
     /** Binary cross-entropy, -[x log x~ + (1-x) log(1-x~)] averaged the same
      *  way; x~ is clamped to [1e-7, 1 - 1e-7] (Keras's epsilon) in the loss
      *  and its gradient, which therefore stays non-zero for saturated
-     *  outputs (as with PyTorch's BCELoss). Targets should lie in [0, 1]. */
-    AE_LOSS_BCE = 1
+     *  outputs (as with PyTorch's BCELoss). Targets must lie in [0, 1]:
+     *  training, evaluation and ae_loss_compute() refuse others with
+     *  AE_ERR_INVALID (since 1.1; before, a negative loss came back). */
+    AE_LOSS_BCE = 1,
+    /* Appended in 1.1. */
+    /** Mean absolute error, sum(|x~ - x|) / (batch * features) (PyTorch's
+     *  L1Loss); its gradient at x~ == x is 0. */
+    AE_LOSS_MAE = 2,
+    /** Softmax cross-entropy over the output's values as class scores
+     *  (logits: end the decoder or head with an identity activation):
+     *  -sum_k t_k log softmax(x~)_k per row, averaged over the rows
+     *  (PyTorch's CrossEntropyLoss with probability targets). Targets are
+     *  one-hot rows, or integer labels through ae_step_compute_labels()
+     *  and ae_model_train_pairs() with labels. */
+    AE_LOSS_SOFTMAX_CE = 3,
+    /** A loss the caller supplies (ae_loss_fn in ae_train_options or
+     *  ae_step_options); the evaluation calls do not take it. */
+    AE_LOSS_CUSTOM = 4
 };
 
 /**
  * The name of a loss. Thread-safe.
  * @param loss  an ae_loss value (any int is accepted)
- * @return "mse", "bce", or "unknown" for any other value: a static string,
+ * @return "mse", "bce", "mae", "softmax_ce", "custom", or "unknown" for
+ *         any other value: a static string,
  *         never NULL.
  */
 AE_API const char *ae_loss_name(int loss);
@@ -125,13 +142,14 @@ AE_API int ae_model_reconstruct(const ae_model *model, const float *x,
 
 /**
  * The mean loss of the model's reconstructions over the whole dataset
- * (reduction as in ae_loss: per element), computed in batches. Thread-safe
+ * (reduction as in ae_loss), computed in batches. Thread-safe
  * like ae_model_reconstruct().
  * @param model          the autoencoder (only read)
  * @param ds             the samples, also the targets (only read)
  * @param loss           ae_loss
  * @param[out] out_loss  the mean loss (untouched on failure)
- * @return AE_OK, AE_ERR_INVALID (NULL, unknown loss), AE_ERR_SHAPE (the
+ * @return AE_OK, AE_ERR_INVALID (NULL, unknown loss or AE_LOSS_CUSTOM, a
+ *         BCE target outside [0, 1]), AE_ERR_SHAPE (the
  *         dataset's samples are not the model's input and output size),
  *         AE_ERR_NOMEM, or an error of ae_model_reconstruct().
  */
@@ -141,7 +159,7 @@ AE_API int ae_model_evaluate(const ae_model *model, const ae_dataset *ds,
 /**
  * The loss of @p count reconstructions @p xr against their targets @p x,
  * each @p size floats, reduced as in ae_loss (the mean over all
- * count * size values). The order is the one of ae_score_compute():
+ * count * size values; over the count rows for AE_LOSS_SOFTMAX_CE). The order is the one of ae_score_compute():
  * targets first. It matters for AE_LOSS_BCE, which is not symmetric.
  * Thread-safe.
  * @param[out] out_loss  the loss (untouched on failure)
@@ -150,8 +168,8 @@ AE_API int ae_model_evaluate(const ae_model *model, const ae_dataset *ds,
  * @param xr             count * size floats, the model's outputs
  * @param count          samples, >= 1
  * @param size           floats per sample, >= 1
- * @return AE_OK, AE_ERR_INVALID (NULL, unknown loss, count or size 0) or
- *         AE_ERR_LIMIT (count * size overflows).
+ * @return AE_OK, AE_ERR_INVALID (NULL, unknown loss or AE_LOSS_CUSTOM,
+ *         count or size 0, a BCE target outside [0, 1]) or AE_ERR_LIMIT (count * size overflows).
  */
 AE_API int ae_loss_compute(double *out_loss, int loss, const float *x,
                            const float *xr, size_t count, size_t size);

@@ -24,6 +24,7 @@
 #include "dataset.h"
 #include "model.h"
 #include "optimizer.h"
+#include "step.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,6 +49,15 @@ typedef struct ae_progress {
     double val_loss;      /**< validation loss (epoch events with a
                                validation set), NaN otherwise */
     double seconds;       /**< wall time since this call started */
+    /* Appended in 1.1. */
+    size_t samples;       /**< samples done in this epoch (batch events), or
+                               per epoch (epoch events) */
+    size_t samples_per_epoch; /**< samples in an epoch */
+    float learning_rate;  /**< the optimizer's learning rate in this epoch */
+    int32_t best_epoch;   /**< 0-based epoch of this call with the lowest
+                               monitored loss so far (validation loss, or
+                               training loss without validation); -1 before
+                               the first epoch ends */
 } ae_progress;
 
 /**
@@ -72,6 +82,40 @@ enum ae_noise {
                                    by 0 or 1 (even odds) */
 };
 
+/** Learning-rate schedules (values pinned). lr0 is the optimizer's rate
+ *  when the call begins; e the epoch of the call, from 0; E its epochs. */
+enum ae_lr_schedule {
+    AE_LR_CONSTANT = 0, /**< lr0 throughout (the progress callback may change it) */
+    AE_LR_STEP = 1,     /**< lr0 * lr_factor^floor(e / lr_step_epochs) */
+    AE_LR_COSINE = 2,   /**< lr0 * (e + 1) / (W + 1) for e < W = lr_warmup_epochs,
+                             then lr_min + (lr0 - lr_min) (1 + cos(pi (e - W) / (E - W))) / 2 */
+    AE_LR_PLATEAU = 3   /**< lr times lr_factor (not below lr_min) after
+                             lr_step_epochs epochs without an improvement of
+                             the monitored loss by more than min_delta */
+};
+
+/** What an ae_model_train() call did (ae_train_options.result). */
+typedef struct ae_train_result {
+    uint32_t struct_size;  /**< sizeof(ae_train_result) as compiled by the caller */
+    uint32_t epochs_run;   /**< epochs completed by this call */
+    int32_t best_epoch;    /**< 0-based epoch of this call with the lowest
+                                monitored loss; -1 when none completed */
+    double best_loss;      /**< that loss (NaN when none) */
+    int stopped_early;     /**< 1 when early stopping ended the call */
+    int restored;          /**< 1 when the best epoch's weights were put back */
+    float learning_rate;   /**< the optimizer's rate at the end */
+} ae_train_result;
+
+/** Initializer: struct_size set, the rest zero. */
+#define AE_TRAIN_RESULT_INIT {sizeof(ae_train_result), 0, 0, 0.0, 0, 0, 0.0f}
+
+/**
+ * Gradient hook (ae_train_options.gradient_hook): called by ae_model_train()
+ * before every update, after the batches of that update were computed.
+ * Return 0 to go on, anything else to stop with AE_ERR_CANCELLED.
+ */
+typedef int (*ae_gradient_fn)(ae_step *step, void *user);
+
 /** Training options. Start from AE_TRAIN_OPTIONS_INIT. */
 typedef struct ae_train_options {
     uint32_t struct_size;         /**< sizeof(ae_train_options) */
@@ -89,12 +133,59 @@ typedef struct ae_train_options {
                                        seeded with (seed, epoch), epochs counted
                                        over the model's history */
     float noise_amount;           /**< the noise's factor or fraction (see ae_noise) */
+    /* Appended in 1.1 (open training). */
+    ae_loss_fn loss_fn;           /**< with loss AE_LOSS_CUSTOM (required then), else NULL */
+    void *loss_user;              /**< passed to loss_fn */
+    const ae_dataset *validation_targets; /**< ae_model_train_pairs(): the
+                                       targets of the validation set (same
+                                       count); NULL when training on labels
+                                       (the validation set's labels are used) */
+    uint32_t patience;            /**< early stopping: stop after this many
+                                       epochs without an improvement of the
+                                       monitored loss (validation loss, else
+                                       training loss) by more than min_delta;
+                                       0: never stop early */
+    float min_delta;              /**< the least decrease that counts, >= 0 */
+    int restore_best;             /**< 1: at the end, put back the weights (and
+                                       optimizer state) of the epoch with the
+                                       lowest monitored loss; 0: keep the last */
+    int lr_schedule;              /**< ae_lr_schedule, set at every epoch's
+                                       start from the rate the optimizer had
+                                       when the call began */
+    uint32_t lr_step_epochs;      /**< AE_LR_STEP: epochs between decays;
+                                       AE_LR_PLATEAU: epochs without
+                                       improvement before a cut; >= 1 */
+    float lr_factor;              /**< AE_LR_STEP, AE_LR_PLATEAU: the factor, in (0, 1) */
+    uint32_t lr_warmup_epochs;    /**< AE_LR_COSINE: epochs of linear warm-up */
+    float lr_min;                 /**< AE_LR_COSINE: the last epoch's rate;
+                                       AE_LR_PLATEAU: the floor; >= 0 */
+    float clip_norm;              /**< > 0: clip each update's gradient to this
+                                       global L2 norm (ae_step_clip()); 0: no */
+    uint32_t accumulate;          /**< one update per this many batches (their
+                                       mean gradient); 0 or 1: every batch */
+    int validation_noise;         /**< 1: with noise, corrupt the validation
+                                       inputs too (with the training noise,
+                                       the same every epoch, seeded by seed)
+                                       and compare with the clean ones: the
+                                       validation loss measures denoising */
+    ae_gradient_fn gradient_hook; /**< or NULL: called before every update
+                                       with the step handle (read or change
+                                       ae_step_gradients(): an all-reduce,
+                                       a penalty), before clipping */
+    void *gradient_user;          /**< passed to gradient_hook */
+    ae_train_result *result;      /**< or NULL: what the call did, filled
+                                       (up to its struct_size) on return,
+                                       also after a failure */
 } ae_train_options;
 
-/** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation, no noise. */
+/** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation,
+ *  no noise; no early stopping, a constant learning rate, no clipping, one
+ *  update per batch. */
 #define AE_TRAIN_OPTIONS_INIT \
     {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL, \
-     AE_NOISE_NONE, 0.0f}
+     AE_NOISE_NONE, 0.0f, \
+     NULL, NULL, NULL, 0, 0.0f, 0, AE_LR_CONSTANT, 10, 0.5f, 0, 0.0f, 0.0f, 1, 0, \
+     NULL, NULL, NULL}
 
 /**
  * Trains @p model on @p data (inputs are also the targets; with noise the
@@ -140,22 +231,87 @@ typedef struct ae_train_options {
  *               and the callback are not kept either)
  * @return AE_OK (with epochs 0, after the checks, without training);
  *         AE_ERR_INVALID (NULL, batch 0, unknown loss, shuffle not 0 or 1,
- *         unknown noise or a bad noise_amount, struct_size too small);
+ *         unknown noise or a bad noise_amount, struct_size too small;
+ *         AE_LOSS_CUSTOM without loss_fn or the reverse, or with a
+ *         validation set; a BCE target outside [0, 1]; min_delta, lr_min
+ *         or clip_norm negative or not finite; restore_best or
+ *         validation_noise not 0 or 1; an unknown lr_schedule, a step or
+ *         plateau schedule without lr_step_epochs >= 1 and lr_factor in
+ *         (0, 1), a cosine warm-up of every epoch; result->struct_size
+ *         too small);
  *         AE_ERR_VERSION (a newer options struct setting fields this
  *         library does not know);
  *         AE_ERR_SHAPE (sample size is not the model's input or output
  *         size, or the validation set's differs); AE_ERR_STATE (the
- *         optimizer is bound to another model); AE_ERR_UNSUPPORTED (a layer
- *         kind without backward()); AE_ERR_NUMERIC (NaN/Inf in the data,
+ *         optimizer is bound to another model, or to other trainable
+ *         layers: ae_optimizer_reset()); AE_ERR_UNSUPPORTED (a layer that
+ *         must be differentiated, at or behind the first trainable one, has
+ *         no backward()); AE_ERR_NUMERIC (NaN/Inf in the data,
  *         before any step; or divergence as defined above: the message names
  *         the epoch and batch, and the model is back at the last completed
- *         epoch); AE_ERR_CANCELLED;
+ *         epoch); AE_ERR_CANCELLED (the progress callback or the
+ *         gradient hook asked to stop);
  *         AE_ERR_LIMIT (a batch's buffers overflow the address space);
  *         AE_ERR_NOMEM; or what a custom layer's forward() or backward()
  *         returns.
  */
 AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
                           const ae_dataset *data, const ae_train_options *opts);
+
+/**
+ * Trains @p model on pairs: the model maps each input to its target (a
+ * denoiser fed with your own corruptions, a new head on a trained encoder,
+ * a decoder of another output size). With @p targets NULL it trains on the
+ * inputs' labels instead: the target of a sample is the one-hot vector of
+ * its label (use AE_LOSS_SOFTMAX_CE and a decoder ending in one score per
+ * class, identity activation). Everything else is as ae_model_train();
+ * validation takes opts->validation with opts->validation_targets (or the
+ * validation set's labels when @p targets is NULL).
+ * @param model    the model to train (changed)
+ * @param opt      the optimizer, unbound or bound to @p model
+ * @param inputs   samples of the model's input size (only read)
+ * @param targets  as many samples of the model's output size, or NULL to
+ *                 train on the labels of @p inputs (only read)
+ * @param opts     the settings, as ae_model_train()
+ * @return as ae_model_train(), and AE_ERR_SHAPE (counts differ, a target
+ *         is not the model's output size), AE_ERR_STATE (no targets and
+ *         no labels), AE_ERR_INVALID (a label outside 0 .. output size - 1,
+ *         a validation set without validation_targets, validation_noise).
+ */
+AE_API int ae_model_train_pairs(ae_model *model, ae_optimizer *opt, const ae_dataset *inputs,
+                                const ae_dataset *targets, const ae_train_options *opts);
+
+/**
+ * The mean loss of the model over inputs against targets (reduction as in
+ * ae_loss), in batches; with @p targets NULL against the one-hot vectors
+ * of the inputs' labels. Thread-safe like ae_model_reconstruct().
+ * @param model          the model (only read)
+ * @param inputs         samples of its input size (only read)
+ * @param targets        as many samples of its output size, or NULL for
+ *                       the labels of @p inputs
+ * @param loss           ae_loss (not AE_LOSS_CUSTOM)
+ * @param[out] out_loss  the mean loss (untouched on failure)
+ * @return AE_OK, AE_ERR_INVALID (NULL, unknown or custom loss, empty,
+ *         a label out of range, a BCE target outside [0, 1]), AE_ERR_SHAPE
+ *         (sizes or counts differ), AE_ERR_STATE (no targets, no labels),
+ *         AE_ERR_NOMEM, or what a custom layer's forward() returns.
+ */
+AE_API int ae_model_evaluate_pairs(const ae_model *model, const ae_dataset *inputs,
+                                   const ae_dataset *targets, int loss, double *out_loss);
+
+/**
+ * A progress callback that prints: pass it as ae_train_options.progress
+ * with the FILE * to write to as progress_user (stderr, a log file). On a
+ * terminal it draws a bar for the epoch, redrawn in place (epoch, samples
+ * done, samples/s, ETA, loss), ended by the epoch's line; otherwise it
+ * writes one plain line per epoch ("epoch 3/10 loss 0.0123 val_loss
+ * 0.0131 lr 0.001 12345 samples/s 2.1s"). The library still prints
+ * nothing by itself.
+ * @param progress  the event
+ * @param file      the FILE * to write to (NULL: nothing is written)
+ * @return 0 (never stops training).
+ */
+AE_API int ae_progress_print(const ae_progress *progress, void *file);
 
 /**
  * Corrupts @p count floats of @p x in place with @p noise (ae_noise) of

@@ -522,7 +522,8 @@ static int emit_optm(ae__sink *s, const job *j)
         ae__optimizer_tensor(opt, i, &value, &count, &buf[0], &buf[1]);
         for (uint32_t q = 0; q < nb; q++) {
             if ((rc = ae__emit_zeros(s, (size_t)(ae__align64(s->written) - s->written))) < 0 ||
-                (rc = ae__emit_floats(s, buf[q], count)) < 0)
+                (rc = buf[q] != NULL ? ae__emit_floats(s, buf[q], count)
+                                     : ae__emit_zeros(s, count * sizeof(float))) < 0) /* frozen */
                 return rc;
         }
     }

@@ -41,6 +41,15 @@ int ae__kind_backward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const f
     return ae__layer_status(k->vt.backward(state, ctx, x, y, dy, dx));
 }
 
+int ae__kind_loss_term(const ae__kind *k, void *state, ae_layer_ctx *ctx, double *loss)
+{
+    *loss = 0.0;
+    if (k->vt.loss_term == NULL)
+        return AE_OK;
+    ctx->user_data = k->user_data;
+    return ae__layer_status(k->vt.loss_term(state, ctx, loss));
+}
+
 size_t ae__kind_tensor_count(const ae__kind *k, const void *state, int is_state)
 {
     size_t (*count)(const void *) = is_state ? k->vt.state_count : k->vt.param_count;
@@ -73,4 +82,13 @@ int ae__kind_extra_save(const ae__kind *k, const void *state, void *buf, size_t 
 int ae__kind_extra_load(const ae__kind *k, void *state, const void *buf, size_t size)
 {
     return ae__layer_status(k->vt.extra_load(state, buf, size));
+}
+
+int ae__kind_has_onnx(const ae__kind *k) { return k->vt.onnx_node != NULL; }
+
+int ae__kind_onnx_node(const ae__kind *k, const void *state, ae_layer_onnx_node *node)
+{
+    memset(node, 0, sizeof *node);
+    node->struct_size = sizeof *node;
+    return ae__layer_status(k->vt.onnx_node(state, node));
 }

@@ -93,6 +93,9 @@ size_t ae__kind_workspace(const ae__kind *k, const void *state, size_t batch);
 int ae__kind_forward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x, float *y);
 int ae__kind_backward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x,
                       const float *y, const float *dy, float *dx);
+/* The layer's own loss term after a training forward() (the loss_term
+ * slot, appended in 1.1): *loss is 0 when the kind has none. */
+int ae__kind_loss_term(const ae__kind *k, void *state, ae_layer_ctx *ctx, double *loss);
 /* Parameter tensors (state == 0) or state tensors (1): count and views. */
 size_t ae__kind_tensor_count(const ae__kind *k, const void *state, int is_state);
 /* Clears *v, sets its struct_size and asks the kind; status mapped. */
@@ -102,5 +105,9 @@ int ae__kind_has_extra(const ae__kind *k);
 size_t ae__kind_extra_size(const ae__kind *k, const void *state);
 int ae__kind_extra_save(const ae__kind *k, const void *state, void *buf, size_t size);
 int ae__kind_extra_load(const ae__kind *k, void *state, const void *buf, size_t size);
+/* ONNX export (src/onnx/): 1 when the kind has the onnx_node slot; the
+ * call clears *node, sets its struct_size and asks the kind. */
+int ae__kind_has_onnx(const ae__kind *k);
+int ae__kind_onnx_node(const ae__kind *k, const void *state, ae_layer_onnx_node *node);
 
 #endif

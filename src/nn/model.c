@@ -84,8 +84,9 @@ int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, dou
     enum { CHUNK = AE__CHUNK };
     if (model == NULL || ds == NULL || out_loss == NULL)
         return ae__error(AE_ERR_INVALID, "ae_model_evaluate: model, dataset or out_loss is NULL");
-    if (!ae__loss_valid(loss))
-        return ae__error(AE_ERR_INVALID, "ae_model_evaluate: unknown loss %d", loss);
+    if (!ae__loss_known(loss))
+        return ae__error(AE_ERR_INVALID, "ae_model_evaluate: %s loss %d",
+                         loss == AE_LOSS_CUSTOM ? "it cannot evaluate the custom" : "unknown", loss);
     const size_t n = ae_dataset_count(ds), size = ae_dataset_sample_size(ds);
     const size_t in_size = model->enc->net.in_size, out_size = model->dec->net.out_size;
     if (size != in_size || size != out_size)
@@ -105,13 +106,15 @@ int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, dou
         size_t b = n - first < CHUNK ? n - first : CHUNK;
         for (size_t i = 0; i < b; i++)
             memcpy(x + i * size, ae__dataset_row(ds, first + i), size * sizeof(float));
-        rc = ae__chain_run(nets, 2, x, b, xr, "ae_model_evaluate");
+        rc = ae__loss_check_targets(loss, x, b * size, "ae_model_evaluate");
         if (rc == AE_OK)
-            sum += ae__loss(loss, xr, x, b * size, NULL, 1.0);
+            rc = ae__chain_run(nets, 2, x, b, xr, "ae_model_evaluate");
+        if (rc == AE_OK)
+            sum += ae__loss_rows(loss, xr, x, b, size, NULL, 1.0);
     }
     ae__free(buf);
     if (rc == AE_OK)
-        *out_loss = sum / ((double)n * (double)size);
+        *out_loss = sum / ae__loss_norm(loss, n, size);
     return rc;
 }
 

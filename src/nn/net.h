@@ -20,6 +20,7 @@ typedef struct ae__layer {
     size_t config_size;
     size_t n_tensors;          /* parameter tensors */
     size_t n_states;           /* state tensors */
+    int frozen;                /* not trainable (ae_encoder_set_trainable()) */
 } ae__layer;
 
 typedef struct ae__net {

@@ -31,7 +31,18 @@ int ae__model_history_push(ae_model *model, double train_loss, double val_loss);
  * over `scale` elements) into grad when not NULL. */
 double ae__loss(int loss, const float *pred, const float *target, size_t n, float *grad,
                 double scale);
+/* MSE or BCE: the losses model files record (training options). */
 int ae__loss_valid(int loss);
+/* The losses with a built-in formula: MSE, BCE, MAE, softmax CE. */
+int ae__loss_known(int loss);
+/* ae__loss() for rows of width floats, any known loss (softmax CE sums
+ * per row). */
+double ae__loss_rows(int loss, const float *pred, const float *target, size_t rows, size_t width,
+                     float *grad, double scale);
+/* What the loss averages over: rows for softmax CE, rows * width else. */
+double ae__loss_norm(int loss, size_t rows, size_t width);
+/* AE_ERR_INVALID (message naming who) for a BCE target outside [0, 1]. */
+int ae__loss_check_targets(int loss, const float *target, size_t n, const char *who);
 
 /* The reconstruction-error kernel of both the training losses and the
  * anomaly scores: the sum over n values of e(pred, target), in double; with

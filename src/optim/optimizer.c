@@ -25,6 +25,7 @@ typedef struct bound_param {
     size_t count;
     float *m;           /* SGD velocity or Adam first moment, or NULL */
     float *v;           /* Adam second moment, or NULL */
+    int frozen;         /* never updated, no state (a frozen layer's) */
 } bound_param;
 
 struct ae_optimizer {
@@ -217,7 +218,8 @@ static int slice_floats(size_t count, size_t *out)
 }
 
 /* AE_OK when @p params is the list the optimizer is bound to. */
-static int same_list(const ae_optimizer *opt, const ae_param_view *params, size_t n)
+static int same_list(const ae_optimizer *opt, const ae_param_view *params, size_t n,
+                     const unsigned char *frozen)
 {
     if (n != opt->n)
         return ae__error(AE_ERR_STATE,
@@ -233,6 +235,13 @@ static int same_list(const ae_optimizer *opt, const ae_param_view *params, size_
                              " to train another model",
                              i, params[i].name != NULL ? params[i].name : "unnamed",
                              params[i].count, b->count);
+        if (b->frozen != (frozen != NULL && frozen[i]))
+            return ae__error(AE_ERR_STATE,
+                             "optimizer: parameter tensor %zu (%s) was %s when the optimizer"
+                             " was bound and is %s now; call ae_optimizer_reset() after"
+                             " changing which layers train",
+                             i, params[i].name != NULL ? params[i].name : "unnamed",
+                             b->frozen ? "frozen" : "trainable", b->frozen ? "trainable" : "frozen");
     }
     return AE_OK;
 }
@@ -245,6 +254,12 @@ int ae__optimizer_bind(ae_optimizer *opt, const ae_param_view *params, size_t n)
 int ae__optimizer_bind_owner(ae_optimizer *opt, uint64_t owner, const ae_param_view *params,
                              size_t n)
 {
+    return ae__optimizer_bind_frozen(opt, owner, params, n, NULL);
+}
+
+int ae__optimizer_bind_frozen(ae_optimizer *opt, uint64_t owner, const ae_param_view *params,
+                              size_t n, const unsigned char *frozen)
+{
     if (opt == NULL)
         return ae__error(AE_ERR_INVALID, "optimizer bind: opt is NULL");
     if (params == NULL && n > 0)
@@ -253,13 +268,15 @@ int ae__optimizer_bind_owner(ae_optimizer *opt, uint64_t owner, const ae_param_v
         if (owner != opt->owner)
             return ae__error(AE_ERR_STATE, "optimizer: bound to another model; call"
                              " ae_optimizer_reset() to train this one");
-        return same_list(opt, params, n);
+        return same_list(opt, params, n, frozen);
     }
 
     const size_t nbuf = buffers_per_param(&opt->opts);
     size_t total = 0; /* state floats */
     for (size_t i = 0; i < n; i++) {
         size_t c = params[i].count, slice;
+        if (frozen != NULL && frozen[i])
+            continue;
         if (c > 0 && (params[i].value == NULL || params[i].grad == NULL))
             return ae__error(AE_ERR_INVALID,
                              "optimizer bind: parameter tensor %zu has %zu floats but a"
@@ -282,6 +299,9 @@ int ae__optimizer_bind_owner(ae_optimizer *opt, uint64_t owner, const ae_param_v
         slice_floats(c, &slice);
         table[i].value = params[i].value;
         table[i].count = c;
+        table[i].frozen = frozen != NULL && frozen[i];
+        if (table[i].frozen)
+            continue;
         if (nbuf >= 1 && c > 0) {
             table[i].m = next;
             next += slice;
@@ -310,7 +330,7 @@ static void step_sgd(const ae_optimizer *opt, const ae_param_view *params)
 {
     const ae_optimizer_options *o = &opt->opts;
     for (size_t i = 0; i < opt->n; i++)
-        if (params[i].count > 0)
+        if (params[i].count > 0 && !opt->params[i].frozen)
             ae__sgd_update(params[i].value, params[i].grad, opt->params[i].m,
                            params[i].count, o->learning_rate, o->momentum,
                            o->weight_decay, o->nesterov);
@@ -334,7 +354,7 @@ static void step_adam(const ae_optimizer *opt, const ae_param_view *params)
     c.inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
     c.epsilon = o->epsilon;
     for (size_t i = 0; i < opt->n; i++)
-        if (params[i].count > 0)
+        if (params[i].count > 0 && !opt->params[i].frozen)
             ae__adam_update(params[i].value, params[i].grad, opt->params[i].m,
                             opt->params[i].v, params[i].count, &c);
 }

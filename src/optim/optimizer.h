@@ -21,6 +21,12 @@ int ae__optimizer_bind(ae_optimizer *opt, const ae_param_view *params, size_t n)
 int ae__optimizer_bind_owner(ae_optimizer *opt, uint64_t owner, const ae_param_view *params,
                              size_t n);
 
+/* The same, with frozen[i] != 0 marking tensors of frozen layers (or
+ * frozen NULL: none): they get no state buffers and no update, and their
+ * grad may be NULL. Binding again requires the same marks. */
+int ae__optimizer_bind_frozen(ae_optimizer *opt, uint64_t owner, const ae_param_view *params,
+                              size_t n, const unsigned char *frozen);
+
 /* One update of every bound parameter from its gradient. Allocation-free. */
 void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n);
 

@@ -1,136 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * train.c - the training loop: shuffled mini-batches through the encoder
- * and decoder chain, loss, backward pass, optimizer step.
+ * train.c - the training loop: shuffled mini-batches through the step
+ * handle (step.c), with validation, early stopping, learning-rate
+ * schedules, clipping, accumulation and the divergence checks.
  *
- * All memory a step needs (activations of every layer, two gradient
- * buffers, one workspace per layer, the parameter list and the sample
- * order) is allocated once per ae_model_train() call: a steady-state step
- * allocates nothing. A batch whose rows lie one after the other in the
- * dataset (no shuffling) is used in place; others are gathered into acts[0].
+ * All memory a step needs is allocated once per call by the step handle;
+ * the loop adds the sample order, a gather buffer for the inputs and one
+ * for the targets, and the snapshots. A steady-state step allocates
+ * nothing. A batch whose rows lie one after the other in the dataset (no
+ * shuffling) is used in place; others are gathered.
  *
  * Determinism: the sample order of epoch e (counted over the model's whole
  * history) comes from a generator seeded with (seed, e), so training N
- * epochs and then M more visits the same batches as N + M at once. So does
- * the noise of denoising training: a third generator seeded with (seed, e)
- * corrupts each batch into acts[0] while the clean batch stays in `target`.
+ * epochs and then M more visits the same batches as N + M at once. So do
+ * the layers' training randomness and the noise of denoising training
+ * (ae_step_seed(step, seed, e)).
  */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
+#include "ae/params.h"
 #include "ae/train.h"
 #include "data/dataset.h"
 #include "data/noise.h"
-#include "core/kernels.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
+#include "train/train.h"
 
-typedef struct trainer {
-    ae__layer **layers; /* encoder layers, then decoder layers */
-    size_t n;
-    float **acts;       /* n + 1 buffers of batch * width: input, each output */
-    float *grad[2];     /* ping-pong dL/d(activation) */
-    void **ws;          /* one workspace per layer (NULL when none) */
-    ae_param_view *params;
-    size_t n_params;
-    float *target;      /* gathered clean batch: its own buffer with noise, else acts[0] */
-    size_t *order;      /* sample order of the current epoch */
-    void *block;        /* the one allocation behind acts, grads, workspaces */
-} trainer;
-
-static void trainer_free(trainer *t)
-{
-    ae__free(t->layers);
-    ae__free(t->acts);
-    ae__free(t->ws);
-    ae__free(t->params);
-    ae__free(t->order);
-    ae__free(t->block);
-}
-
-/* Rounds up to 64 bytes; saturates at SIZE_MAX so the checked sums that
- * follow report the overflow instead of wrapping. */
-static size_t align64(size_t n) { return ae__round_up(n, 64); }
-
-static int trainer_init(trainer *t, ae_model *model, size_t batch, size_t count, int noisy)
-{
-    ae__net *nets[2] = {&model->enc->net, &model->dec->net};
-    memset(t, 0, sizeof *t);
-    t->n = nets[0]->n + nets[1]->n;
-    t->n_params = ae__net_tensor_count(nets[0]) + ae__net_tensor_count(nets[1]);
-    t->layers = ae__calloc(t->n, sizeof *t->layers);
-    t->acts = ae__calloc(t->n + 1, sizeof *t->acts);
-    t->ws = ae__calloc(t->n, sizeof *t->ws);
-    t->params = ae__calloc(t->n_params ? t->n_params : 1, sizeof *t->params);
-    t->order = ae__calloc(count, sizeof *t->order);
-    if (!t->layers || !t->acts || !t->ws || !t->params || !t->order)
-        return AE_ERR_NOMEM;
-
-    size_t k = 0, width = nets[0]->in_size;
-    for (int j = 0; j < 2; j++)
-        for (size_t i = 0; i < nets[j]->n; i++) {
-            ae__layer *l = &nets[j]->layers[i];
-            if (!ae__kind_trains(l->kind))
-                return ae__error(AE_ERR_UNSUPPORTED,
-                                 "ae_model_train: layer %zu ('%s') has no backward pass", k,
-                                 l->kind->name);
-            t->layers[k++] = l;
-            if (l->out_size > width)
-                width = l->out_size;
-        }
-
-    /* Sizes are bounded by layer checks (< 2^31 floats per sample) and the
-     * batch by the dataset count; still, check every product. */
-    size_t total = 0, bytes;
-    if (!ae__mul_size(batch, nets[0]->in_size * sizeof(float), &bytes) ||
-        !ae__add_size(total, align64(bytes), &total))
-        goto overflow;
-    for (size_t i = 0; i < t->n; i++) {
-        if (!ae__mul_size(batch, t->layers[i]->out_size * sizeof(float), &bytes) ||
-            !ae__add_size(total, align64(bytes), &total))
-            goto overflow;
-        const ae__layer *l = t->layers[i];
-        size_t ws = ae__kind_workspace(l->kind, l->state, batch);
-        if (!ae__add_size(total, align64(ws), &total))
-            goto overflow;
-    }
-    if (!ae__mul_size(batch, width * sizeof(float), &bytes) ||
-        !ae__add_size(total, 2 * align64(bytes), &total))
-        goto overflow;
-    if (noisy && !ae__add_size(total, align64(batch * nets[0]->in_size * sizeof(float)), &total))
-        goto overflow;
-    t->block = ae__alloc(total);
-    if (t->block == NULL)
-        return AE_ERR_NOMEM;
-
-    char *p = t->block;
-    t->acts[0] = (float *)(void *)p;
-    p += align64(batch * nets[0]->in_size * sizeof(float));
-    for (size_t i = 0; i < t->n; i++) {
-        const ae__layer *l = t->layers[i];
-        t->acts[i + 1] = (float *)(void *)p;
-        p += align64(batch * l->out_size * sizeof(float));
-        size_t ws = ae__kind_workspace(l->kind, l->state, batch);
-        if (ws) {
-            t->ws[i] = p;
-            p += align64(ws);
-        }
-    }
-    t->grad[0] = (float *)(void *)p;
-    t->grad[1] = (float *)(void *)(p + align64(batch * width * sizeof(float)));
-    p += 2 * align64(batch * width * sizeof(float));
-    t->target = noisy ? (float *)(void *)p : t->acts[0];
-
-    int rc = ae__net_params(nets[0], t->params);
-    if (rc == AE_OK)
-        rc = ae__net_params(nets[1], t->params + ae__net_tensor_count(nets[0]));
-    return rc;
-overflow:
-    return ae__error(AE_ERR_LIMIT, "ae_model_train: batch %zu needs more memory than can be addressed",
-                     batch);
-}
+/* Where a batch's targets come from. */
+enum { TARGET_SELF, TARGET_DATASET, TARGET_LABELS };
 
 static double now_seconds(void)
 {
@@ -139,31 +39,20 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int params_finite(const trainer *t)
-{
-    for (size_t i = 0; i < t->n_params; i++) {
-        const float *v = t->params[i].value;
-        float acc = 0.0f;
-        for (size_t j = 0; j < t->params[i].count; j++)
-            acc += v[j] * 0.0f; /* NaN or Inf anywhere makes acc NaN */
-        if (acc != 0.0f)
-            return 0;
-    }
-    return 1;
-}
-
-/* ---- the last finite state ---------------------------------------------
+/* ---- snapshots -----------------------------------------------------------
  *
  * What an epoch changes: every parameter, the layers' state tensors (batch
  * normalization's running statistics), the optimizer's buffers and its step
- * count. A snapshot copies them at the start of each epoch so that an
+ * count. A snapshot copies them: at the start of each epoch so that an
  * AE_ERR_NUMERIC failure can put the model and the optimizer back as they
- * were after the last completed epoch (the last entry of the history). */
+ * were after the last completed epoch (the last entry of the history), and
+ * at the best epoch for restore_best. */
 typedef struct snapshot {
     float **at;      /* where each region lives */
     size_t *count;   /* its floats */
     size_t n;        /* regions */
     float *copy;     /* all regions, one after the other */
+    size_t total;    /* floats in copy */
     uint64_t steps;  /* the optimizer's step count */
 } snapshot;
 
@@ -175,11 +64,13 @@ static void snapshot_free(snapshot *s)
 }
 
 /* Lists the regions (after the optimizer is bound) and allocates the copy. */
-static int snapshot_init(snapshot *s, ae_model *model, const trainer *t, const ae_optimizer *opt)
+static int snapshot_init(snapshot *s, ae_model *model, const ae_step *step, const ae_optimizer *opt)
 {
     ae__net *nets[2] = {&model->enc->net, &model->dec->net};
+    size_t n_params;
+    const ae_param_view *params = ae__step_params(step, &n_params);
     size_t n_states = ae__net_state_count(nets[0]) + ae__net_state_count(nets[1]);
-    size_t max = t->n_params * 3 + n_states, total = 0;
+    size_t max = n_params * 3 + n_states, total = 0;
     ae_param_view *states = ae__calloc(n_states ? n_states : 1, sizeof *states);
     memset(s, 0, sizeof *s);
     s->at = ae__calloc(max ? max : 1, sizeof *s->at);
@@ -189,13 +80,13 @@ static int snapshot_init(snapshot *s, ae_model *model, const trainer *t, const a
         rc = ae__net_states(nets[0], states);
     if (rc == AE_OK && n_states)
         rc = ae__net_states(nets[1], states + ae__net_state_count(nets[0]));
-    for (size_t i = 0; rc == AE_OK && i < t->n_params; i++) {
+    for (size_t i = 0; rc == AE_OK && i < n_params; i++) {
         const float *value;
         float *b[2];
         size_t count;
         ae__optimizer_tensor(opt, i, &value, &count, &b[0], &b[1]);
-        s->at[s->n] = t->params[i].value;
-        s->count[s->n++] = t->params[i].count;
+        s->at[s->n] = params[i].value;
+        s->count[s->n++] = params[i].count;
         for (int k = 0; k < 2; k++)
             if (b[k] != NULL) {
                 s->at[s->n] = b[k];
@@ -210,9 +101,28 @@ static int snapshot_init(snapshot *s, ae_model *model, const trainer *t, const a
     for (size_t i = 0; rc == AE_OK && i < s->n; i++)
         if (!ae__add_size(total, s->count[i], &total))
             rc = ae__error(AE_ERR_LIMIT, "ae_model_train: the model's tensors overflow the address space");
+    s->total = total;
     if (rc == AE_OK && (s->copy = ae__calloc(total ? total : 1, sizeof(float))) == NULL)
         rc = AE_ERR_NOMEM;
     return rc;
+}
+
+/* A second snapshot of the same regions (restore_best). */
+static int snapshot_twin(snapshot *twin, const snapshot *s)
+{
+    memset(twin, 0, sizeof *twin);
+    twin->at = ae__calloc(s->n ? s->n : 1, sizeof *twin->at);
+    twin->count = ae__calloc(s->n ? s->n : 1, sizeof *twin->count);
+    twin->copy = ae__calloc(s->total ? s->total : 1, sizeof(float));
+    if (!twin->at || !twin->count || !twin->copy)
+        return AE_ERR_NOMEM;
+    if (s->n) {
+        memcpy(twin->at, s->at, s->n * sizeof *s->at);
+        memcpy(twin->count, s->count, s->n * sizeof *s->count);
+    }
+    twin->n = s->n;
+    twin->total = s->total;
+    return AE_OK;
 }
 
 static void snapshot_take(snapshot *s, const ae_optimizer *opt)
@@ -235,7 +145,7 @@ static void snapshot_restore(const snapshot *s, ae_optimizer *opt)
 
 /* Training data holding NaN or infinity can only give a NaN loss: say so,
  * with the sample and the feature, before the first step. */
-static int data_finite(const ae_dataset *d, const char *which)
+static int data_finite(const ae_dataset *d, const char *which, const char *who)
 {
     const size_t count = ae_dataset_count(d), size = ae_dataset_sample_size(d);
     for (size_t i = 0; i < count; i++) {
@@ -249,9 +159,43 @@ static int data_finite(const ae_dataset *d, const char *which)
         while (isfinite(row[j]))
             j++;
         return ae__error(AE_ERR_NUMERIC,
-                         "ae_model_train: the %s data hold %s at sample %zu, feature %zu"
+                         "%s: the %s data hold %s at sample %zu, feature %zu"
                          " (clean the data: no learning rate can train on it)",
-                         which, isnan(row[j]) ? "NaN" : "an infinity", i, j);
+                         who, which, isnan(row[j]) ? "NaN" : "an infinity", i, j);
+    }
+    return AE_OK;
+}
+
+/* BCE targets outside [0, 1] give a negative loss: refuse them up front. */
+static int bce_targets(const ae_dataset *d, int loss, const char *which, const char *who)
+{
+    if (loss != AE_LOSS_BCE || d == NULL)
+        return AE_OK;
+    const size_t count = ae_dataset_count(d), size = ae_dataset_sample_size(d);
+    for (size_t i = 0; i < count; i++) {
+        const float *row = ae__dataset_row(d, i);
+        for (size_t j = 0; j < size; j++)
+            if (!(row[j] >= 0.0f && row[j] <= 1.0f))
+                return ae__error(AE_ERR_INVALID,
+                                 "%s: binary cross-entropy needs targets in [0, 1]; the %s"
+                                 " data hold %g at sample %zu, feature %zu",
+                                 who, which, (double)row[j], i, j);
+    }
+    return AE_OK;
+}
+
+/* Labels in range of the model's classes. */
+static int labels_valid(const ae_dataset *d, size_t classes, const char *which, const char *who)
+{
+    if (!ae_dataset_has_labels(d))
+        return ae__error(AE_ERR_STATE, "%s: the %s set has no labels to train on", who, which);
+    const size_t count = ae_dataset_count(d);
+    for (size_t i = 0; i < count; i++) {
+        int32_t label;
+        ae_dataset_label(d, i, &label);
+        if (label < 0 || (size_t)label >= classes)
+            return ae__error(AE_ERR_INVALID, "%s: %s label %zu is %d, the model gives %zu classes",
+                             who, which, i, (int)label, classes);
     }
     return AE_OK;
 }
@@ -259,8 +203,9 @@ static int data_finite(const ae_dataset *d, const char *which)
 /* Divergence by growth (include/ae/train.h states the rule): a batch loss
  * above AE__DIVERGE_BATCH times the lowest batch loss of the call so far,
  * or an epoch's mean above AE__DIVERGE_EPOCH times the lowest of the call's
- * starting loss (its first batch, before any update) and its epoch means. The floor keeps a batch that fitted exactly (loss 0) from
- * making every later rounding error look like growth. */
+ * starting loss (its first batch, before any update) and its epoch means.
+ * The floor keeps a batch that fitted exactly (loss 0) from making every
+ * later rounding error look like growth. */
 #define AE__DIVERGE_BATCH 1e6
 #define AE__DIVERGE_EPOCH 1e2
 #define AE__DIVERGE_FLOOR 1e-12
@@ -274,22 +219,6 @@ static int grew(double loss, double *lowest, double factor)
     if (loss < *lowest)
         *lowest = loss;
     return 0;
-}
-
-static void shuffle_order(size_t *order, size_t count, uint64_t seed, uint64_t epoch, int shuffle)
-{
-    for (size_t i = 0; i < count; i++)
-        order[i] = i;
-    if (!shuffle)
-        return;
-    ae_rng rng;
-    ae__rng_seed(&rng, seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1)));
-    for (size_t i = count - 1; i > 0; i--) {
-        size_t j = (size_t)ae__rng_below(&rng, (uint64_t)i + 1);
-        size_t tmp = order[i];
-        order[i] = order[j];
-        order[j] = tmp;
-    }
 }
 
 /* The batch order[0 .. b) of the dataset as one block of b rows: the
@@ -309,115 +238,298 @@ static const float *batch_rows(float *buf, const ae_dataset *data, const size_t 
     return buf;
 }
 
-/* One optimizer step on the batch x (b rows, acts[0] or the dataset's own
- * rows) against target; returns the batch loss through *loss. */
-static int train_step(trainer *t, ae_optimizer *opt, int loss_kind, const float *x,
-                      const float *target, size_t b, size_t in_size, ae_rng *rng, double *loss)
+/* ---- evaluation ------------------------------------------------------------ */
+
+/* The mean loss of the model over inputs against targets: the rows of tg,
+ * the one-hot labels of in (labels), or the clean inputs; with noise the
+ * inputs are corrupted first by a generator seeded with seed (the same
+ * corruption at every call). */
+static int evaluate(const ae_model *model, const ae_dataset *in, const ae_dataset *tg, int labels,
+                    int loss, int noise, float amount, uint64_t seed, double *out, const char *who)
 {
-    ae_layer_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.struct_size = sizeof ctx;
-    ctx.batch = b;
-    ctx.training = 1;
-    ctx.rng = rng;
-    for (size_t i = 0; i < t->n; i++) {
-        const ae__layer *l = t->layers[i];
-        ctx.workspace = t->ws[i];
-        int rc = ae__kind_forward(l->kind, l->state, &ctx, i == 0 ? x : t->acts[i], t->acts[i + 1]);
-        if (rc < 0)
-            return rc;
+    enum { CHUNK = 256 };
+    const size_t n = ae_dataset_count(in), isz = model->enc->net.in_size,
+                 osz = model->dec->net.out_size;
+    float *buf = ae__alloc((2 * CHUNK * isz + 2 * CHUNK * osz) * sizeof(float));
+    if (buf == NULL)
+        return AE_ERR_NOMEM;
+    float *x = buf, *xn = x + CHUNK * isz, *t = xn + CHUNK * isz, *y = t + CHUNK * osz;
+    const ae__net *nets[2] = {&model->enc->net, &model->dec->net};
+    ae_rng rng;
+    ae__rng_seed(&rng, seed ^ 0x5851F42D4C957F2Dull);
+    double sum = 0.0;
+    int rc = AE_OK;
+    for (size_t first = 0; first < n && rc == AE_OK; first += CHUNK) {
+        size_t b = n - first < CHUNK ? n - first : CHUNK;
+        for (size_t i = 0; i < b; i++)
+            memcpy(x + i * isz, ae__dataset_row(in, first + i), isz * sizeof(float));
+        const float *target = x;
+        if (tg != NULL) {
+            for (size_t i = 0; i < b; i++)
+                memcpy(t + i * osz, ae__dataset_row(tg, first + i), osz * sizeof(float));
+            target = t;
+        } else if (labels) {
+            memset(t, 0, b * osz * sizeof(float));
+            for (size_t i = 0; i < b; i++) {
+                int32_t label;
+                ae_dataset_label(in, first + i, &label);
+                t[i * osz + (size_t)label] = 1.0f;
+            }
+            target = t;
+        }
+        if (noise != AE_NOISE_NONE)
+            ae__noise_apply(noise, amount, &rng, x, xn, b * isz);
+        rc = ae__loss_check_targets(loss, target, b * osz, who);
+        if (rc == AE_OK)
+            rc = ae__chain_run(nets, 2, noise != AE_NOISE_NONE ? xn : x, b, y, who);
+        if (rc == AE_OK)
+            sum += ae__loss_rows(loss, y, target, b, osz, NULL, 1.0);
     }
-    size_t n = b * in_size;
-    *loss = ae__loss(loss_kind, t->acts[t->n], target, n, t->grad[0], (double)n);
-    if (!isfinite(*loss))
-        return AE_ERR_NUMERIC;
-    int cur = 0;
-    for (size_t i = t->n; i-- > 0;) {
-        const ae__layer *l = t->layers[i];
-        float *dx = i == 0 ? NULL : t->grad[1 - cur];
-        ctx.workspace = t->ws[i];
-        int rc = ae__kind_backward(l->kind, l->state, &ctx, i == 0 ? x : t->acts[i],
-                                   t->acts[i + 1], t->grad[cur], dx);
-        if (rc < 0)
-            return rc;
-        cur = 1 - cur;
+    ae__free(buf);
+    if (rc == AE_OK)
+        *out = sum / ae__loss_norm(loss, n, osz);
+    return rc;
+}
+
+int ae_model_evaluate_pairs(const ae_model *model, const ae_dataset *inputs,
+                            const ae_dataset *targets, int loss, double *out_loss)
+{
+    const char *who = "ae_model_evaluate_pairs";
+    if (model == NULL || inputs == NULL || out_loss == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: %s is NULL", who,
+                         model == NULL ? "model" : inputs == NULL ? "inputs" : "out_loss");
+    if (!ae__loss_known(loss))
+        return ae__error(AE_ERR_INVALID, "%s: %s loss %d", who,
+                         loss == AE_LOSS_CUSTOM ? "it cannot evaluate the custom" : "unknown", loss);
+    const size_t isz = model->enc->net.in_size, osz = model->dec->net.out_size;
+    const size_t n = ae_dataset_count(inputs);
+    if (ae_dataset_sample_size(inputs) != isz)
+        return ae__error(AE_ERR_SHAPE, "%s: inputs have %zu values, the model takes %zu", who,
+                         ae_dataset_sample_size(inputs), isz);
+    if (targets != NULL && ae_dataset_sample_size(targets) != osz)
+        return ae__error(AE_ERR_SHAPE, "%s: targets have %zu values, the model gives %zu", who,
+                         ae_dataset_sample_size(targets), osz);
+    if (targets != NULL && ae_dataset_count(targets) != n)
+        return ae__error(AE_ERR_SHAPE, "%s: %zu inputs but %zu targets", who, n,
+                         ae_dataset_count(targets));
+    if (n == 0)
+        return ae__error(AE_ERR_INVALID, "%s: the dataset is empty", who);
+    int rc;
+    if (targets == NULL && (rc = labels_valid(inputs, osz, "input", who)) < 0)
+        return rc;
+    return evaluate(model, inputs, targets, targets == NULL, loss, AE_NOISE_NONE, 0.0f, 0,
+                    out_loss, who);
+}
+
+/* ---- schedules ------------------------------------------------------------ */
+
+static float scheduled_rate(const ae_train_options *o, float lr0, float current, uint32_t e)
+{
+    switch (o->lr_schedule) {
+    case AE_LR_STEP:
+        return (float)((double)lr0 * pow((double)o->lr_factor, (double)(e / o->lr_step_epochs)));
+    case AE_LR_COSINE: {
+        const uint32_t w = o->lr_warmup_epochs;
+        if (e < w)
+            return (float)((double)lr0 * (double)(e + 1) / (double)(w + 1));
+        const double t = (double)(e - w) / (double)(o->epochs - w);
+        return (float)((double)o->lr_min +
+                       ((double)lr0 - (double)o->lr_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * t)));
     }
-    ae__optimizer_step(opt, t->params, t->n_params);
+    default:
+        return current; /* constant, or the plateau rule's */
+    }
+}
+
+static int check_options(const ae_train_options *o, const char *who)
+{
+    int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount, who);
+    if (rc < 0)
+        return rc;
+    if (o->shuffle != 0 && o->shuffle != 1)
+        return ae__error(AE_ERR_INVALID, "%s: shuffle is %d, expected 0 or 1", who, o->shuffle);
+    if (!(isfinite(o->min_delta) && o->min_delta >= 0.0f))
+        return ae__error(AE_ERR_INVALID, "%s: min_delta is %g, must be finite and >= 0", who,
+                         (double)o->min_delta);
+    if (o->restore_best != 0 && o->restore_best != 1)
+        return ae__error(AE_ERR_INVALID, "%s: restore_best is %d, expected 0 or 1", who,
+                         o->restore_best);
+    if (o->validation_noise != 0 && o->validation_noise != 1)
+        return ae__error(AE_ERR_INVALID, "%s: validation_noise is %d, expected 0 or 1", who,
+                         o->validation_noise);
+    if (o->lr_schedule < AE_LR_CONSTANT || o->lr_schedule > AE_LR_PLATEAU)
+        return ae__error(AE_ERR_INVALID, "%s: unknown lr_schedule %d (0 constant, 1 step,"
+                         " 2 cosine, 3 plateau)", who, o->lr_schedule);
+    if ((o->lr_schedule == AE_LR_STEP || o->lr_schedule == AE_LR_PLATEAU) &&
+        (o->lr_step_epochs == 0 || !(o->lr_factor > 0.0f && o->lr_factor < 1.0f)))
+        return ae__error(AE_ERR_INVALID, "%s: lr_step_epochs is %u and lr_factor %g; the schedule"
+                         " needs >= 1 and a factor in (0, 1)", who, o->lr_step_epochs,
+                         (double)o->lr_factor);
+    if (!(isfinite(o->lr_min) && o->lr_min >= 0.0f))
+        return ae__error(AE_ERR_INVALID, "%s: lr_min is %g, must be finite and >= 0", who,
+                         (double)o->lr_min);
+    if (o->lr_schedule == AE_LR_COSINE && o->lr_warmup_epochs >= o->epochs && o->epochs > 0)
+        return ae__error(AE_ERR_INVALID, "%s: lr_warmup_epochs %u leaves no epoch of the %u"
+                         " for the cosine", who, o->lr_warmup_epochs, o->epochs);
+    if (o->result != NULL && o->result->struct_size < sizeof(ae_train_result))
+        return ae__error(AE_ERR_INVALID, "%s: result->struct_size is %u, expected %zu"
+                         " (AE_TRAIN_RESULT_INIT)", who, o->result->struct_size,
+                         sizeof(ae_train_result));
+    if (!(isfinite(o->clip_norm) && o->clip_norm >= 0.0f))
+        return ae__error(AE_ERR_INVALID, "%s: clip_norm is %g, must be finite and >= 0 (0: off)",
+                         who, (double)o->clip_norm);
     return AE_OK;
 }
 
-static int report(const ae_train_options *o, ae_progress *p)
+static int report(const ae_train_options *o, ae_progress *p, const char *who)
 {
     if (o->progress == NULL)
         return AE_OK;
     if (o->progress(p, o->progress_user) != 0)
-        return ae__error(AE_ERR_CANCELLED, "ae_model_train: stopped by the progress callback in epoch %u",
-                         p->epoch);
+        return ae__error(AE_ERR_CANCELLED, "%s: stopped by the progress callback in epoch %u",
+                         who, p->epoch);
     return AE_OK;
 }
 
-int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
-                   const ae_train_options *o)
+/* Hook, clipping, update: the end of an optimizer step. */
+static int update(ae_step *step, const ae_train_options *o, const char *who)
 {
     int rc;
-    if (model == NULL || opt == NULL || data == NULL || o == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_train: model, optimizer, data or options is NULL");
+    if (o->gradient_hook != NULL && o->gradient_hook(step, o->gradient_user) != 0)
+        return ae__error(AE_ERR_CANCELLED, "%s: stopped by the gradient hook", who);
+    if (o->clip_norm > 0.0f && (rc = ae_step_clip(step, o->clip_norm, NULL)) < 0)
+        return rc;
+    return ae_step_apply(step);
+}
+
+static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
+                 const ae_dataset *targets, int mode, const ae_train_options *user,
+                 const char *who)
+{
+    int rc;
+    if (model == NULL || opt == NULL || data == NULL || user == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: model, optimizer, data or options is NULL", who);
     /* The first released layout ends with progress_user; later fields read as 0. */
-    if ((rc = ae__check_struct(o, o->struct_size, offsetof(ae_train_options, noise), sizeof *o,
-                               "ae_model_train")) < 0)
+    if ((rc = ae__check_struct(user, user->struct_size, offsetof(ae_train_options, noise),
+                               sizeof *user, who)) < 0)
         return rc;
     ae_train_options opts;
     memset(&opts, 0, sizeof opts);
-    memcpy(&opts, o, o->struct_size < sizeof opts ? o->struct_size : sizeof opts);
-    o = &opts;
-    if ((rc = ae__noise_check(o->noise, o->noise_amount, "ae_model_train")) < 0)
+    memcpy(&opts, user, user->struct_size < sizeof opts ? user->struct_size : sizeof opts);
+    const ae_train_options *o = &opts;
+    ae_train_result res = AE_TRAIN_RESULT_INIT;
+    res.best_epoch = -1;
+    res.best_loss = NAN;
+    res.learning_rate = ae_optimizer_learning_rate(opt);
+    if ((rc = check_options(o, who)) < 0)
         return rc;
-    if (o->batch_size == 0)
-        return ae__error(AE_ERR_INVALID, "ae_model_train: batch_size is 0");
-    if (!ae__loss_valid(o->loss))
-        return ae__error(AE_ERR_INVALID, "ae_model_train: unknown loss %d", o->loss);
-    if (o->shuffle != 0 && o->shuffle != 1)
-        return ae__error(AE_ERR_INVALID, "ae_model_train: shuffle is %d, expected 0 or 1", o->shuffle);
     const size_t in_size = model->enc->net.in_size, out_size = model->dec->net.out_size;
     const size_t size = ae_dataset_sample_size(data), count = ae_dataset_count(data);
-    if (size != in_size || size != out_size)
-        return ae__error(AE_ERR_SHAPE,
-                         "ae_model_train: samples have %zu values, the model takes %zu and gives %zu",
-                         size, in_size, out_size);
+    const ae_dataset *val = o->validation, *val_targets = NULL;
+    if (mode == TARGET_SELF) {
+        if (size != in_size || size != out_size)
+            return ae__error(AE_ERR_SHAPE,
+                             "%s: samples have %zu values, the model takes %zu and gives %zu", who,
+                             size, in_size, out_size);
+        if (val != NULL && ae_dataset_sample_size(val) != size)
+            return ae__error(AE_ERR_SHAPE, "%s: validation samples have %zu values, training %zu",
+                             who, ae_dataset_sample_size(val), size);
+    } else {
+        if (size != in_size)
+            return ae__error(AE_ERR_SHAPE, "%s: inputs have %zu values, the model takes %zu", who,
+                             size, in_size);
+        if (val != NULL && ae_dataset_sample_size(val) != size)
+            return ae__error(AE_ERR_SHAPE, "%s: validation inputs have %zu values, the model takes %zu",
+                             who, ae_dataset_sample_size(val), size);
+        if (mode == TARGET_DATASET) {
+            if (ae_dataset_count(targets) != count || ae_dataset_sample_size(targets) != out_size)
+                return ae__error(AE_ERR_SHAPE,
+                                 "%s: %zu targets of %zu values for %zu inputs; the model gives %zu",
+                                 who, ae_dataset_count(targets), ae_dataset_sample_size(targets),
+                                 count, out_size);
+            if (val != NULL) {
+                val_targets = o->validation_targets;
+                if (val_targets == NULL)
+                    return ae__error(AE_ERR_INVALID, "%s: a validation set needs validation_targets",
+                                     who);
+                if (ae_dataset_count(val_targets) != ae_dataset_count(val) ||
+                    ae_dataset_sample_size(val_targets) != out_size)
+                    return ae__error(AE_ERR_SHAPE,
+                                     "%s: %zu validation targets of %zu values for %zu inputs;"
+                                     " the model gives %zu", who, ae_dataset_count(val_targets),
+                                     ae_dataset_sample_size(val_targets), ae_dataset_count(val),
+                                     out_size);
+            }
+        }
+    }
     if (count == 0)
-        return ae__error(AE_ERR_INVALID, "ae_model_train: the dataset is empty");
-    if (o->validation != NULL && ae_dataset_sample_size(o->validation) != size)
-        return ae__error(AE_ERR_SHAPE, "ae_model_train: validation samples have %zu values, training %zu",
-                         ae_dataset_sample_size(o->validation), size);
+        return ae__error(AE_ERR_INVALID, "%s: the dataset is empty", who);
+    if (o->validation_noise && mode != TARGET_SELF)
+        return ae__error(AE_ERR_INVALID, "%s: validation_noise is for autoencoders (ae_model_train)",
+                         who);
+    if (val != NULL && o->loss == AE_LOSS_CUSTOM)
+        return ae__error(AE_ERR_INVALID, "%s: validation needs a built-in loss, not AE_LOSS_CUSTOM",
+                         who);
     if (o->epochs == 0)
         return AE_OK;
 
-    if ((rc = data_finite(data, "training")) < 0 ||
-        (o->validation != NULL && (rc = data_finite(o->validation, "validation")) < 0))
+    if ((rc = data_finite(data, "training", who)) < 0 ||
+        (val != NULL && (rc = data_finite(val, "validation", who)) < 0) ||
+        (targets != NULL && (rc = data_finite(targets, "target", who)) < 0) ||
+        (val_targets != NULL && (rc = data_finite(val_targets, "validation target", who)) < 0))
+        return rc;
+    if ((rc = bce_targets(mode == TARGET_SELF ? data : targets, o->loss, "training", who)) < 0 ||
+        (rc = bce_targets(mode == TARGET_SELF ? val : val_targets, o->loss, "validation", who)) < 0)
+        return rc;
+    if (mode == TARGET_LABELS &&
+        ((rc = labels_valid(data, out_size, "training", who)) < 0 ||
+         (val != NULL && (rc = labels_valid(val, out_size, "validation", who)) < 0)))
         return rc;
 
     const size_t batch = o->batch_size < count ? o->batch_size : count;
     const size_t batches = (count + batch - 1) / batch;
-    trainer t;
-    snapshot snap;
+    const uint32_t accumulate = o->accumulate > 1 ? o->accumulate : 1;
+    ae_step *step = NULL;
+    snapshot snap, best;
     memset(&snap, 0, sizeof snap);
-    const int noisy = o->noise != AE_NOISE_NONE;
-    if ((rc = trainer_init(&t, model, batch, count, noisy)) < 0)
+    memset(&best, 0, sizeof best);
+    size_t *order = ae__calloc(count, sizeof *order);
+    float *xbuf = ae__alloc(batch * in_size * sizeof(float));
+    float *tbuf = mode == TARGET_DATASET ? ae__alloc(batch * out_size * sizeof(float)) : NULL;
+    int32_t *lbuf = mode == TARGET_LABELS ? ae__calloc(batch, sizeof *lbuf) : NULL;
+    ae_step_options so = AE_STEP_OPTIONS_INIT;
+    so.batch_size = (uint32_t)batch;
+    so.loss = o->loss;
+    so.loss_fn = o->loss_fn;
+    so.loss_user = o->loss_user;
+    so.noise = o->noise;
+    so.noise_amount = o->noise_amount;
+    if (order == NULL || xbuf == NULL || (mode == TARGET_DATASET && tbuf == NULL) ||
+        (mode == TARGET_LABELS && lbuf == NULL)) {
+        rc = AE_ERR_NOMEM;
         goto done;
-    if ((rc = ae__optimizer_bind_owner(opt, model->id, t.params, t.n_params)) < 0)
-        goto done;
-    if ((rc = snapshot_init(&snap, model, &t, opt)) < 0)
+    }
+    if ((rc = ae__step_create(&step, model, opt, &so, who)) < 0 ||
+        (rc = snapshot_init(&snap, model, step, opt)) < 0 ||
+        (o->restore_best && (rc = snapshot_twin(&best, &snap)) < 0))
         goto done;
 
     const double start = now_seconds();
-    double lowest_batch = INFINITY, lowest_epoch = INFINITY;
+    const float lr0 = ae_optimizer_learning_rate(opt);
+    float lr = lr0;
+    double lowest_batch = INFINITY, lowest_epoch = INFINITY, best_loss = INFINITY;
+    double plateau_best = INFINITY;
+    uint32_t since_best = 0, since_plateau = 0;
     for (uint32_t e = 0; e < o->epochs; e++) {
         snapshot_take(&snap, opt);
+        if (o->lr_schedule != AE_LR_CONSTANT) {
+            lr = scheduled_rate(o, lr0, lr, e);
+            if ((rc = ae_optimizer_set_learning_rate(opt, lr > 0.0f ? lr : FLT_MIN)) < 0)
+                goto done;
+        }
         const uint64_t global_epoch = model->history_len;
-        ae_rng layer_rng, noise_rng;
-        ae__rng_seed(&layer_rng, o->seed ^ (0xD1B54A32D192ED03ull * (global_epoch + 1)));
-        ae__rng_seed(&noise_rng, o->seed ^ (0x8CB92BA72F3D8DD7ull * (global_epoch + 1)));
-        shuffle_order(t.order, count, o->seed, global_epoch, o->shuffle);
+        ae_step_seed(step, o->seed, global_epoch);
+        ae__train_order(order, count, o->seed, global_epoch, o->shuffle);
         double sum = 0.0;
         size_t seen = 0;
         ae_progress p;
@@ -427,18 +539,27 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         p.epochs = o->epochs;
         p.batches = batches;
         p.val_loss = NAN;
+        p.samples_per_epoch = count;
+        p.best_epoch = res.best_epoch;
+        p.learning_rate = ae_optimizer_learning_rate(opt);
         for (size_t bi = 0; bi < batches; bi++) {
             size_t first = bi * batch, b = count - first < batch ? count - first : batch;
-            const float *clean = batch_rows(t.target, data, t.order + first, b, size);
-            if (noisy)
-                ae__noise_apply(o->noise, o->noise_amount, &noise_rng, clean, t.acts[0], b * size);
+            const float *x = batch_rows(xbuf, data, order + first, b, size), *target = x;
+            if (mode == TARGET_DATASET) {
+                target = batch_rows(tbuf, targets, order + first, b, out_size);
+            } else if (mode == TARGET_LABELS) {
+                for (size_t i = 0; i < b; i++)
+                    ae_dataset_label(data, order[first + i], &lbuf[i]);
+                if ((rc = ae__step_onehot(step, lbuf, b, who)) < 0)
+                    goto done;
+                target = ae__step_onehot_buffer(step);
+            }
             double loss = NAN;
-            rc = train_step(&t, opt, o->loss, noisy ? t.acts[0] : clean, clean, b, size,
-                            &layer_rng, &loss);
+            rc = ae__step_compute(step, x, target, b, &loss);
             if (rc == AE_ERR_NUMERIC) {
                 rc = ae__error(AE_ERR_NUMERIC,
-                               "ae_model_train: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",
-                               isnan(loss) ? "NaN" : "infinite", e, bi);
+                               "%s: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",
+                               who, isnan(loss) ? "NaN" : "infinite", e, bi);
                 goto diverged;
             }
             if (rc < 0)
@@ -447,26 +568,33 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                 lowest_epoch = loss; /* the starting loss, before any update */
             if (grew(loss, &lowest_batch, AE__DIVERGE_BATCH)) {
                 rc = ae__error(AE_ERR_NUMERIC,
-                               "ae_model_train: diverged in epoch %u, batch %zu: its loss %g is over"
+                               "%s: diverged in epoch %u, batch %zu: its loss %g is over"
                                " %g times the lowest batch loss so far, %g (an outlier in the data,"
                                " or too high a learning rate?)",
-                               e, bi, loss, AE__DIVERGE_BATCH, lowest_batch);
+                               who, e, bi, loss, AE__DIVERGE_BATCH, lowest_batch);
                 goto diverged;
+            }
+            if (((bi + 1) % accumulate == 0 || bi + 1 == batches) &&
+                (rc = update(step, o, who)) < 0) {
+                if (rc == AE_ERR_NUMERIC)
+                    goto diverged;
+                goto done;
             }
             sum += loss * (double)b;
             seen += b;
             p.event = AE_PROGRESS_BATCH;
             p.batch = bi;
+            p.samples = seen;
             p.loss = sum / (double)seen;
             p.seconds = now_seconds() - start;
-            if ((rc = report(o, &p)) < 0)
+            if ((rc = report(o, &p, who)) < 0)
                 goto done;
         }
-        if (!params_finite(&t)) {
+        if (!ae__step_params_finite(step)) {
             rc = ae__error(AE_ERR_NUMERIC,
-                           "ae_model_train: a weight became NaN or infinite during epoch %u"
+                           "%s: a weight became NaN or infinite during epoch %u"
                            " (checked at the end of each epoch; batch %zu was the last)",
-                           e, batches - 1);
+                           who, e, batches - 1);
             goto diverged;
         }
         p.event = AE_PROGRESS_EPOCH;
@@ -474,20 +602,59 @@ int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         p.loss = sum / (double)seen;
         if (grew(p.loss, &lowest_epoch, AE__DIVERGE_EPOCH)) {
             rc = ae__error(AE_ERR_NUMERIC,
-                           "ae_model_train: diverged in epoch %u: its mean loss %g is over %g times"
+                           "%s: diverged in epoch %u: its mean loss %g is over %g times"
                            " the lowest of the starting loss and the epoch means so far, %g"
                            " (too high a learning rate?)",
-                           e, p.loss, AE__DIVERGE_EPOCH, lowest_epoch);
+                           who, e, p.loss, AE__DIVERGE_EPOCH, lowest_epoch);
             goto diverged;
         }
-        if (o->validation != NULL &&
-            (rc = ae_model_evaluate(model, o->validation, o->loss, &p.val_loss)) < 0)
-            goto done;
+        if (val != NULL) {
+            if (mode == TARGET_SELF && !o->validation_noise && o->loss != AE_LOSS_CUSTOM)
+                rc = ae_model_evaluate(model, val, o->loss, &p.val_loss);
+            else
+                rc = evaluate(model, val, val_targets, mode == TARGET_LABELS, o->loss,
+                              o->validation_noise ? o->noise : AE_NOISE_NONE, o->noise_amount,
+                              o->seed, &p.val_loss, who);
+            if (rc < 0)
+                goto done;
+        }
         if ((rc = ae__model_history_push(model, p.loss, p.val_loss)) < 0)
             goto done;
+        res.epochs_run = e + 1;
+        /* the monitored loss: early stopping, restore_best, the plateau rule */
+        const double watched = val != NULL ? p.val_loss : p.loss;
+        if (watched < best_loss - (double)o->min_delta || res.best_epoch < 0) {
+            best_loss = watched;
+            res.best_epoch = (int32_t)e;
+            res.best_loss = watched;
+            since_best = 0;
+            if (o->restore_best)
+                snapshot_take(&best, opt);
+        } else {
+            since_best++;
+        }
+        if (o->lr_schedule == AE_LR_PLATEAU) {
+            if (watched < plateau_best - (double)o->min_delta) {
+                plateau_best = watched;
+                since_plateau = 0;
+            } else if (++since_plateau >= o->lr_step_epochs) {
+                lr = fmaxf(lr * o->lr_factor, o->lr_min);
+                since_plateau = 0;
+            }
+        }
+        p.best_epoch = res.best_epoch;
+        p.samples = seen;
         p.seconds = now_seconds() - start;
-        if ((rc = report(o, &p)) < 0)
+        if ((rc = report(o, &p, who)) < 0)
             goto done;
+        if (o->patience > 0 && since_best >= o->patience) {
+            res.stopped_early = 1;
+            break;
+        }
+    }
+    if (o->restore_best && res.best_epoch >= 0 && (uint32_t)res.best_epoch + 1 != res.epochs_run) {
+        snapshot_restore(&best, opt);
+        res.restored = 1;
     }
     rc = AE_OK;
     goto done;
@@ -496,7 +663,28 @@ diverged:
      * history describes. */
     snapshot_restore(&snap, opt);
 done:
+    res.learning_rate = ae_optimizer_learning_rate(opt);
+    if (o->result != NULL)
+        ae__fill_struct(o->result, &res, sizeof res, sizeof res, who);
     snapshot_free(&snap);
-    trainer_free(&t);
+    snapshot_free(&best);
+    ae_step_destroy(step);
+    ae__free(order);
+    ae__free(xbuf);
+    ae__free(tbuf);
+    ae__free(lbuf);
     return rc;
+}
+
+int ae_model_train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
+                   const ae_train_options *o)
+{
+    return train(model, opt, data, NULL, TARGET_SELF, o, "ae_model_train");
+}
+
+int ae_model_train_pairs(ae_model *model, ae_optimizer *opt, const ae_dataset *inputs,
+                         const ae_dataset *targets, const ae_train_options *o)
+{
+    return train(model, opt, inputs, targets, targets != NULL ? TARGET_DATASET : TARGET_LABELS, o,
+                 "ae_model_train_pairs");
 }

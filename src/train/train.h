@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* train.h - what the training loop (train.c) uses of the step handle
+ * (step.c) besides its public API. */
+#ifndef AE_TRAIN_TRAIN_H
+#define AE_TRAIN_TRAIN_H
+
+#include "ae/step.h"
+
+/* ae_step_create() for options already read and defaulted; errors name who. */
+int ae__step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_step_options *o,
+                    const char *who);
+/* The checks both take: noise, batch_size, loss and loss_fn. */
+int ae__step_check(uint32_t batch_size, int loss, ae_loss_fn loss_fn, int noise, float amount,
+                   const char *who);
+/* Forward, loss, backward on rows checked by the caller (target not NULL,
+ * rows 1 .. batch_size); *loss is the batch loss even when it is not
+ * finite (then AE_ERR_NUMERIC without a message). */
+int ae__step_compute(ae_step *s, const float *x, const float *target, size_t rows, double *loss);
+/* One-hot rows of labels into the step's target buffer (returned by
+ * ae__step_onehot_buffer()); AE_ERR_INVALID for a label out of range. */
+int ae__step_onehot(ae_step *s, const int32_t *labels, size_t rows, const char *who);
+const float *ae__step_onehot_buffer(const ae_step *s);
+/* 1 when every parameter is finite. */
+int ae__step_params_finite(const ae_step *s);
+/* The bound parameter list (every parameter tensor, in tensor order). */
+const ae_param_view *ae__step_params(const ae_step *s, size_t *n);
+/* ae_train_order() without the checks. */
+void ae__train_order(size_t *order, size_t count, uint64_t seed, uint64_t epoch, int shuffle);
+
+#endif
