@@ -37,8 +37,9 @@ INSTALL    ?= install
 # ---- Debian packages: installed (as root) or named, before anything else -----
 # scripts/ensure-deps.sh runs while this Makefile is read, so the pkg-config
 # calls below already see what it installed. AE_SKIP_DEPS=1 skips it.
-DEPS_check          := build test data abi onnx
+DEPS_check          := build test data abi onnx mpi
 DEPS_check-onnx     := build test data abi onnx ort
+DEPS_check-mpi      := build data mpi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
 DEPS_bench          := build data
@@ -92,7 +93,7 @@ SHARED     := $(LIBOUT)/libae.so.$(VERSION)
 STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
-.PHONY: all lib examples tools demo check check-onnx test-run check-headers check-install \
+.PHONY: all lib examples tools demo check check-onnx test-run check-headers check-install check-mpi \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench bench-search \
         fuzz golden docs install uninstall help clean FORCE
 all: lib tools
@@ -173,6 +174,24 @@ $(BINOUT)/%: $(BUILD)/examples/%.o $$(call example_objs,$$*) $(EXAMPLE_COMMON_LI
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(filter %.o,$^) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
 	    $(PNG_LIBS) -lm
+
+# ---- Open MPI: examples/mpi (the adapter ae_mpi.c and mpi_train), outside
+# libae; built only when mpicc is found (Debian: libopenmpi-dev openmpi-bin).
+MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+MPIRUN  ?= mpirun
+MPI_SRC := examples/mpi/mpi_train.c examples/mpi/ae_mpi.c
+MPI_BIN := $(if $(MPICC),$(BINOUT)/mpi_train)
+
+examples: $(MPI_BIN)
+
+$(BINOUT)/mpi_train: $(MPI_SRC) examples/mpi/ae_mpi.h $(EXAMPLE_COMMON_LIB) $(EXAMPLE_LIBDEP)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(EXAMPLE_CFLAGS) -o $@ $(MPI_SRC) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
+	    $(PNG_LIBS) -lm
+
+# The MPI gate of `make check` (scripts/check-mpi.sh): skipped without mpicc.
+check-mpi: $(MPI_BIN)
+	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
 
 # ---- tools: every tools/*.c is one program $(O)/bin/<name> (ae-inspect) --------
 TOOL_SRC    := $(sort $(wildcard tools/*.c))
@@ -300,9 +319,11 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY) $(ONNX_
 	@$(README_CHECK)
 	@echo "==== inference-only static link: an encoder-only program links no training code"
 	@$(LINK_CHECK)
+	@echo "==== Open MPI: mpirun --oversubscribe -np 2 mpi_train against 1 rank, resume, faults (scripts/check-mpi.sh)"
+	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" "ONNX fuzz corpus replay" \
 	    ONNX abi-check abi-selftest "pinned values" "old-headers consumers" headers --help \
-	    "installed consumers" README "inference-only link"
+	    "installed consumers" README "inference-only link" MPI
 
 # make check, then libae's exports run in ONNX Runtime (npm's onnxruntime-node,
 # installed into $(ORT_DIR) with --ignore-scripts: its linux-x64 CPU binary

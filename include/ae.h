@@ -67,6 +67,7 @@
 #include "ae/common.h"
 #include "ae/dataset.h"
 #include "ae/decoder.h"
+#include "ae/dist.h"
 #include "ae/encoder.h"
 #include "ae/io.h"
 #include "ae/latent.h"
