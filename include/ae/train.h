@@ -245,8 +245,12 @@ typedef struct ae_train_options {
  *   starting loss (its first batch, before any update) and the epoch means
  *   of this call so far (too high a learning rate, also one set from the
  *   progress callback).
- * (In both ratios the lowest loss counts as at least 1e-12, so a batch
- * that happens to fit exactly does not make rounding look like growth.)
+ * In both cases the loss must also be above the call's starting loss: a
+ * loss still under where the call began is not divergence, however low the
+ * best loss was (a classifier head that fits a few labels to 0.001 and then
+ * meets an epoch at 0.5, having started at 2.3, trains on). (In both ratios
+ * the lowest loss counts as at least 1e-12, so a batch that happens to fit
+ * exactly does not make rounding look like growth.)
  * The message names the epoch, the batch and the losses compared.
  *
  * After AE_ERR_NUMERIC the model (parameters and layer state such as batch

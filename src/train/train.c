@@ -205,18 +205,23 @@ static int labels_valid(const ae_dataset *d, size_t classes, const char *which, 
 /* Divergence by growth (include/ae/train.h states the rule): a batch loss
  * above AE__DIVERGE_BATCH times the lowest batch loss of the call so far,
  * or an epoch's mean above AE__DIVERGE_EPOCH times the lowest of the call's
- * starting loss (its first batch, before any update) and its epoch means.
- * The floor keeps a batch that fitted exactly (loss 0) from making every
- * later rounding error look like growth. */
+ * starting loss (its first batch, before any update) and its epoch means,
+ * in both cases only when the loss is also above the starting loss: a loss
+ * still under where the call began is not a blow-up, however low the best
+ * one was (a head that fits a few labels to 1e-3 and then meets a harder
+ * epoch at 0.5, with a start of 2.3). The floor keeps a batch that fitted
+ * exactly (loss 0) from making every later rounding error look like
+ * growth. */
 #define AE__DIVERGE_BATCH 1e6
 #define AE__DIVERGE_EPOCH 1e2
 #define AE__DIVERGE_FLOOR 1e-12
 
-/* 1 when loss grew past factor times *lowest (then *lowest is kept); else
- * lowers *lowest to loss when smaller and returns 0. */
-static int grew(double loss, double *lowest, double factor)
+/* 1 when loss grew past factor times *lowest and past start, the call's
+ * starting loss (then *lowest is kept); else lowers *lowest to loss when
+ * smaller and returns 0. */
+static int grew(double loss, double *lowest, double factor, double start)
 {
-    if (loss > factor * fmax(*lowest, AE__DIVERGE_FLOOR))
+    if (loss > factor * fmax(*lowest, AE__DIVERGE_FLOOR) && loss > start)
         return 1;
     if (loss < *lowest)
         *lowest = loss;
@@ -571,6 +576,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
     const float lr0 = ae_optimizer_learning_rate(opt);
     float lr = lr0;
     double lowest_batch = INFINITY, lowest_epoch = INFINITY, best_loss = INFINITY;
+    double start_loss = INFINITY; /* the call's first batch loss, before any update */
     double plateau_best = INFINITY;
     uint32_t since_best = 0, since_plateau = 0;
     for (uint32_t e = 0; e < o->epochs; e++) {
@@ -670,8 +676,8 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
             if (rc < 0)
                 goto done;
             if (lowest_epoch == INFINITY)
-                lowest_epoch = loss; /* the starting loss, before any update */
-            if (grew(loss, &lowest_batch, AE__DIVERGE_BATCH)) {
+                lowest_epoch = start_loss = loss; /* the starting loss, before any update */
+            if (grew(loss, &lowest_batch, AE__DIVERGE_BATCH, start_loss)) {
                 rc = ae__error(AE_ERR_NUMERIC,
                                "%s: diverged in epoch %u, batch %zu: its loss %g is over"
                                " %g times the lowest batch loss so far, %g (an outlier in the data,"
@@ -705,7 +711,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
         p.event = AE_PROGRESS_EPOCH;
         p.batch = batches;
         p.loss = sum / (double)seen;
-        if (grew(p.loss, &lowest_epoch, AE__DIVERGE_EPOCH)) {
+        if (grew(p.loss, &lowest_epoch, AE__DIVERGE_EPOCH, start_loss)) {
             rc = ae__error(AE_ERR_NUMERIC,
                            "%s: diverged in epoch %u: its mean loss %g is over %g times"
                            " the lowest of the starting loss and the epoch means so far, %g"
