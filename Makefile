@@ -41,6 +41,7 @@ DEPS_check          := build test data abi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
 DEPS_bench          := build data
+DEPS_bench-search   := build data
 DEPS_check-valgrind := build test data valgrind
 DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
@@ -91,7 +92,7 @@ STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
 .PHONY: all lib examples tools demo check test-run check-headers check-install \
-        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench \
+        check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench bench-search \
         fuzz golden docs install uninstall help clean FORCE
 all: lib tools
 
@@ -220,10 +221,19 @@ $(TEST_BIN): $(TEST_OBJ) $(STATIC)
 FUZZ_SRC    := tests/fuzz/fuzz_model_load.c
 FUZZ_REPLAY := $(BUILD)/tests/fuzz/replay
 FUZZ_CORPUS := tests/fuzz/corpus
+# The dataset-loader target (IDX plain and gzip, CSV), the same way.
+FUZZ_DATA_SRC    := tests/fuzz/fuzz_data_load.c
+FUZZ_DATA_REPLAY := $(BUILD)/tests/fuzz/replay_data
+FUZZ_DATA_CORPUS := tests/fuzz/data_corpus
 
 $(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/golden/golden_v1.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
+	    $(PKG_LIBS)
+
+$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
 
 # The gates `make check` runs after the suites (each also a target of its own).
@@ -234,14 +244,15 @@ OLD_CONSUMERS = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-old-consumers.sh $
 README_CHECK  = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-readme.sh $(O)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
 INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
+LINK_CHECK    = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/link-footprint.sh --check $(LIBOUT)
 
 # make check: the Check suites, then abi-check, the header and the
 # installed-consumer tests; the last line sums up (Check tests + gates).
-check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
+check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY)
 	@echo "==== Check suites"
 	@scripts/run-suite.sh $(TEST_LOG) sh -c 'cd tests && $(TEST_ENV) $(abspath $(TEST_BIN))'
-	@echo "==== fuzz corpus replay ($(FUZZ_CORPUS))"
-	@$(TEST_ENV) $(FUZZ_REPLAY) $(FUZZ_CORPUS)
+	@echo "==== fuzz corpus replay ($(FUZZ_CORPUS), $(FUZZ_DATA_CORPUS))"
+	@$(TEST_ENV) $(FUZZ_REPLAY) $(FUZZ_CORPUS) && $(TEST_ENV) $(FUZZ_DATA_REPLAY) $(FUZZ_DATA_CORPUS)
 	@echo "==== abi-check"
 	@$(ABI_CHECK)
 	@echo "==== abi-selftest: the gate allows what the stability promise allows, nothing else"
@@ -258,8 +269,11 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY)
 	@$(INSTALL_CHECK)
 	@echo "==== the README's program, compiled and run (trains the demo model, about 8 s)"
 	@$(README_CHECK)
+	@echo "==== inference-only static link: an encoder-only program links no training code"
+	@$(LINK_CHECK)
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" abi-check abi-selftest \
-	    "pinned values" "old-headers consumers" headers --help "installed consumers" README
+	    "pinned values" "old-headers consumers" headers --help "installed consumers" README \
+	    "inference-only link"
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
@@ -278,9 +292,12 @@ check-asan:
 
 # The whole suite rebuilt with ThreadSanitizer in $(TSAN_O) (the concurrency
 # tests of check_threads and check_model run several threads of inference).
+# OpenBLAS's own synchronisation is invisible to TSan: tests/tsan.supp says
+# why, and limits the suppression to reports with an OpenBLAS frame.
 check-tsan:
 	$(MAKE) O=$(TSAN_O) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
-	    LDFLAGS="$(LDFLAGS) -fsanitize=thread" test-run
+	    LDFLAGS="$(LDFLAGS) -fsanitize=thread" \
+	    TEST_ENV="$(TEST_ENV) TSAN_OPTIONS=suppressions=$(abspath tests/tsan.supp)" test-run
 
 # The suite in-process (CK_FORK=no) under valgrind's leak checker.
 check-valgrind: $(TEST_BIN)
@@ -299,7 +316,9 @@ fuzz:
 	    VEC_CFLAGS= CFLAGS="$(CFLAGS) -Wno-error" $(FUZZ_O)/lib/libae.a
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
 	    -o $(FUZZ_O)/fuzz_model_load $(FUZZ_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
-	@echo "fuzz: built $(FUZZ_O)/fuzz_model_load"
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
+	    -o $(FUZZ_O)/fuzz_data_load $(FUZZ_DATA_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
+	@echo "fuzz: built $(FUZZ_O)/fuzz_model_load and $(FUZZ_O)/fuzz_data_load"
 
 # Rewrites the golden file tests/data/golden_v1.aem from tests/golden/ (only
 # on purpose: tests/check_io.c checks that the library reads it bit-exactly).
@@ -321,6 +340,18 @@ $(BENCH_BIN): bench/bench.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
 	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+# bench/search_ivf.c: exact search (ae_index) against an IVF prototype, by
+# database size: where an approximate index would take over (docs/search.md).
+SEARCH_BENCH_BIN := $(BUILD)/bench/search_ivf
+
+$(SEARCH_BENCH_BIN): bench/search_ivf.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	    -o $@ bench/search_ivf.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+bench-search: $(SEARCH_BENCH_BIN)
+	OPENBLAS_NUM_THREADS=1 $(SEARCH_BENCH_BIN)
 
 bench: $(BENCH_BIN)
 	@scripts/ensure-deps.sh bench || \
@@ -419,8 +450,9 @@ help:
 	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replay, abi-check and its self-test, pinned values,"
-	@echo "                 old-headers consumers, headers, --help, installed consumers, README program"
-	@echo "  fuzz           the libFuzzer model-file target, built with clang in FUZZ_O=$(FUZZ_O)"
+	@echo "                 old-headers consumers, headers, --help, installed consumers, README program,"
+	@echo "                 inference-only static link (scripts/link-footprint.sh --check)"
+	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders), built with clang in FUZZ_O=$(FUZZ_O)"
 	@echo "  docs           API reference from the headers with Doxygen in $(O)/docs/api (warnings are errors)"
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
 	@echo "  test-run       the Check suites only (CK_RUN_SUITE=<module> selects one)"
@@ -430,6 +462,7 @@ help:
 	@echo "  check-headers  every public header compiles alone as C11 and C++11"
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
 	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
+	@echo "  bench-search   exact search against an IVF prototype by database size (docs/search.md)"
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff + field layouts vs every"
 	@echo "                 frozen abi/libae-MAJOR.*.abi; SONAME and newest node follow the version"
 	@echo "  abi-map        adds missing AE_API functions to src/ae.map's AE_MAJOR.MINOR node (made if missing)"

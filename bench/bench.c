@@ -32,6 +32,12 @@
  *                               latent: median microseconds per call
  *   infer_dense latent= n=      ae_model_reconstruct() of the first n test
  *   infer_conv n=               images in one call: milliseconds
+ *   search latent= n= q= k=     ae_index_search() of the first q test images
+ *                               among the first n training images, k nearest,
+ *                               in one call: microseconds per query. The
+ *                               vectors are the images encoded by the dense
+ *                               model's (initial, shared) encoder, or the
+ *                               raw pixels for latent=0
  *
  * This program is part of the benchmarks, not of libae: it links the static
  * library, uses only the public API (ae_model_params_get() writes the
@@ -139,7 +145,7 @@ static int dump_params(ae_model *m, const char *path)
 
 /* ---- workloads ----------------------------------------------------------------- */
 
-enum { TRAIN, ENCODE1, INFER };
+enum { TRAIN, ENCODE1, INFER, SEARCH };
 
 typedef struct workload {
     char key[256];
@@ -152,6 +158,9 @@ typedef struct workload {
     size_t n, calls;
     double max_s; /* training passes stop after this many seconds */
     float *x, *y;
+    ae_index *index; /* search: the indexed vectors; x holds n queries */
+    size_t k;
+    size_t *nn;
     struct workload *next;
 } workload;
 
@@ -164,6 +173,8 @@ static void workload_free(workload *w)
     ae_dataset_destroy(w->data);
     free(w->x);
     free(w->y);
+    ae_index_destroy(w->index);
+    free(w->nn);
     free(w);
 }
 
@@ -223,9 +234,48 @@ static double workload_run(workload *w)
         return med;
     }
     double t0 = now();
+    if (w->kind == SEARCH) {
+        if (ae_index_search(w->index, w->x, w->n, w->k, w->nn, w->y) < 0)
+            return -1.0;
+        return (now() - t0) / (double)w->n * 1e6;
+    }
     if (ae_model_reconstruct(w->model, w->x, w->n, w->y) < 0)
         return -1.0;
     return (now() - t0) * 1e3;
+}
+
+/* The search workload: its vectors (encoded or raw) indexed, its queries in
+ * w->x. Returns a libae status. */
+static int search_setup(workload *w, uint32_t latent, size_t n)
+{
+    const size_t dim = latent ? latent : 784;
+    float *px = malloc(n * 784 * sizeof *px), *pq = malloc(w->n * 784 * sizeof *pq);
+    float *z = latent ? malloc(n * dim * sizeof *z) : NULL;
+    w->x = latent ? malloc(w->n * dim * sizeof *w->x) : NULL;
+    w->y = malloc(w->n * w->k * sizeof *w->y);
+    w->nn = malloc(w->n * w->k * sizeof *w->nn);
+    int rc = AE_ERR_NOMEM;
+    if (px == NULL || pq == NULL || (latent && (z == NULL || w->x == NULL)) || w->y == NULL ||
+        w->nn == NULL)
+        goto done;
+    if ((rc = ae_dataset_get_batch(train_set, 0, n, px, NULL)) < 0 ||
+        (rc = ae_dataset_get_batch(test_set, 0, w->n, pq, NULL)) < 0)
+        goto done;
+    if (latent) {
+        if ((rc = dense_model(&w->model, latent)) < 0 ||
+            (rc = ae_encoder_encode(ae_model_encoder(w->model), px, n, z)) < 0 ||
+            (rc = ae_encoder_encode(ae_model_encoder(w->model), pq, w->n, w->x)) < 0)
+            goto done;
+    } else {
+        w->x = pq;
+        pq = NULL;
+    }
+    rc = ae_index_create(&w->index, latent ? z : px, n, dim, NULL);
+done:
+    free(px);
+    free(pq);
+    free(z);
+    return rc;
 }
 
 static workload *workload_new(const char *name, char **p, int np)
@@ -272,6 +322,13 @@ static workload *workload_new(const char *name, char **p, int np)
         if (w->x == NULL || w->y == NULL ||
             (rc = conv ? conv_model(&w->model) : dense_model(&w->model, latent)) < 0 ||
             (rc = ae_dataset_get_batch(test_set, 0, w->n, w->x, NULL)) < 0)
+            goto fail;
+    } else if (strcmp(name, "search") == 0) {
+        w->kind = SEARCH;
+        w->unit = "us";
+        w->n = param_size(p, np, "q", 1000); /* queries */
+        w->k = param_size(p, np, "k", 10);
+        if ((rc = search_setup(w, latent, param_size(p, np, "n", 60000))) < 0)
             goto fail;
     } else {
         free(w);

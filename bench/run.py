@@ -246,6 +246,10 @@ class Runner:
             ("reconstruct 10,000 test images (dense AE)", "infer_dense",
              dict(latent=64, n=10000), 2.0),
             ("reconstruct 10,000 test images (conv AE)", "infer_conv", dict(n=10000), None),
+            ("search: 1,000 queries among 60,000 latents (64-d), k = 10", "search",
+             dict(latent=64, n=60000, q=1000, k=10), None),
+            ("search: 1,000 queries among 60,000 images (784 pixels), k = 10", "search",
+             dict(latent=0, n=60000, q=1000, k=10), None),
         ]
         print("## libae vs PyTorch (`make bench`)\n")
         print("| workload | libae 1T | libae 2T | PyTorch 1T | PyTorch 2T | ratio 1T | ratio 2T "
@@ -267,6 +271,9 @@ class Runner:
             if wl == "encode1":
                 bar_text = "<= 3 us"
                 ok = best_lib <= 3.0
+            elif wl == "search" and params["latent"]:
+                bar_text = "<= 200 us/query 1T"
+                ok = lib_m[1] <= 200.0
             elif bar is not None:
                 bar_text = ">= %.1fx" % bar
                 ok = best >= bar if best is not None else None
@@ -287,7 +294,8 @@ class Runner:
             if self.peer is not None:
                 self.peer.ask("drop")
         print("\nUnits: samples/s for training (higher is better), microseconds per call "
-              "and milliseconds per call (lower is better). 1T/2T: 1 or 2 threads "
+              "(encode), per query (search) and milliseconds per call (lower is better). "
+              "1T/2T: 1 or 2 threads "
               "(ae_set_num_threads, torch.set_num_threads).")
         print("\nlibae 2 threads vs 1 thread (speed ratio, median of the per-round ratios): " +
               "; ".join("%s %.2fx" % (t, x) for t, x in scaling if x))

@@ -246,6 +246,30 @@ class Infer:
             return (time.perf_counter() - t0) * 1e3
 
 
+class Search:
+    """k nearest of q test images among n training images, one call:
+    microseconds per query (torch.cdist + topk, what a PyTorch program
+    writes). The vectors are the images encoded by the dense model's
+    encoder (the shared initial weights), or the raw pixels for latent=0."""
+    unit = "us"
+
+    def __init__(self, p):
+        latent, n = int(p.get("latent", 64)), int(p.get("n", 60000))
+        self.k = int(p.get("k", 10))
+        x, q = dataset("train")[:n], dataset("t10k")[:int(p.get("q", 1000))]
+        if latent:
+            enc, _ = dense_model(latent)
+            with torch.inference_mode():
+                x, q = enc(x), enc(q)
+        self.x, self.q = x.contiguous(), q.contiguous()
+
+    def run(self):
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            torch.cdist(self.q, self.x).topk(self.k, dim=1, largest=False)
+            return (time.perf_counter() - t0) / self.q.shape[0] * 1e6
+
+
 WORKLOADS = {
     "train_dense": lambda p: Train(p, False),
     "train_conv": lambda p: Train(p, True),
@@ -253,6 +277,7 @@ WORKLOADS = {
     "encode1": Encode1,
     "infer_dense": lambda p: Infer(p, False),
     "infer_conv": lambda p: Infer(p, True),
+    "search": Search,
 }
 
 

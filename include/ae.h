@@ -70,11 +70,13 @@
 #include "ae/encoder.h"
 #include "ae/io.h"
 #include "ae/latent.h"
+#include "ae/metrics.h"
 #include "ae/layer.h"
 #include "ae/model.h"
 #include "ae/optimizer.h"
 #include "ae/params.h"
 #include "ae/pca.h"
+#include "ae/search.h"
 #include "ae/step.h"
 #include "ae/train.h"
 

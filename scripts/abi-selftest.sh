@@ -99,7 +99,7 @@ case_ append-layer-vtable pass \
     's/^} ae_layer_vtable;$/    int (*appended_in_1_1)(void *state);\n} ae_layer_vtable;/' \
     ae/sys/layer.h
 case_ append-file-info pass \
-    's/^\( *int has_detector; .*\)$/\1\n    uint64_t appended_in_1_1;/' ae/io.h
+    's/^\(} ae_file_info;\)$/    uint64_t appended_in_1_1;\n\1/' ae/io.h
 case_ new-function pass "" ae/train.h -DPROBE_NEW_FUNCTION
 
 # Refused.

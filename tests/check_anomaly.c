@@ -76,10 +76,33 @@ START_TEST(per_sample_errors_match_hand_computed_values)
     ck_assert_double_eq_tol(e[0], 1.0 / 3.0, TOL);
     ck_assert_double_eq_tol(e[1], 1.0 / 3.0, TOL);
     /* BCE: x~ = 0.5 everywhere gives log 2 per value whatever x is; the
-     * second sample clamps x~ = 1 to 1 - 1e-7 and x~ = 0 to 1e-7. */
+     * second sample clamps x~ = 1 to 1 - 1e-7 and x~ = 0 to 1e-7 in float,
+     * exactly as AE_LOSS_BCE (one kernel since 1.1). */
     ck_assert_int_eq(ae_score_compute(e, AE_SCORE_BCE, x, xr, 2, 3), AE_OK);
     ck_assert_double_eq_tol(e[0], log(2.0), 1e-12);
-    ck_assert_double_eq_tol(e[1], (-2.0 * log1p(-1e-7) - log(1e-7)) / 3.0, 1e-9);
+    ck_assert_double_eq_tol(e[1], (-2.0 * log((double)(1.0f - 1e-7f)) - log((double)1e-7f)) / 3.0,
+                            1e-9);
+}
+END_TEST
+
+/* A one-sample score is the loss of that sample, bit for bit: the scores
+ * and the training losses share one reconstruction-error kernel. */
+START_TEST(scores_and_losses_share_one_kernel)
+{
+    enum { N = 37 };
+    float x[N], xr[N];
+    uint64_t st = 5;
+    for (size_t i = 0; i < N; i++) {
+        x[i] = test_rand_uniform(&st);
+        xr[i] = i % 5 == 0 ? (float)(i % 2) : test_rand_uniform(&st); /* some saturated */
+    }
+    double score, loss;
+    ck_assert_int_eq(ae_score_compute(&score, AE_SCORE_MSE, x, xr, 1, N), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&loss, AE_LOSS_MSE, x, xr, 1, N), AE_OK);
+    ck_assert_msg(score == loss, "mse: score %.17g, loss %.17g", score, loss);
+    ck_assert_int_eq(ae_score_compute(&score, AE_SCORE_BCE, x, xr, 1, N), AE_OK);
+    ck_assert_int_eq(ae_loss_compute(&loss, AE_LOSS_BCE, x, xr, 1, N), AE_OK);
+    ck_assert_msg(score == loss, "bce: score %.17g, loss %.17g", score, loss);
 }
 END_TEST
 
@@ -598,6 +621,7 @@ Suite *ae_anomaly_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, score_names_are_stable);
     tcase_add_test(tc, per_sample_errors_match_hand_computed_values);
+    tcase_add_test(tc, scores_and_losses_share_one_kernel);
     tcase_add_test(tc, score_compute_rejects_bad_arguments);
     tcase_add_test(tc, model_scores_equal_reconstruct_then_compute);
     tcase_add_test(tc, dataset_scores_follow_the_view_order);

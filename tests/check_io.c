@@ -102,11 +102,11 @@ static int same_net(const ae__net *a, const ae__net *b)
             int st = t >= la->n_tensors;
             size_t k = st ? t - la->n_tensors : t;
             if (st) {
-                la->kind->vt.state_get(la->state, k, &va);
-                lb->kind->vt.state_get(lb->state, k, &vb);
+                ae__kind_tensor(la->kind, la->state, 1, k, &va);
+                ae__kind_tensor(lb->kind, lb->state, 1, k, &vb);
             } else {
-                la->kind->vt.param_get(la->state, k, &va);
-                lb->kind->vt.param_get(lb->state, k, &vb);
+                ae__kind_tensor(la->kind, la->state, 0, k, &va);
+                ae__kind_tensor(lb->kind, lb->state, 0, k, &vb);
             }
             if (va.count != vb.count || memcmp(va.value, vb.value, va.count * sizeof(float)) != 0)
                 return 0;

@@ -14,94 +14,19 @@
 #include "core/core.h"
 #include "layers/layer.h"
 #include "nn/nn.h"
+#include "layer_harness.h"
 #include "testutil.h"
 
-/* ------------------------------------------------------------------------ */
-/* A layer instance driven through its kind's vtable, as training drives it */
-/* ------------------------------------------------------------------------ */
+/* The config blobs' sizes, as the kinds' files define them (model files store
+ * these blobs, so they never change within a type_version). */
+#define AE__DENSE_CONFIG_SIZE 20
+#define AE__ACTIVATION_CONFIG_SIZE 8
 
-typedef struct inst {
-    ae__kind *kind;
-    void *state;
-    ae_shape in, out;
-    size_t in_size, out_size;
-    void *ws;
-} inst;
-
-static void inst_create(inst *l, const char *name, const ae_shape *in, const void *cfg,
-                        size_t cfg_size, uint64_t seed)
+/* An activation layer's blob with any slope (the adder writes the default). */
+static void act_cfg(unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE], int act, float slope)
 {
-    ae_rng rng;
-    ae_layer_create_args a;
-    memset(l, 0, sizeof *l);
-    ck_assert_int_eq(ae__kind_acquire(name, &l->kind), AE_OK);
-    ae__rng_seed(&rng, seed);
-    memset(&a, 0, sizeof a);
-    a.struct_size = sizeof a;
-    a.input = *in;
-    a.config = cfg;
-    a.config_size = cfg_size;
-    a.rng = &rng;
-    a.user_data = l->kind->user_data;
-    ck_assert_int_eq(l->kind->vt.create(&l->state, &l->out, &a), AE_OK);
-    ck_assert_ptr_nonnull(l->state);
-    l->in = *in;
-    l->in_size = ae__shape_size(in);
-    l->out_size = ae__shape_size(&l->out);
-}
-
-static void inst_destroy(inst *l)
-{
-    l->kind->vt.destroy(l->state);
-    ae__kind_release(l->kind);
-    free(l->ws);
-    l->ws = NULL;
-}
-
-static size_t inst_params(inst *l)
-{
-    return l->kind->vt.param_count ? l->kind->vt.param_count(l->state) : 0;
-}
-
-static ae_param_view inst_param(inst *l, size_t index)
-{
-    ae_param_view v;
-    memset(&v, 0, sizeof v);
-    v.struct_size = sizeof v;
-    ck_assert_int_eq(l->kind->vt.param_get(l->state, index, &v), AE_OK);
-    return v;
-}
-
-static void inst_ctx(inst *l, size_t batch, ae_layer_ctx *ctx)
-{
-    size_t bytes = l->kind->vt.workspace_size ? l->kind->vt.workspace_size(l->state, batch) : 0;
-    memset(ctx, 0, sizeof *ctx);
-    ctx->struct_size = sizeof *ctx;
-    ctx->batch = batch;
-    ctx->training = 1;
-    ctx->user_data = l->kind->user_data;
-    if (bytes > 0) {
-        free(l->ws);
-        l->ws = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        ck_assert_ptr_nonnull(l->ws);
-    }
-    ctx->workspace = bytes > 0 ? l->ws : NULL;
-}
-
-static void inst_forward(inst *l, size_t batch, const float *x, float *y)
-{
-    ae_layer_ctx ctx;
-    inst_ctx(l, batch, &ctx);
-    ck_assert_int_eq(l->kind->vt.forward(l->state, &ctx, x, y), AE_OK);
-}
-
-/* Forward then backward (the workspace is kept between them, as in training). */
-static void inst_step(inst *l, size_t batch, const float *x, float *y, const float *dy, float *dx)
-{
-    ae_layer_ctx ctx;
-    inst_ctx(l, batch, &ctx);
-    ck_assert_int_eq(l->kind->vt.forward(l->state, &ctx, x, y), AE_OK);
-    ck_assert_int_eq(l->kind->vt.backward(l->state, &ctx, x, y, dy, dx), AE_OK);
+    ae__le32(cfg, (uint32_t)act);
+    ae__lef32(cfg + 4, slope);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -142,35 +67,13 @@ static float qrand(uint64_t *st, float scale)
     return (float)k / 1024.0f * scale;
 }
 
-static double objective(inst *l, size_t batch, const float *x, const float *r, float *y)
-{
-    double s = 0.0;
-    inst_forward(l, batch, x, y);
-    for (size_t i = 0; i < batch * l->out_size; i++)
-        s += (double)r[i] * (double)y[i];
-    return s;
-}
-
-static double numeric(inst *l, size_t batch, const float *x, const float *r, float *y, float *v)
-{
-    const float keep = *v;
-    const float step[4] = {2.0f * FD_H, FD_H, -FD_H, -2.0f * FD_H};
-    double f[4];
-    for (int k = 0; k < 4; k++) {
-        *v = keep + step[k];
-        f[k] = objective(l, batch, x, r, y);
-    }
-    *v = keep;
-    return (-f[0] + 8.0 * f[1] - 8.0 * f[2] + f[3]) / (12.0 * (double)FD_H);
-}
-
 /* Compares analytic gradients with numeric ones over n values at v. */
-static double check_values(inst *l, size_t batch, float *x, const float *r, float *y, float *v,
+static double check_values(lay *l, size_t batch, float *x, const float *r, float *y, float *v,
                            const float *analytic, size_t n, double *max_abs)
 {
     double worst = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double num = numeric(l, batch, x, r, y, &v[i]);
+        double num = lay_fd(l, batch, x, r, y, &v[i], FD_H);
         double e = rel_err(analytic[i], num);
         if (e > worst)
             worst = e;
@@ -193,7 +96,7 @@ static void dense_cfg(unsigned char cfg[AE__DENSE_CONFIG_SIZE], uint32_t units, 
     o.init = init;
     o.use_bias = use_bias;
     o.slope = slope;
-    ae__dense_config(cfg, &o);
+    lay_config(cfg, AE_LAYER_DENSE, &o);
 }
 
 /* Smallest |pre-activation| of a dense layer over a batch. */
@@ -220,15 +123,15 @@ static void dense_gradcheck(int act, int use_bias)
     float x[BATCH * IN], y[BATCH * UNITS], r[BATCH * UNITS], dx[BATCH * IN];
     float dw[UNITS * IN], db[UNITS], dw2[UNITS * IN], db2[UNITS];
     uint64_t st = 1000u + (uint64_t)act;
-    inst l;
+    lay l;
 
     dense_cfg(cfg, UNITS, act, AE_INIT_GLOROT_UNIFORM, use_bias, 0.125f);
-    inst_create(&l, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 7);
+    lay_make_seed(&l, AE_LAYER_DENSE, in, cfg, sizeof cfg, 7);
     ck_assert_uint_eq(l.out.rank, 1);
     ck_assert_uint_eq(l.out.dims[0], UNITS);
     ck_assert_uint_eq(l.in_size, IN);
-    ck_assert_uint_eq(inst_params(&l), use_bias ? 2 : 1);
-    ae_param_view w = inst_param(&l, 0), b;
+    ck_assert_uint_eq(lay_nparams(&l), use_bias ? 2 : 1);
+    ae_param_view w = lay_param(&l, 0), b;
     ck_assert_str_eq(w.name, "weight");
     ck_assert_uint_eq(w.count, UNITS * IN);
     ck_assert_uint_eq(w.shape.rank, 2);
@@ -236,7 +139,7 @@ static void dense_gradcheck(int act, int use_bias)
     ck_assert_uint_eq(w.shape.dims[1], IN);
     memset(&b, 0, sizeof b);
     if (use_bias) {
-        b = inst_param(&l, 1);
+        b = lay_param(&l, 1);
         ck_assert_str_eq(b.name, "bias");
         ck_assert_uint_eq(b.count, UNITS);
     }
@@ -258,14 +161,16 @@ static void dense_gradcheck(int act, int use_bias)
     } while (dense_min_preact(w.value, use_bias ? b.value : NULL, x, BATCH, IN, UNITS) <
              2.5 * FD_H);
 
-    inst_step(&l, BATCH, x, y, r, dx);
+    lay_fwd(&l, BATCH, 1, NULL, x, y);
+    lay_bwd(&l, BATCH, 1, x, y, r, dx);
     memcpy(dw, w.grad, sizeof dw);
     if (use_bias)
         memcpy(db, b.grad, sizeof db);
 
     /* Without dx (the first layer in training) the parameter gradients are
      * the same; a second backward overwrites rather than accumulates. */
-    inst_step(&l, BATCH, x, y, r, NULL);
+    lay_fwd(&l, BATCH, 1, NULL, x, y);
+    lay_bwd(&l, BATCH, 1, x, y, r, NULL);
     memcpy(dw2, w.grad, sizeof dw2);
     ck_assert_int_eq(memcmp(dw, dw2, sizeof dw), 0);
     if (use_bias) {
@@ -282,7 +187,7 @@ static void dense_gradcheck(int act, int use_bias)
     ck_assert_msg(ex <= FD_TOL, "dense %s: input gradient error %g", ae_activation_name(act), ex);
     ck_assert_msg(max_abs > 0.05, "dense %s: gradients are all tiny (%g)", ae_activation_name(act),
                   max_abs);
-    inst_destroy(&l);
+    lay_free(&l);
 }
 
 START_TEST(dense_gradients_match_finite_differences)
@@ -308,13 +213,13 @@ START_TEST(dense_computes_hand_checked_outputs)
     for (int act = AE_ACT_IDENTITY; act <= AE_ACT_TANH; act++) {
         unsigned char cfg[AE__DENSE_CONFIG_SIZE];
         float y[4];
-        inst l;
+        lay l;
         dense_cfg(cfg, 2, act, AE_INIT_HE_NORMAL, 1, AE_LEAKY_RELU_SLOPE);
-        inst_create(&l, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 3);
-        ae_param_view w = inst_param(&l, 0), b = inst_param(&l, 1);
+        lay_make_seed(&l, AE_LAYER_DENSE, in, cfg, sizeof cfg, 3);
+        ae_param_view w = lay_param(&l, 0), b = lay_param(&l, 1);
         memcpy(w.value, wv, sizeof wv);
         memcpy(b.value, bv, sizeof bv);
-        inst_forward(&l, 2, x, y);
+        lay_fwd(&l, 2, 1, NULL, x, y);
         for (int i = 0; i < 4; i++) {
             double e;
             switch (act) {
@@ -328,7 +233,7 @@ START_TEST(dense_computes_hand_checked_outputs)
                           "%s output %d: %.9g, expected %.9g", ae_activation_name(act), i,
                           (double)y[i], e);
         }
-        inst_destroy(&l);
+        lay_free(&l);
     }
 }
 END_TEST
@@ -344,13 +249,13 @@ START_TEST(dense_initializers_follow_their_distributions)
     const double limit[4] = {glorot_limit, INFINITY, he_limit, INFINITY};
     for (int init = AE_INIT_GLOROT_UNIFORM; init <= AE_INIT_HE_NORMAL; init++) {
         unsigned char cfg[AE__DENSE_CONFIG_SIZE];
-        inst a, b, c;
+        lay a, b, c;
         dense_cfg(cfg, N, AE_ACT_IDENTITY, init, 1, AE_LEAKY_RELU_SLOPE);
-        inst_create(&a, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 11);
-        inst_create(&b, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 11);
-        inst_create(&c, AE_LAYER_DENSE, &in, cfg, sizeof cfg, 12);
-        ae_param_view wa = inst_param(&a, 0), wb = inst_param(&b, 0), wc = inst_param(&c, 0);
-        ae_param_view ba = inst_param(&a, 1);
+        lay_make_seed(&a, AE_LAYER_DENSE, in, cfg, sizeof cfg, 11);
+        lay_make_seed(&b, AE_LAYER_DENSE, in, cfg, sizeof cfg, 11);
+        lay_make_seed(&c, AE_LAYER_DENSE, in, cfg, sizeof cfg, 12);
+        ae_param_view wa = lay_param(&a, 0), wb = lay_param(&b, 0), wc = lay_param(&c, 0);
+        ae_param_view ba = lay_param(&a, 1);
         double sum = 0.0, sq = 0.0, mx = 0.0;
         for (size_t i = 0; i < wa.count; i++) {
             sum += wa.value[i];
@@ -367,9 +272,9 @@ START_TEST(dense_initializers_follow_their_distributions)
             ck_assert(ba.value[i] == 0.0f);
         ck_assert_int_eq(memcmp(wa.value, wb.value, wa.count * sizeof(float)), 0);
         ck_assert_int_ne(memcmp(wa.value, wc.value, wa.count * sizeof(float)), 0);
-        inst_destroy(&a);
-        inst_destroy(&b);
-        inst_destroy(&c);
+        lay_free(&a);
+        lay_free(&b);
+        lay_free(&c);
     }
 }
 END_TEST
@@ -433,12 +338,12 @@ START_TEST(activation_gradients_match_finite_differences)
     unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
     float x[BATCH * 12], y[BATCH * 12], r[BATCH * 12], dx[BATCH * 12];
     uint64_t st = 77u + (uint64_t)act;
-    inst l;
+    lay l;
 
-    ae__activation_config(cfg, act, 0.125f);
-    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
+    act_cfg(cfg, act, 0.125f);
+    lay_make_seed(&l, AE_LAYER_ACTIVATION, in, cfg, sizeof cfg, 1);
     ck_assert_int_eq(ae__shape_equal(&l.out, &in), 1);
-    ck_assert_uint_eq(inst_params(&l), 0);
+    ck_assert_uint_eq(lay_nparams(&l), 0);
     /* Inputs at least 2.5H away from relu's kink at 0, both signs. */
     for (size_t i = 0; i < BATCH * 12; i++) {
         float v;
@@ -448,12 +353,13 @@ START_TEST(activation_gradients_match_finite_differences)
         x[i] = v;
         r[i] = qrand(&st, 1.0f);
     }
-    inst_step(&l, BATCH, x, y, r, dx);
+    lay_fwd(&l, BATCH, 1, NULL, x, y);
+    lay_bwd(&l, BATCH, 1, x, y, r, dx);
     double max_abs = 0.0;
     double e = check_values(&l, BATCH, x, r, y, x, dx, BATCH * 12, &max_abs);
     ck_assert_msg(e <= FD_TOL, "activation %s: input gradient error %g", ae_activation_name(act), e);
     ck_assert_msg(max_abs > 0.05, "activation %s: gradients are all tiny", ae_activation_name(act));
-    inst_destroy(&l);
+    lay_free(&l);
 }
 END_TEST
 
@@ -463,31 +369,31 @@ START_TEST(activation_computes_hand_checked_outputs)
     const float x[4] = {-2.0f, -0.5f, 0.0f, 3.0f};
     unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
     float y[4];
-    inst l;
-    ae__activation_config(cfg, AE_ACT_RELU, AE_LEAKY_RELU_SLOPE);
-    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
-    inst_forward(&l, 1, x, y);
+    lay l;
+    act_cfg(cfg, AE_ACT_RELU, AE_LEAKY_RELU_SLOPE);
+    lay_make_seed(&l, AE_LAYER_ACTIVATION, in, cfg, sizeof cfg, 1);
+    lay_fwd(&l, 1, 1, NULL, x, y);
     ck_assert(y[0] == 0.0f && y[1] == 0.0f && y[2] == 0.0f && y[3] == 3.0f);
-    inst_destroy(&l);
-    ae__activation_config(cfg, AE_ACT_LEAKY_RELU, AE_LEAKY_RELU_SLOPE);
-    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
-    inst_forward(&l, 1, x, y);
+    lay_free(&l);
+    act_cfg(cfg, AE_ACT_LEAKY_RELU, AE_LEAKY_RELU_SLOPE);
+    lay_make_seed(&l, AE_LAYER_ACTIVATION, in, cfg, sizeof cfg, 1);
+    lay_fwd(&l, 1, 1, NULL, x, y);
     ck_assert_float_eq_tol(y[0], -0.02f, 1e-7f);
     ck_assert_float_eq_tol(y[1], -0.005f, 1e-7f);
     ck_assert(y[2] == 0.0f && y[3] == 3.0f);
-    inst_destroy(&l);
-    ae__activation_config(cfg, AE_ACT_SIGMOID, 0.0f);
-    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
-    inst_forward(&l, 1, x, y);
+    lay_free(&l);
+    act_cfg(cfg, AE_ACT_SIGMOID, 0.0f);
+    lay_make_seed(&l, AE_LAYER_ACTIVATION, in, cfg, sizeof cfg, 1);
+    lay_fwd(&l, 1, 1, NULL, x, y);
     ck_assert_float_eq_tol(y[2], 0.5f, 1e-7f);
     ck_assert_double_eq_tol(y[3], 1.0 / (1.0 + exp(-3.0)), 1e-7);
-    inst_destroy(&l);
-    ae__activation_config(cfg, AE_ACT_TANH, 0.0f);
-    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
-    inst_forward(&l, 1, x, y);
+    lay_free(&l);
+    act_cfg(cfg, AE_ACT_TANH, 0.0f);
+    lay_make_seed(&l, AE_LAYER_ACTIVATION, in, cfg, sizeof cfg, 1);
+    lay_fwd(&l, 1, 1, NULL, x, y);
     ck_assert_double_eq_tol(y[0], tanh(-2.0), 1e-7);
     ck_assert(y[2] == 0.0f);
-    inst_destroy(&l);
+    lay_free(&l);
     ck_assert_str_eq(ae_activation_name(AE_ACT_LEAKY_RELU), "leaky_relu");
     ck_assert_str_eq(ae_activation_name(AE_ACT_IDENTITY), "identity");
     ck_assert_str_eq(ae_activation_name(99), "unknown");
@@ -502,15 +408,15 @@ START_TEST(sigmoid_propagates_nan_and_saturates_at_infinities)
     const float x[4] = {NAN, INFINITY, -INFINITY, 1e30f};
     unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
     float y[4];
-    inst l;
-    ae__activation_config(cfg, AE_ACT_SIGMOID, 0.0f);
-    inst_create(&l, AE_LAYER_ACTIVATION, &in, cfg, sizeof cfg, 1);
-    inst_forward(&l, 1, x, y);
+    lay l;
+    act_cfg(cfg, AE_ACT_SIGMOID, 0.0f);
+    lay_make_seed(&l, AE_LAYER_ACTIVATION, in, cfg, sizeof cfg, 1);
+    lay_fwd(&l, 1, 1, NULL, x, y);
     ck_assert(isnan(y[0]));
     ck_assert_float_eq_tol(y[1], 1.0f, 1e-7f);
     ck_assert_float_eq_tol(y[2], 0.0f, 1e-7f);
     ck_assert_float_eq_tol(y[3], 1.0f, 1e-7f);
-    inst_destroy(&l);
+    lay_free(&l);
 }
 END_TEST
 
@@ -520,12 +426,12 @@ START_TEST(activation_rejects_bad_configs)
     unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
     ae_decoder *dec;
     ck_assert_int_eq(ae_decoder_create(&dec, &in, 1), AE_OK);
-    ae__activation_config(cfg, 7, 0.01f);
+    act_cfg(cfg, 7, 0.01f);
     ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, sizeof cfg), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "7"));
-    ae__activation_config(cfg, AE_ACT_LEAKY_RELU, -1.0f);
+    act_cfg(cfg, AE_ACT_LEAKY_RELU, -1.0f);
     ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, sizeof cfg), AE_ERR_INVALID);
-    ae__activation_config(cfg, AE_ACT_RELU, 0.01f);
+    act_cfg(cfg, AE_ACT_RELU, 0.01f);
     ck_assert_int_eq(ae_decoder_add_layer(dec, AE_LAYER_ACTIVATION, cfg, 4), AE_ERR_INVALID);
     ck_assert_int_eq(ae_decoder_add_activation(dec, 5), AE_ERR_INVALID);
     ck_assert_uint_eq(ae_decoder_layer_count(dec), 0);
@@ -1238,6 +1144,351 @@ START_TEST(a_kind_without_backward_is_inference_only)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------ */
+/* One row per built-in kind: gradient check, batch equivalence, save/load   */
+/* ------------------------------------------------------------------------ */
+
+/* A kind's row: the input, the options its public adder takes (through the
+ * catalogue's config encoder), the batch, the finite-difference step, and
+ * how its batch equivalence is checked. */
+typedef struct layer_row {
+    const char *kind;
+    ae_shape in;
+    const void *opts;
+    size_t batch;
+    float h;
+    int spread;       /* inputs kept 0.05 apart (max pooling: no ties within a step) */
+    int train_batch;  /* batch equivalence in training (0: inference; batch
+                         statistics or random draws couple the samples) */
+} layer_row;
+
+static const layer_row layer_rows[] = {
+    {AE_LAYER_DENSE, {1, {6, 0, 0, 0}},
+     &(ae_dense_options){sizeof(ae_dense_options), 4, AE_ACT_TANH, AE_INIT_GLOROT_UNIFORM, 1,
+                         AE_LEAKY_RELU_SLOPE}, 3, 1e-2f, 0, 1},
+    {AE_LAYER_ACTIVATION, {1, {7, 0, 0, 0}}, &(int){AE_ACT_SIGMOID}, 2, 1e-2f, 0, 1},
+    {AE_LAYER_CONV2D, {3, {2, 5, 6, 0}},
+     &(ae_conv2d_options){sizeof(ae_conv2d_options), 3, 3, 3, 1, 1, 1, 1, AE_PAD_SAME, 0, 0, 0, 0,
+                          AE_ACT_TANH, AE_INIT_GLOROT_UNIFORM, 1, AE_LEAKY_RELU_SLOPE},
+     2, 1e-2f, 0, 1},
+    {AE_LAYER_CONV2D_TRANSPOSE, {3, {2, 3, 3, 0}},
+     &(ae_conv2d_transpose_options){sizeof(ae_conv2d_transpose_options), 2, 3, 3, 2, 2, 1, 1,
+                                    AE_PAD_SAME, 0, 0, 0, 0, AE_OUTPUT_PADDING_AUTO,
+                                    AE_OUTPUT_PADDING_AUTO, AE_ACT_SIGMOID,
+                                    AE_INIT_GLOROT_UNIFORM, 1, AE_LEAKY_RELU_SLOPE},
+     2, 1e-2f, 0, 1},
+    {AE_LAYER_MAXPOOL2D, {3, {2, 6, 6, 0}},
+     &(ae_pool2d_options){sizeof(ae_pool2d_options), 2, 2, 0, 0, AE_PAD_VALID, 0, 0, 0, 0}, 2,
+     1e-3f, 1, 1},
+    {AE_LAYER_MAXPOOL2D, {3, {2, 7, 6, 0}},
+     &(ae_pool2d_options){sizeof(ae_pool2d_options), 3, 3, 2, 2, AE_PAD_SAME, 0, 0, 0, 0}, 2,
+     1e-3f, 1, 1},
+    {AE_LAYER_MAXPOOL2D, {3, {1, 6, 5, 0}},
+     &(ae_pool2d_options){sizeof(ae_pool2d_options), 3, 2, 2, 1, AE_PAD_EXPLICIT, 1, 1, 1, 1}, 3,
+     1e-3f, 1, 1},
+    {AE_LAYER_UPSAMPLE2D, {3, {2, 3, 2, 0}},
+     &(ae_upsample2d_options){sizeof(ae_upsample2d_options), 2, 3}, 2, 1e-2f, 0, 1},
+    {AE_LAYER_RESHAPE, {3, {2, 3, 4, 0}}, &(ae_shape){2, {6, 4, 0, 0}}, 2, 1e-2f, 0, 1},
+    {AE_LAYER_FLATTEN, {3, {2, 3, 4, 0}}, NULL, 2, 1e-2f, 0, 1},
+    {AE_LAYER_DROPOUT, {3, {2, 3, 3, 0}}, &(ae_dropout_options){sizeof(ae_dropout_options), 0.3f},
+     3, 1e-2f, 0, 0},
+    {AE_LAYER_BATCHNORM, {3, {3, 2, 3, 0}},
+     &(ae_batchnorm_options){sizeof(ae_batchnorm_options), 0.1f, 1e-5f}, 4, 1e-2f, 0, 0},
+    {AE_LAYER_BATCHNORM, {1, {5, 0, 0, 0}},
+     &(ae_batchnorm_options){sizeof(ae_batchnorm_options), 0.1f, 1e-5f}, 6, 1e-2f, 0, 0},
+    {AE_LAYER_GAUSSIAN_SAMPLE, {1, {8, 0, 0, 0}}, NULL, 3, 1e-2f, 0, 0},
+};
+#define N_LAYER_ROWS ((int)(sizeof layer_rows / sizeof layer_rows[0]))
+
+/* The row's layer (random parameters) and its config blob. */
+static size_t row_make(lay *l, const layer_row *r, unsigned char *cfg)
+{
+    size_t size = lay_config(cfg, r->kind, r->opts);
+    lay_make(l, r->kind, r->in, size ? cfg : NULL, size);
+    lay_randomize_params(l);
+    return size;
+}
+
+START_TEST(layer_row_gradients_match_finite_differences)
+{
+    const layer_row *r = &layer_rows[_i];
+    unsigned char cfg[AE__CONFIG_BUF];
+    lay l;
+    row_make(&l, r, cfg);
+    float *x = r->spread ? lay_spread_input(r->batch * l.in_size)
+                         : lay_rand_input(r->batch * l.in_size);
+    lay_gradcheck(&l, r->batch, x, r->h);
+    free(x);
+    lay_free(&l);
+}
+END_TEST
+
+START_TEST(layer_row_batch_equals_its_samples)
+{
+    const layer_row *r = &layer_rows[_i];
+    unsigned char cfg[AE__CONFIG_BUF];
+    lay l;
+    row_make(&l, r, cfg);
+    float *x = lay_rand_input(r->batch * l.in_size);
+    lay_batch_equals_single(&l, r->batch, r->train_batch, x);
+    free(x);
+    lay_free(&l);
+}
+END_TEST
+
+START_TEST(layer_row_round_trips_through_a_model_file)
+{
+    const layer_row *r = &layer_rows[_i];
+    unsigned char cfg[AE__CONFIG_BUF];
+    size_t size = lay_config(cfg, r->kind, r->opts);
+    lay_round_trip(r->kind, r->in, size ? cfg : NULL, size);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+/* The catalogue: every built-in kind has a row here, is registered under
+ * its name, and its options row is consistent with its public struct. */
+START_TEST(every_catalogue_kind_has_a_harness_row)
+{
+    for (size_t i = 0; i < ae__builtin_count; i++) {
+        const ae__builtin *b = &ae__builtins[i];
+        const char *name = b->vt->type_name;
+        int found = 0;
+        for (int k = 0; k < N_LAYER_ROWS; k++)
+            found |= strcmp(layer_rows[k].kind, name) == 0;
+        ck_assert_msg(found, "built-in kind '%s' has no row in layer_rows[]", name);
+        ck_assert(ae_layer_is_registered(name));
+        ck_assert_ptr_eq(ae__builtin_find(name), b);
+        ck_assert_uint_le(b->opts_size, AE__OPTS_BUF);
+        ck_assert_uint_le(b->opts_oldest, b->opts_size);
+        if (b->opts_oldest > 0) { /* a versioned struct: its defaults say its size */
+            uint32_t size;
+            memcpy(&size, b->defaults, sizeof size);
+            ck_assert_uint_eq(size, b->opts_size);
+        }
+    }
+    ck_assert_ptr_null(ae__builtin_find("no-such-kind"));
+    /* every public type name is a catalogue kind, and there are no others */
+    static const char *const public_names[] = {
+        AE_LAYER_DENSE,     AE_LAYER_ACTIVATION, AE_LAYER_CONV2D,  AE_LAYER_CONV2D_TRANSPOSE,
+        AE_LAYER_MAXPOOL2D, AE_LAYER_UPSAMPLE2D, AE_LAYER_RESHAPE, AE_LAYER_FLATTEN,
+        AE_LAYER_DROPOUT,   AE_LAYER_BATCHNORM,  AE_LAYER_GAUSSIAN_SAMPLE};
+    for (size_t i = 0; i < sizeof public_names / sizeof public_names[0]; i++)
+        ck_assert_msg(ae__builtin_find(public_names[i]) != NULL, "'%s' is not in the catalogue",
+                      public_names[i]);
+    ck_assert_uint_eq(ae__builtin_count, sizeof public_names / sizeof public_names[0]);
+}
+END_TEST
+
+/* Options are checked in one place (the kind's create()), so one mistake
+ * reads the same whichever check finds it: the adder's name, then the
+ * kind's (1.0 said "ae_encoder_add_dense_ex: unknown activation 9" but
+ * "dense: leaky slope -1 ..."). */
+START_TEST(adder_messages_name_the_adder_then_the_kind)
+{
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_dense_options o = AE_DENSE_OPTIONS_INIT;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &in, 1), AE_OK);
+    o.units = 3;
+    o.activation = 9;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "ae_encoder_add_dense_ex: dense: unknown activation 9");
+    o.activation = -2;
+    ck_assert_int_eq(ae_decoder_add_dense_ex(dec, &o), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "ae_decoder_add_dense_ex: dense: unknown activation -2");
+    o.activation = AE_ACT_LEAKY_RELU;
+    o.slope = -1.0f;
+    ck_assert_int_eq(ae_encoder_add_dense_ex(enc, &o), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_add_dense_ex: dense: leaky slope -1"));
+    ck_assert_int_eq(ae_encoder_add_dropout(enc, 1.5f), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_add_dropout: dropout: rate 1.5"));
+    ck_assert_int_eq(ae_encoder_add_reshape(enc, NULL), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "ae_encoder_add_reshape: shape is NULL");
+    ck_assert_uint_eq(ae_encoder_layer_count(enc) + ae_decoder_layer_count(dec), 0);
+    ae_encoder_destroy(enc);
+    ae_decoder_destroy(dec);
+}
+END_TEST
+
+/* The name switches cover their enums: a value has a name exactly when the
+ * library accepts it (adding an enumerator without its name fails here). */
+START_TEST(name_switches_cover_their_enums)
+{
+    for (int v = -3; v < 32; v++) {
+        ck_assert_int_eq(strcmp(ae_activation_name(v), "unknown") != 0, ae__activation_valid(v));
+        ck_assert_int_eq(strcmp(ae_loss_name(v), "unknown") != 0,
+                         ae__loss_known(v) || v == AE_LOSS_CUSTOM); /* what training takes */
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Gaussian sampling (the VAE's reparameterisation)                        */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(gaussian_sample_is_the_mean_in_inference_and_reparameterised_in_training)
+{
+    enum { B = 2, K = 3 };
+    const ae_shape in = {1, {2 * K, 0, 0, 0}};
+    /* per sample: mu[3], log-variance[3] */
+    float x[B * 2 * K] = {0.5f, -1.0f, 2.0f, 0.0f, -2.0f, 1.0f,
+                          -0.25f, 0.75f, 0.0f, 0.5f, -0.5f, -3.0f};
+    float z[B * K], z2[B * K], dz[B * K], dx[B * 2 * K];
+    lay l;
+    lay_make(&l, AE_LAYER_GAUSSIAN_SAMPLE, in, NULL, 0);
+    ck_assert_uint_eq(l.out.rank, 1);
+    ck_assert_uint_eq(l.out.dims[0], K);
+    ck_assert_uint_eq(lay_nparams(&l), 0);
+
+    lay_fwd(&l, B, 0, NULL, x, z); /* inference: the mean, bit for bit */
+    for (size_t s = 0; s < B; s++)
+        for (size_t j = 0; j < K; j++)
+            ck_assert_float_eq(z[s * K + j], x[s * 2 * K + j]);
+
+    ae_rng rng, same;
+    ae__rng_seed(&rng, 42);
+    ae__rng_seed(&same, 42);
+    lay_fwd(&l, B, 1, &rng, x, z);
+    for (size_t s = 0; s < B; s++)
+        for (size_t j = 0; j < K; j++) {
+            const float mu = x[s * 2 * K + j], lv = x[s * 2 * K + K + j];
+            const double eps = ae_rng_normal(&same); /* drawn in output order */
+            ck_assert_double_eq_tol(z[s * K + j], mu + exp(0.5 * lv) * eps, 1e-5);
+        }
+    /* backward: dmu = dz, dlv = dz * (z - mu) / 2 */
+    for (size_t i = 0; i < B * K; i++)
+        dz[i] = 0.25f * (float)(i + 1);
+    lay_bwd(&l, B, 1, x, z, dz, dx);
+    for (size_t s = 0; s < B; s++)
+        for (size_t j = 0; j < K; j++) {
+            const float d = dz[s * K + j], mu = x[s * 2 * K + j];
+            ck_assert_float_eq(dx[s * 2 * K + j], d);
+            ck_assert_double_eq_tol(dx[s * 2 * K + K + j], 0.5 * d * (z[s * K + j] - mu), 1e-5);
+        }
+    /* the same seed draws the same eps; another seed others */
+    ae__rng_seed(&rng, 42);
+    lay_fwd(&l, B, 1, &rng, x, z2);
+    ck_assert_int_eq(memcmp(z, z2, sizeof z), 0);
+    ae__rng_seed(&rng, 43);
+    lay_fwd(&l, B, 1, &rng, x, z2);
+    ck_assert_int_ne(memcmp(z, z2, sizeof z), 0);
+    /* training without a generator is refused */
+    ae_layer_ctx c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    c.batch = B;
+    c.training = 1;
+    ck_assert_int_eq(ae__kind_forward(l.kind, l.state, &c, x, z), AE_ERR_INVALID);
+    lay_free(&l);
+}
+END_TEST
+
+START_TEST(gaussian_sample_adders_check_their_arguments)
+{
+    const ae_shape odd = {1, {5, 0, 0, 0}}, even = {1, {6, 0, 0, 0}}, latent = {1, {3, 0, 0, 0}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *model;
+    ae_shape s;
+    ck_assert_int_eq(ae_encoder_add_gaussian_sample(NULL), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_add_gaussian_sample: encoder is NULL"));
+    ck_assert_int_eq(ae_decoder_add_gaussian_sample(NULL), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_decoder_add_gaussian_sample: decoder is NULL"));
+
+    ck_assert_int_eq(ae_encoder_create(&enc, &odd, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_gaussian_sample(enc), AE_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_add_gaussian_sample: gaussian_sample:"));
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 0);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 6, AE_ACT_IDENTITY), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_gaussian_sample(enc), AE_OK);
+    ck_assert_int_eq(ae_encoder_latent_shape(enc, &s), AE_OK);
+    ck_assert_uint_eq(s.rank, 1);
+    ck_assert_uint_eq(s.dims[0], 3);
+
+    ck_assert_int_eq(ae_decoder_create(&dec, &latent, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 6, AE_ACT_IDENTITY), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_gaussian_sample(dec), AE_OK);
+    ck_assert_uint_eq(ae_decoder_output_size(dec), 3);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 5, AE_ACT_IDENTITY), AE_OK);
+
+    /* a model owns them: no more layers */
+    ae_decoder *dec2;
+    ck_assert_int_eq(ae_decoder_create(&dec2, &latent, 3), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec2, 5, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&model, enc, dec2), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_gaussian_sample(enc), AE_ERR_STATE);
+    ck_assert_int_eq(ae_decoder_add_gaussian_sample(dec2), AE_ERR_STATE);
+    ae_model_destroy(model);
+    ae_decoder_destroy(dec);
+    (void)even;
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
+/* A small VAE (no KL term yet): trains on the reconstruction loss, encodes
+ * to the mean deterministically, and its file loads back bit for bit. */
+START_TEST(gaussian_sample_trains_in_a_model_and_encodes_the_mean)
+{
+    const ae_shape in = {1, {8, 0, 0, 0}}, latent = {1, {3, 0, 0, 0}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *model, *back;
+    ae_optimizer *opt;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 6, AE_ACT_IDENTITY), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_gaussian_sample(enc), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &latent, 2), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, 8, AE_ACT_IDENTITY), AE_OK);
+    ck_assert_int_eq(ae_model_create(&model, enc, dec), AE_OK);
+    ae_dataset *ds = make_data(128, 8, 3, 4);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    ck_assert_int_eq(ae_optimizer_set_learning_rate(opt, 0.01f), AE_OK);
+    to.epochs = 20;
+    to.seed = 8;
+    ck_assert_int_eq(ae_model_train(model, opt, ds, &to), AE_OK);
+    double first, last;
+    ck_assert_int_eq(ae_model_history_get(model, 0, &first, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_history_get(model, 19, &last, NULL), AE_OK);
+    ck_assert_msg(isfinite(last) && last < first, "loss %g -> %g", first, last);
+
+    float x[2 * 8], z[2 * 3], z2[2 * 3], mu[2 * 6];
+    test_subspace_data(x, 2, 8, 3, 9);
+    ck_assert_int_eq(ae_encoder_encode(enc, x, 2, z), AE_OK);
+    ck_assert_int_eq(ae_encoder_encode(enc, x, 2, z2), AE_OK);
+    ck_assert_int_eq(memcmp(z, z2, sizeof z), 0);
+    /* the latent is the first half of the dense layer's output */
+    const ae__layer *d = &enc->net.layers[0];
+    lay dl = {.kind = d->kind, .state = d->state, .in = d->in, .out = d->out,
+              .in_size = d->in_size, .out_size = d->out_size};
+    lay_fwd(&dl, 2, 0, NULL, x, mu);
+    free(dl.ws);
+    for (size_t s = 0; s < 2; s++)
+        for (size_t j = 0; j < 3; j++)
+            ck_assert_float_eq(z[s * 3 + j], mu[s * 6 + j]);
+
+    void *data;
+    size_t size;
+    ck_assert_int_eq(ae_model_save_memory(model, &data, &size, NULL), AE_OK);
+    ae_file *f;
+    ck_assert_int_eq(ae_file_open_memory(&f, data, size, NULL), AE_OK);
+    ck_assert_int_eq(ae_file_load_model(&back, f), AE_OK);
+    ck_assert_int_eq(ae_encoder_encode(ae_model_encoder(back), x, 2, z2), AE_OK);
+    ck_assert_int_eq(memcmp(z, z2, sizeof z), 0);
+    ae_file_close(f);
+    ae_buffer_free(data);
+    ae_model_destroy(back);
+    ae_model_destroy(model);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
 Suite *ae_layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -1259,6 +1510,19 @@ Suite *ae_layers_suite(void)
     tcase_add_test(tc, dense_rejects_bad_configs);
     tcase_add_test(tc, activation_computes_hand_checked_outputs);
     tcase_add_test(tc, activation_rejects_bad_configs);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("catalogue");
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, layer_row_gradients_match_finite_differences, 0, N_LAYER_ROWS);
+    tcase_add_loop_test(tc, layer_row_batch_equals_its_samples, 0, N_LAYER_ROWS);
+    tcase_add_loop_test(tc, layer_row_round_trips_through_a_model_file, 0, N_LAYER_ROWS);
+    tcase_add_test(tc, every_catalogue_kind_has_a_harness_row);
+    tcase_add_test(tc, name_switches_cover_their_enums);
+    tcase_add_test(tc, adder_messages_name_the_adder_then_the_kind);
+    tcase_add_test(tc, gaussian_sample_is_the_mean_in_inference_and_reparameterised_in_training);
+    tcase_add_test(tc, gaussian_sample_adders_check_their_arguments);
+    tcase_add_test(tc, gaussian_sample_trains_in_a_model_and_encodes_the_mean);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("custom");

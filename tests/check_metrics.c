@@ -319,6 +319,95 @@ START_TEST(ranking_metrics_report_out_of_memory)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Classification: argmax, accuracy, confusion matrix                       */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(argmax_takes_the_first_of_equal_largest_scores)
+{
+    const float scores[] = {0.1f, 0.7f, 0.2f,    /* 1 */
+                            -3.0f, -1.0f, -2.0f, /* 1 */
+                            5.0f, 1.0f, 5.0f,    /* 0: first of a tie */
+                            -INFINITY, -INFINITY, INFINITY}; /* 2 */
+    int32_t pred[4] = {-1, -1, -1, -1};
+    ck_assert_int_eq(ae_metrics_argmax(pred, scores, 4, 3), AE_OK);
+    const int32_t want[] = {1, 1, 0, 2};
+    ck_assert_mem_eq(pred, want, sizeof want);
+    /* one class: always 0 */
+    ck_assert_int_eq(ae_metrics_argmax(pred, scores, 3, 1), AE_OK);
+    ck_assert_int_eq(pred[0] | pred[1] | pred[2], 0);
+}
+END_TEST
+
+START_TEST(accuracy_and_confusion_match_hand_counts)
+{
+    const int32_t labels[] = {0, 0, 1, 1, 1, 2, 2, 2, 2, 0};
+    const int32_t pred[] = {0, 1, 1, 1, 2, 2, 2, 0, 2, 0};
+    double acc = -1.0;
+    ck_assert_int_eq(ae_metrics_accuracy(&acc, labels, pred, N(labels)), AE_OK);
+    ck_assert_double_eq_tol(acc, 7.0 / 10.0, TOL);
+    size_t m[4 * 4];
+    memset(m, 0xff, sizeof m);
+    ck_assert_int_eq(ae_metrics_confusion(m, labels, pred, N(labels), 3), AE_OK);
+    const size_t want[9] = {2, 1, 0, /* true 0 */
+                            0, 2, 1, /* true 1 */
+                            1, 0, 3}; /* true 2 */
+    ck_assert_mem_eq(m, want, sizeof want);
+    ck_assert_uint_eq(m[9], SIZE_MAX); /* nothing written past 3 x 3 */
+    /* a fourth class nobody has: a zero row and column */
+    ck_assert_int_eq(ae_metrics_confusion(m, labels, pred, N(labels), 4), AE_OK);
+    size_t diag = 0, total = 0;
+    for (size_t t = 0; t < 4; t++)
+        for (size_t p = 0; p < 4; p++) {
+            total += m[t * 4 + p];
+            diag += t == p ? m[t * 4 + p] : 0;
+            if (t == 3 || p == 3)
+                ck_assert_uint_eq(m[t * 4 + p], 0);
+        }
+    ck_assert_uint_eq(total, N(labels));
+    ck_assert_uint_eq(diag, 7);
+}
+END_TEST
+
+START_TEST(classification_helpers_reject_bad_input_and_leave_outputs)
+{
+    const float scores[] = {0.1f, NAN, 0.3f, 0.4f};
+    const int32_t labels[] = {0, 1, 2}, pred[] = {0, 1, 3}, neg[] = {0, -1, 2};
+    int32_t out[2] = {7, 7};
+    ck_assert_int_eq(ae_metrics_argmax(NULL, scores, 2, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_argmax(out, NULL, 2, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_argmax(out, scores, 0, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_argmax(out, scores, 2, 0), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_argmax(out, scores, 2, (size_t)INT32_MAX + 1), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_argmax(out, scores, SIZE_MAX, 2), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_argmax(out, scores, 2, 2), AE_ERR_INVALID);
+    ck_assert_msg(strstr(ae_last_error(), "score 1 of sample 0 is NaN") != NULL, "%s",
+                  ae_last_error());
+    ck_assert_int_eq(out[0] & out[1], 7);
+
+    double acc = 42.0;
+    ck_assert_int_eq(ae_metrics_accuracy(NULL, labels, pred, 3), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_accuracy(&acc, NULL, pred, 3), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_accuracy(&acc, labels, NULL, 3), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_accuracy(&acc, labels, pred, 0), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_accuracy(&acc, labels, pred, SIZE_MAX), AE_ERR_INVALID);
+    ck_assert_double_eq(acc, 42.0);
+
+    size_t m[16] = {5};
+    ck_assert_int_eq(ae_metrics_confusion(NULL, labels, pred, 3, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_confusion(m, NULL, pred, 3, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_confusion(m, labels, NULL, 3, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_confusion(m, labels, pred, 0, 4), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_confusion(m, labels, pred, 3, 0), AE_ERR_INVALID);
+    ck_assert_int_eq(ae_metrics_confusion(m, labels, pred, 3, 65537), AE_ERR_LIMIT);
+    ck_assert_int_eq(ae_metrics_confusion(m, labels, pred, 3, 3), AE_ERR_INVALID);
+    ck_assert_msg(strstr(ae_last_error(), "sample 2 has label 2 and prediction 3") != NULL, "%s",
+                  ae_last_error());
+    ck_assert_int_eq(ae_metrics_confusion(m, neg, labels, 3, 3), AE_ERR_INVALID);
+    ck_assert_uint_eq(m[0], 5);
+}
+END_TEST
+
 Suite *ae_metrics_suite(void)
 {
     Suite *s = suite_create("metrics");
@@ -342,6 +431,13 @@ Suite *ae_metrics_suite(void)
     tcase_add_test(tc, one_class_only_is_a_clear_error);
     tcase_add_test(tc, ranking_metrics_reject_bad_input);
     tcase_add_test(tc, ranking_metrics_report_out_of_memory);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("classification");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, argmax_takes_the_first_of_equal_largest_scores);
+    tcase_add_test(tc, accuracy_and_confusion_match_hand_counts);
+    tcase_add_test(tc, classification_helpers_reject_bad_input_and_leave_outputs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -52,10 +52,12 @@ static void usage(FILE *f)
 "    B bytes in N sections, every CRC verified\n"
 "    holds a model (encoder + decoder) | an encoder | a decoder | no network\n"
 "      [, optimizer sgd|adam|adamw (N steps)] [, a PCA] [, an anomaly detector]\n"
+"      [, a nearest-neighbour index]\n"
 "    parameters:   with a network: values, tensors (+ state values)\n"
 "    history:      a model: the epochs trained\n"
 "    training:     when recorded: epochs, batch, seed, loss, shuffle, noise\n"
 "    metadata (N): when there is any: one \"key = value\" line each\n"
+"    index:        when stored: vectors, floats each, euclidean|cosine\n"
 "    encoder:, decoder:  input shape and layer count; then a line per layer:\n"
 "      index, kind, version, input -> output shape, parameter and state\n"
 "      tensors, values, extra state bytes, then the settings decoded\n"
@@ -142,6 +144,8 @@ static int describe(const char *path, int sections, int tensors)
         printf(", a PCA");
     if (info.has_detector)
         printf(", an anomaly detector");
+    if (info.has_index)
+        printf(", a nearest-neighbour index");
     printf("\n");
 
     if (info.kind != AE_FILE_NONE)
@@ -164,6 +168,15 @@ static int describe(const char *path, int sections, int tensors)
         const char *k, *v;
         ae_file_metadata_at(f, i, &k, &v);
         printf("    %s = %s\n", k, v);
+    }
+
+    ae_index *idx;
+    if (info.has_index && ae_file_load_index(&idx, f) == AE_OK) {
+        ae_index_options io = AE_INDEX_OPTIONS_INIT;
+        ae_index_get_options(idx, &io);
+        printf("  index: %zu vectors of %zu floats, %s\n", ae_index_count(idx), ae_index_dim(idx),
+               io.metric == AE_METRIC_COSINE ? "cosine" : "euclidean");
+        ae_index_destroy(idx);
     }
 
     size_t layers = info.encoder_layers + info.decoder_layers;

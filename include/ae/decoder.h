@@ -217,6 +217,14 @@ AE_API int ae_decoder_add_batchnorm(ae_decoder *dec);
 AE_API int ae_decoder_add_batchnorm_ex(ae_decoder *dec, const ae_batchnorm_options *opts);
 
 /**
+ * Appends the Gaussian sampling layer (since 1.1); see
+ * ae_encoder_add_gaussian_sample().
+ * @param dec  the decoder (not part of a model)
+ * @return as ae_encoder_add_gaussian_sample().
+ */
+AE_API int ae_decoder_add_gaussian_sample(ae_decoder *dec);
+
+/**
  * Appends a layer of any registered kind; see ae_encoder_add_layer().
  * @param dec          the decoder (not part of a model)
  * @param type_name    a registered type name (only read)

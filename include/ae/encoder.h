@@ -259,6 +259,25 @@ AE_API int ae_encoder_add_batchnorm(ae_encoder *enc);
 AE_API int ae_encoder_add_batchnorm_ex(ae_encoder *enc, const ae_batchnorm_options *opts);
 
 /**
+ * Appends the Gaussian sampling layer of a variational autoencoder (since
+ * 1.1). Its input holds 2k values per sample, k means mu then k
+ * log-variances lv (a dense layer of 2k units with the identity activation
+ * is the usual source); it gives k values. In training it draws
+ * eps ~ N(0, I) from the training generator (the seed of the training
+ * options) and gives z = mu + exp(lv / 2) * eps, with the gradient of that
+ * reparameterisation; in inference (encode, reconstruct) it gives the mean
+ * mu. The KL term that pulls (mu, lv) towards N(0, I) is not part of the
+ * layer: the KL term arrives with the loss-term hook of the training
+ * interface (issue 14); until then the layer trains on the reconstruction
+ * loss alone. Saved and loaded as kind AE_LAYER_GAUSSIAN_SAMPLE.
+ * @param enc  the encoder (not part of a model)
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_SHAPE (the input has an odd
+ *         number of values), AE_ERR_STATE (the encoder belongs to a
+ *         model), AE_ERR_NOMEM.
+ */
+AE_API int ae_encoder_add_gaussian_sample(ae_encoder *enc);
+
+/**
  * Appends a layer of any registered kind (built-in or custom, see
  * ae/sys/layer.h) from its type name and config bytes. The layer holds a
  * reference to its kind: unregistering the kind later leaves it working.

@@ -3,7 +3,8 @@
  * @file ae/io.h
  * @brief Model files: save and load a model, an encoder or a decoder
  *        (optionally with the optimizer state, training settings and
- *        history, user metadata, a PCA and an anomaly detector) through a
+ *        history, user metadata, a PCA, an anomaly detector and a
+ *        nearest-neighbour index) through a
  *        path, a memory buffer or user callbacks; inspect a file.
  *
  * The byte layout, the limits a reader enforces and the compatibility
@@ -50,6 +51,7 @@
 #include "model.h"
 #include "optimizer.h"
 #include "pca.h"
+#include "search.h"
 #include "train.h"
 
 #ifdef __cplusplus
@@ -58,7 +60,10 @@ extern "C" {
 
 /** Format version libae writes (docs/format.md); it reads major 1. */
 #define AE_FILE_FORMAT_MAJOR 1
-#define AE_FILE_FORMAT_MINOR 0 /**< minor format version libae writes */
+/** The newest minor format version libae writes. A file says the lowest
+ *  minor that holds what it stores: 1 with an index (section KNNI, added in
+ *  1.1), else 0, so files without one stay 1.0 files. */
+#define AE_FILE_FORMAT_MINOR 1
 
 /** Largest file a reader accepts unless told a smaller limit. */
 #define AE_FILE_MAX_SIZE ((uint64_t)1 << 36)
@@ -119,11 +124,15 @@ typedef struct ae_save_options {
     const char *const *metadata_values; /**< metadata_count values */
     const ae_pca *pca;                  /**< a fitted PCA to store too, or NULL */
     const ae_detector *detector;        /**< an anomaly detector to store too, or NULL */
+    /* Appended in 1.1 */
+    /** A nearest-neighbour index to store too (section KNNI, format 1.1:
+     *  a 1.0 reader skips it and loads the rest), or NULL. */
+    const ae_index *index;
 } ae_save_options;
 
 /** Defaults: the network (and a model's history) only. */
 #define AE_SAVE_OPTIONS_INIT \
-    {sizeof(ae_save_options), NULL, NULL, 0, NULL, NULL, NULL, NULL}
+    {sizeof(ae_save_options), NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Saves a model (encoder, decoder and training history) to @p path,
@@ -267,6 +276,17 @@ AE_API int ae_pca_save(const ae_pca *pca, const char *path);
  */
 AE_API int ae_detector_save(const ae_detector *det, const char *path);
 
+/**
+ * Saves a nearest-neighbour index alone to @p path, atomically (a file
+ * without a network, format 1.1; ae_index_load() reads it). Attach it to
+ * an encoder or model file instead with ae_save_options.index. Safe while
+ * other threads search the index.
+ * @param idx   the index (only read, not kept)
+ * @param path  the file to create or replace
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_IO, AE_ERR_NOMEM.
+ */
+AE_API int ae_index_save(const ae_index *idx, const char *path);
+
 /* ------------------------------------------------------------------------ */
 /* Loading: shortcuts                                                       */
 /* ------------------------------------------------------------------------ */
@@ -277,6 +297,7 @@ AE_API int ae_encoder_load_v(ae_encoder **out, const char *path, unsigned header
 AE_API int ae_decoder_load_v(ae_decoder **out, const char *path, unsigned header_version);
 AE_API int ae_pca_load_v(ae_pca **out, const char *path, unsigned header_version);
 AE_API int ae_detector_load_v(ae_detector **out, const char *path, unsigned header_version);
+AE_API int ae_index_load_v(ae_index **out, const char *path, unsigned header_version);
 /** @endcond */
 
 /**
@@ -345,6 +366,20 @@ AE_API int ae_detector_load_v(ae_detector **out, const char *path, unsigned head
  * @return AE_OK or an error of those calls.
  */
 #define ae_detector_load(...) ae_detector_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
+
+/**
+ * Loads the nearest-neighbour index stored in a file: ae_file_open() +
+ * ae_file_load_index() + ae_file_close(). Thread-safe.
+ *
+ * Macro arguments: (out, path):
+ * - @p out (ae_index **): receives the index (untouched on failure). The
+ *   caller owns it: free it with ae_index_destroy().
+ * - @p path (const char *): the file, closed on return.
+ *
+ * @return AE_OK or an error of those calls (AE_ERR_INVALID for a NULL
+ *         argument, AE_ERR_VERSION for headers of another major version).
+ */
+#define ae_index_load(...) ae_index_load_v(__VA_ARGS__, AE_VERSION_NUMBER)
 
 /* ------------------------------------------------------------------------ */
 /* Loading and inspecting: the open file                                    */
@@ -526,6 +561,19 @@ AE_API int ae_file_load_pca(ae_pca **out, const ae_file *file);
 AE_API int ae_file_load_detector(ae_detector **out, const ae_file *file);
 
 /**
+ * Creates the nearest-neighbour index stored in the file (section KNNI;
+ * independent of the file), as ae_index_create() would from the stored
+ * vectors: the same results, bit for bit. Safe from several threads at
+ * once on the same file.
+ * @param[out] out  the index (untouched on failure). The caller owns it:
+ *                  free it with ae_index_destroy().
+ * @param file      the open file (only read)
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOT_FOUND (none stored),
+ *         AE_ERR_NOMEM.
+ */
+AE_API int ae_file_load_index(ae_index **out, const ae_file *file);
+
+/**
  * The recorded training settings: fills the scalar fields of @p out
  * (struct_size must be set, as AE_TRAIN_OPTIONS_INIT does; the pointer
  * fields become NULL).
@@ -598,11 +646,13 @@ typedef struct ae_file_info {
     uint64_t optimizer_steps;  /**< its step count */
     int has_pca;               /**< 1 when a PCA is stored */
     int has_detector;          /**< 1 when a detector is stored */
+    /* Appended in 1.1 */
+    int has_index;             /**< 1 when a nearest-neighbour index is stored (KNNI) */
 } ae_file_info;
 
 /** Initializer for ae_file_info. */
 #define AE_FILE_INFO_INIT \
-    {sizeof(ae_file_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+    {sizeof(ae_file_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** One layer record of an open file. Filled up to the caller's struct_size. */
 typedef struct ae_file_layer {

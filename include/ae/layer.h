@@ -45,6 +45,9 @@ enum ae_init {
 #define AE_LAYER_FLATTEN "flatten" /**< flatten layer */
 #define AE_LAYER_DROPOUT "dropout" /**< dropout layer */
 #define AE_LAYER_BATCHNORM "batchnorm" /**< batch normalization layer */
+/** Gaussian sampling layer of a variational autoencoder (since 1.1): takes
+ *  2k values (k means, then k log-variances) and gives k. */
+#define AE_LAYER_GAUSSIAN_SAMPLE "gaussian_sample"
 
 /** Default slope of AE_ACT_LEAKY_RELU (PyTorch's). */
 #define AE_LEAKY_RELU_SLOPE 0.01f

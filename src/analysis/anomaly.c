@@ -15,11 +15,11 @@
 
 #include "ae/anomaly.h"
 #include "core/core.h"
+#include "core/kernels.h"
 #include "data/dataset.h"
 #include "nn/nn.h"
 
-#define SCORE_CHUNK 256 /* samples reconstructed per call */
-#define BCE_EPS 1e-7    /* clamp of x~, as AE_LOSS_BCE */
+#define SCORE_CHUNK AE__CHUNK /* samples reconstructed per call */
 
 struct ae_detector {
     ae_detector_options opts;
@@ -44,30 +44,13 @@ static int score_valid(int kind)
     return kind == AE_SCORE_MSE || kind == AE_SCORE_MAE || kind == AE_SCORE_BCE;
 }
 
-/* Error of one sample of n values. */
+/* Error of one sample of n values: the mean of the loss's kernel. */
 static double sample_error(int kind, const float *x, const float *xr, size_t n)
 {
-    double sum = 0.0;
-    switch (kind) {
-    case AE_SCORE_MSE:
-        for (size_t j = 0; j < n; j++) {
-            double d = (double)xr[j] - (double)x[j];
-            sum += d * d;
-        }
-        break;
-    case AE_SCORE_MAE:
-        for (size_t j = 0; j < n; j++)
-            sum += fabs((double)xr[j] - (double)x[j]);
-        break;
-    default: /* AE_SCORE_BCE */
-        for (size_t j = 0; j < n; j++) {
-            double p = (double)xr[j], t = (double)x[j];
-            p = p < BCE_EPS ? BCE_EPS : p > 1.0 - BCE_EPS ? 1.0 - BCE_EPS : p;
-            sum -= t * log(p) + (1.0 - t) * log1p(-p);
-        }
-        break;
-    }
-    return sum / (double)n;
+    const int recon = kind == AE_SCORE_MSE   ? AE__RECON_SQUARED
+                      : kind == AE_SCORE_MAE ? AE__RECON_ABSOLUTE
+                                             : AE__RECON_BCE;
+    return ae__recon_sum(recon, xr, x, n, NULL, 0.0f) / (double)n;
 }
 
 int ae_score_compute(double *errors, int kind, const float *x, const float *xr, size_t count,

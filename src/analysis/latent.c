@@ -12,10 +12,11 @@
 #include "ae/latent.h"
 #include "analysis.h"
 #include "core/core.h"
+#include "core/kernels.h"
 #include "data/dataset.h"
 
 enum {
-    BATCH = 256,       /* samples encoded or decoded per call */
+    BATCH = AE__CHUNK, /* samples encoded or decoded per call */
     GAUSS_MAX = 16384  /* largest latent size for the Gaussian tools */
 };
 

@@ -7,12 +7,16 @@
  * them in groups of equal score, so tied scores enter a curve together as
  * one step: a tie between an anomaly and a normal sample counts one half in
  * the ROC AUC, and no order among tied samples can change either result.
+ *
+ * And the multi-class helpers of ae/metrics.h (argmax, accuracy, confusion
+ * matrix) a classification head on the encoder's code needs.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ae/anomaly.h"
+#include "ae/metrics.h"
 #include "core/core.h"
 
 typedef struct scored {
@@ -190,5 +194,88 @@ int ae_metrics_pr_auc(double *out, const double *scores, const int32_t *labels, 
     }
     ae__free(s);
     *out = ap;
+    return AE_OK;
+}
+
+/* ---- classification ------------------------------------------------------ */
+
+int ae_metrics_argmax(int32_t *classes, const float *scores, size_t count, size_t n_classes)
+{
+    static const char what[] = "ae_metrics_argmax";
+    if (classes == NULL || scores == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
+                         classes == NULL ? "classes" : "scores");
+    if (n_classes == 0 || n_classes > INT32_MAX)
+        return ae__error(AE_ERR_INVALID, "%s: %zu classes (expected 1 to %d)", what, n_classes,
+                         INT32_MAX);
+    int rc = ae__check_count(count, n_classes, sizeof(float), "count", what);
+    if (rc < 0)
+        return rc;
+    const size_t total = count * n_classes;
+    for (size_t i = 0; i < total; i++)
+        if (isnan(scores[i]))
+            return ae__error(AE_ERR_INVALID, "%s: score %zu of sample %zu is NaN", what,
+                             i % n_classes, i / n_classes);
+    for (size_t i = 0; i < count; i++) {
+        const float *row = scores + i * n_classes;
+        size_t best = 0;
+        for (size_t c = 1; c < n_classes; c++)
+            if (row[c] > row[best])
+                best = c;
+        classes[i] = (int32_t)best;
+    }
+    return AE_OK;
+}
+
+static int check_pairs(const int32_t *labels, const int32_t *predicted, size_t count,
+                       const char *what)
+{
+    if (labels == NULL || predicted == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
+                         labels == NULL ? "labels" : "predicted");
+    return ae__check_count(count, 1, sizeof(int32_t), "count", what);
+}
+
+int ae_metrics_accuracy(double *out, const int32_t *labels, const int32_t *predicted,
+                        size_t count)
+{
+    static const char what[] = "ae_metrics_accuracy";
+    if (out == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: out is NULL", what);
+    int rc = check_pairs(labels, predicted, count, what);
+    if (rc < 0)
+        return rc;
+    size_t right = 0;
+    for (size_t i = 0; i < count; i++)
+        right += labels[i] == predicted[i];
+    *out = (double)right / (double)count;
+    return AE_OK;
+}
+
+#define AE_CONFUSION_MAX_CLASSES 65536u
+
+int ae_metrics_confusion(size_t *matrix, const int32_t *labels, const int32_t *predicted,
+                         size_t count, size_t n_classes)
+{
+    static const char what[] = "ae_metrics_confusion";
+    if (matrix == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: matrix is NULL", what);
+    int rc = check_pairs(labels, predicted, count, what);
+    if (rc < 0)
+        return rc;
+    if (n_classes == 0)
+        return ae__error(AE_ERR_INVALID, "%s: n_classes is 0", what);
+    if (n_classes > AE_CONFUSION_MAX_CLASSES)
+        return ae__error(AE_ERR_LIMIT, "%s: %zu classes, at most %u", what, n_classes,
+                         AE_CONFUSION_MAX_CLASSES);
+    for (size_t i = 0; i < count; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= n_classes || predicted[i] < 0 ||
+            (size_t)predicted[i] >= n_classes)
+            return ae__error(AE_ERR_INVALID, "%s: sample %zu has label %d and prediction %d; "
+                             "classes are 0 to %zu", what, i, (int)labels[i], (int)predicted[i],
+                             n_classes - 1);
+    memset(matrix, 0, n_classes * n_classes * sizeof *matrix);
+    for (size_t i = 0; i < count; i++)
+        matrix[(size_t)labels[i] * n_classes + (size_t)predicted[i]]++;
     return AE_OK;
 }

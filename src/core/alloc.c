@@ -10,13 +10,14 @@
 #include <string.h>
 
 #include "core.h"
+#include "kernels.h"
 
 #define AE_ALIGN 64
 
 static void *libc_alloc(void *user, size_t size)
 {
     (void)user;
-    size_t rounded = (size + AE_ALIGN - 1) / AE_ALIGN * AE_ALIGN;
+    size_t rounded = ae__round_up(size, AE_ALIGN);
     return aligned_alloc(AE_ALIGN, rounded);
 }
 

@@ -14,10 +14,12 @@
 #define AE_IO_IO_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "ae/io.h"
 #include "ae/sys/layer.h"
 #include "core/core.h"
+#include "core/kernels.h"
 
 /* ---- format constants ---------------------------------------------------- */
 
@@ -54,57 +56,17 @@
 #define AE__SEC_OPTM AE__TYPE('O', 'P', 'T', 'M')
 #define AE__SEC_PCAS AE__TYPE('P', 'C', 'A', 'S')
 #define AE__SEC_DETC AE__TYPE('D', 'E', 'T', 'C')
+#define AE__SEC_KNNI AE__TYPE('K', 'N', 'N', 'I') /* format 1.1 */
 
 #define AE__INFO_SIZE 32u
 #define AE__TRAN_SIZE 48u
 #define AE__DETC_SIZE 48u
 #define AE__OPTM_HEADER 64u
 #define AE__PCAS_HEADER 64u
+#define AE__KNNI_HEADER 64u
 
-/* ---- little-endian fields ------------------------------------------------ */
-
-static inline void ae__le16(unsigned char *p, uint16_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-static inline void ae__le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static inline void ae__le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static inline uint16_t ae__rd16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t ae__rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t ae__rd64(const unsigned char *p)
-{
-    return (uint64_t)ae__rd32(p) | (uint64_t)ae__rd32(p + 4) << 32;
-}
-static inline float ae__rdf32(const unsigned char *p)
-{
-    uint32_t v = ae__rd32(p);
-    float f;
-    __builtin_memcpy(&f, &v, 4);
-    return f;
-}
-static inline double ae__rdf64(const unsigned char *p)
-{
-    uint64_t v = ae__rd64(p);
-    double d;
-    __builtin_memcpy(&d, &v, 8);
-    return d;
-}
-static inline uint64_t ae__align64(uint64_t n) { return (n + 63) / 64 * 64; }
+/* File offsets round up to 64 bytes (tensor data alignment). */
+static inline uint64_t ae__align64(uint64_t n) { return ae__round_up(n, 64); }
 
 /* The format's one finiteness rule (docs/format.md): a binary32 whose
  * exponent bits are all ones (NaN or infinity) is refused. The reader
@@ -302,8 +264,56 @@ struct ae_file {
 int ae__file_parse(unsigned char *bytes, size_t len, uint64_t extra, int check_crc,
                    ae_file **out, const char *who);
 
+/* The KNNI section (src/io/knni.c): validates its payload; finds the
+ * validated section of a parsed file (NULL when it has none); writes the
+ * payload of idx. struct ae_file keeps nothing of it: its layout is in the
+ * 1.0 ABI baseline's debug information, so it does not grow. */
+int ae__knni_parse(const ae__io_section *s, const char *who);
+const ae__io_section *ae__knni_find(const ae_file *f);
+int ae__knni_emit(ae__sink *s, const ae_index *idx);
+
 /* The fuzz target parses with CRC checks off to reach the deeper checks
  * (a mutated file rarely keeps valid CRCs); the library never does. */
 int ae__file_open_unchecked(ae_file **out, const void *data, size_t size);
+
+
+/* ---- loaders (load.c, load_model.c, load_analysis.c) --------------------- */
+
+/* n little-endian float32 values into dst. */
+static inline void ae__copy_f32le(float *dst, const unsigned char *src, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(dst, src, n * sizeof *dst);
+#else
+    for (size_t i = 0; i < n; i++)
+        dst[i] = ae__rdf32(src + 4 * i);
+#endif
+}
+
+/* "a model", "an encoder alone", ... for messages. */
+const char *ae__file_kind_text(int kind);
+/* Builds network `which` (0 encoder, 1 decoder) of f into a new handle of
+ * `size` bytes whose first member is its ae__net. */
+int ae__load_net(const ae_file *f, int which, void **out, size_t size, const char *who);
+
+/* The body of a path shortcut (ae_model_load() ...): opens path, loads with
+ * fn(&obj, file), closes. Needs out, path and header_version in scope. */
+#define AE__LOAD_SHORTCUT(type, fn, who)                                          \
+    do {                                                                 \
+        ae_file *f;                                                      \
+        type *obj;                                                       \
+        int rc = ae__check_header(header_version, who);                  \
+        if (rc < 0)                                                      \
+            return rc;                                                   \
+        if (out == NULL || path == NULL)                                 \
+            return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who); \
+        if ((rc = ae_file_open_v(&f, path, NULL, header_version)) < 0)   \
+            return rc;                                                   \
+        rc = fn(&obj, f);                                                \
+        ae_file_close(f);                                                \
+        if (rc == AE_OK)                                                 \
+            *out = obj;                                                  \
+        return rc;                                                       \
+    } while (0)
 
 #endif

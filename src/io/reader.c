@@ -108,12 +108,13 @@ typedef struct parser {
 
 enum {
     S_INFO, S_USER, S_TRAN, S_HIST, S_ENCR, S_DECR, S_XTRA, S_TENS, S_DATA, S_OPTM, S_PCAS,
-    S_DETC, S_COUNT
+    S_DETC, S_KNNI, S_COUNT
 };
 
 static const uint32_t known_types[S_COUNT] = {
     AE__SEC_INFO, AE__SEC_USER, AE__SEC_TRAN, AE__SEC_HIST, AE__SEC_ENCR, AE__SEC_DECR,
     AE__SEC_XTRA, AE__SEC_TENS, AE__SEC_DATA, AE__SEC_OPTM, AE__SEC_PCAS, AE__SEC_DETC,
+    AE__SEC_KNNI,
 };
 
 /* Format a section reference: "section 3 'TENS' (offset 1216)". */
@@ -942,6 +943,8 @@ static int parse_all(parser *ps)
         return rc;
     if (ps->sec[S_DETC] && (rc = parse_detc(ps, ps->sec[S_DETC])) < 0)
         return rc;
+    if (ps->sec[S_KNNI] && (rc = ae__knni_parse(ps->sec[S_KNNI], ps->who)) < 0)
+        return rc;
     return AE_OK;
 }
 
@@ -1107,6 +1110,7 @@ int ae_file_get_info(const ae_file *f, ae_file_info *out)
     i.optimizer_steps = f->has_optimizer ? f->opt_steps : 0;
     i.has_pca = f->has_pca;
     i.has_detector = f->has_detector;
+    i.has_index = ae__knni_find(f) != NULL;
     return ae__fill_struct(out, &i, sizeof i, INFO_1_0, who);
 }
 

@@ -251,6 +251,8 @@ int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char 
     a->path = path;
     a->cap = n + 64;
     a->tmp = ae__alloc(a->cap);
+    if (a->tmp != NULL)
+        a->tmp[0] = '\0'; /* no name yet: an early abort unlinks nothing */
     char *dir = dir_of(path);
     if (a->tmp == NULL || dir == NULL) {
         ae__free(dir);

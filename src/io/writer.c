@@ -61,6 +61,7 @@ struct job {
     ae_detector_options det;
     double det_threshold;
     int det_fitted;
+    uint32_t minor;            /* format minor: the lowest that holds the file */
     /* sections */
     section_out sec[16];
     size_t n_sec;
@@ -119,11 +120,6 @@ static int check_finite(const job *j, const float *x, size_t count, uint32_t net
                      isnan(x[bad]) ? "NaN" : "infinite");
 }
 
-static int extra_slots(const ae__kind *k)
-{
-    return (k->vt.extra_size != NULL) + (k->vt.extra_save != NULL) + (k->vt.extra_load != NULL);
-}
-
 static int gather_net(job *j, uint32_t which)
 {
     ae__net *net = j->nets[which];
@@ -148,9 +144,7 @@ static int gather_net(job *j, uint32_t which)
             r->layer = (uint32_t)i;
             r->role = (uint32_t)state;
             r->index = (uint32_t)index;
-            r->view.struct_size = sizeof r->view;
-            int rc = ae__layer_status(state ? l->kind->vt.state_get(l->state, index, &r->view)
-                                            : l->kind->vt.param_get(l->state, index, &r->view));
+            int rc = ae__kind_tensor(l->kind, l->state, state, index, &r->view);
             if (rc < 0)
                 return rc;
             if (r->view.value == NULL)
@@ -163,12 +157,9 @@ static int gather_net(job *j, uint32_t which)
                 return rc;
             j->n_tensors++;
         }
-        /* Extra state through the optional slots: all three or none. */
-        int slots = extra_slots(l->kind);
-        if (slots != 0 && slots != 3)
-            return ae__error(AE_ERR_INVALID, "%s: layer kind '%s' sets only %d of extra_size, "
-                             "extra_save and extra_load", j->who, l->kind->name, slots);
-        size_t size = slots ? l->kind->vt.extra_size(l->state) : 0;
+        /* Extra state through the optional slots (registration takes all
+         * three or none). */
+        size_t size = ae__kind_extra_size(l->kind, l->state);
         if (size == 0)
             continue;
         if (size > AE_LAYER_STATE_MAX)
@@ -182,7 +173,7 @@ static int gather_net(job *j, uint32_t which)
         e->layer = (uint32_t)i;
         e->size = size;
         j->n_extras++;
-        int rc = ae__layer_status(l->kind->vt.extra_save(l->state, e->bytes, size));
+        int rc = ae__kind_extra_save(l->kind, l->state, e->bytes, size);
         if (rc < 0)
             return rc;
     }
@@ -407,7 +398,7 @@ static int emit_net(ae__sink *s, const ae__net *net)
         const ae__layer *l = &net->layers[i];
         size_t nl = strlen(l->kind->name);
         if ((rc = ae__emit_u32(s, (uint32_t)nl)) < 0 || (rc = ae__emit(s, l->kind->name, nl)) < 0 ||
-            (rc = ae__emit_u32(s, l->kind->vt.type_version)) < 0 ||
+            (rc = ae__emit_u32(s, ae__kind_version(l->kind))) < 0 ||
             (rc = put_shape(s, &l->out)) < 0 || (rc = ae__emit_u32(s, (uint32_t)l->n_tensors)) < 0 ||
             (rc = ae__emit_u32(s, (uint32_t)l->n_states)) < 0 ||
             (rc = ae__emit_u32(s, (uint32_t)l->config_size)) < 0 ||
@@ -559,6 +550,8 @@ static int emit_pcas(ae__sink *s, const job *j)
     return ae__emit_doubles(s, j->pca_var, j->pca_k);
 }
 
+static int emit_knni(ae__sink *s, const job *j) { return ae__knni_emit(s, j->o.index); }
+
 static int emit_detc(ae__sink *s, const job *j)
 {
     unsigned char b[AE__DETC_SIZE];
@@ -612,7 +605,7 @@ static int write_all(job *j, ae__sink *s, uint64_t file_size)
     memset(h, 0, sizeof h);
     memcpy(h, AE__MAGIC, AE__MAGIC_SIZE);
     ae__le16(h + 8, AE_FILE_FORMAT_MAJOR);
-    ae__le16(h + 10, AE_FILE_FORMAT_MINOR);
+    ae__le16(h + 10, (uint16_t)j->minor);
     ae__le32(h + 12, AE__BOM);
     ae__le32(h + 16, AE__HEADER_SIZE);
     ae__le32(h + 28, (uint32_t)j->n_sec);
@@ -705,6 +698,10 @@ static int save(int kind, const ae__net *enc, const ae__net *dec, const ae_model
         add_section(&j, AE__SEC_PCAS, 0, emit_pcas);
     if (j.o.detector != NULL)
         add_section(&j, AE__SEC_DETC, 0, emit_detc);
+    if (j.o.index != NULL) { /* format 1.1; may-ignore: a 1.0 reader skips it */
+        add_section(&j, AE__SEC_KNNI, 0, emit_knni);
+        j.minor = 1;
+    }
 
     uint64_t file_size;
     if ((rc = measure(&j, &file_size)) < 0)
@@ -892,5 +889,19 @@ int ae_detector_save(const ae_detector *det, const char *path)
         return rc;
     ae_save_options o = AE_SAVE_OPTIONS_INIT;
     o.detector = det;
+    return save(AE_FILE_NONE, NULL, NULL, NULL, &o, &d, who);
+}
+
+int ae_index_save(const ae_index *idx, const char *path)
+{
+    static const char who[] = "ae_index_save";
+    dest d;
+    if (idx == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: index is NULL", who);
+    int rc = to_path(path, &d, who);
+    if (rc < 0)
+        return rc;
+    ae_save_options o = AE_SAVE_OPTIONS_INIT;
+    o.index = idx;
     return save(AE_FILE_NONE, NULL, NULL, NULL, &o, &d, who);
 }

@@ -5,9 +5,11 @@
  */
 #include <string.h>
 
-#include "activation_math.h"
+#include "core/kernels.h"
 #include "core/core.h"
 #include "layer.h"
+
+#define AE__ACTIVATION_CONFIG_SIZE 8 /* activation, slope */
 
 typedef struct activation {
     size_t size; /* floats per sample */
@@ -15,10 +17,13 @@ typedef struct activation {
     float slope;
 } activation;
 
-void ae__activation_config(unsigned char out[AE__ACTIVATION_CONFIG_SIZE], int act, float slope)
+/* The adder's value is the activation; the slope is the default. */
+size_t ae__activation_config(unsigned char *out, const void *opts);
+size_t ae__activation_config(unsigned char *out, const void *opts)
 {
-    ae__put_u32(out, (uint32_t)act);
-    ae__put_f32(out + 4, slope);
+    ae__le32(out, (uint32_t)*(const int *)opts);
+    ae__lef32(out + 4, AE_LEAKY_RELU_SLOPE);
+    return AE__ACTIVATION_CONFIG_SIZE;
 }
 
 static int activation_create(void **state, ae_shape *output, const ae_layer_create_args *args)
@@ -26,10 +31,10 @@ static int activation_create(void **state, ae_shape *output, const ae_layer_crea
     if (args->config_size != AE__ACTIVATION_CONFIG_SIZE || args->config == NULL)
         return ae__error(AE_ERR_INVALID, "activation: config is %zu bytes, expected %d",
                          args->config_size, AE__ACTIVATION_CONFIG_SIZE);
-    uint32_t act = ae__get_u32(args->config);
-    float slope = ae__get_f32((const unsigned char *)args->config + 4);
+    uint32_t act = ae__rd32(args->config);
+    float slope = ae__rdf32((const unsigned char *)args->config + 4);
     if (!ae__activation_valid((int)act))
-        return ae__error(AE_ERR_INVALID, "activation: unknown activation %u", act);
+        return ae__error(AE_ERR_INVALID, "activation: unknown activation %d", (int)act);
     if (!(slope >= 0.0f && slope <= 1e6f))
         return ae__error(AE_ERR_INVALID, "activation: leaky slope %g must be finite and >= 0",
                          (double)slope);

@@ -25,17 +25,21 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__BATCHNORM_CONFIG_SIZE 8 /* f32 momentum, f32 epsilon */
+
 typedef struct batchnorm {
     size_t c, s;        /* channels, values per channel per sample */
     float momentum, eps;
     float *gamma, *beta, *dgamma, *dbeta, *rmean, *rvar; /* c each, one block */
 } batchnorm;
 
-void ae__batchnorm_config(unsigned char out[AE__BATCHNORM_CONFIG_SIZE],
-                          const ae_batchnorm_options *o)
+size_t ae__batchnorm_config(unsigned char *out, const void *opts);
+size_t ae__batchnorm_config(unsigned char *out, const void *opts)
 {
-    ae__put_f32(out, o->momentum);
-    ae__put_f32(out + 4, o->epsilon);
+    const ae_batchnorm_options *o = opts;
+    ae__lef32(out, o->momentum);
+    ae__lef32(out + 4, o->epsilon);
+    return AE__BATCHNORM_CONFIG_SIZE;
 }
 
 static int batchnorm_create(void **state, ae_shape *output, const ae_layer_create_args *args)
@@ -43,8 +47,8 @@ static int batchnorm_create(void **state, ae_shape *output, const ae_layer_creat
     if (args->config == NULL || args->config_size != AE__BATCHNORM_CONFIG_SIZE)
         return ae__error(AE_ERR_INVALID, "batchnorm: config is %zu bytes, expected %d",
                          args->config_size, AE__BATCHNORM_CONFIG_SIZE);
-    float momentum = ae__get_f32(args->config);
-    float eps = ae__get_f32((const unsigned char *)args->config + 4);
+    float momentum = ae__rdf32(args->config);
+    float eps = ae__rdf32((const unsigned char *)args->config + 4);
     if (!(momentum >= 0.0f && momentum <= 1.0f))
         return ae__error(AE_ERR_INVALID, "batchnorm: momentum %g, expected 0 to 1", (double)momentum);
     if (!(eps > 0.0f && isfinite(eps)))

@@ -54,40 +54,44 @@ typedef struct conv2d {
     float *b, *db;    /* oc, or NULL */
 } conv2d;
 
-static void put_common(unsigned char *out, uint32_t filters, uint32_t kh, uint32_t kw,
-                       uint32_t sh, uint32_t sw, uint32_t dh, uint32_t dw, int padding,
-                       const uint32_t pads[4])
+/* Both options structs start with the same twelve fields: the blob's first
+ * 48 bytes. */
+#define CONV_HEAD(o)                                                                       \
+    {(o)->filters,  (o)->kernel_h,   (o)->kernel_w,   (o)->stride_h,  (o)->stride_w,      \
+     (o)->dilation_h, (o)->dilation_w, (uint32_t)(o)->padding, (o)->pad_top,                \
+     (o)->pad_bottom, (o)->pad_left, (o)->pad_right}
+
+/* Writes the head, then the fused activation's four fields at byte `tail`;
+ * returns the blob's size. */
+static size_t put_conv(unsigned char *out, const uint32_t head[12], size_t tail, int act,
+                       int init, int use_bias, float slope)
 {
-    const uint32_t v[8] = {filters, kh, kw, sh, sw, dh, dw, (uint32_t)padding};
-    for (int i = 0; i < 8; i++)
-        ae__put_u32(out + 4 * i, v[i]);
-    for (int i = 0; i < 4; i++)
-        ae__put_u32(out + 32 + 4 * i, pads[i]);
+    for (int i = 0; i < 12; i++)
+        ae__le32(out + 4 * i, head[i]);
+    ae__le32(out + tail, (uint32_t)act);
+    ae__le32(out + tail + 4, (uint32_t)init);
+    ae__le32(out + tail + 8, (uint32_t)use_bias);
+    ae__lef32(out + tail + 12, slope);
+    return tail + 16;
 }
 
-void ae__conv2d_config(unsigned char out[AE__CONV2D_CONFIG_SIZE], const ae_conv2d_options *o)
+size_t ae__conv2d_config(unsigned char *out, const void *opts);
+size_t ae__conv2d_config(unsigned char *out, const void *opts)
 {
-    const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
-    put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
-               o->dilation_h, o->dilation_w, o->padding, pads);
-    ae__put_u32(out + 48, (uint32_t)o->activation);
-    ae__put_u32(out + 52, (uint32_t)o->init);
-    ae__put_u32(out + 56, (uint32_t)o->use_bias);
-    ae__put_f32(out + 60, o->slope);
+    const ae_conv2d_options *o = opts;
+    const uint32_t head[12] = CONV_HEAD(o);
+    return put_conv(out, head, 48, o->activation, o->init, o->use_bias, o->slope);
 }
 
-void ae__conv2d_transpose_config(unsigned char out[AE__CONV2D_TRANSPOSE_CONFIG_SIZE],
-                                 const ae_conv2d_transpose_options *o)
+/* The transpose's output padding sits between the head and the tail. */
+size_t ae__conv2d_transpose_config(unsigned char *out, const void *opts);
+size_t ae__conv2d_transpose_config(unsigned char *out, const void *opts)
 {
-    const uint32_t pads[4] = {o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
-    put_common(out, o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w,
-               o->dilation_h, o->dilation_w, o->padding, pads);
-    ae__put_u32(out + 48, (uint32_t)o->output_padding_h);
-    ae__put_u32(out + 52, (uint32_t)o->output_padding_w);
-    ae__put_u32(out + 56, (uint32_t)o->activation);
-    ae__put_u32(out + 60, (uint32_t)o->init);
-    ae__put_u32(out + 64, (uint32_t)o->use_bias);
-    ae__put_f32(out + 68, o->slope);
+    const ae_conv2d_transpose_options *o = opts;
+    const uint32_t head[12] = CONV_HEAD(o);
+    ae__le32(out + 48, (uint32_t)o->output_padding_h);
+    ae__le32(out + 52, (uint32_t)o->output_padding_w);
+    return put_conv(out, head, 56, o->activation, o->init, o->use_bias, o->slope);
 }
 
 static void conv2d_destroy(void *state)
@@ -102,28 +106,15 @@ static void conv2d_destroy(void *state)
 static int conv2d_create(void **state, ae_shape *output, const ae_layer_create_args *args)
 {
     static const char who[] = "conv2d";
-    char buf[64];
     ae__conv_cfg c;
-    int rc = ae__conv_cfg_parse(who, args->config, args->config_size, 0, &c);
+    ae__conv_geom g;
+    int rc = ae__conv_setup(who, args, 0, &c, &g);
     if (rc < 0)
         return rc;
-    if (args->input.rank != 3)
-        return ae__error(AE_ERR_SHAPE, "conv2d: input shape %s is not {C, H, W}",
-                         ae__shape_str(&args->input, buf, sizeof buf));
-    ae__conv_geom g;
-    memset(&g, 0, sizeof g);
     g.c = args->input.dims[0];
     g.h = args->input.dims[1];
     g.w = args->input.dims[2];
-    g.kh = c.kh;
-    g.kw = c.kw;
-    g.sh = c.sh;
-    g.sw = c.sw;
-    g.dh = c.dh;
-    g.dw = c.dw;
     size_t pb = c.pb, pr = c.pr;
-    g.ph = c.pt;
-    g.pw = c.pl;
     if ((rc = ae__conv_axis(who, "height", g.h, g.kh, g.sh, g.dh, c.padding, &g.ph, &pb, &g.oh)) < 0 ||
         (rc = ae__conv_axis(who, "width", g.w, g.kw, g.sw, g.dw, c.padding, &g.pw, &pr, &g.ow)) < 0)
         return rc;
@@ -164,17 +155,11 @@ static int conv2d_create(void **state, ae_shape *output, const ae_layer_create_a
     l->act = c.act;
     l->slope = c.slope;
     l->use_bias = c.use_bias;
-    l->w = ae__calloc(2 * wn + (c.use_bias ? 2 * c.filters : 0), sizeof(float));
-    if (l->w == NULL) {
+    if (ae__weight_bias_alloc(wn, c.use_bias ? c.filters : 0, c.init, ckk, c.filters * g.kh * g.kw,
+                              args->rng, &l->w, &l->dw, &l->b, &l->db) < 0) {
         ae__free(l);
         return AE_ERR_NOMEM;
     }
-    l->dw = l->w + wn;
-    if (c.use_bias) {
-        l->b = l->dw + wn;
-        l->db = l->b + c.filters;
-    }
-    ae__init_weights(l->w, wn, ckk, c.filters * g.kh * g.kw, c.init, args->rng);
     memset(output, 0, sizeof *output);
     output->rank = 3;
     output->dims[0] = (uint32_t)c.filters;
@@ -270,7 +255,7 @@ static void few_forward(const conv2d *l, size_t batch, const float *x, float *y,
                 memcpy(yo + h * OW, a + h * wp, OW * sizeof(float));
         }
     }
-    ae__vactivate(l->act, l->slope, y, batch * l->out_size);
+    ae__activate(l->act, l->slope, y, batch * l->out_size);
 }
 
 static void few_backward(conv2d *l, size_t batch, const float *x, const float *y,
@@ -346,7 +331,7 @@ static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, 
             ae__gemm(0, 0, l->oc, ld, l->ckk, 1.0f, l->w, l->ckk, a, ld, 0.0f, tmp, ld);
             ae__scatter_cm(tmp, ld, gb, l->oc, ohw, l->b, ys);
         }
-        ae__vactivate(l->act, l->slope, ys, gb * l->out_size);
+        ae__activate(l->act, l->slope, ys, gb * l->out_size);
     }
     return AE_OK;
 }

@@ -50,28 +50,15 @@ static void convt_destroy(void *state)
 static int convt_create(void **state, ae_shape *output, const ae_layer_create_args *args)
 {
     static const char who[] = "conv2d_transpose";
-    char buf[64];
     ae__conv_cfg c;
-    int rc = ae__conv_cfg_parse(who, args->config, args->config_size, 1, &c);
+    ae__conv_geom g;
+    int rc = ae__conv_setup(who, args, 1, &c, &g);
     if (rc < 0)
         return rc;
-    if (args->input.rank != 3)
-        return ae__error(AE_ERR_SHAPE, "conv2d_transpose: input shape %s is not {C, H, W}",
-                         ae__shape_str(&args->input, buf, sizeof buf));
-    ae__conv_geom g;
-    memset(&g, 0, sizeof g);
     const size_t cin = args->input.dims[0];
     g.c = c.filters;
     g.oh = args->input.dims[1];
     g.ow = args->input.dims[2];
-    g.kh = c.kh;
-    g.kw = c.kw;
-    g.sh = c.sh;
-    g.sw = c.sw;
-    g.dh = c.dh;
-    g.dw = c.dw;
-    g.ph = c.pt;
-    g.pw = c.pl;
     if ((rc = ae__conv_transpose_axis(who, "height", g.oh, g.kh, g.sh, g.dh, c.padding, &g.ph,
                                       c.pb, c.oph, &g.h)) < 0 ||
         (rc = ae__conv_transpose_axis(who, "width", g.ow, g.kw, g.sw, g.dw, c.padding, &g.pw, c.pr,
@@ -99,17 +86,11 @@ static int convt_create(void **state, ae_shape *output, const ae_layer_create_ar
     l->act = c.act;
     l->slope = c.slope;
     l->use_bias = c.use_bias;
-    l->w = ae__calloc(2 * wn + (c.use_bias ? 2 * c.filters : 0), sizeof(float));
-    if (l->w == NULL) {
+    if (ae__weight_bias_alloc(wn, c.use_bias ? c.filters : 0, c.init, ckk, cin * g.kh * g.kw,
+                              args->rng, &l->w, &l->dw, &l->b, &l->db) < 0) {
         ae__free(l);
         return AE_ERR_NOMEM;
     }
-    l->dw = l->w + wn;
-    if (c.use_bias) {
-        l->b = l->dw + wn;
-        l->db = l->b + c.filters;
-    }
-    ae__init_weights(l->w, wn, ckk, cin * g.kh * g.kw, c.init, args->rng);
     memset(output, 0, sizeof *output);
     output->rank = 3;
     output->dims[0] = (uint32_t)c.filters;
@@ -177,7 +158,7 @@ static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, f
                 memset(yi, 0, l->out_size * sizeof(float));
             ae__col2im(&l->g, col + i * ihw, ld, yi);
         }
-        ae__vactivate(l->act, l->slope, ys, gb * l->out_size);
+        ae__activate(l->act, l->slope, ys, gb * l->out_size);
     }
     return AE_OK;
 }

@@ -8,9 +8,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "activation_math.h"
+#include "core/kernels.h"
 #include "core/core.h"
 #include "layer.h"
+
+#define AE__DENSE_CONFIG_SIZE 20 /* units, activation, init, use_bias, slope */
 
 typedef struct dense {
     size_t in, out;
@@ -21,13 +23,16 @@ typedef struct dense {
     float *b, *db; /* out (NULL without bias) */
 } dense;
 
-void ae__dense_config(unsigned char out[AE__DENSE_CONFIG_SIZE], const ae_dense_options *o)
+size_t ae__dense_config(unsigned char *out, const void *opts);
+size_t ae__dense_config(unsigned char *out, const void *opts)
 {
-    ae__put_u32(out, o->units);
-    ae__put_u32(out + 4, (uint32_t)o->activation);
-    ae__put_u32(out + 8, (uint32_t)o->init);
-    ae__put_u32(out + 12, (uint32_t)o->use_bias);
-    ae__put_f32(out + 16, o->slope);
+    const ae_dense_options *o = opts;
+    ae__le32(out, o->units);
+    ae__le32(out + 4, (uint32_t)o->activation);
+    ae__le32(out + 8, (uint32_t)o->init);
+    ae__le32(out + 12, (uint32_t)o->use_bias);
+    ae__lef32(out + 16, o->slope);
+    return AE__DENSE_CONFIG_SIZE;
 }
 
 static void dense_destroy(void *state)
@@ -45,19 +50,19 @@ static int dense_create(void **state, ae_shape *output, const ae_layer_create_ar
         return ae__error(AE_ERR_INVALID, "dense: config is %zu bytes, expected %d",
                          args->config_size, AE__DENSE_CONFIG_SIZE);
     const unsigned char *c = args->config;
-    uint32_t units = ae__get_u32(c), act = ae__get_u32(c + 4), init = ae__get_u32(c + 8);
-    uint32_t use_bias = ae__get_u32(c + 12);
-    float slope = ae__get_f32(c + 16);
+    uint32_t units = ae__rd32(c), act = ae__rd32(c + 4), init = ae__rd32(c + 8);
+    uint32_t use_bias = ae__rd32(c + 12);
+    float slope = ae__rdf32(c + 16);
     size_t in = ae__shape_size(&args->input), size;
 
     if (units == 0 || units > (uint32_t)INT32_MAX)
         return ae__error(AE_ERR_INVALID, "dense: units is %u, expected 1 to 2^31-1", units);
     if (!ae__activation_valid((int)act))
-        return ae__error(AE_ERR_INVALID, "dense: unknown activation %u", act);
+        return ae__error(AE_ERR_INVALID, "dense: unknown activation %d", (int)act);
     if (init > AE_INIT_HE_NORMAL)
-        return ae__error(AE_ERR_INVALID, "dense: unknown initializer %u", init);
+        return ae__error(AE_ERR_INVALID, "dense: unknown initializer %d", (int)init);
     if (use_bias > 1)
-        return ae__error(AE_ERR_INVALID, "dense: use_bias is %u, expected 0 or 1", use_bias);
+        return ae__error(AE_ERR_INVALID, "dense: use_bias is %d, expected 0 or 1", (int)use_bias);
     if (!(slope >= 0.0f && slope <= 1e6f))
         return ae__error(AE_ERR_INVALID, "dense: leaky slope %g must be finite and >= 0", (double)slope);
     if (!ae__mul_size(in, units, &size) || size > (size_t)INT32_MAX)
@@ -71,19 +76,11 @@ static int dense_create(void **state, ae_shape *output, const ae_layer_create_ar
     d->act = (int)act;
     d->slope = slope;
     d->use_bias = (int)use_bias;
-    /* One block: w, dw, then b, db. */
-    size_t total = 2 * size + (use_bias ? 2 * (size_t)units : 0);
-    d->w = ae__calloc(total, sizeof(float));
-    if (d->w == NULL) {
+    if (ae__weight_bias_alloc(size, use_bias ? units : 0, (int)init, in, units, args->rng, &d->w,
+                              &d->dw, &d->b, &d->db) < 0) {
         ae__free(d);
         return AE_ERR_NOMEM;
     }
-    d->dw = d->w + size;
-    if (use_bias) {
-        d->b = d->dw + size;
-        d->db = d->b + units;
-    }
-    ae__init_weights(d->w, size, in, units, (int)init, args->rng);
     output->rank = 1;
     memset(output->dims, 0, sizeof output->dims);
     output->dims[0] = units;

@@ -14,15 +14,19 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__DROPOUT_CONFIG_SIZE 4 /* f32 rate */
+
 typedef struct dropout {
     size_t size;        /* floats per sample */
     float rate, scale;  /* scale = 1 / (1 - rate) */
     uint64_t threshold; /* a value is dropped when its 24 random bits are below it */
 } dropout;
 
-void ae__dropout_config(unsigned char out[AE__DROPOUT_CONFIG_SIZE], const ae_dropout_options *o)
+size_t ae__dropout_config(unsigned char *out, const void *opts);
+size_t ae__dropout_config(unsigned char *out, const void *opts)
 {
-    ae__put_f32(out, o->rate);
+    ae__lef32(out, ((const ae_dropout_options *)opts)->rate);
+    return AE__DROPOUT_CONFIG_SIZE;
 }
 
 static int dropout_create(void **state, ae_shape *output, const ae_layer_create_args *args)
@@ -30,7 +34,7 @@ static int dropout_create(void **state, ae_shape *output, const ae_layer_create_
     if (args->config == NULL || args->config_size != AE__DROPOUT_CONFIG_SIZE)
         return ae__error(AE_ERR_INVALID, "dropout: config is %zu bytes, expected %d",
                          args->config_size, AE__DROPOUT_CONFIG_SIZE);
-    float rate = ae__get_f32(args->config);
+    float rate = ae__rdf32(args->config);
     if (!(rate >= 0.0f && rate < 1.0f))
         return ae__error(AE_ERR_INVALID, "dropout: rate %g, expected 0 <= rate < 1", (double)rate);
     dropout *d = ae__alloc(sizeof *d);

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "activation_math.h"
+#include "core/kernels.h"
 #include "core/core.h"
 #include "im2col.h"
 #include "layer.h"
@@ -27,7 +27,7 @@ int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int tra
     const unsigned char *c = config;
     uint32_t f[18];
     for (size_t i = 0; i < want / 4; i++)
-        f[i] = ae__get_u32(c + 4 * i);
+        f[i] = ae__rd32(c + 4 * i);
     const size_t tail = transpose ? 14 : 12; /* index of activation */
     static const char *const names[7] = {"filters", "kernel_h", "kernel_w", "stride_h",
                                          "stride_w", "dilation_h", "dilation_w"};
@@ -38,8 +38,8 @@ int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int tra
             return ae__error(AE_ERR_INVALID, "%s: %s is %u, expected 1 to %u", who, names[i], f[i],
                              AE_SPATIAL_MAX);
     if (f[7] > AE_PAD_EXPLICIT)
-        return ae__error(AE_ERR_INVALID, "%s: unknown padding mode %u (0 valid, 1 same, 2 explicit)",
-                         who, f[7]);
+        return ae__error(AE_ERR_INVALID, "%s: unknown padding mode %d (0 valid, 1 same, 2 explicit)",
+                         who, (int)f[7]);
     for (int i = 8; i < 12; i++) {
         if (f[i] > AE_SPATIAL_MAX)
             return ae__error(AE_ERR_INVALID, "%s: pad %u exceeds %u", who, f[i], AE_SPATIAL_MAX);
@@ -63,13 +63,13 @@ int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int tra
         o->opw = (int32_t)f[13];
     }
     uint32_t act = f[tail], init = f[tail + 1], use_bias = f[tail + 2];
-    float slope = ae__get_f32(c + 4 * (tail + 3));
+    float slope = ae__rdf32(c + 4 * (tail + 3));
     if (!ae__activation_valid((int)act))
-        return ae__error(AE_ERR_INVALID, "%s: unknown activation %u", who, act);
+        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, (int)act);
     if (init > AE_INIT_HE_NORMAL)
-        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %u", who, init);
+        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %d", who, (int)init);
     if (use_bias > 1)
-        return ae__error(AE_ERR_INVALID, "%s: use_bias is %u, expected 0 or 1", who, use_bias);
+        return ae__error(AE_ERR_INVALID, "%s: use_bias is %d, expected 0 or 1", who, (int)use_bias);
     if (!(slope >= 0.0f && slope <= 1e6f))
         return ae__error(AE_ERR_INVALID, "%s: leaky slope %g must be finite and >= 0", who,
                          (double)slope);
@@ -89,6 +89,28 @@ int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int tra
     o->init = (int)init;
     o->use_bias = (int)use_bias;
     o->slope = slope;
+    return AE_OK;
+}
+
+int ae__conv_setup(const char *who, const ae_layer_create_args *args, int transpose,
+                   ae__conv_cfg *c, ae__conv_geom *g)
+{
+    char buf[64];
+    int rc = ae__conv_cfg_parse(who, args->config, args->config_size, transpose, c);
+    if (rc < 0)
+        return rc;
+    if (args->input.rank != 3)
+        return ae__error(AE_ERR_SHAPE, "%s: input shape %s is not {C, H, W}", who,
+                         ae__shape_str(&args->input, buf, sizeof buf));
+    memset(g, 0, sizeof *g);
+    g->kh = c->kh;
+    g->kw = c->kw;
+    g->sh = c->sh;
+    g->sw = c->sw;
+    g->dh = c->dh;
+    g->dw = c->dw;
+    g->ph = c->pt;
+    g->pw = c->pl;
     return AE_OK;
 }
 

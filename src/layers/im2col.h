@@ -19,8 +19,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "activation_math.h"
+#include "core/kernels.h"
 #include "ae/sys/layer.h"
+
+/* Config blobs of the convolutions (little-endian u32/f32 fields): filters, kh,
+ * kw, sh, sw, dh, dw, padding, pad top, bottom, left, right, [transpose: i32
+ * output_padding h, w,] activation, init, use_bias, slope. */
+#define AE__CONV2D_CONFIG_SIZE 64
+#define AE__CONV2D_TRANSPOSE_CONFIG_SIZE 72
 
 typedef struct ae__conv_geom {
     size_t c, h, w;     /* image side: channels and size */
@@ -45,6 +51,13 @@ typedef struct ae__conv_cfg {
  * AE_OK or AE_ERR_INVALID with a message naming `who` and the field. */
 int ae__conv_cfg_parse(const char *who, const void *config, size_t size, int transpose,
                        ae__conv_cfg *out);
+
+/* A convolution's create(): decodes and checks its config (as above) and its
+ * {C, H, W} input (AE_ERR_SHAPE otherwise), and fills the geometry the
+ * config gives (kernel, stride, dilation, top and left pads); the image and
+ * grid sizes are the caller's. */
+int ae__conv_setup(const char *who, const ae_layer_create_args *args, int transpose,
+                   ae__conv_cfg *c, ae__conv_geom *g);
 
 /* One axis of a convolution or pooling: computes the output length and the
  * leading/trailing pads for `padding` (ae_padding); explicit pads come in
@@ -81,117 +94,5 @@ void ae__scatter_cm(const float *src, size_t ld, size_t count, size_t ch, size_t
 /* Samples per group so that a group's column matrix of `col_floats_per_sample`
  * floats per sample stays near the cache budget; at least 1. */
 size_t ae__conv_group(size_t col_floats_per_sample, size_t batch);
-
-/* ---- element-wise helpers -------------------------------------------------
- * Loops in blocks of 8 with a fixed trip count: GCC vectorizes them even at
- * -O2 (whose cost model leaves loops of unknown length scalar), and the
- * relu comparisons become max instructions instead of branches that random
- * signs keep mispredicting. */
-
-static inline void ae__vfill(float *restrict d, float v, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++)
-            d[i + k] = v;
-    for (; i < n; i++)
-        d[i] = v;
-}
-
-static inline void ae__vadd(float *restrict d, const float *restrict s, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++)
-            d[i + k] += s[i + k];
-    for (; i < n; i++)
-        d[i] += s[i];
-}
-
-static inline void ae__vadd_scalar(float *restrict d, float v, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++)
-            d[i + k] += v;
-    for (; i < n; i++)
-        d[i] += v;
-}
-
-static inline float ae__vsum(const float *restrict s, size_t n)
-{
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++)
-            acc[k] += s[i + k];
-    float t = 0.0f;
-    for (; i < n; i++)
-        t += s[i];
-    return t + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
-/* d[i] += a * s[i] */
-static inline void ae__vaxpy(float *restrict d, float a, const float *restrict s, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++)
-            d[i + k] += a * s[i + k];
-    for (; i < n; i++)
-        d[i] += a * s[i];
-}
-
-/* sum of a[i] * b[i] */
-static inline float ae__vdot(const float *restrict a, const float *restrict b, size_t n)
-{
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++)
-            acc[k] += a[i + k] * b[i + k];
-    float t = 0.0f;
-    for (; i < n; i++)
-        t += a[i] * b[i];
-    return t + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
-/* ae__activate with branch-free, vectorized relu and leaky relu. */
-static inline void ae__vactivate(int act, float slope, float *restrict y, size_t n)
-{
-    size_t i = 0;
-    if (act == AE_ACT_RELU) {
-        for (; i + 8 <= n; i += 8)
-            for (size_t k = 0; k < 8; k++)
-                y[i + k] = y[i + k] > 0.0f ? y[i + k] : 0.0f;
-    } else if (act == AE_ACT_LEAKY_RELU) {
-        for (; i + 8 <= n; i += 8)
-            for (size_t k = 0; k < 8; k++)
-                y[i + k] = y[i + k] > 0.0f ? y[i + k] : slope * y[i + k];
-    }
-    ae__activate(act, slope, y + i, n - i);
-}
-
-/* ae__activation_grad likewise; dx must not alias y or dy. */
-static inline void ae__vactivation_grad(int act, float slope, const float *restrict y,
-                                        const float *restrict dy, float *restrict dx, size_t n)
-{
-    size_t i = 0;
-    /* both operands loaded first: a select of values, not of loads */
-    if (act == AE_ACT_RELU) {
-        for (; i + 8 <= n; i += 8)
-            for (size_t k = 0; k < 8; k++) {
-                const float g = dy[i + k], v = y[i + k];
-                dx[i + k] = v > 0.0f ? g : 0.0f;
-            }
-    } else if (act == AE_ACT_LEAKY_RELU) {
-        for (; i + 8 <= n; i += 8)
-            for (size_t k = 0; k < 8; k++) {
-                const float g = dy[i + k], v = y[i + k];
-                dx[i + k] = v > 0.0f ? g : slope * g;
-            }
-    }
-    ae__activation_grad(act, slope, y + i, dy + i, dx + i, n - i);
-}
 
 #endif

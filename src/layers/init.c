@@ -37,6 +37,20 @@ void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int ini
     }
 }
 
+int ae__weight_bias_alloc(size_t wn, size_t nb, int init, size_t fan_in, size_t fan_out,
+                          ae_rng *rng, float **w, float **dw, float **b, float **db)
+{
+    float *block = ae__calloc(2 * wn + 2 * nb, sizeof(float)); /* sizes checked by the kinds */
+    if (block == NULL)
+        return AE_ERR_NOMEM;
+    *w = block;
+    *dw = block + wn;
+    *b = nb ? block + 2 * wn : NULL;
+    *db = nb ? block + 2 * wn + nb : NULL;
+    ae__init_weights(block, wn, fan_in, fan_out, init, rng);
+    return AE_OK;
+}
+
 int ae__weight_bias_view(const char *who, size_t index, ae_param_view *v, float *w, float *dw,
                          const ae_shape *wshape, float *b, float *db, size_t nb)
 {

@@ -11,6 +11,8 @@
 
 #include "ae/layer.h"
 #include "ae/sys/layer.h"
+#include "core/core.h"
+#include "core/kernels.h"
 
 typedef struct ae__kind {
     ae_layer_vtable vt;  /* full-size copy; slots past the user's size are NULL */
@@ -28,75 +30,80 @@ void ae__kind_release(ae__kind *kind);
 /* Fills n weights from `init` (ae_init) with the given fans. */
 void ae__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init, ae_rng *rng);
 
+/* One block for a weight tensor of wn values and a bias of nb (0: none),
+ * each followed by its gradient: *w, *dw, *b, *db (b and db NULL without a
+ * bias). The weights are drawn from `init` with the given fans, the rest is
+ * zero. AE_OK or AE_ERR_NOMEM; free with ae__free(*w). */
+int ae__weight_bias_alloc(size_t wn, size_t nb, int init, size_t fan_in, size_t fan_out,
+                          ae_rng *rng, float **w, float **dw, float **b, float **db);
+
 /* param_get for a layer with one weight tensor of shape wshape and a bias
  * of nb values (b NULL: no bias): index 0 is "weight", 1 is "bias". */
 int ae__weight_bias_view(const char *who, size_t index, ae_param_view *v, float *w, float *dw,
                          const ae_shape *wshape, float *b, float *db, size_t nb);
 
-/* The built-in kinds' vtables (one file each). */
-extern const ae_layer_vtable ae__dense_vtable;
-extern const ae_layer_vtable ae__activation_vtable;
-extern const ae_layer_vtable ae__conv2d_vtable;
-extern const ae_layer_vtable ae__conv2d_transpose_vtable;
-extern const ae_layer_vtable ae__maxpool2d_vtable;
-extern const ae_layer_vtable ae__upsample2d_vtable;
-extern const ae_layer_vtable ae__reshape_vtable;
-extern const ae_layer_vtable ae__flatten_vtable;
-extern const ae_layer_vtable ae__dropout_vtable;
-extern const ae_layer_vtable ae__batchnorm_vtable;
+/* ---- the catalogue of built-in kinds (catalog.c) ---------------------- */
 
-/* Config blobs of the built-in kinds (little-endian u32/f32 fields). */
-#define AE__DENSE_CONFIG_SIZE 20      /* units, activation, init, use_bias, slope */
-#define AE__ACTIVATION_CONFIG_SIZE 8  /* activation, slope */
-void ae__dense_config(unsigned char out[AE__DENSE_CONFIG_SIZE], const ae_dense_options *o);
-void ae__activation_config(unsigned char out[AE__ACTIVATION_CONFIG_SIZE], int act, float slope);
+/*
+ * One row per built-in kind: everything the library knows about it besides
+ * its own file. The adders (ae__net_add_builtin), the registry, the loaders
+ * and the tests read this table; docs/custom-layers.md lists what adding a
+ * kind takes.
+ */
+typedef struct ae__builtin {
+    const ae_layer_vtable *vt; /* the kind's vtable (its type_name is the key) */
+    const char *opts_null;     /* the message when the adder passes NULL ("dense options are NULL") */
+    size_t opts_size;          /* bytes of it in this library (0: the kind takes nothing) */
+    size_t opts_oldest;        /* a versioned options struct's oldest (1.0) size; 0: a plain value */
+    const void *defaults;      /* the struct's AE_*_OPTIONS_INIT value (versioned structs) */
+    /* Writes the config blob from the options (taken at our size, defaults
+     * filled); returns its size, at most AE__CONFIG_BUF. The kind's create()
+     * validates the blob: that is the one place options are checked. */
+    size_t (*config)(unsigned char *out, const void *opts);
+} ae__builtin;
 
-/* Spatial kinds. Each create() validates its blob again (blobs also come
- * from model files); the ae__*_config writers take validated options. */
-#define AE__CONV2D_CONFIG_SIZE 64     /* filters, kh, kw, sh, sw, dh, dw, padding, pad top,
-                                         bottom, left, right, activation, init, use_bias, slope */
-#define AE__CONV2D_TRANSPOSE_CONFIG_SIZE 72 /* as conv2d, with i32 output_padding h, w
-                                               after the pads */
-#define AE__POOL2D_CONFIG_SIZE 36     /* pool h, w, stride h, w, padding, pad t, b, l, r */
-#define AE__UPSAMPLE2D_CONFIG_SIZE 8  /* size h, w */
-#define AE__RESHAPE_CONFIG_SIZE 20    /* rank, dims[4] */
-#define AE__DROPOUT_CONFIG_SIZE 4     /* f32 rate */
-#define AE__BATCHNORM_CONFIG_SIZE 8   /* f32 momentum, f32 epsilon */
-void ae__conv2d_config(unsigned char out[AE__CONV2D_CONFIG_SIZE], const ae_conv2d_options *o);
-void ae__conv2d_transpose_config(unsigned char out[AE__CONV2D_TRANSPOSE_CONFIG_SIZE],
-                                 const ae_conv2d_transpose_options *o);
-void ae__pool2d_config(unsigned char out[AE__POOL2D_CONFIG_SIZE], const ae_pool2d_options *o);
-void ae__upsample2d_config(unsigned char out[AE__UPSAMPLE2D_CONFIG_SIZE],
-                           const ae_upsample2d_options *o);
-void ae__reshape_config(unsigned char out[AE__RESHAPE_CONFIG_SIZE], const ae_shape *shape);
-void ae__dropout_config(unsigned char out[AE__DROPOUT_CONFIG_SIZE], const ae_dropout_options *o);
-void ae__batchnorm_config(unsigned char out[AE__BATCHNORM_CONFIG_SIZE],
-                          const ae_batchnorm_options *o);
+/* Largest options struct and config blob a built-in kind has. */
+#define AE__OPTS_BUF 128
+#define AE__CONFIG_BUF 128
 
-/* Little-endian field access for config blobs and files. */
-static inline void ae__put_u32(unsigned char *p, uint32_t v)
+extern const ae__builtin ae__builtins[];
+extern const size_t ae__builtin_count;
+/* Their registry entries, row for row (filled once by the registry). */
+extern ae__kind ae__builtin_kinds[];
+/* The row of a built-in kind, or NULL. */
+const ae__builtin *ae__builtin_find(const char *type_name);
+
+/* ---- calls into a kind (kind.c): the only code that reads kind->vt ----- */
+
+/* A layer callback's return value as a libae status: AE_OK and the pinned
+ * AE_ERR_* codes pass through; anything else (a positive value, an unknown
+ * negative one) becomes AE_ERR_INVALID. */
+static inline int ae__layer_status(int rc)
 {
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
+    return rc == AE_OK || (rc < 0 && rc >= AE__ERR_LOWEST) ? rc : AE_ERR_INVALID;
 }
-static inline uint32_t ae__get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline void ae__put_f32(unsigned char *p, float f)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, &f, 4);
-    ae__put_u32(p, v);
-}
-static inline float ae__get_f32(const unsigned char *p)
-{
-    uint32_t v = ae__get_u32(p);
-    float f;
-    __builtin_memcpy(&f, &v, 4);
-    return f;
-}
+
+int ae__kind_create(const ae__kind *k, void **state, ae_shape *out, const ae_layer_create_args *a);
+void ae__kind_destroy(const ae__kind *k, void *state);
+unsigned ae__kind_version(const ae__kind *k);
+/* 1 when the kind trains (has backward()). */
+int ae__kind_trains(const ae__kind *k);
+size_t ae__kind_workspace(const ae__kind *k, const void *state, size_t batch);
+/* forward()/backward() with ctx->user_data set to the kind's; statuses mapped. */
+int ae__kind_forward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x, float *y);
+int ae__kind_backward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x,
+                      const float *y, const float *dy, float *dx);
+/* The layer's own loss term after a training forward() (the loss_term
+ * slot, appended in 1.1): *loss is 0 when the kind has none. */
+int ae__kind_loss_term(const ae__kind *k, void *state, ae_layer_ctx *ctx, double *loss);
+/* Parameter tensors (state == 0) or state tensors (1): count and views. */
+size_t ae__kind_tensor_count(const ae__kind *k, const void *state, int is_state);
+/* Clears *v, sets its struct_size and asks the kind; status mapped. */
+int ae__kind_tensor(const ae__kind *k, void *state, int is_state, size_t index, ae_param_view *v);
+/* Extra state: 1 when the kind keeps some (all three slots set). */
+int ae__kind_has_extra(const ae__kind *k);
+size_t ae__kind_extra_size(const ae__kind *k, const void *state);
+int ae__kind_extra_save(const ae__kind *k, const void *state, void *buf, size_t size);
+int ae__kind_extra_load(const ae__kind *k, void *state, const void *buf, size_t size);
 
 #endif

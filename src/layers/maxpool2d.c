@@ -18,18 +18,25 @@
 #include "im2col.h"
 #include "layer.h"
 
+#define AE__POOL2D_CONFIG_SIZE 36 /* pool h, w, stride h, w, padding, pad t, b, l, r */
+
 typedef struct maxpool {
     size_t c, h, w, oh, ow;
     size_t kh, kw, sh, sw, ph, pw;
     size_t in_size, out_size;
 } maxpool;
 
-void ae__pool2d_config(unsigned char out[AE__POOL2D_CONFIG_SIZE], const ae_pool2d_options *o)
+/* The stored config names the stride (0 in the options: the pool size). */
+size_t ae__maxpool2d_config(unsigned char *out, const void *opts);
+size_t ae__maxpool2d_config(unsigned char *out, const void *opts)
 {
-    const uint32_t v[9] = {o->pool_h,  o->pool_w,     o->stride_h,  o->stride_w, (uint32_t)o->padding,
+    const ae_pool2d_options *o = opts;
+    const uint32_t v[9] = {o->pool_h,  o->pool_w,     o->stride_h ? o->stride_h : o->pool_h,
+                           o->stride_w ? o->stride_w : o->pool_w, (uint32_t)o->padding,
                            o->pad_top, o->pad_bottom, o->pad_left, o->pad_right};
     for (int i = 0; i < 9; i++)
-        ae__put_u32(out + 4 * i, v[i]);
+        ae__le32(out + 4 * i, v[i]);
+    return AE__POOL2D_CONFIG_SIZE;
 }
 
 static int maxpool_create(void **state, ae_shape *output, const ae_layer_create_args *args)
@@ -44,13 +51,13 @@ static int maxpool_create(void **state, ae_shape *output, const ae_layer_create_
         return ae__error(AE_ERR_INVALID, "maxpool2d: config is %zu bytes, expected %d",
                          args->config_size, AE__POOL2D_CONFIG_SIZE);
     for (int i = 0; i < 9; i++)
-        f[i] = ae__get_u32((const unsigned char *)args->config + 4 * i);
+        f[i] = ae__rd32((const unsigned char *)args->config + 4 * i);
     for (int i = 0; i < 4; i++)
         if ((f[i] == 0 && i < 2) || f[i] > AE_SPATIAL_MAX)
             return ae__error(AE_ERR_INVALID, "maxpool2d: %s is %u, expected %d to %u", names[i],
                              f[i], i < 2 ? 1 : 0, AE_SPATIAL_MAX);
     if (f[4] > AE_PAD_EXPLICIT)
-        return ae__error(AE_ERR_INVALID, "maxpool2d: unknown padding mode %u", f[4]);
+        return ae__error(AE_ERR_INVALID, "maxpool2d: unknown padding mode %d", (int)f[4]);
     for (int i = 5; i < 9; i++) {
         uint32_t half = f[i < 7 ? 0 : 1] / 2;
         if (f[i] != 0 && f[4] != AE_PAD_EXPLICIT)

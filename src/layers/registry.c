@@ -17,7 +17,6 @@ typedef struct custom_kind {
     struct custom_kind *next;
 } custom_kind;
 
-static ae__kind builtins[10];
 static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static custom_kind *customs;
@@ -30,27 +29,20 @@ static void builtin_fill(ae__kind *k, const ae_layer_vtable *vt)
     k->builtin = 1;
 }
 
+/* The catalogue's kinds as registry entries, in catalogue order. */
 static void builtins_init(void)
 {
-    builtin_fill(&builtins[0], &ae__dense_vtable);
-    builtin_fill(&builtins[1], &ae__activation_vtable);
-    builtin_fill(&builtins[2], &ae__conv2d_vtable);
-    builtin_fill(&builtins[3], &ae__conv2d_transpose_vtable);
-    builtin_fill(&builtins[4], &ae__maxpool2d_vtable);
-    builtin_fill(&builtins[5], &ae__upsample2d_vtable);
-    builtin_fill(&builtins[6], &ae__reshape_vtable);
-    builtin_fill(&builtins[7], &ae__flatten_vtable);
-    builtin_fill(&builtins[8], &ae__dropout_vtable);
-    builtin_fill(&builtins[9], &ae__batchnorm_vtable);
+    for (size_t i = 0; i < ae__builtin_count; i++)
+        builtin_fill(&ae__builtin_kinds[i], ae__builtins[i].vt);
 }
 
 static ae__kind *builtin_find(const char *name)
 {
+    const ae__builtin *b = ae__builtin_find(name);
+    if (b == NULL)
+        return NULL;
     pthread_once(&builtins_once, builtins_init);
-    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-        if (strcmp(builtins[i].name, name) == 0)
-            return &builtins[i];
-    return NULL;
+    return &ae__builtin_kinds[b - ae__builtins];
 }
 
 /* Caller holds the lock. */

@@ -12,15 +12,29 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__RESHAPE_CONFIG_SIZE 20 /* rank, dims[4] */
+
 typedef struct reshape {
     size_t size; /* floats per sample */
 } reshape;
 
-void ae__reshape_config(unsigned char out[AE__RESHAPE_CONFIG_SIZE], const ae_shape *shape)
+size_t ae__reshape_config(unsigned char *out, const void *opts);
+size_t ae__reshape_config(unsigned char *out, const void *opts)
 {
-    ae__put_u32(out, shape->rank);
+    const ae_shape *shape = opts;
+    ae__le32(out, shape->rank);
     for (int i = 0; i < AE_MAX_RANK; i++)
-        ae__put_u32(out + 4 + 4 * i, shape->dims[i]);
+        ae__le32(out + 4 + 4 * i, shape->dims[i]);
+    return AE__RESHAPE_CONFIG_SIZE;
+}
+
+/* flatten takes no config. */
+size_t ae__flatten_config(unsigned char *out, const void *opts);
+size_t ae__flatten_config(unsigned char *out, const void *opts)
+{
+    (void)out;
+    (void)opts;
+    return 0;
 }
 
 static int make(void **state, size_t size)
@@ -40,9 +54,9 @@ static int reshape_create(void **state, ae_shape *output, const ae_layer_create_
     if (args->config == NULL || args->config_size != AE__RESHAPE_CONFIG_SIZE)
         return ae__error(AE_ERR_INVALID, "reshape: config is %zu bytes, expected %d",
                          args->config_size, AE__RESHAPE_CONFIG_SIZE);
-    s.rank = ae__get_u32(args->config);
+    s.rank = ae__rd32(args->config);
     for (int i = 0; i < AE_MAX_RANK; i++)
-        s.dims[i] = ae__get_u32((const unsigned char *)args->config + 4 + 4 * i);
+        s.dims[i] = ae__rd32((const unsigned char *)args->config + 4 + 4 * i);
     int rc = ae__shape_check(&s, "reshape");
     if (rc < 0)
         return rc;

@@ -11,16 +11,20 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__UPSAMPLE2D_CONFIG_SIZE 8 /* size h, w */
+
 typedef struct upsample {
     size_t planes; /* channels per sample */
     size_t h, w, sh, sw;
 } upsample;
 
-void ae__upsample2d_config(unsigned char out[AE__UPSAMPLE2D_CONFIG_SIZE],
-                           const ae_upsample2d_options *o)
+size_t ae__upsample2d_config(unsigned char *out, const void *opts);
+size_t ae__upsample2d_config(unsigned char *out, const void *opts)
 {
-    ae__put_u32(out, o->size_h);
-    ae__put_u32(out + 4, o->size_w);
+    const ae_upsample2d_options *o = opts;
+    ae__le32(out, o->size_h);
+    ae__le32(out + 4, o->size_w);
+    return AE__UPSAMPLE2D_CONFIG_SIZE;
 }
 
 static int upsample_create(void **state, ae_shape *output, const ae_layer_create_args *args)
@@ -29,7 +33,7 @@ static int upsample_create(void **state, ae_shape *output, const ae_layer_create
     if (args->config == NULL || args->config_size != AE__UPSAMPLE2D_CONFIG_SIZE)
         return ae__error(AE_ERR_INVALID, "upsample2d: config is %zu bytes, expected %d",
                          args->config_size, AE__UPSAMPLE2D_CONFIG_SIZE);
-    uint32_t sh = ae__get_u32(args->config), sw = ae__get_u32((const unsigned char *)args->config + 4);
+    uint32_t sh = ae__rd32(args->config), sw = ae__rd32((const unsigned char *)args->config + 4);
     if (sh == 0 || sw == 0 || sh > AE_SPATIAL_MAX || sw > AE_SPATIAL_MAX)
         return ae__error(AE_ERR_INVALID, "upsample2d: size %u x %u, each must be 1 to %u", sh, sw,
                          AE_SPATIAL_MAX);

@@ -3,7 +3,9 @@
  * describe.c - ae_layer_describe(): a built-in kind's config blob as text
  * ("filters=16 kernel=3x3 stride=2x2 padding=same activation=relu"), for
  * ae-inspect and anyone reading a model file. The layouts are the ones the
- * ae__*_config() writers in src/layers produce (src/layers/layer.h).
+ * ae__<kind>_config() writers of the catalogue (src/layers/catalog.c)
+ * produce; model files store them, so they never change for a type
+ * version (type version 1 of every built-in kind here).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +13,21 @@
 
 #include "ae/params.h"
 #include "core/core.h"
+#include "core/kernels.h"
 #include "layers/layer.h"
+
+/* Config bytes per kind (little-endian u32/f32 fields, listed at each use). */
+enum {
+    CFG_DENSE = 20,            /* units, activation, init, use_bias, slope */
+    CFG_ACTIVATION = 8,        /* activation, slope */
+    CFG_CONV2D = 64,           /* common 48, activation, init, use_bias, slope */
+    CFG_CONV2D_TRANSPOSE = 72, /* common 48, output padding h, w, activation, init, bias, slope */
+    CFG_POOL2D = 36,           /* pool h, w, stride h, w, padding, pads t, b, l, r */
+    CFG_UPSAMPLE2D = 8,        /* size h, w */
+    CFG_RESHAPE = 20,          /* rank, dims[4] */
+    CFG_DROPOUT = 4,           /* rate */
+    CFG_BATCHNORM = 8          /* momentum, epsilon */
+};
 
 typedef struct text {
     char *buf;
@@ -80,24 +96,24 @@ int ae_layer_describe(const char *type_name, const void *config, size_t config_s
     const unsigned char *c = config;
     text t = {buf, size, 0};
     size_t want;
-    if (strcmp(type_name, AE_LAYER_DENSE) == 0 && (want = AE__DENSE_CONFIG_SIZE) == config_size) {
+    if (strcmp(type_name, AE_LAYER_DENSE) == 0 && (want = CFG_DENSE) == config_size) {
         unsigned char act[8];
         memcpy(act, c + 4, 4);
         memcpy(act + 4, c + 16, 4);
         put(&t, "units=%u", ae__get_u32(c));
         weights(&t, act, ae__get_u32(c + 8), ae__get_u32(c + 12));
     } else if (strcmp(type_name, AE_LAYER_ACTIVATION) == 0 &&
-               (want = AE__ACTIVATION_CONFIG_SIZE) == config_size) {
+               (want = CFG_ACTIVATION) == config_size) {
         activation(&t, c);
     } else if (strcmp(type_name, AE_LAYER_CONV2D) == 0 &&
-               (want = AE__CONV2D_CONFIG_SIZE) == config_size) {
+               (want = CFG_CONV2D) == config_size) {
         unsigned char act[8];
         memcpy(act, c + 48, 4);
         memcpy(act + 4, c + 60, 4);
         conv_common(&t, c);
         weights(&t, act, ae__get_u32(c + 52), ae__get_u32(c + 56));
     } else if (strcmp(type_name, AE_LAYER_CONV2D_TRANSPOSE) == 0 &&
-               (want = AE__CONV2D_TRANSPOSE_CONFIG_SIZE) == config_size) {
+               (want = CFG_CONV2D_TRANSPOSE) == config_size) {
         unsigned char act[8];
         memcpy(act, c + 56, 4);
         memcpy(act + 4, c + 68, 4);
@@ -109,7 +125,7 @@ int ae_layer_describe(const char *type_name, const void *config, size_t config_s
             put(&t, " output_padding=%dx%d", (int)oph, (int)opw);
         weights(&t, act, ae__get_u32(c + 60), ae__get_u32(c + 64));
     } else if (strcmp(type_name, AE_LAYER_MAXPOOL2D) == 0 &&
-               (want = AE__POOL2D_CONFIG_SIZE) == config_size) {
+               (want = CFG_POOL2D) == config_size) {
         static const char *const pads[] = {"valid", "same", "explicit"};
         const uint32_t padding = ae__get_u32(c + 16);
         put(&t, "pool=%ux%u stride=%ux%u padding=%s", ae__get_u32(c), ae__get_u32(c + 4),
@@ -118,22 +134,24 @@ int ae_layer_describe(const char *type_name, const void *config, size_t config_s
             put(&t, "(%u,%u,%u,%u)", ae__get_u32(c + 20), ae__get_u32(c + 24), ae__get_u32(c + 28),
                 ae__get_u32(c + 32));
     } else if (strcmp(type_name, AE_LAYER_UPSAMPLE2D) == 0 &&
-               (want = AE__UPSAMPLE2D_CONFIG_SIZE) == config_size) {
+               (want = CFG_UPSAMPLE2D) == config_size) {
         put(&t, "size=%ux%u", ae__get_u32(c), ae__get_u32(c + 4));
     } else if (strcmp(type_name, AE_LAYER_RESHAPE) == 0 &&
-               (want = AE__RESHAPE_CONFIG_SIZE) == config_size) {
+               (want = CFG_RESHAPE) == config_size) {
         const uint32_t rank = ae__get_u32(c);
         put(&t, "shape={");
         for (uint32_t i = 0; i < rank && i < AE_MAX_RANK; i++)
             put(&t, "%s%u", i ? ", " : "", ae__get_u32(c + 4 + 4 * i));
         put(&t, "}");
-    } else if (strcmp(type_name, AE_LAYER_FLATTEN) == 0 && (want = 0) == config_size) {
+    } else if ((strcmp(type_name, AE_LAYER_FLATTEN) == 0 ||
+                strcmp(type_name, AE_LAYER_GAUSSIAN_SAMPLE) == 0) &&
+               (want = 0) == config_size) {
         /* nothing to tell */
     } else if (strcmp(type_name, AE_LAYER_DROPOUT) == 0 &&
-               (want = AE__DROPOUT_CONFIG_SIZE) == config_size) {
+               (want = CFG_DROPOUT) == config_size) {
         put(&t, "rate=%g", (double)ae__get_f32(c));
     } else if (strcmp(type_name, AE_LAYER_BATCHNORM) == 0 &&
-               (want = AE__BATCHNORM_CONFIG_SIZE) == config_size) {
+               (want = CFG_BATCHNORM) == config_size) {
         put(&t, "momentum=%g epsilon=%g", (double)ae__get_f32(c), (double)ae__get_f32(c + 4));
     } else {
         return ae__error(AE_ERR_NOT_FOUND,

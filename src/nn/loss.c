@@ -112,29 +112,37 @@ static double squared_error(const float *restrict pred, const float *restrict ta
     return sum;
 }
 
-double ae__loss(int loss, const float *pred, const float *target, size_t n, float *grad,
-                double scale)
+double ae__recon_sum(int kind, const float *pred, const float *target, size_t n, float *grad,
+                     float g)
 {
     double sum = 0.0;
-    const float g = (float)(1.0 / scale);
-    if (loss == AE_LOSS_MSE)
-        return squared_error(pred, target, n, grad, 2.0f * g) / scale;
-    if (loss == AE_LOSS_BCE) {
+    switch (kind) {
+    case AE__RECON_SQUARED:
+        return squared_error(pred, target, n, grad, 2.0f * g);
+    case AE__RECON_ABSOLUTE:
         for (size_t i = 0; i < n; i++) {
-            float p = fminf(fmaxf(pred[i], AE_BCE_EPS), 1.0f - AE_BCE_EPS), t = target[i];
+            const float d = pred[i] - target[i];
+            sum += fabs((double)d);
+            if (grad != NULL)
+                grad[i] = d > 0.0f ? g : d < 0.0f ? -g : 0.0f;
+        }
+        return sum;
+    default: /* AE__RECON_BCE */
+        for (size_t i = 0; i < n; i++) {
+            const float p = fminf(fmaxf(pred[i], AE_BCE_EPS), 1.0f - AE_BCE_EPS), t = target[i];
             sum -= (double)t * log((double)p) + (1.0 - (double)t) * log(1.0 - (double)p);
             if (grad != NULL)
                 grad[i] = g * (p - t) / (p * (1.0f - p));
         }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            float d = pred[i] - target[i];
-            sum += (double)d * (double)d;
-            if (grad != NULL)
-                grad[i] = 2.0f * g * d;
-        }
+        return sum;
     }
-    return sum / scale;
+}
+
+double ae__loss(int loss, const float *pred, const float *target, size_t n, float *grad,
+                double scale)
+{
+    const int kind = loss == AE_LOSS_BCE ? AE__RECON_BCE : AE__RECON_SQUARED;
+    return ae__recon_sum(kind, pred, target, n, grad, (float)(1.0 / scale)) / scale;
 }
 
 const char *ae_loss_name(int loss)

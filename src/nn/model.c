@@ -81,7 +81,7 @@ int ae_model_reconstruct(const ae_model *model, const float *x, size_t count, fl
 
 int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, double *out_loss)
 {
-    enum { CHUNK = 256 };
+    enum { CHUNK = AE__CHUNK };
     if (model == NULL || ds == NULL || out_loss == NULL)
         return ae__error(AE_ERR_INVALID, "ae_model_evaluate: model, dataset or out_loss is NULL");
     if (!ae__loss_known(loss))

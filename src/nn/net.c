@@ -8,9 +8,6 @@
 
 #include "net.h"
 
-/* Samples per inference chunk: bounds scratch memory for large inputs. */
-#define AE_CHUNK 256
-
 int ae__net_init(ae__net *net, const ae_shape *input, uint64_t seed, const char *who)
 {
     int rc = ae__shape_check(input, who);
@@ -26,8 +23,8 @@ int ae__net_init(ae__net *net, const ae_shape *input, uint64_t seed, const char 
 
 static void layer_fini(ae__layer *l)
 {
-    if (l->kind != NULL && l->state != NULL)
-        l->kind->vt.destroy(l->state);
+    if (l->kind != NULL)
+        ae__kind_destroy(l->kind, l->state);
     ae__kind_release(l->kind);
     ae__free(l->config);
 }
@@ -38,6 +35,20 @@ void ae__net_fini(ae__net *net)
         layer_fini(&net->layers[i]);
     ae__free(net->layers);
     memset(net, 0, sizeof *net);
+}
+
+/* A built-in kind's create() speaks for itself ("dense: units is 0"); the
+ * public adder's name goes first, so a mistake reads the same whichever
+ * check finds it. (A custom kind's message reaches the caller as it is.) */
+static void prefix_error(int rc, const char *who)
+{
+    char detail[256];
+    size_t n = strlen(who);
+    const char *msg = ae_last_error();
+    if (rc == AE_ERR_NOMEM || (strncmp(msg, who, n) == 0 && msg[n] == ':'))
+        return;
+    snprintf(detail, sizeof detail, "%s", msg);
+    ae__error(rc, "%s: %s", who, detail[0] ? detail : ae_strerror(rc));
 }
 
 int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t config_size,
@@ -90,7 +101,7 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
     args.user_data = l.kind->user_data;
     l.in = net->output;
     ae_rng saved = net->rng; /* a failed add leaves the init stream untouched */
-    rc = ae__layer_status(l.kind->vt.create(&l.state, &l.out, &args));
+    rc = ae__kind_create(l.kind, &l.state, &l.out, &args);
     if (rc == AE_OK && l.state == NULL)
         rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' create returned no state", who, type_name);
     if (rc < 0) {
@@ -107,28 +118,17 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
     }
     l.in_size = ae__shape_size(&l.in);
     l.out_size = ae__shape_size(&l.out);
-    l.n_tensors = l.kind->vt.param_count ? l.kind->vt.param_count(l.state) : 0;
-    for (size_t t = 0; t < l.n_tensors; t++) {
+    l.n_tensors = ae__kind_tensor_count(l.kind, l.state, 0);
+    l.n_states = ae__kind_tensor_count(l.kind, l.state, 1);
+    for (size_t t = 0; t < l.n_tensors + l.n_states; t++) {
+        const int state = t >= l.n_tensors;
+        const size_t index = state ? t - l.n_tensors : t;
         ae_param_view v;
-        memset(&v, 0, sizeof v);
-        v.struct_size = sizeof v;
-        if ((rc = l.kind->vt.param_get(l.state, t, &v)) != AE_OK || v.value == NULL || v.grad == NULL ||
-            v.count == 0) {
+        if (ae__kind_tensor(l.kind, l.state, state, index, &v) != AE_OK || v.value == NULL ||
+            (!state && v.grad == NULL) || v.count == 0) {
             net->rng = saved;
-            rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' parameter %zu is not usable", who,
-                           type_name, t);
-            goto fail;
-        }
-    }
-    l.n_states = l.kind->vt.state_count ? l.kind->vt.state_count(l.state) : 0;
-    for (size_t t = 0; t < l.n_states; t++) {
-        ae_param_view v;
-        memset(&v, 0, sizeof v);
-        v.struct_size = sizeof v;
-        if ((rc = l.kind->vt.state_get(l.state, t, &v)) != AE_OK || v.value == NULL || v.count == 0) {
-            net->rng = saved;
-            rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' state tensor %zu is not usable", who,
-                           type_name, t);
+            rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' %s %zu is not usable", who, type_name,
+                           state ? "state tensor" : "parameter", index);
             goto fail;
         }
     }
@@ -141,152 +141,30 @@ fail:
     return rc;
 }
 
-int ae__net_add_dense(ae__net *net, const ae_dense_options *o, const char *who)
+int ae__net_add_builtin(ae__net *net, const char *type_name, const void *opts, const char *who)
 {
-    unsigned char cfg[AE__DENSE_CONFIG_SIZE];
-    ae_dense_options c = AE_DENSE_OPTIONS_INIT;
-    if (o == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: dense options are NULL", who);
-    int rc = ae__take_struct(&c, o, AE__LAYOUT_END(ae_dense_options, slope), sizeof c, who);
+    const ae__builtin *b = ae__builtin_find(type_name);
+    _Alignas(max_align_t) unsigned char o[AE__OPTS_BUF];
+    unsigned char cfg[AE__CONFIG_BUF];
+    if (b == NULL) /* only the library calls this, with its own kinds */
+        return ae__error(AE_ERR_NOT_FOUND, "%s: '%s' is not a built-in layer kind", who, type_name);
+    if (b->opts_size > 0) {
+        if (opts == NULL)
+            return ae__error(AE_ERR_INVALID, "%s: %s", who, b->opts_null);
+        if (b->opts_oldest > 0) { /* a versioned struct over its defaults */
+            memcpy(o, b->defaults, b->opts_size);
+            int rc = ae__take_struct(o, opts, b->opts_oldest, b->opts_size, who);
+            if (rc < 0)
+                return rc;
+        } else {
+            memcpy(o, opts, b->opts_size);
+        }
+    }
+    size_t size = b->config(cfg, o);
+    int rc = ae__net_add(net, type_name, size ? cfg : NULL, size, who);
     if (rc < 0)
-        return rc;
-    o = &c;
-    if (o->units == 0)
-        return ae__error(AE_ERR_INVALID, "%s: dense layer with 0 units", who);
-    if (o->activation < AE_ACT_IDENTITY || o->activation > AE_ACT_TANH)
-        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, o->activation);
-    if (o->init < AE_INIT_GLOROT_UNIFORM || o->init > AE_INIT_HE_NORMAL)
-        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %d", who, o->init);
-    if (o->use_bias != 0 && o->use_bias != 1)
-        return ae__error(AE_ERR_INVALID, "%s: use_bias is %d, expected 0 or 1", who, o->use_bias);
-    ae__dense_config(cfg, o);
-    return ae__net_add(net, AE_LAYER_DENSE, cfg, sizeof cfg, who);
-}
-
-int ae__net_add_activation(ae__net *net, int activation, const char *who)
-{
-    unsigned char cfg[AE__ACTIVATION_CONFIG_SIZE];
-    if (activation < AE_ACT_IDENTITY || activation > AE_ACT_TANH)
-        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, activation);
-    ae__activation_config(cfg, activation, AE_LEAKY_RELU_SLOPE);
-    return ae__net_add(net, AE_LAYER_ACTIVATION, cfg, sizeof cfg, who);
-}
-
-/* Reads a layer's options struct into dst (its defaults): at least its 1.0
- * layout (oldest), zero bytes past ours (ae__take_struct()). */
-static int take_opts(void *dst, const void *o, size_t oldest, size_t ours, const char *kind,
-                     const char *who)
-{
-    if (o == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: %s options are NULL", who, kind);
-    return ae__take_struct(dst, o, oldest, ours, who);
-}
-
-static int check_enums(int padding, int activation, int init, int use_bias, const char *who)
-{
-    if (padding < AE_PAD_VALID || padding > AE_PAD_EXPLICIT)
-        return ae__error(AE_ERR_INVALID, "%s: unknown padding %d (0 valid, 1 same, 2 explicit)",
-                         who, padding);
-    if (activation < AE_ACT_IDENTITY || activation > AE_ACT_TANH)
-        return ae__error(AE_ERR_INVALID, "%s: unknown activation %d", who, activation);
-    if (init < AE_INIT_GLOROT_UNIFORM || init > AE_INIT_HE_NORMAL)
-        return ae__error(AE_ERR_INVALID, "%s: unknown initializer %d", who, init);
-    if (use_bias != 0 && use_bias != 1)
-        return ae__error(AE_ERR_INVALID, "%s: use_bias is %d, expected 0 or 1", who, use_bias);
-    return AE_OK;
-}
-
-int ae__net_add_conv2d(ae__net *net, const ae_conv2d_options *o, const char *who)
-{
-    unsigned char cfg[AE__CONV2D_CONFIG_SIZE];
-    ae_conv2d_options c = AE_CONV2D_OPTIONS_INIT;
-    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_conv2d_options, slope), sizeof c, "conv2d", who);
-    o = &c;
-    if (rc < 0 || (rc = check_enums(o->padding, o->activation, o->init, o->use_bias, who)) < 0)
-        return rc;
-    ae__conv2d_config(cfg, o);
-    return ae__net_add(net, AE_LAYER_CONV2D, cfg, sizeof cfg, who);
-}
-
-int ae__net_add_conv2d_transpose(ae__net *net, const ae_conv2d_transpose_options *o,
-                                 const char *who)
-{
-    unsigned char cfg[AE__CONV2D_TRANSPOSE_CONFIG_SIZE];
-    ae_conv2d_transpose_options c = AE_CONV2D_TRANSPOSE_OPTIONS_INIT;
-    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_conv2d_transpose_options, slope), sizeof c, "conv2d_transpose", who);
-    o = &c;
-    if (rc < 0 || (rc = check_enums(o->padding, o->activation, o->init, o->use_bias, who)) < 0)
-        return rc;
-    ae__conv2d_transpose_config(cfg, o);
-    return ae__net_add(net, AE_LAYER_CONV2D_TRANSPOSE, cfg, sizeof cfg, who);
-}
-
-int ae__net_add_maxpool2d(ae__net *net, const ae_pool2d_options *o, const char *who)
-{
-    unsigned char cfg[AE__POOL2D_CONFIG_SIZE];
-    ae_pool2d_options c = AE_POOL2D_OPTIONS_INIT;
-    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_pool2d_options, pad_right), sizeof c, "maxpool2d", who);
-    o = &c;
-    if (rc < 0 || (rc = check_enums(o->padding, AE_ACT_IDENTITY, AE_INIT_GLOROT_UNIFORM, 0, who)) < 0)
-        return rc;
-    ae_pool2d_options r = *o; /* the stored config names the stride */
-    if (r.stride_h == 0)
-        r.stride_h = r.pool_h;
-    if (r.stride_w == 0)
-        r.stride_w = r.pool_w;
-    ae__pool2d_config(cfg, &r);
-    return ae__net_add(net, AE_LAYER_MAXPOOL2D, cfg, sizeof cfg, who);
-}
-
-int ae__net_add_upsample2d(ae__net *net, const ae_upsample2d_options *o, const char *who)
-{
-    unsigned char cfg[AE__UPSAMPLE2D_CONFIG_SIZE];
-    ae_upsample2d_options c = AE_UPSAMPLE2D_OPTIONS_INIT;
-    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_upsample2d_options, size_w), sizeof c, "upsample2d", who);
-    o = &c;
-    if (rc < 0)
-        return rc;
-    ae__upsample2d_config(cfg, o);
-    return ae__net_add(net, AE_LAYER_UPSAMPLE2D, cfg, sizeof cfg, who);
-}
-
-int ae__net_add_reshape(ae__net *net, const ae_shape *shape, const char *who)
-{
-    unsigned char cfg[AE__RESHAPE_CONFIG_SIZE];
-    int rc = ae__shape_check(shape, who);
-    if (rc < 0)
-        return rc;
-    ae__reshape_config(cfg, shape);
-    return ae__net_add(net, AE_LAYER_RESHAPE, cfg, sizeof cfg, who);
-}
-
-int ae__net_add_flatten(ae__net *net, const char *who)
-{
-    return ae__net_add(net, AE_LAYER_FLATTEN, NULL, 0, who);
-}
-
-int ae__net_add_dropout(ae__net *net, const ae_dropout_options *o, const char *who)
-{
-    unsigned char cfg[AE__DROPOUT_CONFIG_SIZE];
-    ae_dropout_options c = AE_DROPOUT_OPTIONS_INIT;
-    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_dropout_options, rate), sizeof c, "dropout", who);
-    o = &c;
-    if (rc < 0)
-        return rc;
-    ae__dropout_config(cfg, o);
-    return ae__net_add(net, AE_LAYER_DROPOUT, cfg, sizeof cfg, who);
-}
-
-int ae__net_add_batchnorm(ae__net *net, const ae_batchnorm_options *o, const char *who)
-{
-    unsigned char cfg[AE__BATCHNORM_CONFIG_SIZE];
-    ae_batchnorm_options c = AE_BATCHNORM_OPTIONS_INIT;
-    int rc = take_opts(&c, o, AE__LAYOUT_END(ae_batchnorm_options, epsilon), sizeof c, "batchnorm", who);
-    o = &c;
-    if (rc < 0)
-        return rc;
-    ae__batchnorm_config(cfg, o);
-    return ae__net_add(net, AE_LAYER_BATCHNORM, cfg, sizeof cfg, who);
+        prefix_error(rc, who);
+    return rc;
 }
 
 size_t ae__net_tensor_count(const ae__net *net)
@@ -295,15 +173,6 @@ size_t ae__net_tensor_count(const ae__net *net)
     for (size_t i = 0; i < net->n; i++)
         n += net->layers[i].n_tensors;
     return n;
-}
-
-int ae__layer_view(ae__layer *l, size_t t, int state, ae_param_view *view)
-{
-    memset(view, 0, sizeof *view);
-    view->struct_size = sizeof *view;
-    int rc = state ? l->kind->vt.state_get(l->state, t, view)
-                   : l->kind->vt.param_get(l->state, t, view);
-    return rc == AE_OK ? AE_OK : ae__layer_status(rc);
 }
 
 /* Describes every parameter tensor (state == 0) or state tensor (1) of the
@@ -316,7 +185,7 @@ static int net_views(ae__net *net, ae_param_view *views, int state)
         ae__layer *l = &net->layers[i];
         size_t n = state ? l->n_states : l->n_tensors;
         for (size_t t = 0; t < n; t++, k++) {
-            int rc = ae__layer_view(l, t, state, &views[k]);
+            int rc = ae__kind_tensor(l->kind, l->state, state, t, &views[k]);
             if (rc != AE_OK)
                 return rc;
         }
@@ -343,20 +212,11 @@ size_t ae__net_param_floats(const ae__net *net)
         const ae__layer *l = &net->layers[i];
         for (size_t t = 0; t < l->n_tensors; t++) {
             ae_param_view v;
-            memset(&v, 0, sizeof v);
-            v.struct_size = sizeof v;
-            if (l->kind->vt.param_get(l->state, t, &v) == AE_OK)
+            if (ae__kind_tensor(l->kind, l->state, 0, t, &v) == AE_OK)
                 total += v.count;
         }
     }
     return total;
-}
-
-static size_t layer_workspace(const ae__layer *l, size_t batch)
-{
-    if (l->kind->vt.workspace_size == NULL)
-        return 0;
-    return l->kind->vt.workspace_size(l->state, batch);
 }
 
 /* Scratch of at most this many bytes lives on the caller's stack: a single
@@ -367,7 +227,7 @@ static size_t layer_workspace(const ae__layer *l, size_t batch)
 
 /* One inference call: the chain, its input and output, and how chunks are
  * dealt out. Worker w runs chunks w, w + workers, w + 2 * workers, ... with
- * its own scratch; every chunk is AE_CHUNK samples (the last may be
+ * its own scratch; every chunk is AE__CHUNK samples (the last may be
  * fewer), so a chunk's results never depend on the number of workers. */
 typedef struct chain_job {
     const ae__net *const *nets;
@@ -406,10 +266,9 @@ static int run_chunks(const chain_job *j, size_t w)
                 const ae__layer *l = &j->nets[k]->layers[i];
                 float *out = ++done == j->layers ? j->y + first * out_size
                                                  : ping[done & 1 & (j->n_bufs - 1)];
-                ctx.user_data = l->kind->user_data;
-                int rc = l->kind->vt.forward(l->state, &ctx, in, out);
-                if (rc != AE_OK) /* positive or unknown codes count as invalid */
-                    return ae__layer_status(rc);
+                int rc = ae__kind_forward(l->kind, l->state, &ctx, in, out);
+                if (rc != AE_OK)
+                    return rc;
                 in = out;
             }
     }
@@ -427,7 +286,7 @@ static void *chain_worker_main(void *arg)
 }
 
 /*
- * Inference over the chain in chunks of AE_CHUNK samples. With a thread
+ * Inference over the chain in chunks of AE__CHUNK samples. With a thread
  * setting above 1 and more than one chunk, the chunks are shared between
  * the calling thread and up to setting - 1 helper threads started for the
  * call. Every product runs on one BLAS thread, so the results depend only
@@ -437,11 +296,11 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
                   float *y, const char *who)
 {
     size_t width = 0, ws_bytes = 0, layers = 0;
-    const size_t chunk = count < AE_CHUNK ? count : AE_CHUNK;
+    const size_t chunk = count < AE__CHUNK ? count : AE__CHUNK;
     for (size_t k = 0; k < n_nets; k++)
         for (size_t i = 0; i < nets[k]->n; i++) {
             const ae__layer *l = &nets[k]->layers[i];
-            size_t ws = layer_workspace(l, chunk);
+            size_t ws = ae__kind_workspace(l->kind, l->state, chunk);
             /* the last layer writes straight into y */
             if (l->out_size > width && !(k == n_nets - 1 && i == nets[k]->n - 1))
                 width = l->out_size;
@@ -473,13 +332,11 @@ int ae__chain_run(const ae__net *const *nets, size_t n_nets, const float *x, siz
     j.n_bufs = layers < 3 ? layers - 1 : 2;
     if (!ae__mul_size(chunk, width, &j.buf_floats) ||
         !ae__mul_size(j.buf_floats, j.n_bufs * sizeof(float), &j.buf_bytes) ||
-        !ae__add_size(j.buf_bytes, 63, &j.buf_bytes) ||
-        !ae__add_size(j.buf_bytes / 64 * 64, ws_bytes, &j.per_worker) ||
-        !ae__add_size(j.per_worker, 63, &j.per_worker) ||
-        !ae__mul_size(j.per_worker / 64 * 64, j.workers, &total))
+        (j.buf_bytes = ae__round_up(j.buf_bytes, 64)) == SIZE_MAX ||
+        !ae__add_size(j.buf_bytes, ws_bytes, &j.per_worker) ||
+        (j.per_worker = ae__round_up(j.per_worker, 64)) == SIZE_MAX ||
+        !ae__mul_size(j.per_worker, j.workers, &total))
         return ae__error(AE_ERR_LIMIT, "%s: scratch memory size overflows", who);
-    j.buf_bytes = j.buf_bytes / 64 * 64;
-    j.per_worker = j.per_worker / 64 * 64;
 
     _Alignas(64) unsigned char stack[AE_STACK_SCRATCH];
     unsigned char *heap = NULL;

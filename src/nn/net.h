@@ -32,37 +32,18 @@ typedef struct ae__net {
     int owned;                 /* belongs to a model */
 } ae__net;
 
-/* A layer callback's return value as a libae status: AE_OK and the pinned
- * AE_ERR_* codes pass through; anything else (a positive value, an unknown
- * negative one) becomes AE_ERR_INVALID. */
-static inline int ae__layer_status(int rc)
-{
-    return rc == AE_OK || (rc < 0 && rc >= AE__ERR_LOWEST) ? rc : AE_ERR_INVALID;
-}
-
 int ae__net_init(ae__net *net, const ae_shape *input, uint64_t seed, const char *who);
 void ae__net_fini(ae__net *net);
 /* Appends a layer; on failure the net is unchanged. */
 int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t config_size,
                 const char *who);
-int ae__net_add_dense(ae__net *net, const ae_dense_options *opts, const char *who);
-int ae__net_add_activation(ae__net *net, int activation, const char *who);
-/* The spatial kinds: check the options struct, write the config blob and
- * go through ae__net_add (the layer's create validates the values). */
-int ae__net_add_conv2d(ae__net *net, const ae_conv2d_options *opts, const char *who);
-int ae__net_add_conv2d_transpose(ae__net *net, const ae_conv2d_transpose_options *opts,
-                                 const char *who);
-int ae__net_add_maxpool2d(ae__net *net, const ae_pool2d_options *opts, const char *who);
-int ae__net_add_upsample2d(ae__net *net, const ae_upsample2d_options *opts, const char *who);
-int ae__net_add_reshape(ae__net *net, const ae_shape *shape, const char *who);
-int ae__net_add_flatten(ae__net *net, const char *who);
-int ae__net_add_dropout(ae__net *net, const ae_dropout_options *opts, const char *who);
-int ae__net_add_batchnorm(ae__net *net, const ae_batchnorm_options *opts, const char *who);
+/* Appends a built-in kind through its catalogue row: reads opts (its
+ * options struct at the caller's size over the defaults, a plain value, or
+ * nothing), writes the config blob and goes through ae__net_add, where the
+ * kind's create() validates it: the one check, messages prefixed by who. */
+int ae__net_add_builtin(ae__net *net, const char *type_name, const void *opts, const char *who);
 size_t ae__net_param_floats(const ae__net *net);
 size_t ae__net_tensor_count(const ae__net *net);
-/* Describes parameter tensor t (state 0) or state tensor t (state 1) of
- * the layer into view; a failing layer code is mapped by ae__layer_status(). */
-int ae__layer_view(ae__layer *l, size_t t, int state, ae_param_view *view);
 /* Fills views[0 .. tensor_count) with the parameter tensors in layer order. */
 int ae__net_params(ae__net *net, ae_param_view *views);
 /* The same for the layers' state tensors (vtable state_count/state_get:

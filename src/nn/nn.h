@@ -44,4 +44,13 @@ double ae__loss_norm(int loss, size_t rows, size_t width);
 /* AE_ERR_INVALID (message naming who) for a BCE target outside [0, 1]. */
 int ae__loss_check_targets(int loss, const float *target, size_t n, const char *who);
 
+/* The reconstruction-error kernel of both the training losses and the
+ * anomaly scores: the sum over n values of e(pred, target), in double; with
+ * grad, grad[i] = g * de/dpred[i]. Squared: d = pred - target in float,
+ * eight partial sums in a fixed order (vectorized, the same bits on every
+ * ISA). BCE: pred clamped to [1e-7, 1 - 1e-7] (Keras's epsilon). */
+enum { AE__RECON_SQUARED, AE__RECON_ABSOLUTE, AE__RECON_BCE };
+double ae__recon_sum(int kind, const float *pred, const float *target, size_t n, float *grad,
+                     float g);
+
 #endif

@@ -5,7 +5,7 @@
  * state tensors), copied out and in; freezing; the model summary.
  *
  * A tensor index is resolved by walking the layers; the tensors themselves
- * are described by ae__layer_view(), the one description net.c uses too.
+ * are described by ae__kind_tensor(), the one description net.c uses too.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -56,7 +56,7 @@ static int locate(const netlist *nl, size_t index, where *w, const char *who)
                 size_t n = state ? l->n_states : l->n_tensors;
                 for (size_t t = 0; t < n; t++, k++) {
                     ae_param_view v;
-                    int rc = ae__layer_view(l, t, state, &v);
+                    int rc = ae__kind_tensor(l->kind, l->state, state, t, &v);
                     if (rc < 0)
                         return rc;
                     if (k == index) {
@@ -279,7 +279,7 @@ static int params_copy(const ae_model *model, float *out, const float *in, size_
             ae__layer *l = &nl.nets[j]->layers[i];
             for (size_t t = 0; t < l->n_tensors; t++) {
                 ae_param_view v;
-                int rc = ae__layer_view(l, t, 0, &v);
+                int rc = ae__kind_tensor(l->kind, l->state, 0, t, &v);
                 if (rc < 0)
                     return rc;
                 if (out != NULL)
@@ -340,7 +340,7 @@ static size_t layer_floats(ae__layer *l, int state)
     size_t total = 0, n = state ? l->n_states : l->n_tensors;
     for (size_t t = 0; t < n; t++) {
         ae_param_view v;
-        if (ae__layer_view(l, t, state, &v) == AE_OK)
+        if (ae__kind_tensor(l->kind, l->state, state, t, &v) == AE_OK)
             total += v.count;
     }
     return total;

@@ -26,6 +26,7 @@
 #include "ae/params.h"
 #include "ae/step.h"
 #include "ae/train.h"
+#include "core/kernels.h"
 #include "data/noise.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
@@ -59,7 +60,7 @@ struct ae_step {
 
 /* Rounds up to 64 bytes; saturates at SIZE_MAX so the checked sums that
  * follow report the overflow instead of wrapping. */
-static size_t align64(size_t n) { return n > SIZE_MAX - 63 ? SIZE_MAX : (n + 63) / 64 * 64; }
+static size_t align64(size_t n) { return ae__round_up(n, 64); }
 
 void ae_step_destroy(ae_step *s)
 {
@@ -77,7 +78,7 @@ void ae_step_destroy(ae_step *s)
 
 static size_t workspace(const ae__layer *l, size_t batch)
 {
-    return l->kind->vt.workspace_size ? l->kind->vt.workspace_size(l->state, batch) : 0;
+    return ae__kind_workspace(l->kind, l->state, batch);
 }
 
 /* Sizes and carves the block; fills the tables. */
@@ -112,7 +113,7 @@ static int step_init(ae_step *s, const char *who)
     if (s->first == SIZE_MAX)
         s->first = s->n;
     for (k = s->first; k < s->n; k++)
-        if (s->layers[k]->kind->vt.backward == NULL)
+        if (!ae__kind_trains(s->layers[k]->kind))
             return ae__error(AE_ERR_UNSUPPORTED, "%s: layer %zu ('%s') has no backward pass", who,
                              k, s->layers[k]->kind->name);
 
@@ -304,16 +305,13 @@ int ae__step_compute(ae_step *s, const float *x, const float *target, size_t row
     for (size_t i = 0; i < s->n; i++) {
         const ae__layer *l = s->layers[i];
         ctx.workspace = s->ws[i];
-        ctx.user_data = l->kind->user_data;
-        rc = ae__layer_status(
-            l->kind->vt.forward(l->state, &ctx, i == 0 ? in : s->acts[i], s->acts[i + 1]));
-        if (rc == AE_OK && l->kind->vt.loss_term != NULL) {
-            double term = 0.0;
-            rc = ae__layer_status(l->kind->vt.loss_term(l->state, &ctx, &term));
-            extra += term;
-        }
+        double term = 0.0;
+        rc = ae__kind_forward(l->kind, l->state, &ctx, i == 0 ? in : s->acts[i], s->acts[i + 1]);
+        if (rc == AE_OK)
+            rc = ae__kind_loss_term(l->kind, l->state, &ctx, &term);
         if (rc < 0)
             goto fail;
+        extra += term;
     }
     const float *pred = s->acts[s->n];
     s->last_rows = rows;
@@ -339,9 +337,8 @@ int ae__step_compute(ae_step *s, const float *x, const float *target, size_t row
         const ae__layer *l = s->layers[i];
         float *dx = i == s->first ? NULL : s->grad[1 - cur];
         ctx.workspace = s->ws[i];
-        ctx.user_data = l->kind->user_data;
-        rc = ae__layer_status(l->kind->vt.backward(l->state, &ctx, i == 0 ? in : s->acts[i],
-                                                   s->acts[i + 1], s->grad[cur], dx));
+        rc = ae__kind_backward(l->kind, l->state, &ctx, i == 0 ? in : s->acts[i], s->acts[i + 1],
+                               s->grad[cur], dx);
         if (rc < 0)
             goto fail;
         cur = 1 - cur;

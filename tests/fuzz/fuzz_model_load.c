@@ -6,8 +6,8 @@
  * and with the CRC checks off, so that mutated inputs, which almost never
  * keep valid CRCs, reach the structural checks behind them. Whatever opens
  * is inspected and loaded completely (model, encoder, decoder, optimizer,
- * PCA, detector), and a loaded model runs one inference. Nothing may crash,
- * hang, leak or read out of bounds.
+ * PCA, detector, index), a loaded model runs one inference and a loaded
+ * index one search. Nothing may crash, hang, leak or read out of bounds.
  *
  * Built two ways:
  *   make fuzz     clang -fsanitize=fuzzer,address,undefined (tests/fuzz/README.md)
@@ -125,6 +125,18 @@ static void exercise(ae_file *f)
     ae_detector *det = NULL;
     if (ae_file_load_detector(&det, f) == AE_OK)
         ae_detector_destroy(det);
+    ae_index *idx = NULL;
+    if (ae_file_load_index(&idx, f) == AE_OK) {
+        /* one query of zeros, at most 3 neighbours */
+        size_t dim = ae_index_dim(idx), k = ae_index_count(idx) < 3 ? ae_index_count(idx) : 3;
+        float *q = calloc(dim, sizeof *q);
+        size_t nn[3];
+        float dist[3];
+        if (q != NULL)
+            (void)ae_index_search(idx, q, 1, k, nn, dist);
+        free(q);
+        ae_index_destroy(idx);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kind.c - every call into a layer kind's vtable goes through here (as
+ * SQLite's os.c wraps its VFS): optional slots are tested in one place,
+ * user data reaches the callbacks, and a callback's code becomes a status.
+ */
+#include <string.h>
+
+#include "layer.h"
+
+int ae__kind_create(const ae__kind *k, void **state, ae_shape *out, const ae_layer_create_args *a)
+{
+    return ae__layer_status(k->vt.create(state, out, a));
+}
+
+void ae__kind_destroy(const ae__kind *k, void *state)
+{
+    if (state != NULL)
+        k->vt.destroy(state);
+}
+
+unsigned ae__kind_version(const ae__kind *k) { return k->vt.type_version; }
+
+int ae__kind_trains(const ae__kind *k) { return k->vt.backward != NULL; }
+
+size_t ae__kind_workspace(const ae__kind *k, const void *state, size_t batch)
+{
+    return k->vt.workspace_size ? k->vt.workspace_size(state, batch) : 0;
+}
+
+int ae__kind_forward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x, float *y)
+{
+    ctx->user_data = k->user_data;
+    return ae__layer_status(k->vt.forward(state, ctx, x, y));
+}
+
+int ae__kind_backward(const ae__kind *k, void *state, ae_layer_ctx *ctx, const float *x,
+                      const float *y, const float *dy, float *dx)
+{
+    ctx->user_data = k->user_data;
+    return ae__layer_status(k->vt.backward(state, ctx, x, y, dy, dx));
+}
+
+int ae__kind_loss_term(const ae__kind *k, void *state, ae_layer_ctx *ctx, double *loss)
+{
+    *loss = 0.0;
+    if (k->vt.loss_term == NULL)
+        return AE_OK;
+    ctx->user_data = k->user_data;
+    return ae__layer_status(k->vt.loss_term(state, ctx, loss));
+}
+
+size_t ae__kind_tensor_count(const ae__kind *k, const void *state, int is_state)
+{
+    size_t (*count)(const void *) = is_state ? k->vt.state_count : k->vt.param_count;
+    return count ? count(state) : 0;
+}
+
+int ae__kind_tensor(const ae__kind *k, void *state, int is_state, size_t index, ae_param_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->struct_size = sizeof *v;
+    return ae__layer_status(is_state ? k->vt.state_get(state, index, v)
+                                     : k->vt.param_get(state, index, v));
+}
+
+int ae__kind_has_extra(const ae__kind *k)
+{
+    return k->vt.extra_size != NULL && k->vt.extra_save != NULL && k->vt.extra_load != NULL;
+}
+
+size_t ae__kind_extra_size(const ae__kind *k, const void *state)
+{
+    return ae__kind_has_extra(k) ? k->vt.extra_size(state) : 0;
+}
+
+int ae__kind_extra_save(const ae__kind *k, const void *state, void *buf, size_t size)
+{
+    return ae__layer_status(k->vt.extra_save(state, buf, size));
+}
+
+int ae__kind_extra_load(const ae__kind *k, void *state, const void *buf, size_t size)
+{
+    return ae__layer_status(k->vt.extra_load(state, buf, size));
+}
