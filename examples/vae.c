@@ -92,6 +92,36 @@ CLI_HELP_SYNTAX
 "See also: docs/examples/vae.md and docs/tutorial.md in the libae sources.\n");
 }
 
+/* PyTorch's nn.Linear initialisation, as its example gets it: weights and
+ * biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (parameters are data:
+ * ae_model_tensor_set()). A splitmix64 stream seeded with seed. */
+static int torch_init(ae_model *m, uint64_t seed)
+{
+    int rc = AE_OK;
+    uint32_t fan_in = 1;
+    for (size_t t = 0; t < ae_model_tensor_count(m) && rc == AE_OK; t++) {
+        ae_tensor_info ti = AE_TENSOR_INFO_INIT;
+        if ((rc = ae_model_tensor_info(m, t, &ti)) < 0)
+            break;
+        if (ti.shape.rank == 2)
+            fan_in = ti.shape.dims[1]; /* a weight {out, in}; its bias follows */
+        float *v = malloc(ti.count * sizeof *v);
+        if (v == NULL)
+            return AE_ERR_NOMEM;
+        const double a = 1.0 / sqrt((double)fan_in);
+        for (size_t i = 0; i < ti.count; i++) {
+            uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            z ^= z >> 31;
+            v[i] = (float)(a * (2.0 * (double)(z >> 11) / 9007199254740992.0 - 1.0));
+        }
+        rc = ae_model_tensor_set(m, t, v, ti.count);
+        free(v);
+    }
+    return rc;
+}
+
 /* A dense AE (vae 0) or VAE (vae 1) 784-400-k-400-784. */
 static int build(ae_model **out, size_t size, uint32_t k, int vae, float beta, uint64_t seed)
 {
@@ -111,6 +141,11 @@ static int build(ae_model **out, size_t size, uint32_t k, int vae, float beta, u
         (rc = ae_model_create(out, enc, dec)) < 0) {
         ae_encoder_destroy(enc);
         ae_decoder_destroy(dec);
+        return rc;
+    }
+    if ((rc = torch_init(*out, seed)) < 0) {
+        ae_model_destroy(*out);
+        *out = NULL;
     }
     return rc;
 }

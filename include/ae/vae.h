@@ -81,7 +81,8 @@ AE_API int ae_model_sample(const ae_model *model, size_t count, uint64_t seed, f
  *   (the KL in closed form, weight 1 whatever the layer's beta);
  * - the Monte-Carlo reconstruction probability (An and Cho, 2015) as a
  *   negative log: -log((1/L) sum_l p(x|z_l)).
- * The draws of sample i come from a generator seeded with @p seed and i:
+ * The draws of sample i (its index in this call) come from a generator
+ * seeded with @p seed and i:
  * a sample's scores do not depend on the others in the call.
  * @param model       a VAE whose output size is its input size (only read)
  * @param x           count * input size floats, each in [0, 1]
