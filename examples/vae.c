@@ -172,7 +172,9 @@ static int train(ae_model *m, const ae_dataset *train_set, const float *x_test, 
                  uint32_t epochs, uint64_t seed, int vae, int table, double *seconds)
 {
     ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
-    oo.epsilon = 1e-8f; /* PyTorch's */
+    /* PyTorch's epsilon 1e-8 for its loss summed over the batch; ours is
+     * the batch's mean, 128 times smaller: the same steps need 1e-8 / 128 */
+    oo.epsilon = 1e-8f / 128.0f;
     ae_optimizer *opt;
     int rc = ae_optimizer_create(&opt, &oo);
     if (rc < 0)
@@ -289,7 +291,23 @@ static int neighbourhood_figure(const run *r, float *buf[2])
         return cli_error(PROG, "out of memory");
     int rc = AE_OK;
     for (int m = 0; m < 2 && rc == AE_OK; m++) {
-        rc = ae_latent_neighbourhood(z, r->z[m], r->k, sigmas, 3, (size_t)per, r->seed + 20);
+        /* sigma in units of the model's own latent spread: the mean over
+         * the units of their standard deviation over the test latents */
+        double spread = 0.0;
+        for (uint32_t j = 0; j < r->k; j++) {
+            double s1 = 0.0, s2 = 0.0;
+            for (size_t i = 0; i < r->n_test; i++) {
+                const double v = r->z[m][i * r->k + j];
+                s1 += v;
+                s2 += v * v;
+            }
+            const double mean = s1 / (double)r->n_test;
+            spread += sqrt(fmax(s2 / (double)r->n_test - mean * mean, 0.0)) / r->k;
+        }
+        float sig[3];
+        for (int s = 0; s < 3; s++)
+            sig[s] = (float)(sigmas[s] * spread);
+        rc = ae_latent_neighbourhood(z, r->z[m], r->k, sig, 3, (size_t)per, r->seed + 20);
         if (rc == AE_OK)
             rc = ae_latent_decode(ae_model_decoder(r->m[m]), z, (size_t)(3 * per), r->k, buf[m]);
     }
@@ -299,7 +317,7 @@ static int neighbourhood_figure(const run *r, float *buf[2])
     const char *sub[2] = {"AE", "VAE"};
     return pair_figure(r, "vae_neighbourhood.png",
                        "decode(z + N(0, " PLOT_SIGMA "^2 I)) around test image 0", sub, buf, 3,
-                       per, "rows: " PLOT_SIGMA " = 0.5, 1, 2 (in latent units)");
+                       per, "rows: " PLOT_SIGMA " = 0.5, 1, 2 times the mean spread (std) of the model's latent units");
 }
 
 static int interpolation_figure(const run *r, size_t ia, size_t ib, float *buf[2])

@@ -89,10 +89,17 @@ START_TEST(the_kl_term_joins_the_loss_scaled_by_beta)
     so.loss_reduction = 2;
     ck_assert_int_eq(ae_step_create(&step, m, opt, &so), AE_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "unknown loss_reduction 2"));
+    so.loss_reduction = AE_REDUCE_MEAN;
+    so.reserved = 1;
+    ck_assert_int_eq(ae_step_create(&step, m, opt, &so), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "reserved field is 1"));
     ae_dataset *ds;
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &(ae_shape){1, {IN, 0, 0, 0}}, AE_DATASET_COPY), AE_OK);
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
     to.loss_reduction = -1;
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_ERR_INVALID);
+    to.loss_reduction = AE_REDUCE_MEAN;
+    to.reserved_1_1 = 2;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_ERR_INVALID);
     ae_dataset_destroy(ds);
     ae_optimizer_destroy(opt);

@@ -103,11 +103,13 @@ typedef struct ae_step_options {
                                compute (the targets stay clean) */
     float noise_amount;   /**< its factor or fraction (ae_noise) */
     int loss_reduction;   /**< ae_loss_reduction of a built-in loss */
+    int reserved;         /**< 0: fills the tail padding, so that the next
+                               appended field grows the struct */
 } ae_step_options;
 
 /** Defaults: batches of up to 32 rows, MSE (the mean), no noise. */
 #define AE_STEP_OPTIONS_INIT \
-    {sizeof(ae_step_options), 32, AE_LOSS_MSE, NULL, NULL, 0, 0.0f, AE_REDUCE_MEAN}
+    {sizeof(ae_step_options), 32, AE_LOSS_MSE, NULL, NULL, 0, 0.0f, AE_REDUCE_MEAN, 0}
 
 /**
  * Creates a step handle over @p model and @p opt: sizes every buffer for

@@ -182,6 +182,8 @@ typedef struct ae_train_options {
                                        validation loss: AE_REDUCE_MEAN (the
                                        default) or AE_REDUCE_SUM_PER_SAMPLE
                                        (nats per sample: a VAE's negative ELBO) */
+    int reserved_1_1;             /**< 0: fills the tail padding, so that the
+                                       next appended field grows the struct */
 } ae_train_options;
 
 /** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation,
@@ -191,7 +193,7 @@ typedef struct ae_train_options {
     {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL, \
      AE_NOISE_NONE, 0.0f, \
      NULL, NULL, NULL, 0, 0.0f, 0, AE_LR_CONSTANT, 10, 0.5f, 0, 0.0f, 0.0f, 1, 0, \
-     NULL, NULL, NULL, AE_REDUCE_MEAN}
+     NULL, NULL, NULL, AE_REDUCE_MEAN, 0}
 
 /**
  * Trains @p model on @p data (inputs are also the targets; with noise the

@@ -191,11 +191,13 @@ overflow:
 }
 
 int ae__step_check(uint32_t batch_size, int loss, ae_loss_fn loss_fn, int noise, float amount,
-                   int reduction, const char *who)
+                   int reduction, int reserved, const char *who)
 {
     int rc;
     if (reduction != AE_REDUCE_MEAN && reduction != AE_REDUCE_SUM_PER_SAMPLE)
         return ae__error(AE_ERR_INVALID, "%s: unknown loss_reduction %d", who, reduction);
+    if (reserved != 0)
+        return ae__error(AE_ERR_INVALID, "%s: the reserved field is %d, must be 0", who, reserved);
     if ((rc = ae__noise_check(noise, amount, who)) < 0)
         return rc;
     if (batch_size == 0)
@@ -213,7 +215,7 @@ int ae__step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_
                     const char *who)
 {
     int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount,
-                            o->loss_reduction, who);
+                            o->loss_reduction, o->reserved, who);
     if (rc < 0)
         return rc;
     ae_step *s = ae__calloc(1, sizeof *s);

@@ -344,7 +344,7 @@ static float scheduled_rate(const ae_train_options *o, float lr0, float current,
 static int check_options(const ae_train_options *o, const char *who)
 {
     int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount,
-                            o->loss_reduction, who);
+                            o->loss_reduction, o->reserved_1_1, who);
     if (rc < 0)
         return rc;
     if (o->shuffle != 0 && o->shuffle != 1)
