@@ -226,12 +226,12 @@ FUZZ_DATA_SRC    := tests/fuzz/fuzz_data_load.c
 FUZZ_DATA_REPLAY := $(BUILD)/tests/fuzz/replay_data
 FUZZ_DATA_CORPUS := tests/fuzz/data_corpus
 
-$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/golden/golden_v1.h $(STATIC)
+$(FUZZ_REPLAY): $(FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h tests/golden/golden_v1.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
 
-$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC)
+$(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)

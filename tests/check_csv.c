@@ -268,7 +268,7 @@ START_TEST(ragged_rows_name_line_and_column)
 {
     assert_bad("1,2,3\n4,5\n", NULL, 2, 3, "ends after 2 cells, line 1 has 3");
     assert_bad("1,2,3\n4,5,6\n7,8,9,10\n", NULL, 3, 4, "more than 3 cells (line 1 has 3)");
-    assert_bad("h\n\n1,2\n3\n", &(ae_csv_options){sizeof(ae_csv_options), 1, -1, ','}, 4, 2,
+    assert_bad("h\n\n1,2\n3\n", &(ae_csv_options){sizeof(ae_csv_options), 1, -1, ',', 0}, 4, 2,
                "line 3 has 2");
 }
 END_TEST
@@ -334,6 +334,31 @@ START_TEST(limits_give_limit_errors_with_the_line)
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "line 1, column 65537: more than 65536"));
     ck_assert_ptr_eq(ds, (ae_dataset *)0x1);
     free(text);
+}
+END_TEST
+
+START_TEST(max_bytes_limits_the_rows_and_what_is_reserved)
+{
+    /* 3 rows of 2 features and a label: 12 bytes a row. */
+    const char *text = "1,2,0\n3,4,1\n5,6,0\n";
+    ae_csv_options o = AE_CSV_OPTIONS_INIT;
+    ae_dataset *ds = (ae_dataset *)0x1;
+    o.label_column = AE_CSV_LAST_COLUMN;
+    o.max_bytes = 3 * 12 - 1;
+    ck_assert_int_eq(load(&ds, text, &o), AE_ERR_LIMIT);
+    ck_assert_msg(strstr(ae_last_error(), "line 3: more than 2 rows of 2 values take more than"
+                                          " max_bytes, 35 bytes") != NULL,
+                  "%s", ae_last_error());
+    ck_assert_ptr_eq(ds, (ae_dataset *)0x1);
+    o.max_bytes = 3 * 12;
+    ck_assert_int_eq(load(&ds, text, &o), AE_OK);
+    ck_assert_uint_eq(ae_dataset_count(ds), 3);
+    ae_dataset_destroy(ds);
+    /* Options of the 1.0 layout (no max_bytes) read it as 0: no limit. */
+    o.struct_size = (uint32_t)(offsetof(ae_csv_options, delimiter) + 1);
+    o.max_bytes = 1;
+    ck_assert_int_eq(load(&ds, text, &o), AE_OK);
+    ae_dataset_destroy(ds);
 }
 END_TEST
 
@@ -434,6 +459,7 @@ Suite *ae_csv_suite(void)
     tcase_add_test(tc, labels_must_be_integers);
     tcase_add_test(tc, limits_give_limit_errors_with_the_line);
     tcase_add_test(tc, options_and_arguments_are_checked);
+    tcase_add_test(tc, max_bytes_limits_the_rows_and_what_is_reserved);
     tcase_add_test(tc, missing_files_are_io_errors);
     tcase_add_test(tc, allocation_failures_leak_nothing);
     suite_add_tcase(s, tc);

@@ -1604,6 +1604,53 @@ START_TEST(temporary_files_of_dead_processes_are_removed)
 }
 END_TEST
 
+/* An allocator whose new blocks read, from any offset, as the path of a
+ * victim file ("////...//tmp/.../victim"), to catch a save that unlinks a
+ * temporary name it never wrote. */
+static char g_victim[300];
+
+static void *victim_alloc(void *user, size_t size)
+{
+    (void)user;
+    char *p = aligned_alloc(64, (size + 63) / 64 * 64);
+    size_t n = strlen(g_victim); /* an absolute path: leading '/' */
+    if (p != NULL && size > n) {
+        memset(p, '/', size - n - 1);
+        memcpy(p + size - n - 1, g_victim, n + 1);
+    }
+    return p;
+}
+
+static void victim_free(void *user, void *ptr, size_t size)
+{
+    (void)user, (void)size;
+    free(ptr);
+}
+
+START_TEST(a_failed_save_removes_no_file_it_did_not_create)
+{
+    /* Before the fix, a save failing before it named its temporary file
+     * (here: the folder does not exist) unlinked whatever the fresh name
+     * buffer held. */
+    snprintf(g_victim, sizeof g_victim, "%s/victim", test_tmpdir());
+    FILE *fp = fopen(g_victim, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fclose(fp);
+    ae_allocator a = AE_ALLOCATOR_INIT;
+    a.alloc = victim_alloc;
+    a.free = victim_free;
+    char path[300];
+    snprintf(path, sizeof path, "%s/no/such/folder/m.aem", test_tmpdir());
+    ck_assert_int_eq(ae_set_allocator(&a), AE_OK);
+    ae_model *m = small_model(1, 0, 0);
+    ck_assert_int_eq(ae_model_save(m, path, NULL), AE_ERR_IO);
+    ae_model_destroy(m);
+    ck_assert_int_eq(ae_set_allocator(NULL), AE_OK);
+    ck_assert_msg(access(g_victim, F_OK) == 0, "the save removed %s", g_victim);
+    unlink(g_victim);
+}
+END_TEST
+
 START_TEST(paths_that_cannot_work_give_io_errors)
 {
     ae_model *m = small_model(1, 0, 0), *l = (ae_model *)0x1;
@@ -2212,6 +2259,7 @@ Suite *ae_io_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, interrupted_save_leaves_the_old_file_untouched);
     tcase_add_test(tc, paths_that_cannot_work_give_io_errors);
+    tcase_add_test(tc, a_failed_save_removes_no_file_it_did_not_create);
     tcase_add_test(tc, a_model_holding_nan_or_inf_is_not_saved_and_the_old_file_stays);
     tcase_add_test(tc, nan_in_optimizer_state_is_not_saved);
     tcase_add_test(tc, a_failed_save_never_reports_failure_with_the_new_file_in_place);

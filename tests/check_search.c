@@ -468,17 +468,35 @@ START_TEST(allocation_failures_leak_nothing)
     enum { N = 200, D = 4 };
     float *x = random_vectors(N, D, 71), *q = random_vectors(300, D, 72);
     int ok = 0;
-    for (size_t fail_at = 1; fail_at < 50 && !ok; fail_at++) {
+    for (size_t fail_at = 1; fail_at < 200 && !ok; fail_at++) {
         failing_allocator fa;
         failing_allocator_install(&fa, fail_at);
-        ae_index *idx = NULL;
+        ae_index *idx = NULL, *from_ds = NULL;
+        ae_dataset *ds = NULL;
+        const ae_shape sh = {1, {D}};
         size_t res[300 * 2];
+        void *saved = NULL;
+        size_t bytes;
+        ae_encoder *enc = NULL;
         int rc = ae_index_create(&idx, x, N, D, NULL);
-        if (rc == AE_OK) {
+        if (rc == AE_OK)
             rc = ae_index_search(idx, q, 300, 2, res, NULL);
-            ok = rc == AE_OK;
-            ae_index_destroy(idx);
+        if (rc == AE_OK)
+            rc = ae_dataset_from_memory(&ds, x, NULL, N, &sh, 0);
+        if (rc == AE_OK)
+            rc = ae_index_create_dataset(&from_ds, ds, NULL);
+        if (rc == AE_OK && (rc = ae_encoder_create(&enc, &sh, 1)) == AE_OK &&
+            (rc = ae_encoder_add_dense(enc, 2, AE_ACT_RELU)) == AE_OK) {
+            ae_save_options so = AE_SAVE_OPTIONS_INIT;
+            so.index = idx;
+            rc = ae_encoder_save_memory(enc, &saved, &bytes, &so);
         }
+        ok = rc == AE_OK;
+        ae_buffer_free(saved);
+        ae_encoder_destroy(enc);
+        ae_index_destroy(from_ds);
+        ae_dataset_destroy(ds);
+        ae_index_destroy(idx);
         if (!ok)
             ck_assert_int_eq(rc, AE_ERR_NOMEM);
         ck_assert_uint_eq(ae_live_allocations(), 0);

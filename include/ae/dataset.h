@@ -322,10 +322,16 @@ typedef struct ae_csv_options {
     int label_column;     /**< 0-based index of the column of integer labels,
                                AE_CSV_LAST_COLUMN or AE_CSV_NO_LABEL */
     char delimiter;       /**< the cell separator: ',', ';', '\\t' or '|' */
+    /* Appended in 1.1 */
+    uint64_t max_bytes;   /**< most bytes the dataset may take (the samples
+                               as floats plus the labels as int32): a file
+                               with more rows fails with AE_ERR_LIMIT, naming
+                               the line, and the loader never reserves more;
+                               0: no limit but AE_DATASET_MAX_COUNT rows */
 } ae_csv_options;
 
-/** Defaults: no header, no label column, comma-separated. */
-#define AE_CSV_OPTIONS_INIT {sizeof(ae_csv_options), 0, AE_CSV_NO_LABEL, ','}
+/** Defaults: no header, no label column, comma-separated, no byte limit. */
+#define AE_CSV_OPTIONS_INIT {sizeof(ae_csv_options), 0, AE_CSV_NO_LABEL, ',', 0}
 
 /** @cond AE_INTERNAL */
 AE_API int ae_dataset_load_csv_v(ae_dataset **out, const char *path,
@@ -347,7 +353,8 @@ AE_API int ae_dataset_load_csv_v(ae_dataset **out, const char *path,
  * skipped; a UTF-8 byte-order mark is ignored.
  *
  * Limits: AE_CSV_MAX_LINE bytes per line, AE_CSV_MAX_COLUMNS columns,
- * AE_DATASET_MAX_COUNT rows (AE_ERR_LIMIT beyond them).
+ * AE_DATASET_MAX_COUNT rows, and opts->max_bytes when set (since 1.1.0)
+ * (AE_ERR_LIMIT beyond them).
  *
  * Every error message names the file, the line and the column, both counted
  * from 1 as editors and spreadsheets show them, e.g.

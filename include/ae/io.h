@@ -117,7 +117,10 @@ typedef struct ae_save_options {
      *  (never trained). NULL: not stored. */
     const ae_optimizer *optimizer;
     /** Training settings to record (the scalar fields: epochs, batch_size,
-     *  seed, loss, shuffle, noise, noise_amount). NULL: not stored. */
+     *  seed, loss, shuffle, noise, noise_amount). NULL: not stored. The
+     *  format records AE_LOSS_MSE and AE_LOSS_BCE only (every 1.x reader
+     *  takes the file): settings with a loss added in 1.1 are refused with
+     *  AE_ERR_INVALID; save without them. */
     const ae_train_options *training;
     size_t metadata_count;              /**< user key/value pairs */
     const char *const *metadata_keys;   /**< metadata_count keys, unique */

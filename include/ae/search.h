@@ -30,8 +30,8 @@
  * thread.
  *
  * Cost: a batch of q queries over n vectors of d floats takes about
- * q n d multiply-adds plus q n comparisons, and q k heap entries of
- * scratch memory besides a fixed 1 MiB or so of distances per thread.
+ * q n d multiply-adds plus q n comparisons; scratch memory is 2 MiB of
+ * products and up to 128 k heap entries of 8 bytes per thread.
  * docs/search.md says where an approximate index would take over.
  *
  * Saving: ae_save_options.index stores an index in a model file next to
@@ -176,7 +176,8 @@ AE_API int ae_index_get_vectors(const ae_index *idx, size_t first, size_t count,
  * indices[q * k .. q * k + k - 1] and the same places of @p distances.
  * Safe from several threads at once on the same index; uses up to
  * ae_get_num_threads() threads itself. Batches are faster per query than
- * single queries (one matrix product serves up to 256 queries).
+ * single queries: one matrix product serves up to 128 queries, while a
+ * single query is a matrix-vector product, bound by memory.
  * @param idx             the index (only read)
  * @param queries         count * ae_index_dim() floats, all finite
  * @param count           queries, >= 1

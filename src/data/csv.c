@@ -49,6 +49,7 @@ typedef struct csv_table {
     size_t features;    /* columns less the label column */
     size_t first_line;  /* line number of the first data row */
     long label;         /* 0-based label column, or -1 */
+    uint64_t max_bytes; /* the caller's limit on the dataset's bytes, 0: none */
 } csv_table;
 
 /* ---- lines ----------------------------------------------------------------- */
@@ -263,6 +264,17 @@ static int grow(csv_table *t, const csv_reader *r)
     size_t cap = t->cap == 0 ? CSV_FIRST_ROWS : 2 * t->cap, bytes;
     if (cap > AE_DATASET_MAX_COUNT)
         cap = AE_DATASET_MAX_COUNT;
+    if (t->max_bytes != 0) {
+        /* Rows of floats, and their labels, within the caller's limit. */
+        uint64_t row = (uint64_t)t->features * sizeof(float) + (t->label >= 0 ? sizeof(int32_t) : 0);
+        uint64_t fit = t->max_bytes / row;
+        if (t->rows >= fit)
+            return ae__error(AE_ERR_LIMIT, "%s: line %zu: more than %ju rows of %zu values take"
+                             " more than max_bytes, %ju bytes", r->path, r->line_no,
+                             (uintmax_t)fit, t->features, (uintmax_t)t->max_bytes);
+        if (cap > fit)
+            cap = (size_t)fit;
+    }
     if (!ae__mul_size(cap, t->features, &bytes) || !ae__mul_size(bytes, sizeof(float), &bytes))
         return ae__error(AE_ERR_LIMIT, "%s: line %zu: %zu rows of %zu values overflow memory",
                          r->path, r->line_no, cap, t->features);
@@ -401,6 +413,7 @@ int ae_dataset_load_csv_v(ae_dataset **out, const char *path, const ae_csv_optio
 
     memset(&r, 0, sizeof r);
     memset(&t, 0, sizeof t);
+    t.max_bytes = o.max_bytes;
     r.path = path;
     const char point = localeconv()->decimal_point[0];
     if ((r.fp = fopen(path, "rb")) == NULL)

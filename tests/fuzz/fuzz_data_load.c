@@ -12,7 +12,7 @@
  *             endian, split the rest into the two files); 2: CSV with
  *             options from byte 1 (bit 0 header, bits 1-3 label column:
  *             0 none, 1 last, k >= 2 column k - 2, bits 4-5 the
- *             delimiter , ; TAB |); 3: IDX images with max_bytes from
+ *             delimiter , ; TAB |, bit 6 max_bytes 256); 3: IDX images with max_bytes from
  *             bytes 1-4 (little endian)
  *   bit 2     gzip the file(s) in the target first (IDX): mutations then
  *             reach the IDX structure behind a valid gzip stream; without
@@ -37,32 +37,9 @@
 #include <zlib.h>
 
 #include "ae.h"
+#include "capped.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define BLOCK_CAP ((size_t)64 << 20)
-#define LIVE_CAP ((size_t)256 << 20)
-
-static size_t live_bytes;
-
-static void *capped_alloc(void *user, size_t size)
-{
-    (void)user;
-    if (size > BLOCK_CAP || live_bytes + size > LIVE_CAP)
-        return NULL;
-    void *p = aligned_alloc(64, (size + 63) / 64 * 64);
-    if (p != NULL)
-        live_bytes += size;
-    return p;
-}
-
-static void capped_free(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (ptr != NULL)
-        live_bytes -= size;
-    free(ptr);
-}
 
 static int fds[2] = {-1, -1};
 static char paths[2][64];
@@ -73,11 +50,7 @@ static void setup(void)
     if (done)
         return;
     done = 1;
-    ae_allocator a = AE_ALLOCATOR_INIT;
-    a.alloc = capped_alloc;
-    a.free = capped_free;
-    if (ae_set_allocator(&a) != AE_OK)
-        abort();
+    capped_install();
     for (int i = 0; i < 2; i++) {
         fds[i] = memfd_create(i ? "labels" : "images", 0);
         if (fds[i] < 0)
@@ -176,10 +149,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.label_column = label == 0 ? AE_CSV_NO_LABEL : label == 1 ? AE_CSV_LAST_COLUMN
                                                                    : label - 2;
         o.delimiter = delims[(data[1] >> 4) & 3];
+        o.max_bytes = data[1] & 0x40 ? 256 : 0;
         if (put(0, data + 2, size - 2, 0) == 0) {
             rc = ae_dataset_load_csv(&ds, paths[0], &o);
             if (rc == AE_ERR_INVALID && strstr(ae_last_error(), "line") == NULL)
                 abort(); /* the options above are all valid */
+            if (rc == AE_OK && o.max_bytes != 0 &&
+                (uint64_t)ae_dataset_count(ds) * ae_dataset_sample_size(ds) * sizeof(float) >
+                    o.max_bytes)
+                abort(); /* the limit held */
             check(rc, &ds);
         }
     } else if (mode == 3 && size >= 5) {

@@ -23,34 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capped.h"
 #include "golden/golden_v1.h"
 #include "io/io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define BLOCK_CAP ((size_t)64 << 20)
-#define LIVE_CAP ((size_t)256 << 20)
-
-static size_t live_bytes;
-
-static void *capped_alloc(void *user, size_t size)
-{
-    (void)user;
-    if (size > BLOCK_CAP || live_bytes + size > LIVE_CAP)
-        return NULL;
-    void *p = aligned_alloc(64, (size + 63) / 64 * 64);
-    if (p != NULL)
-        live_bytes += size;
-    return p;
-}
-
-static void capped_free(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (ptr != NULL)
-        live_bytes -= size;
-    free(ptr);
-}
 
 static void setup(void)
 {
@@ -58,10 +35,8 @@ static void setup(void)
     if (done)
         return;
     done = 1;
-    ae_allocator a = AE_ALLOCATOR_INIT;
-    a.alloc = capped_alloc;
-    a.free = capped_free;
-    if (ae_set_allocator(&a) != AE_OK || golden_register() != AE_OK)
+    capped_install();
+    if (golden_register() != AE_OK)
         abort();
 }
 
