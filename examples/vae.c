@@ -169,7 +169,7 @@ static int mean_nelbo(const ae_model *m, const float *x, size_t n, uint64_t seed
 /* Trains one model for epochs, one ae_model_train() call per epoch; with
  * table set prints the VAE's per-epoch line. Adds the training seconds. */
 static int train(ae_model *m, const ae_dataset *train_set, const float *x_test, size_t n_test,
-                 uint32_t epochs, uint64_t seed, int vae, int table, double *seconds)
+                 uint32_t epochs, uint64_t seed, int table, double *seconds)
 {
     ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
     /* PyTorch's epsilon 1e-8 for its loss summed over the batch; ours is
@@ -206,7 +206,6 @@ static int train(ae_model *m, const ae_dataset *train_set, const float *x_test, 
                loss - terms, terms, test, dt);
         fflush(stdout);
     }
-    (void)vae;
     ae_optimizer_destroy(opt);
     return rc;
 }
@@ -411,7 +410,7 @@ static int grid_figure(const run *r, const ae_dataset *train_set, uint32_t epoch
             goto out;
         }
         if ((rc = build(&m[v], r->size, 2, v, 1.0f, r->seed + 40 + (uint64_t)v)) < 0 ||
-            (rc = train(m[v], train_set, NULL, 0, epochs, r->seed + 2, v, 0, &secs)) < 0 ||
+            (rc = train(m[v], train_set, NULL, 0, epochs, r->seed + 2, 0, &secs)) < 0 ||
             (rc = ae_encoder_encode(ae_model_encoder(m[v]), r->x_test, r->n_test, zt)) < 0)
             goto lib_fail;
         float lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
@@ -532,7 +531,7 @@ int main(int argc, char **argv)
             k, k, k, HIDDEN, epochs);
     printf("VAE, negative ELBO in nats per sample (train: the epoch's mean over its batches; "
            "test: one draw of z per image)\n\n");
-    if ((rc = train(r.m[1], train_set, x_test, r.n_test, epochs, seed + 2, 1, 1, &vae_seconds)) <
+    if ((rc = train(r.m[1], train_set, x_test, r.n_test, epochs, seed + 2, 1, &vae_seconds)) <
         0)
         goto lib_fail;
     double test_nelbo, mean_nelbo16 = 0.0, mean_rp = 0.0, mean_bce[2] = {0.0, 0.0};
@@ -541,7 +540,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: training the AE 784-%u-%u-%u-784 for %u epochs\n", PROG, HIDDEN, k,
             HIDDEN, epochs);
     if ((rc = build(&r.m[0], r.size, k, 0, 1.0f, seed)) < 0 ||
-        (rc = train(r.m[0], train_set, NULL, 0, epochs, seed + 2, 0, 0, &ae_seconds)) < 0)
+        (rc = train(r.m[0], train_set, NULL, 0, epochs, seed + 2, 0, &ae_seconds)) < 0)
         goto lib_fail;
 
     /* Anomaly scores: the reconstruction BCE of both (summed per image),
