@@ -193,6 +193,23 @@ START_TEST(training_reports_the_terms_and_the_model_file_keeps_beta)
     ck_assert_int_eq(ae_step_loss_terms(s3, &a), AE_OK);
     ck_assert_int_eq(ae_step_loss_terms(s4, &b), AE_OK);
     ck_assert_double_eq(a, b);
+    /* and so does one through ONNX (beta rides in the node's libae hint) */
+    void *ox;
+    size_t osize;
+    ae_model *via_onnx;
+    ae_optimizer *o5;
+    ae_step *s5;
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, &ox, &osize, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_import_onnx_memory(&via_onnx, ox, osize, NULL), AE_OK);
+    ck_assert_int_eq(ae_optimizer_create(&o5, NULL), AE_OK);
+    ck_assert_int_eq(ae_step_create(&s5, via_onnx, o5, &so), AE_OK);
+    ck_assert_int_eq(ae_step_compute(s5, x, NULL, 8, NULL), AE_OK);
+    ck_assert_int_eq(ae_step_loss_terms(s5, &b), AE_OK);
+    ck_assert_double_eq_tol(a, b, 1e-6 * fabs(a));
+    ae_step_destroy(s5);
+    ae_optimizer_destroy(o5);
+    ae_model_destroy(via_onnx);
+    ae_buffer_free(ox);
     ae_step_destroy(s3);
     ae_step_destroy(s4);
     ae_optimizer_destroy(o3);
