@@ -120,6 +120,14 @@ START_TEST(the_kl_term_joins_the_loss_scaled_by_beta)
     g.beta = 3.0f;
     ck_assert_int_eq(ae_decoder_add_gaussian_sample_ex(dec, &g), AE_OK);
     ck_assert_uint_eq(ae_decoder_layer_count(dec), 1);
+    /* ae-inspect's decoding of its config: beta */
+    const unsigned char beta_half[4] = {0x00, 0x00, 0x00, 0x3f}; /* 0.5f, little-endian */
+    char text[64];
+    ck_assert_int_eq(ae_layer_describe(AE_LAYER_GAUSSIAN_SAMPLE, beta_half, 4, text, sizeof text,
+                                       NULL), AE_OK);
+    ck_assert_str_eq(text, "beta=0.5");
+    ck_assert_int_eq(ae_layer_describe(AE_LAYER_GAUSSIAN_SAMPLE, NULL, 0, text, sizeof text, NULL),
+                     AE_ERR_NOT_FOUND);
     ae_encoder_destroy(enc);
     ae_decoder_destroy(dec);
     ck_assert_uint_eq(ae_live_allocations(), 0);
