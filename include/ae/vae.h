@@ -25,6 +25,9 @@
  * The anomaly scores AE_SCORE_NELBO and AE_SCORE_RECON_PROB (ae/anomaly.h)
  * run ae_model_vae_score() with AE_VAE_SCORE_SAMPLES draws and seed 0.
  *
+ * A model with a scaler (ae/scaler.h) scores its scaled values and samples
+ * in its data's units, as ae_model_reconstruct() gives them.
+ *
  * Thread safety: as ae_model_reconstruct() (the model is only read).
  */
 #ifndef AE_VAE_H

@@ -17,6 +17,7 @@
 #include "analysis/analysis.h"
 #include "core/core.h"
 #include "core/kernels.h"
+#include "data/scaler.h"
 #include "nn/nn.h"
 
 #define VAE_CHUNK AE__CHUNK
@@ -100,8 +101,12 @@ int ae_model_sample(const ae_model *model, size_t count, uint64_t seed, float *o
     for (size_t i = 0; i < count * k; i++)
         z[i] = ae_rng_normal(&rng);
     const ae__net *nets[1] = {dec};
-    if ((rc = ae__chain_run(nets, 1, z, count, y, who)) == AE_OK)
+    if ((rc = ae__chain_run(nets, 1, z, count, y, who)) == AE_OK) {
+        /* a model with a scaler gives its data's units, as reconstruct */
+        if (ae__model_scaler(model) != NULL && dec->out_size == model->enc->net.in_size)
+            ae__scaler_inverse(ae__model_scaler(model), y, count, y);
         memcpy(out, y, count * dec->out_size * sizeof(float));
+    }
 done:
     ae__free(z);
     ae__free(y);
@@ -207,10 +212,19 @@ int ae_model_vae_score(const ae_model *model, const float *x, size_t count, uint
     int rc = ae__check_count(count, model->enc->net.in_size, sizeof(float), "count", who);
     if (rc < 0)
         return rc;
+    /* a model with a scaler: the scores of the scaled values, as the
+     * anomaly kinds */
+    const ae_scaler *sc = ae__model_scaler(model);
     double *tmp = ae__alloc(2 * count * sizeof(double));
-    if (tmp == NULL)
+    float *xs = sc != NULL ? ae__alloc(count * model->enc->net.in_size * sizeof(float)) : NULL;
+    if (tmp == NULL || (sc != NULL && xs == NULL)) {
+        ae__free(tmp);
+        ae__free(xs);
         return AE_ERR_NOMEM;
-    rc = ae__vae_scores(model, x, count, 0, samples, seed, tmp, tmp + count, who);
+    }
+    if (sc != NULL)
+        ae__scaler_forward(sc, x, count, xs);
+    rc = ae__vae_scores(model, sc != NULL ? xs : x, count, 0, samples, seed, tmp, tmp + count, who);
     if (rc == AE_OK) {
         if (nelbo != NULL)
             memcpy(nelbo, tmp, count * sizeof(double));
@@ -218,5 +232,6 @@ int ae_model_vae_score(const ae_model *model, const float *x, size_t count, uint
             memcpy(recon, tmp + count, count * sizeof(double));
     }
     ae__free(tmp);
+    ae__free(xs);
     return rc;
 }
