@@ -351,7 +351,8 @@ static float scheduled_rate(const ae_train_options *o, float lr0, float current,
 
 static int check_options(const ae_train_options *o, const char *who)
 {
-    int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount, who);
+    int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount,
+                            o->loss_reduction, 0, who);
     if (rc < 0)
         return rc;
     if (o->shuffle != 0 && o->shuffle != 1)
@@ -533,6 +534,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
     so.loss_user = o->loss_user;
     so.noise = o->noise;
     so.noise_amount = o->noise_amount;
+    so.loss_reduction = o->loss_reduction;
     if (order == NULL || xbuf == NULL || (mode == TARGET_DATASET && tbuf == NULL) ||
         (mode == TARGET_LABELS && lbuf == NULL)) {
         rc = AE_ERR_NOMEM;
@@ -590,7 +592,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
         /* dropout and noise: rank 0 as one process, the others their own */
         ae_step_seed(step, o->seed ^ (0xA0761D6478BD642Full * (uint64_t)me), global_epoch);
         ae__train_order(order, count, o->seed, global_epoch, o->shuffle);
-        double sum = 0.0;
+        double sum = 0.0, terms = 0.0;
         size_t seen = 0;
         memset(extra, 0, sizeof extra);
         since_update_rows = 0;
@@ -692,6 +694,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
                 goto done;
             }
             sum += loss * (double)b;
+            terms += ae__step_terms(step) * (double)b;
             seen += b;
             p.event = AE_PROGRESS_BATCH;
             p.batch = bi;
@@ -750,8 +753,12 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
                               noise_lo, noise_hi, o->seed, &p.val_loss, who);
             if (rc < 0)
                 goto done;
+            /* the validation loss in the training loss's unit */
+            if (o->loss_reduction == AE_REDUCE_SUM_PER_SAMPLE && o->loss != AE_LOSS_SOFTMAX_CE)
+                p.val_loss *= (double)out_size;
         }
-        if ((rc = ae__model_history_push(model, p.loss, p.val_loss)) < 0)
+        if ((rc = ae__model_history_push(model, p.loss, p.val_loss)) < 0 ||
+            (rc = ae__model_history_set_terms(model, terms / (double)seen)) < 0)
             goto done;
         res.epochs_run = e + 1;
         /* the monitored loss: early stopping, restore_best, the plateau rule */
