@@ -18,6 +18,7 @@
 
 #include "ae.h"
 #include "ae/sys/layer.h"
+#include "optim/optimizer.h" /* ae__optimizer_tensor(): the state buffers */
 #include "testutil.h"
 
 #define IN 16
@@ -841,7 +842,16 @@ START_TEST(labels_train_a_classifier_head_on_a_frozen_encoder)
     ck_assert_int_eq(ae_model_tensor_get(m, 0, enc_after, IN * LAT), AE_OK);
     ck_assert_int_eq(ae_model_tensor_get(m, 1, enc_after + IN * LAT, LAT), AE_OK);
     ck_assert_mem_eq(enc_before, enc_after, sizeof enc_before);
-    /* the model saves with its optimizer (no state for the frozen tensors) */
+    /* no optimizer state for the frozen tensors, state for the head's */
+    for (size_t t = 0; t < 4; t++) {
+        const float *value;
+        size_t count;
+        float *m1, *m2;
+        ae__optimizer_tensor(opt, t, &value, &count, &m1, &m2);
+        ck_assert_int_eq(m1 == NULL && m2 == NULL, t < 2);
+        ck_assert_int_eq(m1 != NULL && m2 != NULL, t >= 2);
+    }
+    /* the model saves with its optimizer (zeros for the frozen tensors) */
     void *data = NULL;
     size_t size = 0;
     ae_save_options sv = AE_SAVE_OPTIONS_INIT;

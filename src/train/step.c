@@ -220,8 +220,6 @@ int ae__step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_
     s->o = *o;
     s->in_size = model->enc->net.in_size;
     s->out_size = model->dec->net.out_size;
-    ae__rng_seed(&s->layer_rng, 0);
-    ae__rng_seed(&s->noise_rng, 0);
     ae_step_seed(s, 0, 0);
     if ((rc = step_init(s, who)) < 0 ||
         (rc = ae__optimizer_bind_frozen(opt, model->id, s->params, s->n_params, s->frozen)) < 0) {
