@@ -228,7 +228,10 @@ START_TEST(gemm_dispatch_uses_the_chosen_kernel)
     p.alpha = 1.0f;
     p.beta = 0.0f;
     ck_assert(ae__gemm_shape_kept(0, 0, p.m, p.n, p.k));
-    ck_assert(!ae__gemm_shape_kept(0, 1, p.m, p.n, p.k));
+    ck_assert(ae__gemm_shape_kept(0, 1, 128, p.n, p.k));     /* the encoder's forward at 128 */
+    ck_assert(!ae__gemm_shape_kept(0, 1, p.m, p.n, p.k));    /* ... at 32: CBLAS */
+    ck_assert(!ae__gemm_shape_kept(0, 1, p.m, 784, 64));     /* the decoder's: CBLAS */
+    ck_assert(!ae__gemm_shape_kept(1, 0, 784, p.n, p.m));    /* a weight gradient: CBLAS */
     if (path == AE_GEMM_BLAS) {
         prod_free(&p);
         return;

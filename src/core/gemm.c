@@ -114,6 +114,17 @@ static void generic(int trans_a, size_t m, size_t n, size_t k, float alpha, cons
         }
 }
 
+static void pack_bt(const float *b, size_t ldb, size_t n, size_t k, float *out)
+{
+    for (size_t j0 = 0; j0 < n; j0 += 8)
+        for (size_t p0 = 0; p0 < k; p0 += 8) {
+            size_t j1 = j0 + 8 < n ? j0 + 8 : n, p1 = p0 + 8 < k ? p0 + 8 : k;
+            for (size_t j = j0; j < j1; j++)
+                for (size_t p = p0; p < p1; p++)
+                    out[p * n + j] = b[j * ldb + p];
+        }
+}
+
 /* The SIMD paths: C in tiles of mr x nr, column panels outside (a panel of
  * B is read by every row block while it is in cache), row blocks inside. */
 typedef void tile_fn(size_t k, const float *const *ar, size_t as, const float *b, size_t ldb,
@@ -146,17 +157,15 @@ int ae__gemm_run(int path, int trans_a, int trans_b, size_t m, size_t n, size_t 
     float *packed = NULL;
     if (trans_b) {
         /* op(B) = B^T, B n x k: copied to k x n, rows contiguous, in 8 x 8
-         * blocks so both sides stay in cache lines. */
+         * blocks so both sides stay in cache lines (transposed in AVX2
+         * registers on the SIMD paths). */
         packed = malloc(k * n * sizeof *packed);
         if (packed == NULL)
             return -1;
-        for (size_t j0 = 0; j0 < n; j0 += 8)
-            for (size_t p0 = 0; p0 < k; p0 += 8) {
-                size_t j1 = j0 + 8 < n ? j0 + 8 : n, p1 = p0 + 8 < k ? p0 + 8 : k;
-                for (size_t j = j0; j < j1; j++)
-                    for (size_t p = p0; p < p1; p++)
-                        packed[p * n + j] = b[j * ldb + p];
-            }
+        if (path != AE_GEMM_GENERIC && ae__gemm_path_available(AE_GEMM_AVX2))
+            ae__gemm_pack_bt_avx2(b, ldb, n, k, packed);
+        else
+            pack_bt(b, ldb, n, k, packed);
         b = packed;
         ldb = n;
     }
@@ -175,14 +184,17 @@ int ae__gemm_run(int path, int trans_a, int trans_b, size_t m, size_t n, size_t 
 /* The shapes where the kernels beat cblas_sgemm (one thread) both with
  * OPENBLAS_CORETYPE=Haswell and unset (OpenBLAS's AVX-512 kernels), in
  * every run of bench/gemm_table.c on a 2-core AMD EPYC (Zen 4), OpenBLAS
- * 0.3.21: A B, no transposes, 32 to 512 rows, at most 64 columns, 512 to
- * 1024 terms: the dense layers' dX = dZ W for a latent of up to 64 from
- * 784 inputs (1.1-1.3x). Everything else measured slower or within the
- * noise and stays on CBLAS: the products with B^T (the packing costs more
- * than it saves), A^T B (the weight gradients: 0.8-1.2x from run to run),
- * the small convolutions (OpenBLAS's AVX-512 kernels win 1.1-3x). Table
- * and rule in bench/README.md, "The GEMM table". */
+ * 0.3.21, at most 64 columns and 512 to 1024 terms (a dense layer from 784
+ * inputs to a latent of up to 64):
+ *  - A B, 32 to 512 rows: the layer's dX = dZ W (1.02-1.31x);
+ *  - A B^T, 128 to 512 rows: its forward x W^T (1.02-1.21x; at 32 rows it
+ *    lost one run, 0.96x).
+ * Everything else measured slower or within the noise and stays on CBLAS:
+ * the decoder's forward (784 outputs from 64: 0.8-1.1x), A^T B (the weight
+ * gradients: 0.8-1.2x from run to run), batches of 8, the small
+ * convolutions (OpenBLAS's AVX-512 kernels win 1.1-3x). Table and rule in
+ * bench/README.md, "The GEMM table". */
 int ae__gemm_shape_kept(int trans_a, int trans_b, size_t m, size_t n, size_t k)
 {
-    return !trans_a && !trans_b && m >= 32 && m <= 512 && n <= 64 && k >= 512 && k <= 1024;
+    return !trans_a && m >= (trans_b ? 128u : 32u) && m <= 512 && n <= 64 && k >= 512 && k <= 1024;
 }

@@ -58,6 +58,9 @@ int ae__gemm_run(int path, int trans_a, int trans_b, size_t m, size_t n, size_t 
 extern const int ae__gemm_avx2_built, ae__gemm_avx512_built;
 void ae__gemm_tile_avx2(size_t k, const float *const *ar, size_t as, const float *b, size_t ldb,
                         size_t cols, float *c, size_t ldc, size_t rows, float alpha, float beta);
+/* out[p * n + j] = b[j * ldb + p]: B (n x k) transposed, for the AVX2 and
+ * AVX-512 paths (every AVX-512 CPU libae runs the kernels on has AVX2). */
+void ae__gemm_pack_bt_avx2(const float *b, size_t ldb, size_t n, size_t k, float *out);
 void ae__gemm_tile_avx512(size_t k, const float *const *ar, size_t as, const float *b, size_t ldb,
                           size_t cols, float *c, size_t ldc, size_t rows, float alpha, float beta);
 

@@ -117,6 +117,50 @@ void ae__gemm_tile_avx2(size_t k, const float *const *ar, size_t as, const float
                   alpha, beta);
 }
 
+/* op(B) = B^T packed row-major: out[p * n + j] = b[j * ldb + p], B n x k.
+ * 8 x 8 blocks transposed in registers (unpack, shuffle, lane permute), the
+ * edges element by element. */
+void ae__gemm_pack_bt_avx2(const float *b, size_t ldb, size_t n, size_t k, float *out)
+{
+    size_t n8 = n - n % 8, k8 = k - k % 8;
+    for (size_t j = 0; j < n8; j += 8) {
+        const float *bj = b + j * ldb;
+        for (size_t p = 0; p < k8; p += 8) {
+            __m256 r0 = _mm256_loadu_ps(bj + p), r1 = _mm256_loadu_ps(bj + ldb + p);
+            __m256 r2 = _mm256_loadu_ps(bj + 2 * ldb + p), r3 = _mm256_loadu_ps(bj + 3 * ldb + p);
+            __m256 r4 = _mm256_loadu_ps(bj + 4 * ldb + p), r5 = _mm256_loadu_ps(bj + 5 * ldb + p);
+            __m256 r6 = _mm256_loadu_ps(bj + 6 * ldb + p), r7 = _mm256_loadu_ps(bj + 7 * ldb + p);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            float *o = out + p * n + j;
+            _mm256_storeu_ps(o, _mm256_permute2f128_ps(s0, s4, 0x20));
+            _mm256_storeu_ps(o + n, _mm256_permute2f128_ps(s1, s5, 0x20));
+            _mm256_storeu_ps(o + 2 * n, _mm256_permute2f128_ps(s2, s6, 0x20));
+            _mm256_storeu_ps(o + 3 * n, _mm256_permute2f128_ps(s3, s7, 0x20));
+            _mm256_storeu_ps(o + 4 * n, _mm256_permute2f128_ps(s0, s4, 0x31));
+            _mm256_storeu_ps(o + 5 * n, _mm256_permute2f128_ps(s1, s5, 0x31));
+            _mm256_storeu_ps(o + 6 * n, _mm256_permute2f128_ps(s2, s6, 0x31));
+            _mm256_storeu_ps(o + 7 * n, _mm256_permute2f128_ps(s3, s7, 0x31));
+        }
+        for (size_t jj = j; jj < j + 8; jj++)
+            for (size_t p = k8; p < k; p++)
+                out[p * n + jj] = b[jj * ldb + p];
+    }
+    for (size_t j = n8; j < n; j++)
+        for (size_t p = 0; p < k; p++)
+            out[p * n + j] = b[j * ldb + p];
+}
+
 #else
 
 const int ae__gemm_avx2_built = 0;
@@ -126,6 +170,11 @@ void ae__gemm_tile_avx2(size_t k, const float *const *ar, size_t as, const float
 {
     (void)k, (void)ar, (void)as, (void)b, (void)ldb, (void)cols, (void)c, (void)ldc, (void)rows,
         (void)alpha, (void)beta;
+}
+
+void ae__gemm_pack_bt_avx2(const float *b, size_t ldb, size_t n, size_t k, float *out)
+{
+    (void)b, (void)ldb, (void)n, (void)k, (void)out;
 }
 
 #endif

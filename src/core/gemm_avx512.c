@@ -86,7 +86,11 @@ static inline void tile(size_t k, const float *const *ar, size_t as, const float
         store_row(c + 7 * ldc, c70, c71, m0, m1, alpha, beta);
 }
 
-static __mmask16 mask_of(size_t cols) { return cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1u); }
+static __mmask16 mask_of(size_t cols)
+{
+    unsigned bits = cols >= 16 ? 0xFFFFu : (1u << cols) - 1u;
+    return (__mmask16)bits;
+}
 
 void ae__gemm_tile_avx512(size_t k, const float *const *ar, size_t as, const float *b, size_t ldb,
                           size_t cols, float *c, size_t ldc, size_t rows, float alpha, float beta)
