@@ -37,7 +37,9 @@ INSTALL    ?= install
 # ---- Debian packages: installed (as root) or named, before anything else -----
 # scripts/ensure-deps.sh runs while this Makefile is read, so the pkg-config
 # calls below already see what it installed. AE_SKIP_DEPS=1 skips it.
-DEPS_check          := build test data abi
+DEPS_check          := build test data abi onnx mpi
+DEPS_check-onnx     := build test data abi onnx ort
+DEPS_check-mpi      := build data mpi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
 DEPS_bench          := build data
@@ -91,7 +93,7 @@ SHARED     := $(LIBOUT)/libae.so.$(VERSION)
 STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
 
-.PHONY: all lib examples tools demo check test-run check-headers check-install \
+.PHONY: all lib examples tools demo check check-onnx test-run check-headers check-install check-mpi \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench bench-search \
         fuzz golden docs install uninstall help clean FORCE
 all: lib tools
@@ -181,6 +183,24 @@ $(BINOUT)/%: $(BUILD)/examples/%.o $$(call example_objs,$$*) $(EXAMPLE_COMMON_LI
 	$(CC) -o $@ $(filter %.o,$^) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
 	    $(PNG_LIBS) -lm
 
+# ---- Open MPI: examples/mpi (the adapter ae_mpi.c and mpi_train), outside
+# libae; built only when mpicc is found (Debian: libopenmpi-dev openmpi-bin).
+MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+MPIRUN  ?= mpirun
+MPI_SRC := examples/mpi/mpi_train.c examples/mpi/ae_mpi.c
+MPI_BIN := $(if $(MPICC),$(BINOUT)/mpi_train)
+
+examples: $(MPI_BIN)
+
+$(BINOUT)/mpi_train: $(MPI_SRC) examples/mpi/ae_mpi.h $(EXAMPLE_COMMON_LIB) $(EXAMPLE_LIBDEP)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(EXAMPLE_CFLAGS) -o $@ $(MPI_SRC) $(EXAMPLE_COMMON_LIB) $(LDFLAGS) $(EXAMPLE_LIBS) \
+	    $(PNG_LIBS) -lm
+
+# The MPI gate of `make check` (scripts/check-mpi.sh): skipped without mpicc.
+check-mpi: $(MPI_BIN)
+	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
+
 # ---- tools: every tools/*.c is one program $(O)/bin/<name> (ae-inspect) --------
 TOOL_SRC    := $(sort $(wildcard tools/*.c))
 TOOL_BIN    := $(TOOL_SRC:tools/%.c=$(BINOUT)/%)
@@ -244,6 +264,29 @@ $(FUZZ_DATA_REPLAY): $(FUZZ_DATA_SRC) tests/fuzz/standalone.c tests/fuzz/capped.
 	$(CC) $(TEST_CFLAGS) -o $@ $(FUZZ_DATA_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
 	    $(PKG_LIBS)
 
+# The ONNX gate (tests/onnx/): helper writes libae's exports and runs
+# imported files; check.py validates the exports with Debian's python3-onnx
+# and imports PyTorch's (python3-torch). ONNX_PYTHON is Debian's Python, the
+# one those packages are installed for.
+ONNX_HELPER := $(BUILD)/tests/onnx/helper
+ONNX_WORK   := $(BUILD)/tests/onnx/work
+ONNX_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+ONNX_CHECK   = $(ONNX_PYTHON) tests/onnx/check.py $(ONNX_HELPER) $(ONNX_WORK) $(BINOUT)
+
+$(ONNX_HELPER): tests/onnx/helper.c tests/onnx_models.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ tests/onnx/helper.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
+# The ONNX importer's fuzz target, built and replayed the same way.
+ONNX_FUZZ_SRC    := tests/fuzz/fuzz_onnx_import.c
+ONNX_FUZZ_REPLAY := $(BUILD)/tests/fuzz/replay_onnx
+ONNX_FUZZ_CORPUS := tests/fuzz/corpus_onnx
+
+$(ONNX_FUZZ_REPLAY): $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c tests/fuzz/capped.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $(ONNX_FUZZ_SRC) tests/fuzz/standalone.c $(STATIC) $(LDFLAGS) \
+	    $(PKG_LIBS)
+
 # The gates `make check` runs after the suites (each also a target of its own).
 ABI_CHECK     = scripts/abi-check.sh $(LIBOUT)
 ABI_SELFTEST  = CC="$(CC)" scripts/abi-selftest.sh
@@ -256,11 +299,16 @@ LINK_CHECK    = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/link-footprint.sh --chec
 
 # make check: the Check suites, then abi-check, the header and the
 # installed-consumer tests; the last line sums up (Check tests + gates).
-check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY)
+check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY) $(ONNX_FUZZ_REPLAY) \
+       $(ONNX_HELPER)
 	@echo "==== Check suites"
 	@scripts/run-suite.sh $(TEST_LOG) sh -c 'cd tests && $(TEST_ENV) $(abspath $(TEST_BIN))'
 	@echo "==== fuzz corpus replay ($(FUZZ_CORPUS), $(FUZZ_DATA_CORPUS))"
 	@$(TEST_ENV) $(FUZZ_REPLAY) $(FUZZ_CORPUS) && $(TEST_ENV) $(FUZZ_DATA_REPLAY) $(FUZZ_DATA_CORPUS)
+	@echo "==== ONNX fuzz corpus replay ($(ONNX_FUZZ_CORPUS))"
+	@$(TEST_ENV) $(ONNX_FUZZ_REPLAY) $(ONNX_FUZZ_CORPUS)
+	@echo "==== ONNX: libae's exports pass onnx.checker (full_check); PyTorch's exports run in libae"
+	@$(TEST_ENV) $(ONNX_CHECK)
 	@echo "==== abi-check"
 	@$(ABI_CHECK)
 	@echo "==== abi-selftest: the gate allows what the stability promise allows, nothing else"
@@ -279,9 +327,22 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY)
 	@$(README_CHECK)
 	@echo "==== inference-only static link: an encoder-only program links no training code"
 	@$(LINK_CHECK)
-	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" abi-check abi-selftest \
-	    "pinned values" "old-headers consumers" headers --help "installed consumers" README \
-	    "inference-only link"
+	@echo "==== Open MPI: mpirun --oversubscribe -np 2 mpi_train against 1 rank, resume, faults (scripts/check-mpi.sh)"
+	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
+	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" "ONNX fuzz corpus replay" \
+	    ONNX abi-check abi-selftest "pinned values" "old-headers consumers" headers --help \
+	    "installed consumers" README "inference-only link" MPI
+
+# make check, then libae's exports run in ONNX Runtime (npm's onnxruntime-node,
+# installed into $(ORT_DIR) with --ignore-scripts: its linux-x64 CPU binary
+# is inside the package) next to libae's own outputs (tests/onnx/ort.mjs).
+ORT_DIR ?= $(BUILD)/onnxruntime
+check-onnx: check
+	@echo "==== ONNX Runtime: libae's exports run there as in libae"
+	@test -d $(ORT_DIR)/node_modules/onnxruntime-node || \
+	    (mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && \
+	     npm install --ignore-scripts --no-audit --no-fund --silent onnxruntime-node)
+	node tests/onnx/ort.mjs $(ORT_DIR)/node_modules $(ONNX_WORK) dense conv custom
 
 # The suites alone (CK_RUN_SUITE=<module> selects one).
 test-run: $(TEST_BIN)
@@ -326,7 +387,9 @@ fuzz:
 	    -o $(FUZZ_O)/fuzz_model_load $(FUZZ_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
 	    -o $(FUZZ_O)/fuzz_data_load $(FUZZ_DATA_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
-	@echo "fuzz: built $(FUZZ_O)/fuzz_model_load and $(FUZZ_O)/fuzz_data_load"
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
+	    -o $(FUZZ_O)/fuzz_onnx_import $(ONNX_FUZZ_SRC) $(FUZZ_O)/lib/libae.a $(PKG_LIBS)
+	@echo "fuzz: built $(FUZZ_O)/fuzz_model_load, $(FUZZ_O)/fuzz_data_load and $(FUZZ_O)/fuzz_onnx_import"
 
 # Rewrites the golden file tests/data/golden_v1.aem from tests/golden/ (only
 # on purpose: tests/check_io.c checks that the library reads it bit-exactly).
@@ -466,10 +529,12 @@ help:
 	@echo "  examples       every examples/*.c as $(BINOUT)/<name> (EXAMPLES_LINK=static|shared)"
 	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
-	@echo "  check          Check suites, fuzz corpus replay, abi-check and its self-test, pinned values,"
-	@echo "                 old-headers consumers, headers, --help, installed consumers, README program,"
-	@echo "                 inference-only static link (scripts/link-footprint.sh --check)"
-	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders), built with clang in FUZZ_O=$(FUZZ_O)"
+	@echo "  check          Check suites, fuzz corpus replays, ONNX gate, abi-check and its self-test,"
+	@echo "                 pinned values, old-headers consumers, headers, --help, installed consumers,"
+	@echo "                 README program, inference-only static link (scripts/link-footprint.sh --check)"
+	@echo "  check-onnx     check, then libae's ONNX exports run in ONNX Runtime (npm onnxruntime-node)"
+	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders, ONNX import), built with"
+	@echo "                 clang in FUZZ_O=$(FUZZ_O)"
 	@echo "  docs           API reference from the headers with Doxygen in $(O)/docs/api (warnings are errors)"
 	@echo "  golden         rewrites tests/data/golden_v1.aem (on purpose only)"
 	@echo "  test-run       the Check suites only (CK_RUN_SUITE=<module> selects one)"
@@ -487,7 +552,7 @@ help:
 	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR, BINDIR, MANDIR)"
 	@echo "  uninstall      removes exactly what install put down"
 	@echo "  clean          removes $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE)"
-	@echo "check, demo, docs, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"
+	@echo "check, check-onnx, demo, docs, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"
 	@echo "packages when run as root (scripts/ensure-deps.sh; AE_SKIP_DEPS=1 skips that)."
 
 FORCE:

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # ensure-deps.sh - makes sure the Debian packages a libae target needs are
 # installed.  Usage: scripts/ensure-deps.sh SET...   (SET: build test data abi
-# valgrind bench docs; several may be given).  Called by `make check`, `make demo`,
+# valgrind mpi bench docs onnx ort; several may be given).  Called by `make check`, `make demo`,
 # `make check-asan`, `make check-tsan`, `make check-valgrind`, `make abi-check`,
 # `make docs`, and by `make bench` for the bench set (the PyTorch peer; optional there: a
 # failure only skips the peer).
@@ -20,7 +20,7 @@ if [ "${AE_SKIP_DEPS:-0}" = 1 ]; then
 fi
 
 if [ $# -eq 0 ]; then
-    echo "usage: $0 SET... (build test data abi valgrind bench docs)" >&2
+    echo "usage: $0 SET... (build test data abi valgrind mpi bench docs onnx ort)" >&2
     exit 2
 fi
 
@@ -38,12 +38,23 @@ for set in "$@"; do
     # scripts/abi-layout.py
     abi) pkgs="$pkgs abigail-tools binutils python3" ;;
     valgrind) pkgs="$pkgs valgrind" ;;
+    # Open MPI: mpicc builds examples/mpi, mpirun runs the MPI gate of make check
+    mpi) pkgs="$pkgs libopenmpi-dev openmpi-bin" ;;
     # the PyTorch peer of the benchmarks (bench/torch_peer.py)
     bench) pkgs="$pkgs python3 python3-torch" ;;
     # the API reference of `make docs` (docs/Doxyfile)
     docs) pkgs="$pkgs doxygen" ;;
+    # the ONNX gate of `make check` (tests/onnx/check.py): the checker and
+    # PyTorch's exporter
+    onnx) pkgs="$pkgs python3 python3-numpy python3-onnx python3-torch" ;;
+    # `make check-onnx`: node and npm for onnxruntime-node (npm only when
+    # no npm is there: a node from elsewhere may bring its own)
+    ort)
+        pkgs="$pkgs nodejs"
+        command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+        ;;
     *)
-        echo "$0: unknown set '$set' (known: build test data abi valgrind bench docs)" >&2
+        echo "$0: unknown set '$set' (known: build test data abi valgrind mpi bench docs onnx ort)" >&2
         exit 2
         ;;
     esac

@@ -116,6 +116,8 @@ typedef struct ae_train_result {
  */
 typedef int (*ae_gradient_fn)(ae_step *step, void *user);
 
+struct ae_collective;
+
 /** Training options. Start from AE_TRAIN_OPTIONS_INIT. */
 typedef struct ae_train_options {
     uint32_t struct_size;         /**< sizeof(ae_train_options) */
@@ -176,6 +178,15 @@ typedef struct ae_train_options {
     ae_train_result *result;      /**< or NULL: what the call did, filled
                                        (up to its struct_size) on return,
                                        also after a failure */
+    /* Appended in 1.1 (distributed training, ae/dist.h). */
+    int collective_flags;         /**< ae_dist_flag bits (0: MPI's own
+                                       all-reduce, per-rank batch-norm
+                                       statistics); 0 without a collective */
+    const struct ae_collective *collective; /**< or NULL: train as one of
+                                       collective->size ranks, each passing
+                                       the same dataset; batch_size is the
+                                       global batch (a multiple of the
+                                       size); see ae/dist.h */
 } ae_train_options;
 
 /** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation,
@@ -185,7 +196,7 @@ typedef struct ae_train_options {
     {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL, \
      AE_NOISE_NONE, 0.0f, \
      NULL, NULL, NULL, 0, 0.0f, 0, AE_LR_CONSTANT, 10, 0.5f, 0, 0.0f, 0.0f, 1, 0, \
-     NULL, NULL, NULL}
+     NULL, NULL, NULL, 0, NULL}
 
 /**
  * Trains @p model on @p data (inputs are also the targets; with noise the
@@ -253,7 +264,11 @@ typedef struct ae_train_options {
  *         gradient hook asked to stop);
  *         AE_ERR_LIMIT (a batch's buffers overflow the address space);
  *         AE_ERR_NOMEM; or what a custom layer's forward() or backward()
- *         returns.
+ *         returns. With a collective also AE_ERR_INVALID (a bad
+ *         collective or flags, flags without a collective, batch_size not a
+ *         multiple of the ranks), AE_ERR_STATE (the ranks' models have
+ *         different history lengths), AE_ERR_IO (a collective failed, or
+ *         another rank failed in the same step: every rank stops there).
  */
 AE_API int ae_model_train(ae_model *model, ae_optimizer *opt,
                           const ae_dataset *data, const ae_train_options *opts);

@@ -83,3 +83,12 @@ int ae__kind_extra_load(const ae__kind *k, void *state, const void *buf, size_t 
 {
     return ae__layer_status(k->vt.extra_load(state, buf, size));
 }
+
+int ae__kind_has_onnx(const ae__kind *k) { return k->vt.onnx_node != NULL; }
+
+int ae__kind_onnx_node(const ae__kind *k, const void *state, ae_layer_onnx_node *node)
+{
+    memset(node, 0, sizeof *node);
+    node->struct_size = sizeof *node;
+    return ae__layer_status(k->vt.onnx_node(state, node));
+}

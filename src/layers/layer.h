@@ -105,5 +105,9 @@ int ae__kind_has_extra(const ae__kind *k);
 size_t ae__kind_extra_size(const ae__kind *k, const void *state);
 int ae__kind_extra_save(const ae__kind *k, const void *state, void *buf, size_t size);
 int ae__kind_extra_load(const ae__kind *k, void *state, const void *buf, size_t size);
+/* ONNX export (src/onnx/): 1 when the kind has the onnx_node slot; the
+ * call clears *node, sets its struct_size and asks the kind. */
+int ae__kind_has_onnx(const ae__kind *k);
+int ae__kind_onnx_node(const ae__kind *k, const void *state, ae_layer_onnx_node *node);
 
 #endif

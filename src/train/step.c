@@ -140,7 +140,7 @@ static int step_init(ae_step *s, const char *who)
         !ae__add_size(total, align64(bytes), &total))
         goto overflow;
     s->n_flat = ae_model_trainable_count(s->model);
-    if (!ae__mul_size(s->n_flat, sizeof(float), &bytes) ||
+    if (!ae__mul_size(s->n_flat + AE__STEP_EXTRA, sizeof(float), &bytes) ||
         !ae__add_size(total, align64(bytes), &total))
         goto overflow;
     s->block = ae__alloc(total ? total : 1);
@@ -554,4 +554,24 @@ const ae_param_view *ae__step_params(const ae_step *s, size_t *n)
 {
     *n = s->n_params;
     return s->params;
+}
+
+float *ae__step_reduce_buffer(ae_step *s, size_t *n, size_t *rows)
+{
+    if (s->pending == 0)
+        memset(s->flat, 0, s->n_flat * sizeof(float));
+    else if (!s->gathered) {
+        gather(s);
+        s->gathered = 1;
+    }
+    *n = s->n_flat;
+    *rows = s->pending_rows;
+    return s->flat;
+}
+
+void ae__step_reduced(ae_step *s)
+{
+    s->gathered = 1;
+    if (s->pending == 0)
+        s->pending = 1;
 }

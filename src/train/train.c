@@ -27,6 +27,7 @@
 #include "data/noise.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
+#include "train/dist.h"
 #include "train/train.h"
 
 /* Where a batch's targets come from. */
@@ -423,6 +424,19 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     res.learning_rate = ae_optimizer_learning_rate(opt);
     if ((rc = check_options(o, who)) < 0)
         return rc;
+    /* Distributed (ae/dist.h): this rank's share of every global batch. */
+    ae_collective coll = AE_COLLECTIVE_INIT;
+    const int dist = o->collective != NULL;
+    if (!dist && o->collective_flags != 0)
+        return ae__error(AE_ERR_INVALID, "%s: collective_flags is %d without a collective", who,
+                         o->collective_flags);
+    if (dist && (rc = ae__dist_take(&coll, o->collective, o->collective_flags, who)) < 0)
+        return rc;
+    const size_t world = (size_t)coll.size, me = (size_t)coll.rank;
+    const int det = (o->collective_flags & AE_DIST_DETERMINISTIC) != 0;
+    if (o->batch_size % world != 0)
+        return ae__error(AE_ERR_INVALID, "%s: batch_size %u (the global batch) is not a multiple"
+                         " of the %zu ranks", who, o->batch_size, world);
     const size_t in_size = model->enc->net.in_size, out_size = model->dec->net.out_size;
     const size_t size = ae_dataset_sample_size(data), count = ae_dataset_count(data);
     const ae_dataset *val = o->validation, *val_targets = NULL;
@@ -488,6 +502,16 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
 
     const size_t batch = o->batch_size < count ? o->batch_size : count;
     const size_t batches = (count + batch - 1) / batch;
+    /* per rank: every world-th row of each global batch (ae_shard()) */
+    const size_t shard_max = (count + world - 1) / world, per_rank = o->batch_size / world;
+    const size_t lbatch = per_rank < shard_max ? per_rank : shard_max;
+    const size_t extra_n = 4; /* loss * rows, rows, failed ranks, of them NaN/Inf */
+    float extra[4];
+    size_t *lidx = NULL;
+    float *gtmp = NULL;
+    ae_dataset *val_mine = NULL, *valt_mine = NULL;
+    size_t n_states = 0, since_update_rows = 0;
+    int failed = AE_OK;
     const uint32_t accumulate = o->accumulate > 1 ? o->accumulate : 1;
     ae_step *step = NULL;
     snapshot snap, best;
@@ -498,7 +522,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
     float *tbuf = mode == TARGET_DATASET ? ae__alloc(batch * out_size * sizeof(float)) : NULL;
     int32_t *lbuf = mode == TARGET_LABELS ? ae__calloc(batch, sizeof *lbuf) : NULL;
     ae_step_options so = AE_STEP_OPTIONS_INIT;
-    so.batch_size = (uint32_t)batch;
+    so.batch_size = (uint32_t)(dist ? lbatch : batch);
     so.loss = o->loss;
     so.loss_fn = o->loss_fn;
     so.loss_user = o->loss_user;
@@ -513,6 +537,28 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         (rc = snapshot_init(&snap, model, step, opt)) < 0 ||
         (o->restore_best && (rc = snapshot_twin(&best, &snap)) < 0))
         goto done;
+    if (dist) {
+        n_states = ae__net_state_count(&model->enc->net) + ae__net_state_count(&model->dec->net);
+        size_t gcells = (ae_model_trainable_count(model) + AE__STEP_EXTRA) * world;
+        lidx = ae__calloc(lbatch, sizeof *lidx);
+        gtmp = det && me == 0 ? ae__alloc(gcells * sizeof(float)) : NULL;
+        if (lidx == NULL || (det && me == 0 && gtmp == NULL)) {
+            rc = AE_ERR_NOMEM;
+            goto done;
+        }
+        /* this rank's slice of the validation set */
+        const size_t nv = val != NULL ? ae_dataset_count(val) : 0;
+        const size_t v0 = nv * me / world, v1 = nv * (me + 1) / world;
+        if (v1 > v0 && ((rc = ae_dataset_subset(&val_mine, val, v0, v1 - v0)) < 0 ||
+                        (val_targets != NULL &&
+                         (rc = ae_dataset_subset(&valt_mine, val_targets, v0, v1 - v0)) < 0)))
+            goto done;
+        uint64_t steps = ae_optimizer_steps(opt);
+        if ((rc = ae__dist_start(&coll, snap.at, snap.count, snap.n, &steps, model->history_len,
+                                 who)) < 0)
+            goto done;
+        ae__optimizer_set_steps(opt, steps);
+    }
 
     const double start = now_seconds();
     const float lr0 = ae_optimizer_learning_rate(opt);
@@ -528,10 +574,13 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                 goto done;
         }
         const uint64_t global_epoch = model->history_len;
-        ae_step_seed(step, o->seed, global_epoch);
+        /* dropout and noise: rank 0 as one process, the others their own */
+        ae_step_seed(step, o->seed ^ (0xA0761D6478BD642Full * (uint64_t)me), global_epoch);
         ae__train_order(order, count, o->seed, global_epoch, o->shuffle);
         double sum = 0.0;
         size_t seen = 0;
+        memset(extra, 0, sizeof extra);
+        since_update_rows = 0;
         ae_progress p;
         memset(&p, 0, sizeof p);
         p.struct_size = sizeof p;
@@ -544,18 +593,67 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         p.learning_rate = ae_optimizer_learning_rate(opt);
         for (size_t bi = 0; bi < batches; bi++) {
             size_t first = bi * batch, b = count - first < batch ? count - first : batch;
-            const float *x = batch_rows(xbuf, data, order + first, b, size), *target = x;
+            const size_t *rows_at = order + first;
+            double loss = NAN;
+            if (dist) {
+                since_update_rows += b; /* the global batch's rows */
+                size_t lb = 0;
+                for (size_t i = first + me; i < first + b; i += world)
+                    lidx[lb++] = order[i];
+                b = lb;
+                rows_at = lidx;
+                if (b == 0 || failed != AE_OK)
+                    goto reduce;
+            }
+            const float *x = batch_rows(xbuf, data, rows_at, b, size), *target = x;
             if (mode == TARGET_DATASET) {
-                target = batch_rows(tbuf, targets, order + first, b, out_size);
+                target = batch_rows(tbuf, targets, rows_at, b, out_size);
             } else if (mode == TARGET_LABELS) {
                 for (size_t i = 0; i < b; i++)
-                    ae_dataset_label(data, order[first + i], &lbuf[i]);
+                    ae_dataset_label(data, rows_at[i], &lbuf[i]);
                 if ((rc = ae__step_onehot(step, lbuf, b, who)) < 0)
                     goto done;
                 target = ae__step_onehot_buffer(step);
             }
-            double loss = NAN;
             rc = ae__step_compute(step, x, target, b, &loss);
+            if (dist) {
+                /* a failure travels in this update's reduction: every rank
+                 * stops at the same step */
+                if (rc == AE_ERR_NUMERIC)
+                    rc = ae__error(AE_ERR_NUMERIC, "%s: the loss became %s in epoch %u, batch %zu"
+                                   " on rank %zu (lower the learning rate?)", who,
+                                   isnan(loss) ? "NaN" : "infinite", e, bi, me);
+                if (rc < 0)
+                    failed = rc;
+                else {
+                    extra[0] += (float)(loss * (double)b);
+                    extra[1] += (float)b;
+                }
+            }
+        reduce:
+            if (dist) {
+                if ((bi + 1) % accumulate != 0 && bi + 1 != batches)
+                    continue;
+                extra[2] = failed != AE_OK;
+                extra[3] = failed == AE_ERR_NUMERIC;
+                rc = ae__dist_step(step, &coll, since_update_rows, det, gtmp, extra, extra_n, who);
+                since_update_rows = 0;
+                if (rc < 0)
+                    goto done;
+                if (extra[2] > 0.0f) {
+                    if (failed == AE_OK)
+                        failed = ae__error(extra[3] == extra[2] ? AE_ERR_NUMERIC : AE_ERR_IO,
+                                           "%s: %g other rank(s) failed in epoch %u, batch %zu",
+                                           who, (double)extra[2], e, bi);
+                    rc = failed;
+                    if (rc == AE_ERR_NUMERIC)
+                        goto diverged;
+                    goto done;
+                }
+                loss = (double)extra[0] / (double)extra[1];
+                b = (size_t)extra[1];
+                memset(extra, 0, sizeof extra);
+            }
             if (rc == AE_ERR_NUMERIC) {
                 rc = ae__error(AE_ERR_NUMERIC,
                                "%s: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",
@@ -574,7 +672,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                                who, e, bi, loss, AE__DIVERGE_BATCH, lowest_batch);
                 goto diverged;
             }
-            if (((bi + 1) % accumulate == 0 || bi + 1 == batches) &&
+            if ((dist || (bi + 1) % accumulate == 0 || bi + 1 == batches) &&
                 (rc = update(step, o, who)) < 0) {
                 if (rc == AE_ERR_NUMERIC)
                     goto diverged;
@@ -608,7 +706,29 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                            who, e, p.loss, AE__DIVERGE_EPOCH, lowest_epoch);
             goto diverged;
         }
-        if (val != NULL) {
+        if (dist && (o->collective_flags & AE_DIST_SYNC_STATE) &&
+            (rc = ae__dist_average(&coll, snap.at + (snap.n - n_states),
+                                   snap.count + (snap.n - n_states), n_states, who)) < 0)
+            goto done;
+        if (dist && val != NULL) {
+            float v[2] = {0.0f, 0.0f};
+            if (val_mine != NULL) {
+                double mine = NAN;
+                if (mode == TARGET_SELF && !o->validation_noise)
+                    rc = ae_model_evaluate(model, val_mine, o->loss, &mine);
+                else
+                    rc = evaluate(model, val_mine, valt_mine, mode == TARGET_LABELS, o->loss,
+                                  o->validation_noise ? o->noise : AE_NOISE_NONE, o->noise_amount,
+                                  o->seed, &mine, who);
+                if (rc < 0)
+                    goto done; /* only bad data fail here, alike on every rank */
+                v[1] = (float)ae_dataset_count(val_mine);
+                v[0] = (float)(mine * (double)v[1]);
+            }
+            if ((rc = ae__dist_reduce(&coll, v, 2, det, gtmp, who)) < 0)
+                goto done;
+            p.val_loss = (double)v[0] / (double)v[1];
+        } else if (val != NULL) {
             if (mode == TARGET_SELF && !o->validation_noise && o->loss != AE_LOSS_CUSTOM)
                 rc = ae_model_evaluate(model, val, o->loss, &p.val_loss);
             else
@@ -669,6 +789,10 @@ done:
     snapshot_free(&snap);
     snapshot_free(&best);
     ae_step_destroy(step);
+    ae_dataset_destroy(val_mine);
+    ae_dataset_destroy(valt_mine);
+    ae__free(lidx);
+    ae__free(gtmp);
     ae__free(order);
     ae__free(xbuf);
     ae__free(tbuf);

@@ -24,6 +24,15 @@ const float *ae__step_onehot_buffer(const ae_step *s);
 int ae__step_params_finite(const ae_step *s);
 /* The bound parameter list (every parameter tensor, in tensor order). */
 const ae_param_view *ae__step_params(const ae_step *s, size_t *n);
+/* Spare floats after the flat gradient: what the training loop's one
+ * reduction per step carries besides the gradient (dist.c). */
+#define AE__STEP_EXTRA 4
+/* The flat gradient for a reduction, with AE__STEP_EXTRA spare floats after
+ * its *n: the pending gradient gathered, zeros when nothing is pending;
+ * *rows the pending rows. ae__step_reduced() then makes what it holds the
+ * pending gradient (also on a step that computed nothing). */
+float *ae__step_reduce_buffer(ae_step *s, size_t *n, size_t *rows);
+void ae__step_reduced(ae_step *s);
 /* ae_train_order() without the checks. */
 void ae__train_order(size_t *order, size_t count, uint64_t seed, uint64_t epoch, int shuffle);
 

@@ -122,6 +122,43 @@ typedef struct ae_layer_ctx {
     void *user_data;       /**< given at registration */
 } ae_layer_ctx;
 
+/** Types of the attributes of ae_layer_onnx_attr (values pinned: ONNX's
+ *  AttributeProto.AttributeType numbers). Added in 1.1. */
+enum ae_layer_onnx_attr_type {
+    AE_ONNX_ATTR_FLOAT = 1,  /**< one float (f) */
+    AE_ONNX_ATTR_INT = 2,    /**< one int64 (i) */
+    AE_ONNX_ATTR_STRING = 3, /**< a UTF-8 string (s) */
+    AE_ONNX_ATTR_INTS = 7    /**< n_ints int64 values (ints) */
+};
+
+/** One attribute of the node an onnx_node() hook describes. Added in 1.1;
+ *  its layout stays fixed for all of 1.x (it is an array element). */
+typedef struct ae_layer_onnx_attr {
+    const char *name;    /**< attribute name, as the op's schema spells it */
+    int type;            /**< ae_layer_onnx_attr_type */
+    float f;             /**< AE_ONNX_ATTR_FLOAT */
+    int64_t i;           /**< AE_ONNX_ATTR_INT */
+    const char *s;       /**< AE_ONNX_ATTR_STRING */
+    const int64_t *ints; /**< AE_ONNX_ATTR_INTS: n_ints values */
+    size_t n_ints;       /**< AE_ONNX_ATTR_INTS: at most 64 */
+} ae_layer_onnx_attr;
+
+/** The ONNX node a layer exports as (the vtable's onnx_node slot, added in
+ *  1.1). The library sets struct_size and zeroes the rest before the call. */
+typedef struct ae_layer_onnx_node {
+    uint32_t struct_size;            /**< set by the library */
+    const char *op_type;             /**< the op, e.g. "Elu"; required */
+    /** NULL or "" for ONNX's default domain (opset 13), else the kind's own
+     *  domain, which the file imports at version 1. */
+    const char *domain;
+    const ae_layer_onnx_attr *attrs; /**< attr_count attributes (may be NULL when 0) */
+    size_t attr_count;               /**< at most 64 */
+    /** How many of the layer's parameter tensors (param_get() order) follow
+     *  the layer's input as the node's inputs, each as an initializer named
+     *  "<node name>.<tensor name>" with the tensor's shape. */
+    size_t params;
+} ae_layer_onnx_node;
+
 /** A layer kind. Fill it with AE_LAYER_VTABLE_INIT, then set the slots. */
 typedef struct ae_layer_vtable {
     uint32_t struct_size;  /**< sizeof(ae_layer_vtable) as compiled by you */
@@ -224,6 +261,22 @@ typedef struct ae_layer_vtable {
      * NULL means no term. Return AE_OK or an ae_status.
      */
     int (*loss_term)(void *state, const ae_layer_ctx *ctx, double *loss);
+
+    /* ---- appended in 1.1: ONNX export (ae/onnx.h) ------------------------ */
+
+    /**
+     * Describes this instance as one ONNX node for ae_model_export_onnx()
+     * and its siblings: the node reads the layer's input (N x its input
+     * shape, float32) and writes its output. Fill @p node (see
+     * ae_layer_onnx_node); the strings and arrays it points to must stay
+     * valid until the export call returns (static data or the state). Must
+     * not change the state. Return AE_OK, or AE_ERR_UNSUPPORTED (after
+     * ae_error_set()) for an instance that has no ONNX form. Optional:
+     * NULL (as for a kind built against 1.0) makes export refuse the layer
+     * with AE_ERR_UNSUPPORTED. Import does not read such nodes back (their
+     * op is not one it knows); export-only.
+     */
+    int (*onnx_node)(const void *state, ae_layer_onnx_node *node);
 } ae_layer_vtable;
 
 /** Largest extra state (extra_size()) a layer may keep in a model file. */
@@ -232,7 +285,7 @@ typedef struct ae_layer_vtable {
 /** Initializer: struct_size and abi_version set, every slot NULL. */
 #define AE_LAYER_VTABLE_INIT \
     {sizeof(ae_layer_vtable), AE_LAYER_ABI_VERSION, NULL, 0, NULL, NULL, NULL, \
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Registers a layer kind process-wide. The vtable is copied; @p user_data is
