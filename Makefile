@@ -42,6 +42,7 @@ DEPS_check-onnx     := build test data abi onnx ort
 DEPS_check-mpi      := build data mpi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
+DEPS_check-install  := build test
 DEPS_bench          := build data
 DEPS_bench-search   := build data
 DEPS_check-valgrind := build test data valgrind
@@ -49,6 +50,8 @@ DEPS_abi-check      := build abi
 DEPS_abi-baseline   := build abi
 DEPS_demo           := build data
 DEPS_docs           := docs
+DEPS_tabular        := build tabular
+DEPS_figures        := build data
 DEPS := $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
 ifneq ($(DEPS),)
 DEPS_STATUS := $(shell scripts/ensure-deps.sh $(DEPS) >&2; echo $$?)
@@ -92,10 +95,11 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SHARED     := $(LIBOUT)/libae.so.$(VERSION)
 STATIC     := $(LIBOUT)/libae.a
 PCFILE     := $(O)/ae.pc
+PCFILE_STATIC := $(O)/ae-static.pc
 
 .PHONY: all lib examples tools demo check check-onnx test-run check-headers check-install check-mpi \
         check-asan check-tsan check-valgrind abi-check abi-baseline abi-map bench bench-search \
-        fuzz golden docs install uninstall help clean FORCE
+        fuzz golden docs install uninstall help clean tabular figures check-docs FORCE
 all: lib tools
 
 lib: $(SHARED) $(LIBOUT)/$(SONAME) $(LIBOUT)/libae.so $(STATIC)
@@ -138,6 +142,31 @@ $(PCFILE): ae.pc.in include/ae/common.h FORCE
 	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@BLAS_PC@|$(BLAS_PC)|g' ae.pc.in >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
+
+# ae-static.pc: the same library linked statically (Libs names libae.a itself).
+$(PCFILE_STATIC): ae-static.pc.in include/ae/common.h FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@BLAS_PC@|$(BLAS_PC)|g' ae-static.pc.in >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
+
+# ---- CMake package config: find_package(ae 1.1 CONFIG) -> ae::ae ----------------
+# Installed in $(CMAKEDIR); the paths inside are relative to it, so the
+# installation can move. ae::ae_static carries the libraries libae.a needs.
+CMAKEDIR    ?= $(LIBDIR)/cmake/ae
+CMAKE_OUT   := $(BUILD)/cmake
+CMAKE_FILES := $(CMAKE_OUT)/aeConfig.cmake $(CMAKE_OUT)/aeConfigVersion.cmake
+CMAKE_STATIC_LIBS := $(subst $(eval) ,;,$(strip $(PKG_LIBS)))
+
+$(CMAKE_OUT)/%.cmake: cmake/%.cmake.in include/ae/common.h FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(VERSION_MAJOR)|g' \
+	    -e 's|@BLAS_PC@|$(BLAS_PC)|g' -e 's|@STATIC_LIBS@|$(CMAKE_STATIC_LIBS)|g' \
+	    -e "s|@REL_LIBDIR@|$$(realpath -m --relative-to=$(CMAKEDIR) $(LIBDIR))|g" \
+	    -e "s|@REL_INCLUDEDIR@|$$(realpath -m --relative-to=$(CMAKEDIR) $(INCLUDEDIR))|g" \
+	    $< >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
 
 # ---- examples: every examples/*.c is one program $(O)/bin/<name> ----------------
@@ -293,6 +322,7 @@ ABI_SELFTEST  = CC="$(CC)" scripts/abi-selftest.sh
 PINNED_CHECK  = CC="$(CC)" scripts/check-pinned.sh include
 OLD_CONSUMERS = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-old-consumers.sh $(LIBOUT)
 README_CHECK  = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/check-readme.sh $(O)
+DOCS_CHECK    = scripts/check-docs.sh $(BINOUT)
 HEADERS_CHECK = CC="$(CC)" CXX="$(CXX)" scripts/check-headers.sh include
 INSTALL_CHECK = MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" O="$(O)" scripts/check-install.sh
 LINK_CHECK    = CC="$(CC)" BLAS_PC="$(BLAS_PC)" scripts/link-footprint.sh --check $(LIBOUT)
@@ -329,9 +359,11 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY) $(ONNX_
 	@$(LINK_CHECK)
 	@echo "==== Open MPI: mpirun --oversubscribe -np 2 mpi_train against 1 rank, resume, faults (scripts/check-mpi.sh)"
 	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
+	@echo "==== the docs' numbers against the examples' output (small runs, and make figures' records)"
+	@$(DOCS_CHECK)
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" "ONNX fuzz corpus replay" \
 	    ONNX abi-check abi-selftest "pinned values" "old-headers consumers" headers --help \
-	    "installed consumers" README "inference-only link" MPI
+	    "installed consumers" README "inference-only link" MPI "docs numbers"
 
 # make check, then libae's exports run in ONNX Runtime (npm's onnxruntime-node,
 # installed into $(ORT_DIR) with --ignore-scripts: its linux-x64 CPU binary
@@ -350,6 +382,9 @@ test-run: $(TEST_BIN)
 
 check-headers:
 	$(HEADERS_CHECK)
+
+check-docs: examples
+	$(DOCS_CHECK)
 
 check-install: lib
 	$(INSTALL_CHECK)
@@ -438,6 +473,21 @@ bench: $(BENCH_BIN) $(GEMM_BENCH_BIN)
 	    echo "bench: python3-torch is missing and cannot be installed here: the PyTorch peer is skipped"
 	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) --gemm-table $(GEMM_BENCH_BIN) $(BENCH_ARGS)
 
+# ---- pictures ------------------------------------------------------------------------
+# Regenerates every picture in docs/img from the examples (default settings,
+# one thread) and the output of each run beside it (docs/img/<run>.txt);
+# scripts/check-docs.sh (make check) compares the pages' numbers with them.
+figures: examples
+	scripts/figures.sh $(BINOUT) docs/img
+
+# ---- tabular anomaly detection against PCA and an Isolation Forest --------------------
+# docs/examples/tabular_anomaly.py: examples/anomaly's CSV mode on the tables
+# Debian's python3-sklearn ships, the two baselines on the same splits, ten
+# seeds; prints the tables of docs/examples/anomaly.md (about a minute).
+TABULAR_ARGS ?= --variants all --seeds 10
+tabular: $(BINOUT)/anomaly
+	/usr/bin/python3 docs/examples/tabular_anomaly.py --bin $(BINOUT)/anomaly $(TABULAR_ARGS)
+
 # ---- ABI -------------------------------------------------------------------------
 abi-check: lib
 	$(ABI_CHECK)
@@ -492,14 +542,15 @@ HEADERS_TOP := include/ae.h
 HEADERS_AE  := $(sort $(wildcard include/ae/*.h))
 HEADERS_SYS := $(sort $(wildcard include/ae/sys/*.h))
 INSTALLED   := $(addprefix $(DESTDIR)$(LIBDIR)/,libae.so.$(VERSION) $(SONAME) libae.so libae.a) \
-               $(DESTDIR)$(PKGCONFIGDIR)/ae.pc \
+               $(DESTDIR)$(PKGCONFIGDIR)/ae.pc $(DESTDIR)$(PKGCONFIGDIR)/ae-static.pc \
+               $(CMAKE_FILES:$(CMAKE_OUT)/%=$(DESTDIR)$(CMAKEDIR)/%) \
                $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(HEADERS_TOP) $(HEADERS_AE) $(HEADERS_SYS)) \
                $(TOOL_BIN:$(BINOUT)/%=$(DESTDIR)$(BINDIR)/%) \
                $(MAN_OUT:$(BUILD)/man/%=$(DESTDIR)$(MANDIR)/man1/%) \
                $(DESTDIR)$(DOCDIR)/LICENSE
 
-install: lib $(PCFILE) $(TOOL_BIN) $(MAN_OUT)
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+install: lib $(PCFILE) $(PCFILE_STATIC) $(CMAKE_FILES) $(TOOL_BIN) $(MAN_OUT)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) \
 	    $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libae.so.$(VERSION)
@@ -507,21 +558,35 @@ install: lib $(PCFILE) $(TOOL_BIN) $(MAN_OUT)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libae.so
 	$(INSTALL) -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libae.a
 	$(INSTALL) -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/ae.pc
+	$(INSTALL) -m 644 $(PCFILE_STATIC) $(DESTDIR)$(PKGCONFIGDIR)/ae-static.pc
+	$(INSTALL) -m 644 $(CMAKE_FILES) $(DESTDIR)$(CMAKEDIR)/
 	$(INSTALL) -m 644 $(HEADERS_TOP) $(DESTDIR)$(INCLUDEDIR)/
 	$(INSTALL) -m 644 $(HEADERS_AE) $(DESTDIR)$(INCLUDEDIR)/ae/
 	$(INSTALL) -m 644 $(HEADERS_SYS) $(DESTDIR)$(INCLUDEDIR)/ae/sys/
 	$(INSTALL) -m 755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	@$(RUN_LDCONFIG)
+
+# The dynamic loader's cache: refreshed by install and uninstall when they
+# run as root, without DESTDIR, into a library folder the loader searches
+# (/lib*, /usr/lib*, /usr/local/lib*), so programs find libae.so.1 there
+# with no rpath or LD_LIBRARY_PATH. Other prefixes: see the README.
+LDCONFIG     ?= ldconfig
+LDCONFIG_DIR := $(if $(DESTDIR),,$(filter /lib /lib/% /usr/lib /usr/lib/% /usr/local/lib /usr/local/lib/%,$(LIBDIR)))
+RUN_LDCONFIG  = if [ -n "$(LDCONFIG_DIR)" ] && [ "$$(id -u)" = 0 ]; then \
+                    echo "$(LDCONFIG)"; $(LDCONFIG) || echo "warning: $(LDCONFIG) failed" >&2; fi
 
 # Removes exactly the files install put down, then ae/sys and ae if empty.
 uninstall:
 	rm -f $(INSTALLED)
-	@rmdir $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(INCLUDEDIR)/ae $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@rmdir $(DESTDIR)$(INCLUDEDIR)/ae/sys $(DESTDIR)$(INCLUDEDIR)/ae $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(CMAKEDIR) $(dir $(DESTDIR)$(CMAKEDIR)) 2>/dev/null || true
+	@$(RUN_LDCONFIG)
 
 # ---- housekeeping ------------------------------------------------------------------
 clean:
-	rm -rf $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE) $(O)/stage
+	rm -rf $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE) $(PCFILE_STATIC) $(CMAKE_OUT) $(O)/stage
 
 help:
 	@echo "libae $(VERSION) - make targets (O=<dir> puts every product under <dir>):"
@@ -531,7 +596,8 @@ help:
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replays, ONNX gate, abi-check and its self-test,"
 	@echo "                 pinned values, old-headers consumers, headers, --help, installed consumers,"
-	@echo "                 README program, inference-only static link (scripts/link-footprint.sh --check)"
+	@echo "                 README program, inference-only static link (scripts/link-footprint.sh --check),"
+	@echo "                 the docs' numbers (check-docs: small example runs, make figures' records)"
 	@echo "  check-onnx     check, then libae's ONNX exports run in ONNX Runtime (npm onnxruntime-node)"
 	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders, ONNX import), built with"
 	@echo "                 clang in FUZZ_O=$(FUZZ_O)"
@@ -545,11 +611,17 @@ help:
 	@echo "  check-install  install into $(O)/stage, build and run the consumers, uninstall"
 	@echo "  bench          libae vs PyTorch side by side: tables + bench/results.json (BENCH_ARGS=...)"
 	@echo "  bench-search   exact search against an IVF prototype by database size (docs/search.md)"
+	@echo "  figures        regenerates every picture of docs/img from the examples, with each run's"
+	@echo "                 output beside it (docs/img/<run>.txt; about 10 minutes)"
+	@echo "  tabular        examples/anomaly --csv vs PCA and Isolation Forest on scikit-learn's tables"
+	@echo "                 (docs/examples/anomaly.md; TABULAR_ARGS=...)"
 	@echo "  abi-check      exports == src/ae.map == AE_API functions; abidiff + field layouts vs every"
 	@echo "                 frozen abi/libae-MAJOR.*.abi; SONAME and newest node follow the version"
 	@echo "  abi-map        adds missing AE_API functions to src/ae.map's AE_MAJOR.MINOR node (made if missing)"
 	@echo "  abi-baseline   at a release: freezes abi/libae-$(VERSION).abi and abi/include-$(VERSION).tar.gz"
-	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR, BINDIR, MANDIR)"
+	@echo "  install        into DESTDIR + PREFIX=$(PREFIX) (LIBDIR, INCLUDEDIR, PKGCONFIGDIR, CMAKEDIR, BINDIR,"
+	@echo "                 MANDIR, DOCDIR): ae.pc, ae-static.pc, CMake's aeConfig.cmake; runs ldconfig as"
+	@echo "                 root for a system LIBDIR (LDCONFIG=...)"
 	@echo "  uninstall      removes exactly what install put down"
 	@echo "  clean          removes $(BUILD) $(LIBOUT) $(BINOUT) $(PCFILE)"
 	@echo "check, check-onnx, demo, docs, check-asan, check-tsan, check-valgrind, abi-check first install missing Debian"

@@ -65,14 +65,16 @@ static void usage(FILE *f)
 "CSV: the same recipe on a table of numbers, one sample per row, with an\n"
 "integer label column ('.' decimal point; empty cells, NaN and infinities\n"
 "are refused). The rows are split at random into a training part and a\n"
-"test part (--test-fraction); the model trains on the training rows whose\n"
-"label is --normal-label; every test row is scored, and rows with any other\n"
-"label are the anomalies. Values are scaled to [0, 1] by the minimum and\n"
-"maximum of the normal training rows, per column or over the whole table\n"
-"(--scale). The model is dense\n"
-"F -> H (relu) -> LATENT (relu) -> H (relu) -> F (sigmoid) with\n"
-"H = min(64, max(8, F/2)) and, unless --latent is given,\n"
-"LATENT = min(16, max(2, F/8)).\n"
+"test part (--test-fraction; or --test-csv gives the test rows); the model\n"
+"trains on the training rows whose label is --normal-label; every test row\n"
+"is scored, and rows with any other label are the anomalies. Each column is\n"
+"standardised by the mean and deviation of the normal training rows (a\n"
+"libae scaler kept in the model, --scale). The model is dense\n"
+"F -> H (relu) -> LATENT (relu) -> H (relu) -> F (linear; sigmoid for\n"
+"values scaled to [0, 1]) with H = min(64, max(8, F/2)) and\n"
+"LATENT = min(16, max(2, F/8)) unless --hidden, --latent are given. It\n"
+"trains for about --steps optimizer steps (150): more lets an autoencoder\n"
+"learn to rebuild the anomalies too (docs/examples/anomaly.md).\n"
 "\n"
 "Scores (--score):\n"
 "  smooth  MSE between input and reconstruction after both are averaged\n"
@@ -88,7 +90,7 @@ static void usage(FILE *f)
 "Options:\n"
 "  --class C         run class C only, 0..9 (default: all ten)\n"
 "  --epochs N        passes over the normal training data, 1..1000000\n"
-"                    (default 20; 100 with --csv)\n"
+"                    (default 20; CSV: from --steps)\n"
 "  --batch N         samples per optimizer step, 1..1048576 (default 64)\n"
 "  --latent N        latent size, 1..4096 (default 64 for Fashion-MNIST;\n"
 "                    CSV: see above)\n"
@@ -109,13 +111,25 @@ static void usage(FILE *f)
 "  --delimiter D     the CSV's cell separator: , ; | or tab (default ,)\n"
 "  --test-fraction F share of the CSV rows kept for testing, 0.05..0.95\n"
 "                    (default 0.2)\n"
-"  --scale S         column: each column by its own range (default; for\n"
-"                    tables of different quantities); global: one range for\n"
-"                    all (for time series, whose shape it keeps)\n"
-"  --save PATH       save the model with its fitted detector to PATH (a\n"
-"                    libae model file), with what scoring again needs as\n"
-"                    metadata: the score, the class or normal label, the CSV\n"
-"                    scaling; needs --class or --csv\n"
+"  --test-csv PATH   the test rows, from another CSV file (no split)\n"
+"  --scale S         standard: each column to mean 0, deviation 1 (default);\n"
+"                    minmax (or column): each column to [0, 1] by its range;\n"
+"                    global: one range for all columns (for time series,\n"
+"                    whose shape it keeps)\n"
+"  --output O        the last layer: linear (default with standard) or\n"
+"                    sigmoid (default with minmax and global)\n"
+"  --hidden N        CSV: hidden width H, 1..4096 (default: see above)\n"
+"  --steps N         CSV: optimizer steps when --epochs is not given,\n"
+"                    1..100000000 (default 150)\n"
+"  --patience N      CSV: stop when the validation loss has not improved for\n"
+"                    N epochs and keep the best epoch's weights, 0..1000000\n"
+"                    (default 0: no early stopping)\n"
+"  --val-fraction F  CSV: share of the normal training rows held out for\n"
+"                    early stopping, 0.05..0.5 (default 0.2)\n"
+"  --save PATH       save the model with its fitted detector (and its\n"
+"                    scaler) to PATH (a libae model file), with what scoring\n"
+"                    again needs as metadata: the score, the class or normal\n"
+"                    label (--scale global: the range); needs --class or --csv\n"
 "  --load PATH       score with a model saved by --save instead of training:\n"
 "                    Fashion-MNIST runs its class; CSV scores every row\n"
 "                    (--score, --epochs, --k and the training options are\n"
@@ -125,9 +139,10 @@ static void usage(FILE *f)
 "                    always run on one\n"
 "  -h, --help        print this help and exit\n"
 CLI_HELP_SYNTAX
-"--label-column, --normal-label, --header, --delimiter, --test-fraction and\n"
-"--scale need --csv; --class and --score smooth do not go with --csv, nor\n"
-"--score with --load.\n"
+"--label-column, --normal-label, --header, --delimiter, --test-fraction,\n"
+"--test-csv, --scale, --output, --hidden, --steps, --patience and\n"
+"--val-fraction need --csv; --class and --score smooth do not go with\n"
+"--csv, nor --score with --load.\n"
 "\n");
     fprintf(f,
 "Classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal,\n"
@@ -154,8 +169,7 @@ CLI_HELP_SYNTAX
 "  " PROG " --epochs 5 | tail -n 1        # all ten classes, quickly\n"
 "  " PROG " --class 7 --save sneaker.aem  # keep model and detector\n"
 "  " PROG " --load sneaker.aem            # score class 7 with them\n"
-"  " PROG " --csv ecg.csv --header --scale global\n"
-"                                        # your own table\n"
+"  " PROG " --csv ecg.csv --header       # your own table\n"
 "\n"
 "See also: docs/examples/anomaly.md in the libae sources (with a CSV to\n"
 "try); ae-inspect(1).\n");
@@ -169,6 +183,11 @@ enum { SCORE_SMOOTH = -1 }; /* besides AE_SCORE_MSE, _MAE, _BCE */
 
 typedef struct settings {
     uint32_t epochs, batch, latent;
+    uint32_t hidden;       /* CSV: hidden width, 0 for the default */
+    uint32_t steps;        /* CSV: optimizer steps when --epochs is not given */
+    uint32_t patience;     /* CSV: early stopping after this many epochs without a
+                              better validation loss; 0 trains every epoch */
+    double val_fraction;   /* CSV: share of the normal training rows held out */
     uint64_t seed;
     int score;      /* SCORE_SMOOTH or an ae_score_kind */
     double k;
@@ -205,8 +224,15 @@ static const char *score_label(int score)
 /* ------------------------------------------------------------------------ */
 
 /* Builds F -> [hidden ->] latent -> [hidden ->] F and trains it on @p train. */
+/* Trains dense features -> [hidden] -> latent -> [hidden] -> features on
+ * @p train. CSV tables: @p sc (or NULL) is attached to the model first, so
+ * it trains on, and later scores, raw rows; the output is linear for
+ * standardised values (@p linear_out), else a sigmoid; with @p val and
+ * s->patience training stops early on the validation loss and keeps the
+ * best epoch's weights (ae_train_options.patience, restore_best). */
 static int train_model(ae_model **out, const ae_dataset *train, uint32_t features,
-                       uint32_t hidden, const settings *s, const char *what, double *seconds)
+                       uint32_t hidden, const settings *s, const char *what, double *seconds,
+                       const ae_scaler *sc, int linear_out, const ae_dataset *val)
 {
     const ae_shape input = {1, {features}}, latent = {1, {s->latent}};
     ae_encoder *enc = NULL;
@@ -219,28 +245,39 @@ static int train_model(ae_model **out, const ae_dataset *train, uint32_t feature
         (rc = ae_encoder_add_dense(enc, s->latent, AE_ACT_RELU)) < 0 ||
         (rc = ae_decoder_create(&dec, &latent, s->seed + 1)) < 0 ||
         (hidden && (rc = ae_decoder_add_dense(dec, hidden, AE_ACT_RELU)) < 0) ||
-        (rc = ae_decoder_add_dense(dec, features, AE_ACT_SIGMOID)) < 0 ||
+        (rc = ae_decoder_add_dense(dec, features, linear_out ? AE_ACT_IDENTITY : AE_ACT_SIGMOID)) < 0 ||
         (rc = ae_model_create(&model, enc, dec)) < 0)
         goto fail;
     enc = NULL;
     dec = NULL;
-    if ((rc = ae_optimizer_create(&opt, NULL)) < 0)
+    if ((rc = ae_model_set_scaler(model, sc)) < 0 || (rc = ae_optimizer_create(&opt, NULL)) < 0)
         goto fail;
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
     to.epochs = s->epochs;
     to.batch_size = s->batch;
     to.seed = s->seed + 2;
+    ae_train_result res = AE_TRAIN_RESULT_INIT;
+    if (val != NULL && s->patience > 0) {
+        to.validation = val;
+        to.patience = s->patience;
+        to.restore_best = 1;
+        to.result = &res;
+    }
     double t0 = cli_now();
     if ((rc = ae_model_train(model, opt, train, &to)) < 0)
         goto fail;
+    if (res.stopped_early)
+        fprintf(stderr, "%s: %s: stopped early after epoch %u, kept epoch %d (validation loss "
+                "%.6f)\n", PROG, what, (unsigned)res.epochs_run, (int)res.best_epoch + 1,
+                res.best_loss);
     *seconds = cli_now() - t0;
     double loss = NAN;
     size_t epochs = ae_model_history_length(model);
     if (epochs > 0)
         ae_model_history_get(model, epochs - 1, &loss, NULL);
-    fprintf(stderr, "%s: %s: trained %zu parameters on %zu samples, %u epochs, %.1f s, loss %.6f\n",
-            PROG, what, ae_model_param_count(model), ae_dataset_count(train), (unsigned)s->epochs,
-            *seconds, loss);
+    fprintf(stderr, "%s: %s: trained %zu parameters on %zu samples, %zu epochs, %.1f s, loss %.6f\n",
+            PROG, what, ae_model_param_count(model), ae_dataset_count(train), epochs, *seconds,
+            loss);
     ae_optimizer_destroy(opt);
     *out = model;
     return AE_OK;
@@ -726,7 +763,8 @@ static int run_mnist(const settings *s0, const char *data_dir, uint32_t only)
             char what[64];
             snprintf(what, sizeof what, "class %u (%s)", (unsigned)c, class_names[c]);
             if ((rc = ae_dataset_filter_label(&normal, train, (int32_t)c)) < 0 ||
-                (rc = train_model(&model, normal, (uint32_t)size, 0, &s, what, &r->seconds)) < 0)
+                (rc = train_model(&model, normal, (uint32_t)size, 0, &s, what, &r->seconds, NULL, 0,
+                                 NULL)) < 0)
                 goto lib_fail;
             size_t n_tr = ae_dataset_count(normal);
             x_tr = malloc(n_tr * size * sizeof *x_tr);
@@ -843,15 +881,19 @@ done:
 /* CSV                                                                      */
 /* ------------------------------------------------------------------------ */
 
+enum { SCALE_STANDARD, SCALE_MINMAX, SCALE_GLOBAL }; /* --scale */
+
 typedef struct csv_settings {
     const char *path;
+    const char *test_path; /* --test-csv: the test rows (no split), or NULL */
     uint32_t label_column; /* or LAST_COLUMN */
     int32_t normal;
     int normal_given;      /* --normal-label was on the command line */
     int header;
     char delimiter;
     double test_fraction;
-    int global_scale;
+    int scale;             /* SCALE_* */
+    int linear_out;        /* --output linear (default with standardised values) */
 } csv_settings;
 
 /* Copies every sample (and label) of a view. */
@@ -897,26 +939,62 @@ static int parse_floats(const ae_file *f, const char *path, const char *key, flo
     return AE_OK;
 }
 
+static const char *scale_label(int scale)
+{
+    return scale == SCALE_STANDARD ? "standard" : scale == SCALE_MINMAX ? "minmax" : "global";
+}
+
+static int load_table(ae_dataset **out, const char *path, const csv_settings *cs)
+{
+    ae_csv_options o = AE_CSV_OPTIONS_INIT;
+    o.header = cs->header;
+    o.label_column = cs->label_column == LAST_COLUMN ? AE_CSV_LAST_COLUMN : (int)cs->label_column;
+    o.delimiter = cs->delimiter;
+    return ae_dataset_load_csv(out, path, &o);
+}
+
+/* --scale global: one [min, max] over every value of the normal training
+ * rows for all columns (series keep their shape); lo gets the minimum and
+ * span the range, per column (all equal). */
+static void global_range(const float *x, size_t n, size_t f, float *lo, float *span)
+{
+    float a = INFINITY, b = -INFINITY;
+    for (size_t i = 0; i < n * f; i++) {
+        a = fminf(a, x[i]);
+        b = fmaxf(b, x[i]);
+    }
+    for (size_t j = 0; j < f; j++) {
+        lo[j] = a;
+        span[j] = b > a ? b - a : 1.0f;
+    }
+}
+
+static void scale_rows(float *x, size_t n, size_t f, const float *lo, const float *span)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < f; j++)
+            x[i * f + j] = (x[i * f + j] - lo[j]) / span[j];
+}
+
 static int run_csv(const settings *s0, const csv_settings *cs0)
 {
-    ae_dataset *all = NULL, *part_train = NULL, *part_test = NULL, *normal_view = NULL;
-    ae_dataset *train = NULL, *test = NULL;
+    ae_dataset *all = NULL, *test_all = NULL, *part_train = NULL, *part_test = NULL;
+    ae_dataset *normal_view = NULL, *fit_view = NULL, *val_view = NULL;
+    ae_dataset *train = NULL, *val = NULL, *test = NULL;
     ae_model *model = NULL;
     ae_detector *det = NULL;
+    ae_scaler *sc = NULL;
     ae_file *file = NULL;
-    float *x_tr = NULL, *x_te = NULL, *lo = NULL, *hi = NULL;
+    float *x_tr = NULL, *x_val = NULL, *x_te = NULL, *disp = NULL, *lo = NULL, *hi = NULL;
     int32_t *y_te = NULL, *anomaly = NULL, *flags = NULL;
     double *err = NULL;
     char *lo_text = NULL, *span_text = NULL;
     settings s = *s0;
     csv_settings cs = *cs0;
     int status = CLI_EXIT_FAILURE, rc;
+    int manual = 0; /* values scaled here (--scale global, or an old saved model) */
 
-    ae_csv_options o = AE_CSV_OPTIONS_INIT;
-    o.header = cs.header;
-    o.label_column = cs.label_column == LAST_COLUMN ? AE_CSV_LAST_COLUMN : (int)cs.label_column;
-    o.delimiter = cs.delimiter;
-    if ((rc = ae_dataset_load_csv(&all, cs.path, &o)) < 0)
+    if ((rc = load_table(&all, cs.path, &cs)) < 0)
         goto lib_fail;
     const size_t f = ae_dataset_sample_size(all);
     lo = malloc(f * sizeof *lo);
@@ -926,26 +1004,44 @@ static int run_csv(const settings *s0, const csv_settings *cs0)
         goto done;
     }
 
-    size_t n_tr = 0, n_te;
+    size_t n_tr = 0, n_val = 0, n_te;
+    const ae_dataset *tested;
     if (s.load_path != NULL) {
-        /* A saved model brings its detector, score, normal label and scaling;
-         * every row of the table is scored. */
+        /* A saved model brings its detector, score, normal label and scaler
+         * (older files: the scaling as metadata); every row is scored. */
         const char *v;
         if ((rc = load_model(s.load_path, &file, &model, &det)) < 0 ||
-            (rc = file_score(file, s.load_path, &s.score)) < 0 ||
-            (rc = parse_floats(file, s.load_path, "anomaly.scale_min", lo, f)) < 0 ||
-            (rc = parse_floats(file, s.load_path, "anomaly.scale_span", hi, f)) < 0)
+            (rc = file_score(file, s.load_path, &s.score)) < 0)
             goto lib_fail;
+        if (ae_model_get_scaler(model) == NULL) {
+            manual = 1;
+            if ((rc = parse_floats(file, s.load_path, "anomaly.scale_min", lo, f)) < 0 ||
+                (rc = parse_floats(file, s.load_path, "anomaly.scale_span", hi, f)) < 0)
+                goto lib_fail;
+        }
         if (!cs.normal_given && ae_file_metadata_get(file, "anomaly.normal_label", &v) == AE_OK)
             cs.normal = (int32_t)strtol(v, NULL, 10);
-        n_te = ae_dataset_count(all);
-        if ((rc = fetch(all, &x_te, &y_te)) < 0)
-            goto lib_fail;
+        tested = all;
     } else {
-        /* Split, train on the normal training rows. */
-        if ((rc = ae_dataset_split(&part_test, &part_train, all, cs.test_fraction, s.seed + 3)) < 0)
-            goto lib_fail;
-        if ((rc = ae_dataset_filter_label(&normal_view, part_train, cs.normal)) < 0) {
+        /* Split (or take --test-csv), train on the normal training rows,
+         * minus a validation share when stopping early. */
+        if (cs.test_path != NULL) {
+            if ((rc = load_table(&test_all, cs.test_path, &cs)) < 0)
+                goto lib_fail;
+            if (ae_dataset_sample_size(test_all) != f) {
+                cli_error(PROG, "%s has %zu values per row, %s has %zu", cs.test_path,
+                          ae_dataset_sample_size(test_all), cs.path, f);
+                goto done;
+            }
+            tested = test_all;
+        } else {
+            if ((rc = ae_dataset_split(&part_test, &part_train, all, cs.test_fraction,
+                                       s.seed + 3)) < 0)
+                goto lib_fail;
+            tested = part_test;
+        }
+        if ((rc = ae_dataset_filter_label(&normal_view, part_train ? part_train : all,
+                                          cs.normal)) < 0) {
             if (rc == AE_ERR_NOT_FOUND)
                 cli_error(PROG, "%s: no training row has the normal label %d (--normal-label)",
                           cs.path, (int)cs.normal);
@@ -953,44 +1049,57 @@ static int run_csv(const settings *s0, const csv_settings *cs0)
                 cli_lib_error(PROG, rc);
             goto done;
         }
-        n_tr = ae_dataset_count(normal_view);
-        n_te = ae_dataset_count(part_test);
-        if ((rc = fetch(normal_view, &x_tr, NULL)) < 0 || (rc = fetch(part_test, &x_te, &y_te)) < 0)
-            goto lib_fail;
-        /* Scale to [0, 1] by the normal training rows: each column by its
-         * own range, or all by the overall range (--scale global). */
-        for (size_t j = 0; j < f; j++) {
-            lo[j] = INFINITY;
-            hi[j] = -INFINITY;
+        const ae_dataset *fit = normal_view;
+        if (s.patience > 0 && s.val_fraction > 0.0) {
+            if ((rc = ae_dataset_split(&val_view, &fit_view, normal_view, s.val_fraction,
+                                       s.seed + 4)) < 0)
+                goto lib_fail;
+            fit = fit_view;
+            n_val = ae_dataset_count(val_view);
         }
-        for (size_t i = 0; i < n_tr; i++)
-            for (size_t j = 0; j < f; j++) {
-                lo[j] = fminf(lo[j], x_tr[i * f + j]);
-                hi[j] = fmaxf(hi[j], x_tr[i * f + j]);
-            }
-        if (cs.global_scale) /* one range for every column: series keep their shape */
-            for (size_t j = 1; j < f; j++) {
-                lo[0] = fminf(lo[0], lo[j]);
-                hi[0] = fmaxf(hi[0], hi[j]);
-            }
-        for (size_t j = 0; j < f; j++) {
-            if (cs.global_scale) {
-                lo[j] = lo[0];
-                hi[j] = hi[0];
-            }
-            hi[j] = hi[j] > lo[j] ? hi[j] - lo[j] : 1.0f; /* now the span */
+        n_tr = ae_dataset_count(fit);
+        if (cs.scale == SCALE_GLOBAL) {
+            /* scaled here to [0, 1] by one range: copies of the rows */
+            manual = 1;
+            const ae_shape row = {1, {(uint32_t)f}};
+            if ((rc = fetch(fit, &x_tr, NULL)) < 0 ||
+                (val_view != NULL && (rc = fetch(val_view, &x_val, NULL)) < 0))
+                goto lib_fail;
+            global_range(x_tr, n_tr, f, lo, hi);
+            scale_rows(x_tr, n_tr, f, lo, hi);
+            if (x_val != NULL)
+                scale_rows(x_val, n_val, f, lo, hi);
+            if ((rc = ae_dataset_from_memory(&train, x_tr, NULL, n_tr, &row,
+                                             AE_DATASET_BORROW)) < 0 ||
+                (x_val != NULL && (rc = ae_dataset_from_memory(&val, x_val, NULL, n_val, &row,
+                                                               AE_DATASET_BORROW)) < 0))
+                goto lib_fail;
+        } else {
+            /* the library's scaler, fitted on the normal training rows and
+             * attached to the model: it trains and scores raw rows */
+            if ((rc = ae_scaler_create(&sc, cs.scale == SCALE_STANDARD ? AE_SCALER_STANDARD
+                                                                        : AE_SCALER_MINMAX)) < 0 ||
+                (rc = ae_scaler_fit(sc, fit)) < 0)
+                goto lib_fail;
         }
-        for (size_t i = 0; i < n_tr; i++)
-            for (size_t j = 0; j < f; j++)
-                x_tr[i * f + j] = (x_tr[i * f + j] - lo[j]) / hi[j];
+        char held[64] = "";
+        if (n_val > 0)
+            snprintf(held, sizeof held, " (%zu more held out for early stopping)", n_val);
+        printf("%s: %zu rows of %zu values; training on %zu normal rows (label %d)%s, "
+               "testing on %zu rows\n",
+               cs.path, ae_dataset_count(all), f, n_tr, (int)cs.normal, held,
+               ae_dataset_count(tested));
     }
-    for (size_t i = 0; i < n_te; i++)
-        for (size_t j = 0; j < f; j++)
-            x_te[i * f + j] = (x_te[i * f + j] - lo[j]) / hi[j];
+    n_te = ae_dataset_count(tested);
+    if ((rc = fetch(tested, &x_te, &y_te)) < 0)
+        goto lib_fail;
+    if (manual)
+        scale_rows(x_te, n_te, f, lo, hi);
     anomaly = malloc(n_te * sizeof *anomaly);
     flags = malloc(n_te * sizeof *flags);
     err = malloc(n_te * sizeof *err);
-    if (!anomaly || !flags || !err) {
+    disp = malloc(n_te * f * sizeof *disp);
+    if (!anomaly || !flags || !err || !disp) {
         cli_error(PROG, "out of memory");
         goto done;
     }
@@ -1003,27 +1112,30 @@ static int run_csv(const settings *s0, const csv_settings *cs0)
 
     result r;
     memset(&r, 0, sizeof r);
-    uint32_t hidden = (uint32_t)(f / 2 < 8 ? 8 : f / 2 > 64 ? 64 : f / 2);
+    uint32_t hidden = s.hidden ? s.hidden : (uint32_t)(f / 2 < 8 ? 8 : f / 2 > 64 ? 64 : f / 2);
     if (s.load_path != NULL) {
         printf("%s: %zu rows of %zu values, all scored with %s (normal label %d, %zu "
                "anomalous)\n",
                cs.path, n_te, f, s.load_path, (int)cs.normal, n_anom);
     } else {
-        printf("%s: %zu rows of %zu values; training on %zu normal rows (label %d), testing on "
-               "%zu rows (%zu anomalous)\n",
-               cs.path, ae_dataset_count(all), f, n_tr, (int)cs.normal, n_te, n_anom);
         if (s.latent == 0)
             s.latent = (uint32_t)(f / 8 < 2 ? 2 : f / 8 > 16 ? 16 : f / 8);
-        if ((rc = ae_dataset_from_memory(&train, x_tr, NULL, n_tr, &row, AE_DATASET_BORROW)) < 0 ||
-            (rc = train_model(&model, train, (uint32_t)f, hidden, &s, "csv", &r.seconds)) < 0)
+        if (s.epochs == 0) { /* about s.steps optimizer steps, whatever the table's size */
+            size_t per_epoch = (n_tr + s.batch - 1) / s.batch;
+            s.epochs = (uint32_t)((s.steps + per_epoch / 2) / per_epoch);
+            s.epochs = s.epochs ? s.epochs : 1;
+        }
+        const ae_dataset *tr = train != NULL ? train : fit_view != NULL ? fit_view : normal_view;
+        const ae_dataset *va = val != NULL ? val : val_view;
+        if ((rc = train_model(&model, tr, (uint32_t)f, hidden, &s, "csv", &r.seconds, sc,
+                              cs.linear_out, va)) < 0)
             goto lib_fail;
         /* The detector scores with the model itself: fit on the normal
          * training rows. */
         ae_detector_options dopt = AE_DETECTOR_OPTIONS_INIT;
         dopt.score = s.score;
         dopt.k = s.k;
-        if ((rc = ae_detector_create(&det, &dopt)) < 0 ||
-            (rc = ae_detector_fit(det, model, train)) < 0)
+        if ((rc = ae_detector_create(&det, &dopt)) < 0 || (rc = ae_detector_fit(det, model, tr)) < 0)
             goto lib_fail;
     }
 
@@ -1033,7 +1145,20 @@ static int run_csv(const settings *s0, const csv_settings *cs0)
         goto lib_fail;
     for (size_t i = 0; i < n_te; i++)
         flagged += (size_t)flags[i];
-    scored t = {n_te, x_te, f, 0, 0, 0.0f, 1.0f, err, anomaly, y_te, NULL};
+    /* drawn as curves of the values the model sees (scaled) */
+    const ae_scaler *msc = ae_model_get_scaler(model);
+    if (msc != NULL)
+        rc = ae_scaler_transform(msc, x_te, n_te, disp);
+    else
+        memcpy(disp, x_te, n_te * f * sizeof *disp);
+    if (rc < 0)
+        goto lib_fail;
+    float dlo = INFINITY, dhi = -INFINITY;
+    for (size_t i = 0; i < n_te * f; i++) {
+        dlo = fminf(dlo, disp[i]);
+        dhi = fmaxf(dhi, disp[i]);
+    }
+    scored t = {n_te, disp, f, 0, 0, dlo, dhi, err, anomaly, y_te, NULL};
     if ((rc = measure(&r, det, &t)) < 0)
         goto lib_fail;
 
@@ -1047,25 +1172,28 @@ static int run_csv(const settings *s0, const csv_settings *cs0)
         char label[16];
         meta md = {0, {NULL}, {NULL}};
         snprintf(label, sizeof label, "%d", (int)cs.normal);
-        lo_text = format_floats(lo, f);
-        span_text = format_floats(hi, f);
-        if (lo_text == NULL || span_text == NULL) {
-            cli_error(PROG, "out of memory");
-            goto done;
-        }
         meta_add(&md, "anomaly.score", score_label(s.score));
         meta_add(&md, "anomaly.normal_label", label);
-        meta_add(&md, "anomaly.scale_min", lo_text);
-        meta_add(&md, "anomaly.scale_span", span_text);
+        if (manual) { /* the library's scaler travels in the model file itself */
+            lo_text = format_floats(lo, f);
+            span_text = format_floats(hi, f);
+            if (lo_text == NULL || span_text == NULL) {
+                cli_error(PROG, "out of memory");
+                goto done;
+            }
+            meta_add(&md, "anomaly.scale_min", lo_text);
+            meta_add(&md, "anomaly.scale_span", span_text);
+        }
         if ((rc = save_model(s.save_path, model, det, &md)) < 0)
             goto lib_fail;
     }
 
     if (s.load_path == NULL)
-        printf("model: dense %zu-%u-%u-%u-%zu, %u epochs, %s score, threshold mean + %g std = "
-               "%.6f\n",
-               f, (unsigned)hidden, (unsigned)s.latent, (unsigned)hidden, f, (unsigned)s.epochs,
-               score_label(s.score), s.k, r.threshold);
+        printf("model: dense %zu-%u-%u-%u-%zu, %zu epochs, %s scaling, %s score, threshold "
+               "mean + %g std = %.6f\n",
+               f, (unsigned)hidden, (unsigned)s.latent, (unsigned)hidden, f,
+               ae_model_history_length(model), scale_label(cs.scale), score_label(s.score), s.k,
+               r.threshold);
     printf("flagged %zu of %zu test rows: tp %zu fp %zu tn %zu fn %zu, accuracy %.4f, F1 %.4f\n",
            flagged, n_te, r.m.tp, r.m.fp, r.m.tn, r.m.fn, r.m.accuracy, r.m.f1);
     printf("auroc=%.4f ap=%.4f threshold=%.6f precision=%.4f recall=%.4f\n", r.auroc, r.ap,
@@ -1083,14 +1211,21 @@ done:
     ae_file_close(file);
     ae_detector_destroy(det);
     ae_model_destroy(model);
+    ae_scaler_destroy(sc);
     ae_dataset_destroy(train);
+    ae_dataset_destroy(val);
     ae_dataset_destroy(test);
+    ae_dataset_destroy(fit_view);
+    ae_dataset_destroy(val_view);
     ae_dataset_destroy(normal_view);
     ae_dataset_destroy(part_train);
     ae_dataset_destroy(part_test);
+    ae_dataset_destroy(test_all);
     ae_dataset_destroy(all);
     free(x_tr);
+    free(x_val);
     free(x_te);
+    free(disp);
     free(y_te);
     free(lo);
     free(hi);
@@ -1106,12 +1241,13 @@ done:
 
 int main(int argc, char **argv)
 {
-    settings s = {0, 64, 0, 1, SCORE_SMOOTH, 1.0, "out", NULL, NULL};
+    settings s = {0, 64, 0, 0, 150, 0, 0.2, 1, SCORE_SMOOTH, 1.0, "out", NULL, NULL};
     uint32_t only = ALL_CLASSES;
     uint32_t threads = 0; /* --threads: 0 keeps the default */
     const char *data_dir = DATA_DEFAULT_DIR, *score_text = NULL, *normal_text = NULL,
-               *delim_text = ",", *scale_text = "column";
-    csv_settings cs = {NULL, LAST_COLUMN, 0, 0, 0, ',', 0.2, 0};
+               *delim_text = ",", *scale_text = "standard";
+    csv_settings cs = {NULL, NULL, LAST_COLUMN, 0, 0, 0, ',', 0.2, SCALE_STANDARD, 0};
+    const char *output_text = NULL;
     const cli_option options[] = {
         {"class", CLI_U32, &only, 0, CLASSES - 1, 0, 0},
         {"epochs", CLI_U32, &s.epochs, 1, 1000000, 0, 0},
@@ -1128,6 +1264,12 @@ int main(int argc, char **argv)
         {"header", CLI_FLAG, &cs.header, 0, 0, 0, 0},
         {"delimiter", CLI_STRING, &delim_text, 0, 0, 0, 0},
         {"test-fraction", CLI_DOUBLE, &cs.test_fraction, 0, 0, 0.05, 0.95},
+        {"test-csv", CLI_STRING, &cs.test_path, 0, 0, 0, 0},
+        {"hidden", CLI_U32, &s.hidden, 1, 4096, 0, 0},
+        {"output", CLI_STRING, &output_text, 0, 0, 0, 0},
+        {"patience", CLI_U32, &s.patience, 0, 1000000, 0, 0},
+        {"steps", CLI_U32, &s.steps, 1, 100000000, 0, 0},
+        {"val-fraction", CLI_DOUBLE, &s.val_fraction, 0, 0, 0.05, 0.5},
         {"scale", CLI_STRING, &scale_text, 0, 0, 0, 0},
         {"save", CLI_STRING, &s.save_path, 0, 0, 0, 0},
         {"load", CLI_STRING, &s.load_path, 0, 0, 0, 0},
@@ -1157,7 +1299,8 @@ int main(int argc, char **argv)
         return cli_usage_error(PROG, "--score: '%s' is not smooth, mse, mae or bce", score_text);
     if (cs.path == NULL) {
         const char *csv_only[] = {"label-column", "normal-label", "header", "delimiter",
-                                  "test-fraction", "scale"};
+                                  "test-fraction", "scale", "test-csv", "hidden",
+                                  "patience", "val-fraction", "output", "steps"};
         for (int i = 1; i < argc; i++)
             for (size_t k = 0; k < sizeof csv_only / sizeof csv_only[0]; k++)
                 if (strncmp(argv[i], "--", 2) == 0 &&
@@ -1190,13 +1333,25 @@ int main(int argc, char **argv)
         else
             return cli_usage_error(PROG, "--delimiter: '%s' is not one of , ; | tab",
                                    delim_text);
-        if (strcmp(scale_text, "global") == 0 || strcmp(scale_text, "column") == 0)
-            cs.global_scale = strcmp(scale_text, "global") == 0;
+        if (strcmp(scale_text, "standard") == 0)
+            cs.scale = SCALE_STANDARD;
+        else if (strcmp(scale_text, "minmax") == 0 || strcmp(scale_text, "column") == 0)
+            cs.scale = SCALE_MINMAX;
+        else if (strcmp(scale_text, "global") == 0)
+            cs.scale = SCALE_GLOBAL;
         else
-            return cli_usage_error(PROG, "--scale: '%s' is not column or global", scale_text);
+            return cli_usage_error(PROG, "--scale: '%s' is not standard, minmax or global",
+                                   scale_text);
+        cs.linear_out = cs.scale == SCALE_STANDARD;
+        if (output_text != NULL && strcmp(output_text, "linear") == 0)
+            cs.linear_out = 1;
+        else if (output_text != NULL && strcmp(output_text, "sigmoid") == 0)
+            cs.linear_out = 0;
+        else if (output_text != NULL)
+            return cli_usage_error(PROG, "--output: '%s' is not linear or sigmoid", output_text);
     }
-    if (s.epochs == 0) /* small tables need more passes than 6000 images */
-        s.epochs = cs.path != NULL ? 100 : 20;
+    if (s.epochs == 0 && cs.path == NULL) /* CSV: from --steps and the table's size */
+        s.epochs = 20;
     if (cli_mkdir_p(s.out_dir) != 0)
         return cli_error(PROG, "cannot create directory %s: %s", s.out_dir, strerror(errno));
     return cs.path != NULL ? run_csv(&s, &cs) : run_mnist(&s, data_dir, only);

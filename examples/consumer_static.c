@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { SAMPLES = 64, FEATURES = 8, LATENT = 3 };
 
@@ -27,8 +28,33 @@ static int report(const char *what, int rc)
     return EXIT_FAILURE;
 }
 
-int main(void)
+static const char usage[] =
+    "Usage: consumer_static [-h | --help]\n"
+    "\n"
+    "The smallest C program using libae, built statically against the\n"
+    "installed libae.a:\n"
+    "    cc -std=c11 consumer_static.c \\\n"
+    "        $(pkg-config --static --cflags --libs ae-static)\n"
+    "It prints the library version, checks it matches the header, trains a\n"
+    "8 -> 3 -> 8 dense autoencoder on random in-memory data for 2 epochs and\n"
+    "prints the reconstruction loss.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help  print this help and exit\n"
+    "\n"
+    "Exit status: 0 on success, 1 when a libae call fails, 2 on a bad option.\n";
+
+int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return EXIT_SUCCESS;
+        }
+        fprintf(stderr, "consumer_static: unknown option '%s' (try --help)\n", argv[i]);
+        return 2;
+    }
+
     static float data[SAMPLES * FEATURES];
     static float recon[SAMPLES * FEATURES];
     ae_dataset *ds = NULL;

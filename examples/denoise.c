@@ -18,7 +18,7 @@
 
 #include "common/cli.h"
 #include "common/data.h"
-#include "common/png_grid.h"
+#include "common/plot.h"
 
 #define PROG "denoise"
 #define SHOWN 10u /* test images drawn in the PNG */
@@ -68,7 +68,9 @@ CLI_HELP_SYNTAX
 "               train_seconds=<training time, 2 decimals>\n"
 "  DIR/denoise.png\n"
 "               the first 10 test images: noisy (top row), denoised\n"
-"               (middle) and clean (bottom), upscaled 2x; replaced if there\n"
+"               (middle) and clean (bottom), upscaled 2x, titled with the\n"
+"               noise factor and epochs, rows labelled with their test MSE,\n"
+"               each image with its own; replaced if there\n"
 "\n");
     cli_help_common(f, 0);
     fprintf(f,
@@ -116,28 +118,45 @@ static int on_progress(const ae_progress *p, void *user)
 }
 
 /* Writes <out_dir>/denoise.png: noisy, denoised and clean rows. */
-static int write_grid(const char *out_dir, const evaluation *ev, uint32_t h, uint32_t w)
+static int write_grid(const char *out_dir, const evaluation *ev, uint32_t h, uint32_t w,
+                      double noise, uint32_t epochs, double test_mse, double identity_mse)
 {
     const size_t shown = ev->count < SHOWN ? ev->count : SHOWN;
     const float *tiles[3 * SHOWN] = {NULL};
+    const char *tile_notes[3 * SHOWN] = {NULL};
+    char notes[2][SHOWN][16], title[96], sub[96], rn[2][40];
+    double e[2][SHOWN];
+    int rc;
+    if ((rc = ae_score_compute(e[0], AE_SCORE_MSE, ev->clean, ev->noisy, shown, ev->size)) < 0 ||
+        (rc = ae_score_compute(e[1], AE_SCORE_MSE, ev->clean, ev->denoised, shown, ev->size)) < 0)
+        return cli_lib_error(PROG, rc);
+    for (size_t i = 0; i < shown; i++) {
+        tiles[i] = ev->noisy + i * ev->size;
+        tiles[shown + i] = ev->denoised + i * ev->size;
+        tiles[2 * shown + i] = ev->clean + i * ev->size;
+        for (size_t r = 0; r < 2; r++) {
+            snprintf(notes[r][i], sizeof notes[r][i], "%.4f", e[r][i]);
+            tile_notes[r * shown + i] = notes[r][i];
+        }
+    }
+    snprintf(title, sizeof title, "Denoising: Gaussian noise of factor %g, %u epoch%s", noise,
+             (unsigned)epochs, epochs == 1 ? "" : "s");
+    snprintf(sub, sizeof sub,
+             "the first %zu of %zu test images, each with its MSE against the clean one",
+             shown, ev->count);
+    snprintf(rn[0], sizeof rn[0], "test MSE %.4f", identity_mse);
+    snprintf(rn[1], sizeof rn[1], "test MSE %.4f", test_mse);
+    const char *labels[3] = {"noisy input", "denoised", "clean"}, *row_notes[3] = {rn[0], rn[1], NULL};
+    plot_image_rows f = {.title = title, .subtitle = sub, .rows = 3, .cols = (int)shown,
+                         .row_labels = labels, .row_notes = row_notes, .images = tiles,
+                         .image_notes = tile_notes, .h = (int)h, .w = (int)w, .scale = 2,
+                         .lo = 0.0f, .hi = 1.0f, .label_width = 200};
     char *path = cli_path_join(out_dir, PROG ".png");
     if (path == NULL)
         return cli_error(PROG, "out of memory");
-    for (size_t i = 0; i < shown; i++) {
-        tiles[i] = ev->noisy + i * ev->size;
-        tiles[SHOWN + i] = ev->denoised + i * ev->size;
-        tiles[2 * SHOWN + i] = ev->clean + i * ev->size;
-    }
-    png_grid_options o = PNG_GRID_OPTIONS_INIT;
-    o.rows = 3;
-    o.cols = SHOWN;
-    o.tile_h = h;
-    o.tile_w = w;
-    o.scale = 2;
-    o.pad = 4;
     char msg[512];
     int status = CLI_EXIT_OK;
-    if (png_grid_write(path, tiles, &o, msg, sizeof msg) != 0)
+    if (plot_image_rows_write(&f, path, msg, sizeof msg) != 0)
         status = cli_error(PROG, "%s", msg);
     free(path);
     return status;
@@ -266,7 +285,8 @@ int main(int argc, char **argv)
         (rc = ae_loss_compute(&identity_mse, AE_LOSS_MSE, ev.clean, ev.noisy, ev.count,
                               ev.size)) < 0)
         goto lib_fail;
-    if ((status = write_grid(out_dir, &ev, h, w)) != CLI_EXIT_OK)
+    if ((status = write_grid(out_dir, &ev, h, w, noise, epochs, test_mse, identity_mse)) !=
+        CLI_EXIT_OK)
         goto done;
 
     printf("test_mse=%.6f identity_mse=%.6f train_seconds=%.2f\n", test_mse, identity_mse,

@@ -148,13 +148,37 @@ static int scatter_figure(const run *r)
         plot_canvas_free(&c);
         return cli_error(PROG, "out of memory");
     }
-    for (size_t i = 0; i < r->n_test; i++) {
-        px[i] = r->p2[2 * i];
-        py[i] = r->p2[2 * i + 1];
+    /* Every class stays visible: translucent points, drawn class by class
+     * in turn (the i-th point of each class, then the (i+1)-th, ...), so
+     * no class is painted over all the others, and where two classes
+     * overlap their colours mix. */
+    int32_t *cls = malloc(r->n_test * sizeof *cls);
+    size_t *next = calloc(CLASSES, sizeof *next);
+    if (cls == NULL || next == NULL) {
+        free(px);
+        free(py);
+        free(cls);
+        free(next);
+        plot_canvas_free(&c);
+        return cli_error(PROG, "out of memory");
     }
-    plot_scatter_spec s = {.px = px, .py = py, .cls = r->y_test, .n = r->n_test,
+    size_t n_in = 0; /* points with a class label in range */
+    for (size_t i = 0; i < r->n_test; i++)
+        n_in += r->y_test[i] >= 0 && r->y_test[i] < CLASSES;
+    for (size_t m = 0; m < n_in;)
+        for (int k = 0; k < CLASSES && m < n_in; k++) {
+            while (next[k] < r->n_test && r->y_test[next[k]] != k)
+                next[k]++;
+            if (next[k] < r->n_test) {
+                px[m] = r->p2[2 * next[k]];
+                py[m] = r->p2[2 * next[k] + 1];
+                cls[m++] = k;
+                next[k]++;
+            }
+        }
+    plot_scatter_spec s = {.px = px, .py = py, .cls = cls, .n = n_in,
                            .n_classes = CLASSES, .xlabel = xl, .ylabel = yl, .text_scale = 2,
-                           .marker = 1};
+                           .marker = 1, .alpha = 0.35f};
     s.title = "Fashion-MNIST test latents (64-D), projected to 2-D by PCA";
     plot_scatter(&c, 0, 0, 800, 760, &s);
     plot_text(&c, 815, 60, "class", 2, PLOT_BLACK);
@@ -162,6 +186,8 @@ static int scatter_figure(const run *r)
     int status = save(&c, r->out_dir, "latent_scatter.png");
     free(px);
     free(py);
+    free(cls);
+    free(next);
     plot_canvas_free(&c);
     return status;
 }

@@ -137,45 +137,37 @@ static int picture(const char *out_dir, const float *x, const float *const rec[N
                    const char *const labels[N_METHODS], const double mse[N_METHODS],
                    uint32_t h, uint32_t w)
 {
-    const int scale = 3, tile = (int)w * scale, gap = 8, left = 250, top = 96;
     const size_t size = (size_t)h * w;
-    plot_canvas c;
-    if (plot_canvas_init(&c, left + CLASSES * (tile + gap) + 10,
-                         top + (N_METHODS + 1) * (tile + gap) + 40, PLOT_WHITE) != 0)
-        return cli_error(PROG, "out of memory");
-    plot_text(&c, 10, 8, "The same test images through three 64-number codes", 2, PLOT_BLACK);
-    for (int k = 0; k < CLASSES; k++)
-        plot_text_centred(&c, left + k * (tile + gap) + tile / 2, top - 20, class_names[k], 1,
-                          PLOT_BLACK);
-    plot_text(&c, left, 40, "first test image of each class", 2, PLOT_GREY);
+    const float *images[(N_METHODS + 1) * CLASSES];
+    const char *row_labels[N_METHODS + 1] = {"original"}, *row_notes[N_METHODS + 1] = {NULL};
+    char notes[N_METHODS][48];
     for (int row = 0; row <= N_METHODS; row++) {
-        int y = top + row * (tile + gap);
-        char mse_text[48] = "";
-        if (row == 0) {
-            plot_text(&c, 10, y + tile / 2 - 8, "original", 2, PLOT_BLACK);
-        } else {
-            plot_text(&c, 10, y + tile / 2 - 16, labels[row - 1], 2, PLOT_BLACK);
-            snprintf(mse_text, sizeof mse_text, "test MSE %.5f", mse[row - 1]);
-            plot_text(&c, 10, y + tile / 2 + 4, mse_text, 2, PLOT_GREY);
+        if (row > 0) {
+            row_labels[row] = labels[row - 1];
+            snprintf(notes[row - 1], sizeof notes[row - 1], "test MSE %.5f", mse[row - 1]);
+            row_notes[row] = notes[row - 1];
         }
-        for (int k = 0; k < CLASSES; k++) {
-            const float *img = row == 0 ? x + (size_t)k * size : rec[row - 1] + (size_t)k * size;
-            plot_image(&c, left + k * (tile + gap), y, img, (int)h, (int)w, scale, 0.0f, 1.0f);
-        }
+        for (int k = 0; k < CLASSES; k++)
+            images[row * CLASSES + k] = (row == 0 ? x : rec[row - 1]) + (size_t)k * size;
     }
-    plot_text(&c, 10, c.height - 28, "PCA: z = (x - mean) W^T, x~ = z W + mean;"
-              " autoencoders: x~ = D(E(x))", 2, PLOT_GREY);
+    plot_image_rows f = {.title = "The same test images through three 64-number codes",
+                         .subtitle = "first test image of each class; MSE over all 10000",
+                         .footer = "PCA: z = (x - mean) W^T, x~ = z W + mean;"
+                                   " autoencoders: x~ = D(E(x))",
+                         .rows = N_METHODS + 1, .cols = CLASSES, .col_names = class_names,
+                         .row_labels = row_labels, .row_notes = row_notes, .images = images,
+                         .h = (int)h, .w = (int)w, .scale = 3, .lo = 0.0f, .hi = 1.0f,
+                         .label_width = 250};
     char err[512];
     char *path = cli_path_join(out_dir, PROG ".png");
     int status = CLI_EXIT_OK;
     if (path == NULL)
         status = cli_error(PROG, "out of memory");
-    else if (plot_write_png(&c, path, err, sizeof err) != 0)
+    else if (plot_image_rows_write(&f, path, err, sizeof err) != 0)
         status = cli_error(PROG, "%s", err);
     else
         fprintf(stderr, "%s: wrote %s\n", PROG, path);
     free(path);
-    plot_canvas_free(&c);
     return status;
 }
 

@@ -17,7 +17,7 @@
 
 #include "common/cli.h"
 #include "common/data.h"
-#include "common/png_grid.h"
+#include "common/plot.h"
 
 #define PROG "reconstruct"
 #define LATENT 64u   /* latent features */
@@ -82,7 +82,9 @@ CLI_HELP_SYNTAX
 "               epochs_run=<epochs this run trained>\n"
 "  DIR/reconstruct.png\n"
 "               the first 10 test images (top row) over their\n"
-"               reconstructions (bottom row), upscaled 2x; replaced if there\n"
+"               reconstructions (bottom row), upscaled 2x, titled with the\n"
+"               model and its epochs, rows labelled, the test MSE and each\n"
+"               image's MSE written in; replaced if there\n"
 "\n");
     cli_help_common(f, 0);
     fprintf(f,
@@ -99,9 +101,10 @@ CLI_HELP_SYNTAX
 }
 
 /* Writes <out_dir>/reconstruct.png: the first SHOWN test images above their
- * reconstructions. Returns an exit status (messages printed). */
-static int write_grid(const char *prog, const char *out_dir, const ae_model *model,
-                      const ae_dataset *test, uint32_t h, uint32_t w)
+ * reconstructions, labelled with the model, the epochs and the MSEs.
+ * Returns an exit status (messages printed). */
+static int write_grid(const char *prog, const char *out_dir, ae_model *model,
+                      const ae_dataset *test, uint32_t h, uint32_t w, double test_mse)
 {
     size_t n = ae_dataset_count(test);
     size_t shown = n < SHOWN ? n : SHOWN;
@@ -110,6 +113,8 @@ static int write_grid(const char *prog, const char *out_dir, const ae_model *mod
     float *x = NULL, *xr = NULL;
     char *path = NULL;
     const float *tiles[2 * SHOWN] = {NULL};
+    char notes[SHOWN][16], title[96], sub[96], note[48];
+    const char *tile_notes[2 * SHOWN] = {NULL};
 
     x = malloc(shown * size * sizeof *x);
     xr = malloc(shown * size * sizeof *xr);
@@ -123,19 +128,30 @@ static int write_grid(const char *prog, const char *out_dir, const ae_model *mod
         cli_lib_error(prog, rc);
         goto done;
     }
-    for (size_t i = 0; i < shown; i++) {
-        tiles[i] = x + i * size;
-        tiles[SHOWN + i] = xr + i * size;
+    double e[SHOWN];
+    if ((rc = ae_score_compute(e, AE_SCORE_MSE, x, xr, shown, size)) < 0) {
+        cli_lib_error(prog, rc);
+        goto done;
     }
-    png_grid_options o = PNG_GRID_OPTIONS_INIT;
-    o.rows = 2;
-    o.cols = SHOWN;
-    o.tile_h = h;
-    o.tile_w = w;
-    o.scale = 2;
-    o.pad = 4;
+    for (size_t i = 0; i < shown; i++) {
+        snprintf(notes[i], sizeof notes[i], "%.4f", e[i]);
+        tiles[i] = x + i * size; /* row 0: the images; row 1 (shown on): theirs */
+        tiles[shown + i] = xr + i * size;
+        tile_notes[shown + i] = notes[i];
+    }
+    const size_t epochs = ae_model_history_length(model);
+    snprintf(title, sizeof title, "Fashion-MNIST through a %zu-%zu-%zu autoencoder, %zu epoch%s",
+             size, ae_encoder_latent_size(ae_model_encoder(model)), size, epochs,
+             epochs == 1 ? "" : "s");
+    snprintf(sub, sizeof sub, "the first %zu of %zu test images, each with its MSE", shown, n);
+    snprintf(note, sizeof note, "test MSE %.4f", test_mse);
+    const char *labels[2] = {"test image", "reconstruction"}, *row_notes[2] = {NULL, note};
+    plot_image_rows f = {.title = title, .subtitle = sub, .rows = 2, .cols = (int)shown,
+                         .row_labels = labels, .row_notes = row_notes, .images = tiles,
+                         .image_notes = tile_notes, .h = (int)h, .w = (int)w, .scale = 2,
+                         .lo = 0.0f, .hi = 1.0f, .label_width = 230};
     char msg[512];
-    if (png_grid_write(path, tiles, &o, msg, sizeof msg) != 0) {
+    if (plot_image_rows_write(&f, path, msg, sizeof msg) != 0) {
         cli_error(prog, "%s", msg);
         goto done;
     }
@@ -349,7 +365,7 @@ int main(int argc, char **argv)
     double test_mse;
     if ((rc = ae_model_evaluate(model, test, AE_LOSS_MSE, &test_mse)) < 0)
         goto lib_fail;
-    if ((status = write_grid(PROG, out_dir, model, test, h, w)) != CLI_EXIT_OK)
+    if ((status = write_grid(PROG, out_dir, model, test, h, w, test_mse)) != CLI_EXIT_OK)
         goto done;
     if (save_path != NULL && (rc = save_model(save_path, model, opt, &to, test_mse)) < 0)
         goto lib_fail;

@@ -78,6 +78,7 @@
 #include "ae/optimizer.h"
 #include "ae/params.h"
 #include "ae/pca.h"
+#include "ae/scaler.h"
 #include "ae/search.h"
 #include "ae/step.h"
 #include "ae/train.h"

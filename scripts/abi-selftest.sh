@@ -90,11 +90,12 @@ case_() {
     fi
 }
 
-# Allowed.
+# Allowed. (The appended train-options field is 8-byte aligned: a field
+# that fell into the current layout's tail padding would be refused.)
 case_ unchanged pass "" ae/train.h
 # (appended before the closing brace: after whatever field is last now)
 case_ append-train-options pass \
-    's/^} ae_train_options;$/    int appended_in_1_1;\n} ae_train_options;/' ae/train.h
+    's/^} ae_train_options;$/    uint64_t appended_later;\n} ae_train_options;/' ae/train.h
 case_ append-layer-vtable pass \
     's/^} ae_layer_vtable;$/    int (*appended_in_1_1)(void *state);\n} ae_layer_vtable;/' \
     ae/sys/layer.h

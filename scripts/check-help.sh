@@ -120,6 +120,22 @@ for src in tools/*.c; do
     n=$((n + 1))
 done
 
+# consumer_static (no cli.h: it is built alone against the installed
+# library): --help and -h print its usage and exit 0, an unknown option exits 2
+if [ -x "$bindir/consumer_static" ]; then
+    for h in --help -h; do
+        rc=0
+        "$bindir/consumer_static" $h >"$tmp/out" 2>"$tmp/err" || rc=$?
+        { [ "$rc" -eq 0 ] && grep -q '^Usage: consumer_static ' "$tmp/out" && [ ! -s "$tmp/err" ]; } ||
+            fail "consumer_static $h: exit $rc, no usage on stdout, or text on stderr"
+    done
+    rc=0
+    "$bindir/consumer_static" --no-such-option >"$tmp/out" 2>"$tmp/err" || rc=$?
+    { [ "$rc" -eq 2 ] && [ -s "$tmp/err" ] && [ ! -s "$tmp/out" ]; } ||
+        fail "consumer_static --no-such-option exited $rc (not 2) or printed on stdout"
+    n=$((n + 1))
+fi
+
 if [ "$fails" -ne 0 ]; then
     echo "check-help: $fails failure(s) in $n programs" >&2
     exit 1

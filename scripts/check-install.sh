@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT
 # check-install.sh - the installed-consumer tests of `make check`.
 #
-#  1. make install PREFIX=<stage>/prefix DESTDIR= ; build examples/consumer.cpp
-#     as C++11 with $(pkg-config --cflags --libs ae) from that prefix, run it
-#     with LD_LIBRARY_PATH; build examples/consumer_static.c as C11 with
-#     $(pkg-config --static --cflags --libs ae) against libae.a only, run it;
+#  1. make install PREFIX=<stage>/prefix DESTDIR= (no ldconfig for it); run
+#     the README's build lines exactly as written (the shared C and C++ lines
+#     with their rpath, the static line: no libae.so in readelf/ldd) on
+#     examples/consumer_static.c and consumer.cpp, and run each program with
+#     no LD_LIBRARY_PATH; build both through CMake's find_package(ae 1.1
+#     CONFIG) (examples/cmake: ae::ae shared, ae::ae_static) and run them;
 #     run the installed bin/ae-inspect (--help, and on the golden model file)
 #     and find its manual page share/man/man1/ae-inspect.1 (rendered by
 #     `man -l` without warnings when man and groff or mandoc are installed);
@@ -84,35 +86,81 @@ else
     say "installed ae-inspect runs; its manual page is installed (man, groff and mandoc absent: not rendered)"
 fi
 
+# make install ran no ldconfig for this prefix (not a folder the loader searches)
+if grep -q '^ldconfig' "$out/install.log"; then die "make install PREFIX=$prefix ran ldconfig"; fi
+for f in lib/pkgconfig/ae-static.pc lib/cmake/ae/aeConfig.cmake lib/cmake/ae/aeConfigVersion.cmake; do
+    [ -e "$prefix/$f" ] || die "make install did not put down $f"
+done
+
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export PKG_CONFIG_PATH
-[ "$(pkg-config --modversion ae)" = "$version" ] || die "pkg-config --modversion ae is not $version"
-cflags=$(pkg-config --cflags ae) || die "pkg-config --cflags ae failed"
-libs=$(pkg-config --libs ae) || die "pkg-config --libs ae failed"
-say "pkg-config ae $version: --cflags $cflags --libs $libs"
+for m in ae ae-static; do
+    [ "$(pkg-config --modversion $m)" = "$version" ] || die "pkg-config --modversion $m is not $version"
+done
+say "pkg-config ae $version: --libs $(pkg-config --libs ae); ae-static: --libs $(pkg-config --libs ae-static)"
 
-# C++11 consumer, shared library
-# shellcheck disable=SC2086 # pkg-config output is a list of options
-"$cxx" -std=c++11 -Wall -Wextra -Wpedantic -Werror -o "$out/consumer" \
-    examples/consumer.cpp $cflags $libs || die "examples/consumer.cpp does not build against the installed libae"
-readelf -d "$out/consumer" | grep -q "NEEDED.*\[libae\.so\.$major\]" ||
-    die "consumer does not need libae.so.$major"
-LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} OPENBLAS_NUM_THREADS=1 \
-    "$out/consumer" || die "consumer (C++, shared) exited $?"
+# The README's build lines, run exactly as written (the block after the
+# marker comment), on train.c = examples/consumer_static.c and train.cpp =
+# examples/consumer.cpp; each program must start with no LD_LIBRARY_PATH.
+awk '/^<!-- scripts\/check-install.sh runs the lines of this block/ { m = 1; next }
+     m && /^```sh$/ { on = 1; next } on && /^```$/ { exit } on { print }' README.md >"$out/readme-lines.sh"
+[ "$(grep -c . "$out/readme-lines.sh")" -ge 3 ] || die "README.md: no build-line block after the check-install marker"
+mkdir -p "$out/readme"
+cp examples/consumer_static.c "$out/readme/train.c"
+cp examples/consumer.cpp "$out/readme/train.cpp"
+nlines=0
+while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    nlines=$((nlines + 1))
+    rm -f "$out/readme/train"
+    (cd "$out/readme" && CC="$cc" CXX="$cxx" sh -c "$line") >"$out/readme.log" 2>&1 ||
+        { cat "$out/readme.log" >&2; die "the README line failed: $line"; }
+    case $line in
+    *static*)
+        if readelf -d "$out/readme/train" | grep -q 'NEEDED.*libae'; then
+            die "the README's static line gives a program that needs libae.so: $line"
+        fi
+        if ldd "$out/readme/train" | grep -q libae; then die "ldd finds libae.so in the static program"; fi
+        kind=static ;;
+    *)
+        readelf -d "$out/readme/train" | grep -q "NEEDED.*\[libae\.so\.$major\]" ||
+            die "the README's shared line gives a program that does not need libae.so.$major: $line"
+        ldd "$out/readme/train" | grep -q "libae\.so\.$major => $prefix/lib/libae\.so\.$major" ||
+            { ldd "$out/readme/train" >&2; die "the loader does not find $prefix/lib/libae.so.$major (above)"; }
+        kind=shared ;;
+    esac
+    (cd "$out/readme" && env -u LD_LIBRARY_PATH OPENBLAS_NUM_THREADS=1 ./train) >"$out/readme-run.log" 2>&1 ||
+        { cat "$out/readme-run.log" >&2; die "the program of the README line exited non-zero: $line"; }
+    say "README line $nlines ($kind) builds a program that starts: $(tail -n 1 "$out/readme-run.log")"
+done <"$out/readme-lines.sh"
 
-# C11 consumer, static library only: -lae becomes -l:libae.a
-scflags=$(pkg-config --static --cflags ae) || die "pkg-config --static --cflags ae failed"
-slibs=$(pkg-config --static --libs ae | sed -e 's/^-lae /-l:libae.a /' -e 's/ -lae / -l:libae.a /g' -e 's/ -lae$/ -l:libae.a/')
-case " $slibs " in *" -l:libae.a "*) ;; *) die "no -lae in pkg-config --static --libs ae: $slibs" ;; esac
-say "pkg-config --static ae: --libs $slibs"
-# shellcheck disable=SC2086
-"$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$out/consumer_static" \
-    examples/consumer_static.c $scflags $slibs ||
-    die "examples/consumer_static.c does not build against the installed libae.a"
-if readelf -d "$out/consumer_static" | grep -q 'NEEDED.*libae'; then
-    die "consumer_static needs libae.so: it should hold libae.a"
+# CMake: examples/cmake finds the package (find_package(ae 1.1 CONFIG)) and
+# builds consumer.cpp against ae::ae (shared) and consumer_static.c against
+# ae::ae_static, warnings as errors; both run with no LD_LIBRARY_PATH.
+command -v cmake >/dev/null 2>&1 || die "cmake is missing (scripts/ensure-deps.sh test installs it)"
+cmake -S examples/cmake -B "$out/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_FLAGS="-Wall -Wextra -Wpedantic -Werror" \
+    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >"$out/cmake.log" 2>&1 &&
+    cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1 ||
+    { cat "$out/cmake.log" >&2; die "examples/cmake does not build against the installed package config"; }
+readelf -d "$out/cmake/consumer" | grep -q "NEEDED.*\[libae\.so\.$major\]" || die "CMake's consumer (ae::ae) does not need libae.so.$major"
+if readelf -d "$out/cmake/consumer_static" | grep -q 'NEEDED.*libae'; then
+    die "CMake's consumer_static (ae::ae_static) needs libae.so"
 fi
-OPENBLAS_NUM_THREADS=1 "$out/consumer_static" || die "consumer_static (C, static) exited $?"
+for p in consumer consumer_static; do
+    env -u LD_LIBRARY_PATH OPENBLAS_NUM_THREADS=1 "$out/cmake/$p" >"$out/cmake-run.log" 2>&1 ||
+        { cat "$out/cmake-run.log" >&2; die "CMake's $p exited non-zero"; }
+done
+# a request for another major, or a newer minor, is refused
+mkdir -p "$out/cmake-v"
+for want in 2.0 1.99; do
+    printf 'cmake_minimum_required(VERSION 3.13)\nproject(v NONE)\nfind_package(ae %s CONFIG)\nif(ae_FOUND)\n  message(FATAL_ERROR "found")\nendif()\n' \
+        "$want" >"$out/cmake-v/CMakeLists.txt"
+    cmake -S "$out/cmake-v" -B "$out/cmake-v/b" -DCMAKE_PREFIX_PATH="$prefix" >"$out/cmake-v.log" 2>&1 ||
+        { cat "$out/cmake-v.log" >&2; die "find_package(ae $want) found libae $version"; }
+    rm -rf "$out/cmake-v/b"
+done
+say "CMake: find_package(ae 1.1 CONFIG): ae::ae (shared) and ae::ae_static build and run; 2.0 and 1.99 refused"
 
 # uninstall: none of our files left, the others kept
 "$make" --no-print-directory -s uninstall DESTDIR= PREFIX="$prefix" >"$out/uninstall.log" 2>&1 ||

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # ensure-deps.sh - makes sure the Debian packages a libae target needs are
 # installed.  Usage: scripts/ensure-deps.sh SET...   (SET: build test data abi
-# valgrind mpi bench docs onnx ort; several may be given).  Called by `make check`, `make demo`,
+# valgrind mpi bench docs onnx ort tabular; several may be given).  Called by `make check`, `make demo`,
 # `make check-asan`, `make check-tsan`, `make check-valgrind`, `make abi-check`,
 # `make docs`, and by `make bench` for the bench set (the PyTorch peer; optional there: a
 # failure only skips the peer).
@@ -29,9 +29,10 @@ for set in "$@"; do
     case "$set" in
     # compiler, BLAS, zlib, pkg-config; libpng for the examples
     build) pkgs="$pkgs gcc make binutils pkg-config libopenblas-dev zlib1g-dev libpng-dev" ;;
-    # Check; g++ for the C++ consumer; gfortran because `pkg-config --static
+    # Check; g++ for the C++ consumer, cmake to build it through aeConfig.cmake;
+    # gfortran because `pkg-config --static
     # --libs openblas` asks for -lgfortran (static consumer test)
-    test) pkgs="$pkgs check g++ gfortran" ;;
+    test) pkgs="$pkgs check g++ gfortran cmake" ;;
     # the Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
     data) pkgs="$pkgs dataset-fashion-mnist" ;;
     # abidw/abidiff; readelf and nm come with binutils; python3 runs
@@ -40,6 +41,9 @@ for set in "$@"; do
     valgrind) pkgs="$pkgs valgrind" ;;
     # Open MPI: mpicc builds examples/mpi, mpirun runs the MPI gate of make check
     mpi) pkgs="$pkgs libopenmpi-dev openmpi-bin" ;;
+    # scikit-learn (its bundled tables, PCA, Isolation Forest) for
+    # docs/examples/tabular_anomaly.py (`make tabular`)
+    tabular) pkgs="$pkgs python3-sklearn" ;;
     # the PyTorch peer of the benchmarks (bench/torch_peer.py)
     bench) pkgs="$pkgs python3 python3-torch" ;;
     # the API reference of `make docs` (docs/Doxyfile)
@@ -54,7 +58,7 @@ for set in "$@"; do
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
         ;;
     *)
-        echo "$0: unknown set '$set' (known: build test data abi valgrind mpi bench docs onnx ort)" >&2
+        echo "$0: unknown set '$set' (known: build test data abi valgrind mpi bench docs onnx ort tabular)" >&2
         exit 2
         ;;
     esac

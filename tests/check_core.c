@@ -164,6 +164,38 @@ START_TEST(struct_size_check)
 }
 END_TEST
 
+static int null_arg_probe(const void *model, const float *x, const double *out_loss)
+{
+    if (model == NULL || x == NULL || out_loss == NULL)
+        return AE__NULL_ARG("probe", model, x, out_loss);
+    return AE_OK;
+}
+
+START_TEST(null_argument_errors_name_the_argument)
+{
+    int m = 0;
+    float x = 0;
+    double l = 0;
+    ck_assert_int_eq(null_arg_probe(NULL, &x, &l), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "probe: model is NULL");
+    ck_assert_int_eq(null_arg_probe(&m, NULL, NULL), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "probe: x is NULL"); /* the first NULL one */
+    ck_assert_int_eq(null_arg_probe(&m, &x, NULL), AE_ERR_INVALID);
+    ck_assert_str_eq(ae_last_error(), "probe: out_loss is NULL");
+    ck_assert_int_eq(null_arg_probe(&m, &x, &l), AE_OK);
+    /* the public functions that took several pointers said "a, b or c is NULL" */
+    float z[4];
+    ck_assert_int_eq(ae_encoder_encode(NULL, &x, 1, z), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_encoder_encode: encoder is NULL"));
+    ck_assert_int_eq(ae_model_evaluate((const ae_model *)&m, NULL, AE_LOSS_MSE, &l), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_model_evaluate: ds is NULL"));
+    ck_assert_int_eq(ae_file_metadata_get((const ae_file *)&m, "k", NULL), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_file_metadata_get: value is NULL"));
+    ck_assert_int_eq(ae_model_train(NULL, NULL, NULL, NULL), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "ae_model_train: model is NULL"));
+}
+END_TEST
+
 Suite *ae_core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -179,6 +211,7 @@ Suite *ae_core_suite(void)
     tcase_add_test(tc, shape_checks);
     tcase_add_test(tc, rng_is_seeded_and_well_spread);
     tcase_add_test(tc, struct_size_check);
+    tcase_add_test(tc, null_argument_errors_name_the_argument);
     suite_add_tcase(s, tc);
     return s;
 }

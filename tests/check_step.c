@@ -106,6 +106,12 @@ START_TEST(user_loop_gives_the_bits_of_model_train)
     so.batch_size = (uint32_t)b;
     so.noise = AE_NOISE_GAUSSIAN;
     so.noise_amount = 0.2f;
+    /* ae_model_train clips the noise to the training data's range */
+    so.noise_min = so.noise_max = x[0];
+    for (size_t i = 0; i < n * IN; i++) {
+        so.noise_min = x[i] < so.noise_min ? x[i] : so.noise_min;
+        so.noise_max = x[i] > so.noise_max ? x[i] : so.noise_max;
+    }
     ae_step *s;
     ck_assert_int_eq(ae_step_create(&s, u, ou, &so), AE_OK);
     size_t order[50];

@@ -372,7 +372,7 @@ START_TEST(a_nonzero_callback_return_cancels)
     o.progress = record;
     o.progress_user = r;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_CANCELLED);
-    ck_assert_ptr_nonnull(strstr(ae_last_error(), "epoch 1"));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "epoch 2")); /* counted from 1 */
     /* Epoch 0 completed (4 batches + its event), epoch 1 stopped after the
      * step of batch 2: the history does not hold the cancelled epoch. */
     ck_assert_uint_eq(r->n, 5 + 3);
@@ -724,7 +724,7 @@ START_TEST(a_huge_learning_rate_is_a_numeric_error)
     o.progress_user = r;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
     ck_assert_uint_eq(r->n, 1); /* batch 0 went through */
-    ck_assert_msg(strstr(ae_last_error(), "epoch 0, batch 1") != NULL, "%s", ae_last_error());
+    ck_assert_msg(strstr(ae_last_error(), "epoch 1, batch 2") != NULL, "%s", ae_last_error());
     ck_assert_uint_eq(ae_model_history_length(m), 0);
     /* Back at the start of the failed epoch: the initial weights. */
     ae_model *fresh = make_model_act(13, AE_ACT_IDENTITY, AE_ACT_IDENTITY);
@@ -752,8 +752,8 @@ START_TEST(a_huge_input_value_is_a_numeric_error)
     x[3 * IN + 5] = 1e30f;
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, 8, &in_shape, AE_DATASET_COPY), AE_OK);
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
-    ck_assert_msg(strstr(ae_last_error(), "during epoch 0") != NULL &&
-                      strstr(ae_last_error(), "batch 0 was the last") != NULL,
+    ck_assert_msg(strstr(ae_last_error(), "during epoch 1") != NULL &&
+                      strstr(ae_last_error(), "batch 1 was the last") != NULL,
                   "%s", ae_last_error());
     ck_assert_uint_eq(ae_model_history_length(m), 0);
     ae_model *fresh = make_model_act(14, AE_ACT_RELU, AE_ACT_IDENTITY);
@@ -824,7 +824,7 @@ START_TEST(a_finite_outlier_that_explodes_the_loss_is_divergence)
     x[9 * IN + 2] = 1e30f;
     ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, 32, &in_shape, AE_DATASET_COPY), AE_OK);
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
-    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 0, batch 2"), "%s", ae_last_error());
+    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 1, batch 3"), "%s", ae_last_error());
     ck_assert_uint_eq(ae_model_history_length(m), 0);
     ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
     ck_assert(same_params(m, fresh));
@@ -854,7 +854,7 @@ START_TEST(a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept)
     ck_assert_int_eq(ae_optimizer_set_learning_rate(opt, 1e6f), AE_OK);
     o.epochs = 3;
     ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
-    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 0:"), "%s (loss before %g)",
+    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 1:"), "%s (loss before %g)",
                   ae_last_error(), before);
     ck_assert_uint_eq(ae_model_history_length(m), 40);
     ck_assert_uint_eq(ae_optimizer_steps(opt), steps);

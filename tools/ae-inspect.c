@@ -53,6 +53,7 @@ static void usage(FILE *f)
 "    holds a model (encoder + decoder) | an encoder | a decoder | no network\n"
 "      [, optimizer sgd|adam|adamw (N steps)] [, a PCA] [, an anomaly detector]\n"
 "      [, a nearest-neighbour index]\n"
+"      [, a standard|minmax scaler of N features]\n"
 "    parameters:   with a network: values, tensors (+ state values)\n"
 "    history:      a model: the epochs trained\n"
 "    training:     when recorded: epochs, batch, seed, loss, shuffle, noise\n"
@@ -146,6 +147,11 @@ static int describe(const char *path, int sections, int tensors)
         printf(", an anomaly detector");
     if (info.has_index)
         printf(", a nearest-neighbour index");
+    ae_scaler *sc = NULL;
+    if (ae_file_load_scaler(&sc, f) == AE_OK)
+        printf(", a %s scaler of %zu features", ae_scaler_kind_name(ae_scaler_kind(sc)),
+               ae_scaler_features(sc));
+    ae_scaler_destroy(sc);
     printf("\n");
 
     if (info.kind != AE_FILE_NONE)

@@ -220,6 +220,22 @@ void plot_marker(plot_canvas *c, int x, int y, int r, uint32_t rgb)
                 plot_pixel(c, x + i, y + j, rgb);
 }
 
+void plot_marker_alpha(plot_canvas *c, int x, int y, int r, uint32_t rgb, float alpha)
+{
+    for (int j = -r; j <= r; j++)
+        for (int i = -r; i <= r; i++) {
+            int px = x + i, py = y + j;
+            if (i * i + j * j > r * r + r || px < 0 || py < 0 || px >= c->width ||
+                py >= c->height)
+                continue;
+            uint8_t *p = c->rgb + ((size_t)py * (size_t)c->width + (size_t)px) * 3;
+            for (int k = 0; k < 3; k++) {
+                float v = (float)((rgb >> (16 - 8 * k)) & 0xff);
+                p[k] = (uint8_t)lroundf((float)p[k] + alpha * (v - (float)p[k]));
+            }
+        }
+}
+
 /* ---- text ---------------------------------------------------------------------- */
 
 /* Draws glyph g with its top-left at (x, y); rotated: reads bottom to top. */
@@ -304,6 +320,49 @@ void plot_image(plot_canvas *c, int x, int y, const float *img, int h, int w, in
             uint32_t v = (uint32_t)(t * 255.0f + 0.5f);
             plot_fill_rect(c, x + q * scale, y + r * scale, scale, scale, v << 16 | v << 8 | v);
         }
+}
+
+/* ---- labelled rows of images ------------------------------------------------------- */
+
+int plot_image_rows_write(const plot_image_rows *f, const char *path, char *err,
+                          size_t err_size)
+{
+    const int tile = f->w * f->scale, tile_h = f->h * f->scale, gap = 8;
+    const int note_h = f->image_notes ? CELL_H + 4 : 0, row_h = tile_h + note_h + gap;
+    const int left = f->label_width, head = f->subtitle ? 64 : 40;
+    const int top = head + (f->col_names ? 2 * CELL_H + 4 : 0);
+    const int width = left + f->cols * (tile + gap) + 10;
+    const int height = top + f->rows * row_h + (f->footer ? 2 * CELL_H * 2 : 8);
+    plot_canvas c;
+    if (plot_canvas_init(&c, width, height, PLOT_WHITE) != 0) {
+        snprintf(err, err_size, "%s: out of memory for a %dx%d picture", path, width, height);
+        return -1;
+    }
+    plot_text(&c, 10, 8, f->title, 2, PLOT_BLACK);
+    if (f->subtitle)
+        plot_text(&c, 10, 36, f->subtitle, 2, PLOT_GREY);
+    for (int k = 0; f->col_names && k < f->cols; k++)
+        plot_text_centred(&c, left + k * (tile + gap) + tile / 2, top - 2 * CELL_H,
+                          f->col_names[k], 1, PLOT_BLACK);
+    for (int r = 0; r < f->rows; r++) {
+        const int y = top + r * row_h, note = f->row_notes && f->row_notes[r];
+        plot_text(&c, 10, y + tile_h / 2 - (note ? 16 : 8), f->row_labels[r], 2, PLOT_BLACK);
+        if (note)
+            plot_text(&c, 10, y + tile_h / 2 + 4, f->row_notes[r], 2, PLOT_GREY);
+        for (int k = 0; k < f->cols; k++) {
+            const int x = left + k * (tile + gap), i = r * f->cols + k;
+            if (f->images[i] != NULL)
+                plot_image(&c, x, y, f->images[i], f->h, f->w, f->scale, f->lo, f->hi);
+            if (f->image_notes && f->image_notes[i])
+                plot_text_centred(&c, x + tile / 2, y + tile_h + 3, f->image_notes[i], 1,
+                                  PLOT_GREY);
+        }
+    }
+    if (f->footer)
+        plot_text(&c, 10, height - 2 * CELL_H * 2 + 6, f->footer, 2, PLOT_GREY);
+    int rc = plot_write_png(&c, path, err, err_size);
+    plot_canvas_free(&c);
+    return rc;
 }
 
 /* ---- scatter plots ------------------------------------------------------------------ */
@@ -399,7 +458,10 @@ void plot_scatter(plot_canvas *c, int x, int y, int w, int h, const plot_scatter
         int r = s->marker;
         if (mx - r < px0 || mx + r >= px0 + pw || my - r < py0 || my + r >= py0 + ph)
             r = 0;
-        plot_marker(c, mx, my, r, col);
+        if (s->alpha > 0.0f && s->alpha < 1.0f)
+            plot_marker_alpha(c, mx, my, r, col, s->alpha);
+        else
+            plot_marker(c, mx, my, r, col);
     }
 }
 

@@ -52,6 +52,8 @@ void plot_rect(plot_canvas *c, int x, int y, int w, int h, uint32_t rgb); /* out
 void plot_line(plot_canvas *c, int x0, int y0, int x1, int y1, uint32_t rgb);
 /* A filled disc-like marker of radius r centred on (x, y). */
 void plot_marker(plot_canvas *c, int x, int y, int r, uint32_t rgb);
+/* The same, blended over what is there with opacity @p alpha (0..1). */
+void plot_marker_alpha(plot_canvas *c, int x, int y, int r, uint32_t rgb, float alpha);
 
 /* Text with its top-left corner at (x, y); '\n' starts a new line. */
 void plot_text(plot_canvas *c, int x, int y, const char *s, int scale, uint32_t rgb);
@@ -82,6 +84,9 @@ typedef struct plot_scatter_spec {
     int title_scale;           /* the title's; 0: text_scale */
     int marker;                /* marker radius in pixels */
     float xmin, xmax, ymin, ymax; /* axis range; xmin == xmax: from the data */
+    float alpha;               /* marker opacity in (0, 1); 0 (or 1): opaque. Dense
+                                  clouds stay readable: overlapping translucent
+                                  points of two classes mix their colours */
 } plot_scatter_spec;
 
 void plot_scatter(plot_canvas *c, int x, int y, int w, int h, const plot_scatter_spec *s);
@@ -89,6 +94,30 @@ void plot_scatter(plot_canvas *c, int x, int y, int w, int h, const plot_scatter
 /* A legend box at (x, y): one coloured marker and name per class. Returns
  * its height in pixels. */
 int plot_legend(plot_canvas *c, int x, int y, const char *const *names, int n, int scale);
+
+/* A labelled figure of image rows (what every example picture of images
+ * is): a title, an optional grey subtitle, optional column names, and per
+ * row a label with an optional grey note under it (e.g. "test MSE
+ * 0.0089"), its images, and optional small notes under each image (e.g.
+ * each image's MSE); an optional grey footer. */
+typedef struct plot_image_rows {
+    const char *title;               /* required */
+    const char *subtitle, *footer;   /* or NULL */
+    int rows, cols;
+    const char *const *col_names;    /* cols names, or NULL */
+    const char *const *row_labels;   /* rows labels */
+    const char *const *row_notes;    /* rows notes (entries may be NULL), or NULL */
+    const float *const *images;      /* rows * cols images, row-major; NULL skips one */
+    const char *const *image_notes;  /* rows * cols notes (entries may be NULL), or NULL */
+    int h, w, scale;                 /* image size, upscaling factor */
+    float lo, hi;                    /* value range drawn black to white */
+    int label_width;                 /* pixels left of the images for the labels */
+} plot_image_rows;
+
+/* Draws @p f and writes it to @p path as PNG. Returns 0, or -1 with a
+ * message in @p err. */
+int plot_image_rows_write(const plot_image_rows *f, const char *path, char *err,
+                          size_t err_size);
 
 /* Writes the canvas as an 8-bit RGB PNG. Returns 0, or -1 with a message
  * in @p err. */

@@ -59,6 +59,27 @@ AE_API int ae_decoder_create_v(ae_decoder **out, const ae_shape *latent,
 AE_API void ae_decoder_destroy(ae_decoder *dec);
 
 /**
+ * A deep copy of @p dec: the same layers, weights, state tensors, layer
+ * state and generator, and the same frozen layers (ae_decoder_set_trainable());
+ * the copy belongs to no model, so it can join one (ae_model_create()) or
+ * take more layers. Use it to start several models from one trained
+ * decoder: a frozen and a fine-tuned head on the same pretrained encoder,
+ * say. The copy goes through the model format in memory
+ * (ae_decoder_save_memory() and a load), so a custom layer kind copies as it
+ * saves and loads (its extra state included). Added in 1.1.
+ *
+ * Only reads @p dec: several threads may copy it at once, not while it
+ * trains or changes.
+ * @param[out] out  the copy (untouched on failure). The caller owns it:
+ *                  free it with ae_decoder_destroy() (or give it to a model)
+ * @param dec        the decoder to copy, alone or in a model (only read)
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOMEM, AE_ERR_LIMIT (it does
+ *         not fit in memory as a file), or an error of saving or loading a
+ *         layer (a custom kind whose save or load of its extra state fails).
+ */
+AE_API int ae_decoder_clone(ae_decoder **out, const ae_decoder *dec);
+
+/**
  * Appends a dense layer; see ae_encoder_add_dense().
  * @param dec         the decoder (not part of a model)
  * @param units       output features, 1 to 2^31 - 1

@@ -64,6 +64,27 @@ AE_API int ae_encoder_create_v(ae_encoder **out, const ae_shape *input,
 AE_API void ae_encoder_destroy(ae_encoder *enc);
 
 /**
+ * A deep copy of @p enc: the same layers, weights, state tensors, layer
+ * state and generator, and the same frozen layers (ae_encoder_set_trainable());
+ * the copy belongs to no model, so it can join one (ae_model_create()) or
+ * take more layers. Use it to start several models from one trained
+ * encoder: a frozen and a fine-tuned head on the same pretrained encoder,
+ * say. The copy goes through the model format in memory
+ * (ae_encoder_save_memory() and a load), so a custom layer kind copies as it
+ * saves and loads (its extra state included). Added in 1.1.
+ *
+ * Only reads @p enc: several threads may copy it at once, not while it
+ * trains or changes.
+ * @param[out] out  the copy (untouched on failure). The caller owns it:
+ *                  free it with ae_encoder_destroy() (or give it to a model)
+ * @param enc        the encoder to copy, alone or in a model (only read)
+ * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_NOMEM, AE_ERR_LIMIT (it does
+ *         not fit in memory as a file), or an error of saving or loading a
+ *         layer (a custom kind whose save or load of its extra state fails).
+ */
+AE_API int ae_encoder_clone(ae_encoder **out, const ae_encoder *enc);
+
+/**
  * Appends a dense layer with @p units outputs, a fused @p activation and
  * Glorot-uniform weights.
  * @param enc         the encoder (not part of a model)

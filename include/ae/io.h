@@ -61,8 +61,9 @@ extern "C" {
 /** Format version libae writes (docs/format.md); it reads major 1. */
 #define AE_FILE_FORMAT_MAJOR 1
 /** The newest minor format version libae writes. A file says the lowest
- *  minor that holds what it stores: 1 with an index (section KNNI, added in
- *  1.1), else 0, so files without one stay 1.0 files. */
+ *  minor that holds what it stores: 1 with an index (section KNNI) or a
+ *  model's scaler (section SCAL), both added in 1.1, else 0, so files
+ *  without them stay 1.0 files. */
 #define AE_FILE_FORMAT_MINOR 1
 
 /** Largest file a reader accepts unless told a smaller limit. */

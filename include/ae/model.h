@@ -65,6 +65,19 @@ AE_API const char *ae_loss_name(int loss);
  * (destroy the model, never them); on failure the caller still owns them.
  * Once owned they can no longer change (their add_* calls fail with
  * AE_ERR_STATE). Not while another thread uses @p enc or @p dec.
+ *
+ * The safe idiom: forget the pointers once the model owns them, so one
+ * cleanup path serves every failure and nothing is freed twice
+ * (ae_encoder_destroy() on an encoder whose model was already destroyed
+ * is a double free):
+ * @code
+ * if ((rc = ae_model_create(&model, enc, dec)) < 0) goto done;
+ * enc = NULL;  dec = NULL;            // the model owns them now
+ * ...
+ * done:
+ * ae_encoder_destroy(enc);  ae_decoder_destroy(dec);  // NULL after success
+ * ae_model_destroy(model);            // frees the encoder and decoder too
+ * @endcode
  * @param[out] out  the model (untouched on failure). The caller owns it:
  *                  free it with ae_model_destroy() (or ae_model_release()).
  * @param enc       an encoder that belongs to no model; taken over on

@@ -87,10 +87,18 @@ typedef struct ae_step_options {
     int noise;            /**< ae_noise applied to the inputs of every
                                compute (the targets stay clean) */
     float noise_amount;   /**< its factor or fraction (ae_noise) */
+    float noise_min;      /**< the range Gaussian noise is clipped to and
+                               salt and pepper write: [noise_min, noise_max],
+                               finite, min < max. Default [0, 1], right for
+                               images; give standardised or other data its
+                               own range (ae_model_train() uses the training
+                               data's by default, see ae_noise_clip) */
+    float noise_max;      /**< the range's high end */
 } ae_step_options;
 
-/** Defaults: batches of up to 32 rows, MSE, no noise. */
-#define AE_STEP_OPTIONS_INIT {sizeof(ae_step_options), 32, AE_LOSS_MSE, NULL, NULL, 0, 0.0f}
+/** Defaults: batches of up to 32 rows, MSE, no noise; a noise range of [0, 1]. */
+#define AE_STEP_OPTIONS_INIT {sizeof(ae_step_options), 32, AE_LOSS_MSE, NULL, NULL, 0, 0.0f, \
+                              0.0f, 1.0f}
 
 /**
  * Creates a step handle over @p model and @p opt: sizes every buffer for

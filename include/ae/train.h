@@ -74,12 +74,30 @@ typedef int (*ae_progress_fn)(const ae_progress *progress, void *user);
  */
 enum ae_noise {
     AE_NOISE_NONE = 0,        /**< no corruption (a plain autoencoder) */
-    AE_NOISE_GAUSSIAN = 1,    /**< x' = clip(x + amount * N(0, 1), 0, 1): the
+    AE_NOISE_GAUSSIAN = 1,    /**< x' = clip(x + amount * N(0, 1), lo, hi): the
                                    additive noise of the denoising tutorial
-                                   (amount is the noise factor, e.g. 0.2) */
+                                   (amount is the noise factor, e.g. 0.2);
+                                   [lo, hi] is the clipping range (see
+                                   ae_noise_clip; [0, 1] in ae_noise_apply()) */
     AE_NOISE_MASKING = 2,     /**< each value set to 0 with probability amount */
     AE_NOISE_SALT_PEPPER = 3  /**< each value replaced with probability amount
-                                   by 0 or 1 (even odds) */
+                                   by lo or hi (even odds; 0 or 1 in
+                                   ae_noise_apply()) */
+};
+
+/**
+ * Where training's noise is clipped (ae_train_options.noise_clip, values
+ * pinned). Added in 1.1. The default follows the data: Gaussian noise is
+ * clipped to the training data's own smallest and largest value (after the
+ * model's scaler, if it has one), and salt-and-pepper writes those two
+ * values. On images in [0, 1] that is [0, 1], as in 1.0; on standardised
+ * tables it keeps the negative values a [0, 1] clip would wipe out.
+ */
+enum ae_noise_clip {
+    AE_NOISE_CLIP_DATA = 0,  /**< [min, max] of the training data (default) */
+    AE_NOISE_CLIP_RANGE = 1, /**< [noise_min, noise_max] of the options */
+    AE_NOISE_CLIP_NONE = 2   /**< Gaussian noise unclipped (salt and pepper
+                                  still use the data's min and max) */
 };
 
 /** Learning-rate schedules (values pinned). lr0 is the optimizer's rate
@@ -187,16 +205,23 @@ typedef struct ae_train_options {
                                        the same dataset; batch_size is the
                                        global batch (a multiple of the
                                        size); see ae/dist.h */
+    /* Appended in 1.1 (noise range). */
+    int noise_clip;               /**< ae_noise_clip: the noise's range; default
+                                       AE_NOISE_CLIP_DATA, the training data's
+                                       min and max */
+    float noise_min;              /**< with AE_NOISE_CLIP_RANGE: the low end */
+    float noise_max;              /**< with AE_NOISE_CLIP_RANGE: the high end
+                                       (finite, > noise_min) */
 } ae_train_options;
 
 /** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation,
  *  no noise; no early stopping, a constant learning rate, no clipping, one
- *  update per batch. */
+ *  update per batch; noise clipped to the training data's range. */
 #define AE_TRAIN_OPTIONS_INIT \
     {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL, \
      AE_NOISE_NONE, 0.0f, \
      NULL, NULL, NULL, 0, 0.0f, 0, AE_LR_CONSTANT, 10, 0.5f, 0, 0.0f, 0.0f, 1, 0, \
-     NULL, NULL, NULL, 0, NULL}
+     NULL, NULL, NULL, 0, NULL, AE_NOISE_CLIP_DATA, 0.0f, 1.0f}
 
 /**
  * Trains @p model on @p data (inputs are also the targets; with noise the
@@ -237,12 +262,16 @@ typedef struct ae_train_options {
  *
  * @param model  the model to train (changed; nothing is kept after return)
  * @param opt    the optimizer, unbound or bound to @p model
- * @param data   the training samples (only read, not kept)
+ * @param data   the training samples (only read, not kept); raw units
+ *               when the model has a scaler (ae/scaler.h), which training
+ *               applies to them and to the validation set
  * @param opts   the settings, read during the call only (the validation set
  *               and the callback are not kept either)
  * @return AE_OK (with epochs 0, after the checks, without training);
  *         AE_ERR_INVALID (NULL, batch 0, unknown loss, shuffle not 0 or 1,
- *         unknown noise or a bad noise_amount, struct_size too small;
+ *         unknown noise or a bad noise_amount, an unknown noise_clip or a
+ *         noise_min/noise_max pair that is not finite and increasing,
+ *         struct_size too small;
  *         AE_LOSS_CUSTOM without loss_fn or the reverse, or with a
  *         validation set; a BCE target outside [0, 1]; min_delta, lr_min
  *         or clip_norm negative or not finite; restore_best or
@@ -345,6 +374,26 @@ AE_API int ae_progress_print(const ae_progress *progress, void *file);
  */
 AE_API int ae_noise_apply(float *x, size_t count, int noise, float amount,
                           uint64_t seed);
+
+/**
+ * ae_noise_apply() with a clipping range of your own: Gaussian noise is
+ * clipped to [@p lo, @p hi] and salt and pepper write @p lo or @p hi
+ * (ae_noise_apply() is this function with [0, 1], right for images; use
+ * the data's own range for standardised or other unbounded values). The
+ * same seed gives the same noise as ae_noise_apply(). Thread-safe.
+ * Added in 1.1.
+ * @param[in,out] x  count floats, corrupted in place (untouched on failure)
+ * @param count      floats, >= 1
+ * @param noise      ae_noise (AE_NOISE_NONE leaves @p x as it is)
+ * @param amount     as for ae_noise_apply()
+ * @param seed       seeds the generator
+ * @param lo         the range's low end (finite)
+ * @param hi         its high end (finite, > @p lo)
+ * @return AE_OK or AE_ERR_INVALID (what ae_noise_apply() refuses, or a
+ *         range that is not finite and increasing).
+ */
+AE_API int ae_noise_apply_range(float *x, size_t count, int noise, float amount,
+                                uint64_t seed, float lo, float hi);
 
 /**
  * Number of epochs in the model's training history (all ae_model_train()

@@ -17,6 +17,7 @@
 #include "core/core.h"
 #include "core/kernels.h"
 #include "data/dataset.h"
+#include "data/scaler.h"
 #include "nn/nn.h"
 
 #define SCORE_CHUNK AE__CHUNK /* samples reconstructed per call */
@@ -101,8 +102,10 @@ int ae_model_score(const ae_model *model, const float *x, size_t count, int kind
         (rc = ae__check_count(count, size, sizeof(double), "count", what)) < 0)
         return rc;
     size_t chunk = count < SCORE_CHUNK ? count : SCORE_CHUNK, tbytes = count * sizeof(double);
-    /* Errors go to scratch first: a failure part-way leaves @p errors as it was. */
-    float *xr = ae__alloc(chunk * size * sizeof(float));
+    /* Errors go to scratch first: a failure part-way leaves @p errors as it was.
+     * With a scaler the errors are measured on the scaled values (xs). */
+    const ae_scaler *sc = ae__model_scaler(model);
+    float *xr = ae__alloc((sc ? 2 : 1) * chunk * size * sizeof(float)), *xs = xr + chunk * size;
     double *tmp = ae__alloc(tbytes);
     if (xr == NULL || tmp == NULL) {
         rc = AE_ERR_NOMEM;
@@ -111,7 +114,11 @@ int ae_model_score(const ae_model *model, const float *x, size_t count, int kind
     for (size_t first = 0; first < count; first += chunk) {
         size_t b = count - first < chunk ? count - first : chunk;
         const float *xb = x + first * size;
-        if ((rc = ae_model_reconstruct(model, xb, b, xr)) < 0)
+        if (sc != NULL) {
+            ae__scaler_forward(sc, xb, b, xs);
+            xb = xs;
+        }
+        if ((rc = ae__model_forward(model, xb, b, xr, what)) < 0)
             goto done;
         for (size_t i = 0; i < b; i++)
             tmp[first + i] = sample_error(kind, xb + i * size, xr + i * size, size);
@@ -153,7 +160,9 @@ int ae_model_score_dataset(const ae_model *model, const ae_dataset *ds, int kind
         size_t b = n - first < chunk ? n - first : chunk;
         for (size_t i = 0; i < b; i++)
             memcpy(x + i * size, ae__dataset_row(ds, first + i), size * sizeof(float));
-        if ((rc = ae_model_reconstruct(model, x, b, xr)) < 0)
+        if (ae__model_scaler(model) != NULL) /* errors on the scaled values */
+            ae__scaler_forward(ae__model_scaler(model), x, b, x);
+        if ((rc = ae__model_forward(model, x, b, xr, what)) < 0)
             goto done;
         for (size_t i = 0; i < b; i++)
             tmp[first + i] = sample_error(kind, x + i * size, xr + i * size, size);

@@ -58,7 +58,7 @@ int ae_latent_encode(ae_dataset **out, const ae_encoder *enc, const ae_dataset *
 {
     static const char who[] = "ae_latent_encode";
     if (out == NULL || enc == NULL || ds == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out, encoder or dataset is NULL", who);
+        return AE__NULL_ARG(who, out, enc, ds);
     const size_t n = ae_dataset_count(ds), in = ae_dataset_sample_size(ds);
     if (n == 0)
         return ae__error(AE_ERR_INVALID, "%s: the dataset is empty", who);
@@ -104,7 +104,7 @@ int ae_latent_decode(const ae_decoder *dec, const float *z, size_t count, size_t
 {
     static const char who[] = "ae_latent_decode";
     if (dec == NULL || z == NULL || x == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: decoder, z or x is NULL", who);
+        return AE__NULL_ARG(who, dec, z, x);
     ae_shape zs;
     int rc = ae__check_count(count, AE__MAX(dim, ae_decoder_output_size(dec)), sizeof(float),
                              "count", who);
@@ -194,7 +194,7 @@ int ae_latent_bounds(const ae_dataset *latents, float *lo, float *hi, size_t dim
 {
     static const char who[] = "ae_latent_bounds";
     if (latents == NULL || lo == NULL || hi == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: latents, lo or hi is NULL", who);
+        return AE__NULL_ARG(who, latents, lo, hi);
     int rc = check_latents(latents, dim, 1, who);
     if (rc < 0)
         return rc;
@@ -225,7 +225,7 @@ int ae_latent_fit_gaussian(const ae_dataset *latents, float *mean, float *cov, s
 {
     static const char who[] = "ae_latent_fit_gaussian";
     if (latents == NULL || mean == NULL || cov == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: latents, mean or cov is NULL", who);
+        return AE__NULL_ARG(who, latents, mean, cov);
     int rc = check_latents(latents, dim, 2, who);
     if (rc < 0)
         return rc;
@@ -277,7 +277,7 @@ int ae_latent_neighbourhood(float *out, const float *z, size_t dim, const float 
 {
     static const char who[] = "ae_latent_neighbourhood";
     if (out == NULL || z == NULL || sigmas == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out, z or sigmas is NULL", who);
+        return AE__NULL_ARG(who, out, z, sigmas);
     if (dim == 0 || n_sigmas == 0 || per_sigma == 0)
         return ae__error(AE_ERR_INVALID, "%s: dim %zu, n_sigmas %zu, per_sigma %zu: all must be >= 1",
                          who, dim, n_sigmas, per_sigma);
@@ -356,7 +356,7 @@ int ae_latent_sample_uniform(float *out, size_t count, const float *lo, const fl
 {
     static const char who[] = "ae_latent_sample_uniform";
     if (out == NULL || lo == NULL || hi == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out, lo or hi is NULL", who);
+        return AE__NULL_ARG(who, out, lo, hi);
     if (count == 0 || dim == 0)
         return ae__error(AE_ERR_INVALID, "%s: count %zu, dim %zu: both must be >= 1", who, count,
                          dim);
@@ -384,7 +384,7 @@ int ae_latent_sample_gaussian(float *out, size_t count, const float *mean, const
 {
     static const char who[] = "ae_latent_sample_gaussian";
     if (out == NULL || mean == NULL || cov == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out, mean or cov is NULL", who);
+        return AE__NULL_ARG(who, out, mean, cov);
     if (count == 0 || dim == 0)
         return ae__error(AE_ERR_INVALID, "%s: count %zu, dim %zu: both must be >= 1", who, count,
                          dim);

@@ -544,7 +544,7 @@ void ae_pca_destroy(ae_pca *pca)
 int ae_pca_fit(ae_pca *pca, const float *x, size_t count, size_t features)
 {
     if (pca == NULL || x == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_fit: pca or x is NULL");
+        return AE__NULL_ARG("ae_pca_fit", pca, x);
     int rc; /* 0 and 1 sample(s) are diagnosed by fit_rows() */
     if (count > 1 && (rc = ae__check_count(count, features, sizeof(float), "count", "ae_pca_fit")) < 0)
         return rc;
@@ -555,7 +555,7 @@ int ae_pca_fit(ae_pca *pca, const float *x, size_t count, size_t features)
 int ae_pca_fit_dataset(ae_pca *pca, const ae_dataset *ds)
 {
     if (pca == NULL || ds == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_fit_dataset: pca or dataset is NULL");
+        return AE__NULL_ARG("ae_pca_fit_dataset", pca, ds);
     rows r = {NULL, ds, ae_dataset_count(ds), ae_dataset_sample_size(ds)};
     return fit_rows(pca, &r, "ae_pca_fit_dataset");
 }
@@ -600,7 +600,7 @@ int ae_pca_transform(const ae_pca *pca, const float *x, size_t count, float *z)
     if (rc < 0)
         return rc;
     if (x == NULL || z == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_transform: x or z is NULL");
+        return AE__NULL_ARG("ae_pca_transform", x, z);
     if ((rc = ae__check_count(count, AE__MAX(pca->d, pca->k), sizeof(float), "count",
                               "ae_pca_transform")) < 0)
         return rc;
@@ -621,7 +621,7 @@ int ae_pca_inverse_transform(const ae_pca *pca, const float *z, size_t count, fl
     if (rc < 0)
         return rc;
     if (x == NULL || z == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_inverse_transform: z or x is NULL");
+        return AE__NULL_ARG("ae_pca_inverse_transform", x, z);
     if ((rc = ae__check_count(count, AE__MAX(pca->d, pca->k), sizeof(float), "count",
                               "ae_pca_inverse_transform")) < 0)
         return rc;
@@ -638,7 +638,7 @@ int ae_pca_evaluate(const ae_pca *pca, const ae_dataset *ds, double *out_mse)
     if (rc < 0)
         return rc;
     if (ds == NULL || out_mse == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_pca_evaluate: dataset or out_mse is NULL");
+        return AE__NULL_ARG("ae_pca_evaluate", ds, out_mse);
     const size_t n = ae_dataset_count(ds), size = ae_dataset_sample_size(ds), d = pca->d;
     if (n == 0)
         return ae__error(AE_ERR_INVALID, "ae_pca_evaluate: the dataset is empty");
@@ -728,7 +728,7 @@ int ae_pca_set_state(ae_pca *pca, size_t features, size_t n_components, const fl
 {
     static const char who[] = "ae_pca_set_state";
     if (pca == NULL || mean == NULL || components == NULL || variance == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: pca, mean, components or variance is NULL", who);
+        return AE__NULL_ARG(who, pca, mean, components, variance);
     if (features == 0 || n_components == 0)
         return ae__error(AE_ERR_INVALID, "%s: %zu features, %zu components: both must be >= 1",
                          who, features, n_components);

@@ -44,6 +44,18 @@ int ae__error(int status, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 int ae__verror(int status, const char *format, va_list ap);
 
+/* The NULL-argument error, naming the argument: returns AE_ERR_INVALID with
+ * "who: name is NULL" for the first of the arguments that is NULL, e.g.
+ *     if (model == NULL || x == NULL) return AE__NULL_ARG(who, model, x);
+ * (object pointers only; a function pointer is named by hand). */
+#define AE__NULL_ARG(who, ...) AE__NULL_ARG_AS(who, #__VA_ARGS__, __VA_ARGS__)
+/* The same with the names the header gives ("file, out") where the
+ * variables are called otherwise (f, out). */
+#define AE__NULL_ARG_AS(who, names, ...)                                            \
+    ae__null_arg((who), (names), (const void *const[]){__VA_ARGS__},                 \
+                 sizeof((const void *const[]){__VA_ARGS__}) / sizeof(const void *))
+int ae__null_arg(const char *who, const char *names, const void *const *args, size_t n);
+
 /* A thread-safe strerror(): the text of errno value err, in buf. */
 #define AE__ERRNO_MAX 128
 const char *ae__errno_text(int err, char buf[AE__ERRNO_MAX]);

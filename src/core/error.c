@@ -60,6 +60,26 @@ int ae__error(int status, const char *format, ...)
     return status;
 }
 
+int ae__null_arg(const char *who, const char *names, const void *const *args, size_t n)
+{
+    size_t i = 0;
+    while (i < n && args[i] != NULL)
+        i++;
+    if (i == n)
+        return ae__error(AE_ERR_INVALID, "%s: an argument is NULL", who);
+    /* names is the macro's argument list as written: "a, b, c" */
+    for (size_t k = 0; k < i && names != NULL; k++) {
+        names = strchr(names, ',');
+        if (names != NULL)
+            names++;
+    }
+    if (names == NULL)
+        return ae__error(AE_ERR_INVALID, "%s: argument %zu is NULL", who, i + 1);
+    names += strspn(names, " \t\n");
+    int len = (int)strcspn(names, ", \t\n");
+    return ae__error(AE_ERR_INVALID, "%s: %.*s is NULL", who, len, names);
+}
+
 int ae_error_set(int status, const char *format, ...)
 {
     va_list ap;

@@ -4,10 +4,13 @@
  * batch on the fly (training draws fresh noise every step) or to a buffer
  * (ae_noise_apply, for test sets and examples).
  *
- *  - AE_NOISE_GAUSSIAN:     x + amount * N(0, 1), clipped to [0, 1];
+ *  - AE_NOISE_GAUSSIAN:     x + amount * N(0, 1), clipped to [lo, hi];
  *  - AE_NOISE_MASKING:      each value set to 0 with probability amount;
  *  - AE_NOISE_SALT_PEPPER:  each value replaced with probability amount by
- *                           0 or 1 (even odds).
+ *                           lo or hi (even odds).
+ * [lo, hi] is [0, 1] for ae_noise_apply(), the caller's for
+ * ae_noise_apply_range(), and for training the data's own range unless
+ * the options say otherwise (ae__noise_range()).
  *
  * Normals come in pairs from one 64-bit draw (Box-Muller on two 24-bit
  * uniforms): the tails are cut at 5.8 standard deviations, which noise
@@ -16,6 +19,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "noise.h"
 
 #define U24 (1.0f / 16777216.0f)
@@ -45,9 +49,11 @@ int ae__noise_check(int noise, float amount, const char *who)
     }
 }
 
-static inline float clip01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+static inline float clip(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+#define clip01(v) clip((v), lo, hi)
 
-static void gaussian(float amount, ae_rng *rng, const float *src, float *dst, size_t n)
+static void gaussian(float amount, float lo, float hi, ae_rng *rng, const float *src, float *dst,
+                     size_t n)
 {
     size_t i = 0;
     for (; i + 1 < n; i += 2) {
@@ -66,30 +72,32 @@ static void gaussian(float amount, ae_rng *rng, const float *src, float *dst, si
 }
 
 /* Two 24-bit uniforms per draw; a value is hit when its uniform < p. */
-static void masking(float amount, int salt, ae_rng *rng, const float *src, float *dst, size_t n)
+static void masking(float amount, int salt, float lo, float hi, ae_rng *rng, const float *src,
+                    float *dst, size_t n)
 {
     const uint32_t limit = (uint32_t)lroundf(amount * 16777216.0f);
     for (size_t i = 0; i < n; i += 2) {
         uint64_t r = ae_rng_next(rng);
         uint32_t a = (uint32_t)(r >> 40), b = (uint32_t)(r >> 16) & 0xFFFFFF;
         uint32_t c = (uint32_t)r & 0xFFFF; /* salt-or-pepper bits */
-        dst[i] = a < limit ? (salt ? (float)(c & 1) : 0.0f) : src[i];
+        dst[i] = a < limit ? (salt ? ((c & 1) ? hi : lo) : 0.0f) : src[i];
         if (i + 1 < n)
-            dst[i + 1] = b < limit ? (salt ? (float)((c >> 1) & 1) : 0.0f) : src[i + 1];
+            dst[i + 1] = b < limit ? (salt ? (((c >> 1) & 1) ? hi : lo) : 0.0f) : src[i + 1];
     }
 }
 
-void ae__noise_apply(int noise, float amount, ae_rng *rng, const float *src, float *dst, size_t n)
+void ae__noise_apply_range(int noise, float amount, float lo, float hi, ae_rng *rng,
+                           const float *src, float *dst, size_t n)
 {
     switch (noise) {
     case AE_NOISE_GAUSSIAN:
-        gaussian(amount, rng, src, dst, n);
+        gaussian(amount, lo, hi, rng, src, dst, n);
         break;
     case AE_NOISE_MASKING:
-        masking(amount, 0, rng, src, dst, n);
+        masking(amount, 0, lo, hi, rng, src, dst, n);
         break;
     case AE_NOISE_SALT_PEPPER:
-        masking(amount, 1, rng, src, dst, n);
+        masking(amount, 1, lo, hi, rng, src, dst, n);
         break;
     default:
         if (dst != src)
@@ -98,17 +106,73 @@ void ae__noise_apply(int noise, float amount, ae_rng *rng, const float *src, flo
     }
 }
 
-int ae_noise_apply(float *x, size_t count, int noise, float amount, uint64_t seed)
+void ae__noise_apply(int noise, float amount, ae_rng *rng, const float *src, float *dst, size_t n)
+{
+    ae__noise_apply_range(noise, amount, 0.0f, 1.0f, rng, src, dst, n);
+}
+
+static int check_range(float lo, float hi, const char *who)
+{
+    if (!(isfinite(lo) && isfinite(hi) && lo < hi))
+        return ae__error(AE_ERR_INVALID, "%s: noise range [%g, %g] must be finite with min < max",
+                         who, (double)lo, (double)hi);
+    return AE_OK;
+}
+
+int ae__noise_range(int noise, int clip_kind, float min, float max, const ae_dataset *data, float *lo,
+                    float *hi, const char *who)
+{
+    if (clip_kind == AE_NOISE_CLIP_RANGE) {
+        *lo = min;
+        *hi = max;
+        return check_range(min, max, who);
+    }
+    if (clip_kind != AE_NOISE_CLIP_DATA && clip_kind != AE_NOISE_CLIP_NONE)
+        return ae__error(AE_ERR_INVALID, "%s: unknown noise_clip %d (0 data, 1 range, 2 none)", who,
+                         clip_kind);
+    const size_t count = ae_dataset_count(data), size = ae_dataset_sample_size(data);
+    float a = INFINITY, b = -INFINITY;
+    for (size_t i = 0; i < count; i++) {
+        const float *x = ae__dataset_row(data, i);
+        for (size_t j = 0; j < size; j++) {
+            a = x[j] < a ? x[j] : a;
+            b = x[j] > b ? x[j] : b;
+        }
+    }
+    if (!(a <= b)) /* empty, or all NaN: the 1.0 range */
+        a = 0.0f, b = 1.0f;
+    *lo = a;
+    *hi = b;
+    if (clip_kind == AE_NOISE_CLIP_NONE && noise == AE_NOISE_GAUSSIAN)
+        *lo = -INFINITY, *hi = INFINITY; /* no clip; salt and pepper keep the data's */
+    return AE_OK;
+}
+
+static int noise_apply(float *x, size_t count, int noise, float amount, uint64_t seed, float lo,
+                       float hi, const char *who)
 {
     if (x == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_noise_apply: x is NULL");
-    int rc = ae__check_count(count, 1, sizeof(float), "count", "ae_noise_apply");
+        return AE__NULL_ARG(who, x);
+    int rc = ae__check_count(count, 1, sizeof(float), "count", who);
     if (rc == AE_OK)
-        rc = ae__noise_check(noise, amount, "ae_noise_apply");
+        rc = ae__noise_check(noise, amount, who);
+    if (rc == AE_OK)
+        rc = check_range(lo, hi, who);
     if (rc < 0)
         return rc;
     ae_rng rng;
     ae__rng_seed(&rng, seed);
-    ae__noise_apply(noise, amount, &rng, x, x, count);
+    ae__noise_apply_range(noise, amount, lo, hi, &rng, x, x, count);
     return AE_OK;
+}
+
+int ae_noise_apply(float *x, size_t count, int noise, float amount, uint64_t seed)
+{
+    return noise_apply(x, count, noise, amount, seed, 0.0f, 1.0f, "ae_noise_apply");
+}
+
+int ae_noise_apply_range(float *x, size_t count, int noise, float amount, uint64_t seed, float lo,
+                         float hi)
+{
+    return noise_apply(x, count, noise, amount, seed, lo, hi, "ae_noise_apply_range");
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ae/io.h"
+#include "ae/scaler.h"
 #include "ae/sys/layer.h"
 #include "core/core.h"
 #include "core/kernels.h"
@@ -57,6 +58,7 @@
 #define AE__SEC_PCAS AE__TYPE('P', 'C', 'A', 'S')
 #define AE__SEC_DETC AE__TYPE('D', 'E', 'T', 'C')
 #define AE__SEC_KNNI AE__TYPE('K', 'N', 'N', 'I') /* format 1.1 */
+#define AE__SEC_SCAL AE__TYPE('S', 'C', 'A', 'L') /* format 1.1 (src/io/scal.c) */
 
 #define AE__INFO_SIZE 32u
 #define AE__TRAN_SIZE 48u
@@ -64,6 +66,7 @@
 #define AE__OPTM_HEADER 64u
 #define AE__PCAS_HEADER 64u
 #define AE__KNNI_HEADER 64u
+#define AE__SCAL_HEADER 64u
 
 /* File offsets round up to 64 bytes (tensor data alignment). */
 static inline uint64_t ae__align64(uint64_t n) { return ae__round_up(n, 64); }
@@ -259,6 +262,15 @@ struct ae_file {
     int det_fitted;
 };
 
+/* The SCAL section (src/io/scal.c): validating a file's section (f's
+ * networks are parsed already; the loaders find it again among
+ * f->sections, so struct ae_file keeps its layout) and emitting a model's
+ * scaler. */
+int ae__scal_parse(const ae_file *f, const ae__io_section *s, const char *who);
+int ae__scal_emit(ae__sink *sink, const ae_scaler *sc);
+/* Attaches the file's scaler (if any) to a model loaded from it. */
+int ae__scal_attach(ae_model *model, const ae_file *f);
+
 /* Validates @p len bytes (ownership of @p bytes passes to the file, also on
  * failure); @p extra bytes are known to follow them in the source. */
 int ae__file_parse(unsigned char *bytes, size_t len, uint64_t extra, int check_crc,
@@ -306,7 +318,7 @@ int ae__load_net(const ae_file *f, int which, void **out, size_t size, const cha
         if (rc < 0)                                                      \
             return rc;                                                   \
         if (out == NULL || path == NULL)                                 \
-            return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who); \
+            return AE__NULL_ARG(who, out, path);                         \
         if ((rc = ae_file_open_v(&f, path, NULL, header_version)) < 0)   \
             return rc;                                                   \
         rc = fn(&obj, f);                                                \

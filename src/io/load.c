@@ -160,14 +160,14 @@ int ae__load_net(const ae_file *f, int which, void **out, size_t size, const cha
 int ae_file_load_encoder(ae_encoder **out, const ae_file *f)
 {
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_file_load_encoder: file or out is NULL");
+        return AE__NULL_ARG_AS("ae_file_load_encoder", "file, out", f, out);
     return ae__load_net(f, 0, (void **)out, sizeof **out, "ae_file_load_encoder");
 }
 
 int ae_file_load_decoder(ae_decoder **out, const ae_file *f)
 {
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_file_load_decoder: file or out is NULL");
+        return AE__NULL_ARG_AS("ae_file_load_decoder", "file, out", f, out);
     return ae__load_net(f, 1, (void **)out, sizeof **out, "ae_file_load_decoder");
 }
 

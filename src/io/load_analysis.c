@@ -12,7 +12,7 @@ int ae_file_load_pca(ae_pca **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_pca";
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, out", f, out);
     if (!f->has_pca)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds no PCA", who);
     const size_t d = f->pca_features, k = f->pca_components, kd = k * d; /* < 2^62 */
@@ -51,7 +51,7 @@ int ae_file_load_detector(ae_detector **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_detector";
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, out", f, out);
     if (!f->has_detector)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds no detector", who);
     ae_detector *det = NULL;

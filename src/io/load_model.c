@@ -15,7 +15,7 @@ int ae_file_load_model(ae_model **out, const ae_file *f)
 {
     static const char who[] = "ae_file_load_model";
     if (f == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, out", f, out);
     if (f->kind != AE_FILE_MODEL)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds %s, not a model", who,
                          ae__file_kind_text(f->kind));
@@ -33,6 +33,8 @@ int ae_file_load_model(ae_model **out, const ae_file *f)
         if ((rc = ae__model_history_push(m, ae__rdf64(f->history + 16 * i),
                                          ae__rdf64(f->history + 16 * i + 8))) < 0)
             goto fail;
+    if ((rc = ae__scal_attach(m, f)) < 0)
+        goto fail;
     *out = m;
     return AE_OK;
 fail:
@@ -47,7 +49,7 @@ int ae_file_load_optimizer(ae_optimizer **out, const ae_file *f, ae_model *model
     static const char who[] = "ae_file_load_optimizer";
     char a[64], b[64];
     if (f == NULL || model == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: file, model or out is NULL", who);
+        return AE__NULL_ARG_AS(who, "file, model, out", f, model, out);
     if (!f->has_optimizer)
         return ae__error(AE_ERR_NOT_FOUND, "%s: the file holds no optimizer", who);
     ae__net *nets[2] = {&model->enc->net, &model->dec->net};

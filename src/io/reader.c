@@ -108,13 +108,13 @@ typedef struct parser {
 
 enum {
     S_INFO, S_USER, S_TRAN, S_HIST, S_ENCR, S_DECR, S_XTRA, S_TENS, S_DATA, S_OPTM, S_PCAS,
-    S_DETC, S_KNNI, S_COUNT
+    S_DETC, S_KNNI, S_SCAL, S_COUNT
 };
 
 static const uint32_t known_types[S_COUNT] = {
     AE__SEC_INFO, AE__SEC_USER, AE__SEC_TRAN, AE__SEC_HIST, AE__SEC_ENCR, AE__SEC_DECR,
     AE__SEC_XTRA, AE__SEC_TENS, AE__SEC_DATA, AE__SEC_OPTM, AE__SEC_PCAS, AE__SEC_DETC,
-    AE__SEC_KNNI,
+    AE__SEC_KNNI, AE__SEC_SCAL,
 };
 
 /* Format a section reference: "section 3 'TENS' (offset 1216)". */
@@ -945,6 +945,8 @@ static int parse_all(parser *ps)
         return rc;
     if (ps->sec[S_KNNI] && (rc = ae__knni_parse(ps->sec[S_KNNI], ps->who)) < 0)
         return rc;
+    if (ps->sec[S_SCAL] && (rc = ae__scal_parse(f, ps->sec[S_SCAL], ps->who)) < 0)
+        return rc;
     return AE_OK;
 }
 
@@ -1000,7 +1002,7 @@ int ae_file_open_v(ae_file **out, const char *path, const ae_open_options *opts,
     if (rc < 0)
         return rc;
     if (out == NULL || path == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out or path is NULL", who);
+        return AE__NULL_ARG(who, out, path);
     if ((rc = open_limit(opts, &max, who)) < 0 ||
         (rc = ae__slurp_path(path, max, &bytes, &len, &extra, who)) < 0)
         return rc;
@@ -1016,7 +1018,7 @@ int ae_file_open_memory_v(ae_file **out, const void *data, size_t size,
     if (rc < 0)
         return rc;
     if (out == NULL || (data == NULL && size > 0))
-        return ae__error(AE_ERR_INVALID, "%s: out or data is NULL", who);
+        return AE__NULL_ARG(who, out, data);
     if ((rc = open_limit(opts, &max, who)) < 0)
         return rc;
     if (size > max)
@@ -1041,7 +1043,7 @@ int ae_file_open_callback_v(ae_file **out, ae_read_fn read, void *user,
     if (rc < 0)
         return rc;
     if (out == NULL || read == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: out or read is NULL", who);
+        return ae__error(AE_ERR_INVALID, "%s: %s is NULL", who, out == NULL ? "out" : "read");
     if ((rc = open_limit(opts, &max, who)) < 0 ||
         (rc = ae__slurp_callback(read, user, max, &bytes, &len, &extra, who)) < 0)
         return rc;
@@ -1204,7 +1206,7 @@ int ae_file_metadata_at(const ae_file *f, size_t index, const char **key, const 
 int ae_file_metadata_get(const ae_file *f, const char *key, const char **value)
 {
     if (f == NULL || key == NULL || value == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_file_metadata_get: file, key or value is NULL");
+        return AE__NULL_ARG_AS("ae_file_metadata_get", "file, key, value", f, key, value);
     for (size_t i = 0; i < f->n_meta; i++)
         if (strcmp(f->meta_keys[i], key) == 0) {
             *value = f->meta_values[i];

@@ -569,6 +569,11 @@ static int emit_detc(ae__sink *s, const job *j)
     return ae__emit(s, b, sizeof b);
 }
 
+static int emit_scal(ae__sink *s, const job *j)
+{
+    return ae__scal_emit(s, ae_model_get_scaler(j->model));
+}
+
 /* ---- assembling ------------------------------------------------------------------- */
 
 static void add_section(job *j, uint32_t type, uint32_t flags,
@@ -702,6 +707,10 @@ static int save(int kind, const ae__net *enc, const ae__net *dec, const ae_model
         add_section(&j, AE__SEC_KNNI, 0, emit_knni);
         j.minor = 1;
     }
+    if (model != NULL && ae_model_get_scaler(model) != NULL) { /* format 1.1; REQUIRED */
+        add_section(&j, AE__SEC_SCAL, AE__SECTION_REQUIRED, emit_scal);
+        j.minor = 1;
+    }
 
     uint64_t file_size;
     if ((rc = measure(&j, &file_size)) < 0)
@@ -757,7 +766,7 @@ static int to_path(const char *path, dest *d, const char *who)
 static int to_memory(void **data, size_t *size, dest *d, const char *who)
 {
     if (data == NULL || size == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: data or size is NULL", who);
+        return AE__NULL_ARG(who, data, size);
     memset(d, 0, sizeof *d);
     d->data = data;
     d->size = size;

@@ -179,7 +179,7 @@ size_t FN(param_count)(const handle *h) { return h ? ae__net_param_floats(&h->ne
 int FN(AE__H_IN_SHAPE)(const handle *h, ae_shape *out)
 {
     if (h == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, WHO(AE__H_IN_SHAPE) ": " NAME " or out is NULL");
+        return AE__NULL_ARG_AS(WHO(AE__H_IN_SHAPE), NAME ", out", h, out);
     *out = h->net.input;
     return AE_OK;
 }
@@ -187,7 +187,7 @@ int FN(AE__H_IN_SHAPE)(const handle *h, ae_shape *out)
 int FN(AE__H_OUT_SHAPE)(const handle *h, ae_shape *out)
 {
     if (h == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, WHO(AE__H_OUT_SHAPE) ": " NAME " or out is NULL");
+        return AE__NULL_ARG_AS(WHO(AE__H_OUT_SHAPE), NAME ", out", h, out);
     *out = h->net.output;
     return AE_OK;
 }
@@ -197,8 +197,7 @@ size_t FN(AE__H_OUT_SIZE)(const handle *h) { return h ? h->net.out_size : 0; }
 int FN(AE__H_RUN)(const handle *h, const float *in, size_t count, float *out)
 {
     if (h == NULL || in == NULL || out == NULL)
-        return ae__error(AE_ERR_INVALID, WHO(AE__H_RUN) ": " NAME ", " AE__H_X " or " AE__H_Y
-                         " is NULL");
+        return AE__NULL_ARG_AS(WHO(AE__H_RUN), NAME ", " AE__H_X ", " AE__H_Y, h, in, out);
     int rc = ae__check_count(count, AE__MAX(h->net.in_size, h->net.out_size), sizeof(float),
                              "count", WHO(AE__H_RUN));
     if (rc < 0)

@@ -9,13 +9,14 @@
 
 #include "ae/train.h"
 #include "data/dataset.h"
+#include "data/scaler.h"
 #include "nn.h"
 
 int ae_model_create(ae_model **out, ae_encoder *enc, ae_decoder *dec)
 {
     char a[64], b[64];
     if (out == NULL || enc == NULL || dec == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_create: out, encoder or decoder is NULL");
+        return AE__NULL_ARG("ae_model_create", out, enc, dec);
     if (enc->net.owned || dec->net.owned)
         return ae__error(AE_ERR_STATE, "ae_model_create: the %s already belongs to a model",
                          enc->net.owned ? "encoder" : "decoder");
@@ -51,6 +52,7 @@ void ae_model_release(ae_model *model, ae_encoder **enc, ae_decoder **dec)
         *dec = model->dec;
     else
         ae_decoder_destroy(model->dec);
+    ae_scaler_destroy(model->scaler);
     ae__free(model->history);
     ae__free(model);
 }
@@ -70,20 +72,38 @@ size_t ae_model_param_count(const ae_model *model)
 int ae_model_reconstruct(const ae_model *model, const float *x, size_t count, float *xr)
 {
     if (model == NULL || x == NULL || xr == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_reconstruct: model, x or xr is NULL");
+        return AE__NULL_ARG("ae_model_reconstruct", model, x, xr);
     int rc = ae__check_count(count, AE__MAX(model->enc->net.in_size, model->dec->net.out_size),
                              sizeof(float), "count", "ae_model_reconstruct");
     if (rc < 0)
         return rc;
+    if (model->scaler == NULL)
+        return ae__model_forward(model, x, count, xr, "ae_model_reconstruct");
+    /* raw in, raw out: scale, run, and scale the reconstruction back (the
+     * count check above bounds count * features * sizeof(float)) */
+    float *xs = ae__alloc(count * model->scaler->n * sizeof(float));
+    if (xs == NULL)
+        return AE_ERR_NOMEM;
+    ae__scaler_forward(model->scaler, x, count, xs);
+    rc = ae__model_forward(model, xs, count, xr, "ae_model_reconstruct");
+    if (rc == AE_OK)
+        ae__scaler_inverse(model->scaler, xr, count, xr);
+    ae__free(xs);
+    return rc;
+}
+
+int ae__model_forward(const ae_model *model, const float *x, size_t count, float *xr,
+                      const char *who)
+{
     const ae__net *nets[2] = {&model->enc->net, &model->dec->net};
-    return ae__chain_run(nets, 2, x, count, xr, "ae_model_reconstruct");
+    return ae__chain_run(nets, 2, x, count, xr, who);
 }
 
 int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, double *out_loss)
 {
     enum { CHUNK = AE__CHUNK };
     if (model == NULL || ds == NULL || out_loss == NULL)
-        return ae__error(AE_ERR_INVALID, "ae_model_evaluate: model, dataset or out_loss is NULL");
+        return AE__NULL_ARG("ae_model_evaluate", model, ds, out_loss);
     if (!ae__loss_known(loss))
         return ae__error(AE_ERR_INVALID, "ae_model_evaluate: %s loss %d",
                          loss == AE_LOSS_CUSTOM ? "it cannot evaluate the custom" : "unknown", loss);
@@ -106,6 +126,8 @@ int ae_model_evaluate(const ae_model *model, const ae_dataset *ds, int loss, dou
         size_t b = n - first < CHUNK ? n - first : CHUNK;
         for (size_t i = 0; i < b; i++)
             memcpy(x + i * size, ae__dataset_row(ds, first + i), size * sizeof(float));
+        if (model->scaler != NULL) /* raw data in; the loss is on the scaled values */
+            ae__scaler_forward(model->scaler, x, b, x);
         rc = ae__loss_check_targets(loss, x, b * size, "ae_model_evaluate");
         if (rc == AE_OK)
             rc = ae__chain_run(nets, 2, x, b, xr, "ae_model_evaluate");

@@ -6,6 +6,7 @@
 #include "ae/decoder.h"
 #include "ae/encoder.h"
 #include "ae/model.h"
+#include "ae/scaler.h"
 #include "net.h"
 
 struct ae_encoder {
@@ -22,7 +23,12 @@ struct ae_model {
     ae_decoder *dec;
     double *history;       /* pairs (train loss, validation loss) per epoch */
     size_t history_len, history_cap;
+    ae_scaler *scaler;     /* inputs' scaler (ae/scaler.h), or NULL */
 };
+
+/* Reconstruction in the model's own (scaled) units: the chain alone. */
+int ae__model_forward(const ae_model *model, const float *x, size_t count, float *xr,
+                      const char *who);
 
 /* Appends one epoch to the model's history. */
 int ae__model_history_push(ae_model *model, double train_loss, double val_loss);

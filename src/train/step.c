@@ -52,6 +52,7 @@ struct ae_step {
     float *noisy;             /* corrupted inputs (with noise), else NULL */
     float *onehot;            /* targets from labels */
     ae_rng layer_rng, noise_rng;
+    float noise_lo, noise_hi; /* the noise's range (ae__step_noise_range) */
     size_t pending, pending_rows; /* computes and rows since the last apply */
     int gathered;             /* flat holds the pending gradient */
     size_t last_rows;         /* rows of the last compute, 0 before */
@@ -220,6 +221,8 @@ int ae__step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_
     s->o = *o;
     s->in_size = model->enc->net.in_size;
     s->out_size = model->dec->net.out_size;
+    s->noise_lo = o->noise_min;
+    s->noise_hi = o->noise_max;
     ae_step_seed(s, 0, 0);
     if ((rc = step_init(s, who)) < 0 ||
         (rc = ae__optimizer_bind_frozen(opt, model->id, s->params, s->n_params, s->frozen)) < 0) {
@@ -238,8 +241,13 @@ int ae_step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_s
         return ae__error(AE_ERR_INVALID, "ae_step_create: %s is NULL",
                          out == NULL ? "out" : model == NULL ? "model" : "opt");
     if (opts != NULL &&
-        (rc = ae__take_struct(&o, opts, sizeof o, sizeof o, "ae_step_create")) < 0)
+        (rc = ae__take_struct(&o, opts, AE__LAYOUT_END(ae_step_options, noise_amount), sizeof o,
+                              "ae_step_create")) < 0)
         return rc;
+    if (o.noise != AE_NOISE_NONE &&
+        !(isfinite(o.noise_min) && isfinite(o.noise_max) && o.noise_min < o.noise_max))
+        return ae__error(AE_ERR_INVALID, "ae_step_create: noise range [%g, %g] must be finite "
+                         "with noise_min < noise_max", (double)o.noise_min, (double)o.noise_max);
     return ae__step_create(out, model, opt, &o, "ae_step_create");
 }
 
@@ -290,8 +298,8 @@ int ae__step_compute(ae_step *s, const float *x, const float *target, size_t row
     }
     const float *in = x;
     if (s->o.noise != AE_NOISE_NONE) {
-        ae__noise_apply(s->o.noise, s->o.noise_amount, &s->noise_rng, x, s->noisy,
-                        rows * s->in_size);
+        ae__noise_apply_range(s->o.noise, s->o.noise_amount, s->noise_lo, s->noise_hi,
+                              &s->noise_rng, x, s->noisy, rows * s->in_size);
         in = s->noisy;
     }
     memset(&ctx, 0, sizeof ctx);
@@ -554,6 +562,12 @@ const ae_param_view *ae__step_params(const ae_step *s, size_t *n)
 {
     *n = s->n_params;
     return s->params;
+}
+
+void ae__step_noise_range(ae_step *s, float lo, float hi)
+{
+    s->noise_lo = lo;
+    s->noise_hi = hi;
 }
 
 float *ae__step_reduce_buffer(ae_step *s, size_t *n, size_t *rows)

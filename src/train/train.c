@@ -25,6 +25,7 @@
 #include "ae/train.h"
 #include "data/dataset.h"
 #include "data/noise.h"
+#include "data/scaler.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
 #include "train/dist.h"
@@ -246,7 +247,8 @@ static const float *batch_rows(float *buf, const ae_dataset *data, const size_t 
  * inputs are corrupted first by a generator seeded with seed (the same
  * corruption at every call). */
 static int evaluate(const ae_model *model, const ae_dataset *in, const ae_dataset *tg, int labels,
-                    int loss, int noise, float amount, uint64_t seed, double *out, const char *who)
+                    int loss, int noise, float amount, float lo, float hi, uint64_t seed,
+                    double *out, const char *who)
 {
     enum { CHUNK = 256 };
     const size_t n = ae_dataset_count(in), isz = model->enc->net.in_size,
@@ -279,7 +281,7 @@ static int evaluate(const ae_model *model, const ae_dataset *in, const ae_datase
             target = t;
         }
         if (noise != AE_NOISE_NONE)
-            ae__noise_apply(noise, amount, &rng, x, xn, b * isz);
+            ae__noise_apply_range(noise, amount, lo, hi, &rng, x, xn, b * isz);
         rc = ae__loss_check_targets(loss, target, b * osz, who);
         if (rc == AE_OK)
             rc = ae__chain_run(nets, 2, noise != AE_NOISE_NONE ? xn : x, b, y, who);
@@ -318,7 +320,7 @@ int ae_model_evaluate_pairs(const ae_model *model, const ae_dataset *inputs,
     int rc;
     if (targets == NULL && (rc = labels_valid(inputs, osz, "input", who)) < 0)
         return rc;
-    return evaluate(model, inputs, targets, targets == NULL, loss, AE_NOISE_NONE, 0.0f, 0,
+    return evaluate(model, inputs, targets, targets == NULL, loss, AE_NOISE_NONE, 0.0f, 0.0f, 1.0f, 0,
                     out_loss, who);
 }
 
@@ -388,7 +390,7 @@ static int report(const ae_train_options *o, ae_progress *p, const char *who)
         return AE_OK;
     if (o->progress(p, o->progress_user) != 0)
         return ae__error(AE_ERR_CANCELLED, "%s: stopped by the progress callback in epoch %u",
-                         who, p->epoch);
+                         who, p->epoch + 1);
     return AE_OK;
 }
 
@@ -403,13 +405,11 @@ static int update(ae_step *step, const ae_train_options *o, const char *who)
     return ae_step_apply(step);
 }
 
-static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
-                 const ae_dataset *targets, int mode, const ae_train_options *user,
-                 const char *who)
+static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
+                      const ae_dataset *targets, int mode, const ae_train_options *user,
+                      const char *who)
 {
     int rc;
-    if (model == NULL || opt == NULL || data == NULL || user == NULL)
-        return ae__error(AE_ERR_INVALID, "%s: model, optimizer, data or options is NULL", who);
     /* The first released layout ends with progress_user; later fields read as 0. */
     if ((rc = ae__check_struct(user, user->struct_size, offsetof(ae_train_options, noise),
                                sizeof *user, who)) < 0)
@@ -537,6 +537,13 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
         (rc = snapshot_init(&snap, model, step, opt)) < 0 ||
         (o->restore_best && (rc = snapshot_twin(&best, &snap)) < 0))
         goto done;
+    /* the noise's range (ae_noise_clip): by default the training data's */
+    float noise_lo = 0.0f, noise_hi = 1.0f;
+    if (o->noise != AE_NOISE_NONE &&
+        (rc = ae__noise_range(o->noise, o->noise_clip, o->noise_min, o->noise_max, data,
+                              &noise_lo, &noise_hi, who)) < 0)
+        goto done;
+    ae__step_noise_range(step, noise_lo, noise_hi);
     if (dist) {
         n_states = ae__net_state_count(&model->enc->net) + ae__net_state_count(&model->dec->net);
         size_t gcells = (ae_model_trainable_count(model) + AE__STEP_EXTRA) * world;
@@ -657,7 +664,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
             if (rc == AE_ERR_NUMERIC) {
                 rc = ae__error(AE_ERR_NUMERIC,
                                "%s: the loss became %s in epoch %u, batch %zu (lower the learning rate?)",
-                               who, isnan(loss) ? "NaN" : "infinite", e, bi);
+                               who, isnan(loss) ? "NaN" : "infinite", e + 1, bi + 1);
                 goto diverged;
             }
             if (rc < 0)
@@ -669,7 +676,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                                "%s: diverged in epoch %u, batch %zu: its loss %g is over"
                                " %g times the lowest batch loss so far, %g (an outlier in the data,"
                                " or too high a learning rate?)",
-                               who, e, bi, loss, AE__DIVERGE_BATCH, lowest_batch);
+                               who, e + 1, bi + 1, loss, AE__DIVERGE_BATCH, lowest_batch);
                 goto diverged;
             }
             if ((dist || (bi + 1) % accumulate == 0 || bi + 1 == batches) &&
@@ -692,7 +699,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
             rc = ae__error(AE_ERR_NUMERIC,
                            "%s: a weight became NaN or infinite during epoch %u"
                            " (checked at the end of each epoch; batch %zu was the last)",
-                           who, e, batches - 1);
+                           who, e + 1, batches);
             goto diverged;
         }
         p.event = AE_PROGRESS_EPOCH;
@@ -703,7 +710,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                            "%s: diverged in epoch %u: its mean loss %g is over %g times"
                            " the lowest of the starting loss and the epoch means so far, %g"
                            " (too high a learning rate?)",
-                           who, e, p.loss, AE__DIVERGE_EPOCH, lowest_epoch);
+                           who, e + 1, p.loss, AE__DIVERGE_EPOCH, lowest_epoch);
             goto diverged;
         }
         if (dist && (o->collective_flags & AE_DIST_SYNC_STATE) &&
@@ -719,7 +726,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
                 else
                     rc = evaluate(model, val_mine, valt_mine, mode == TARGET_LABELS, o->loss,
                                   o->validation_noise ? o->noise : AE_NOISE_NONE, o->noise_amount,
-                                  o->seed, &mine, who);
+                                  noise_lo, noise_hi, o->seed, &mine, who);
                 if (rc < 0)
                     goto done; /* only bad data fail here, alike on every rank */
                 v[1] = (float)ae_dataset_count(val_mine);
@@ -734,7 +741,7 @@ static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
             else
                 rc = evaluate(model, val, val_targets, mode == TARGET_LABELS, o->loss,
                               o->validation_noise ? o->noise : AE_NOISE_NONE, o->noise_amount,
-                              o->seed, &p.val_loss, who);
+                              noise_lo, noise_hi, o->seed, &p.val_loss, who);
             if (rc < 0)
                 goto done;
         }
@@ -797,6 +804,40 @@ done:
     ae__free(xbuf);
     ae__free(tbuf);
     ae__free(lbuf);
+    return rc;
+}
+
+/* With a scaler (ae/scaler.h) the model trains on raw data: the training
+ * and validation inputs are scaled once here, and the scaler is set aside
+ * while train_core() runs on the scaled copies. */
+static int train(ae_model *model, ae_optimizer *opt, const ae_dataset *data,
+                 const ae_dataset *targets, int mode, const ae_train_options *user,
+                 const char *who)
+{
+    if (model == NULL || opt == NULL || data == NULL || user == NULL)
+        return AE__NULL_ARG_AS(who, "model, opt, data, opts", model, opt, data, user);
+    if (model->scaler == NULL)
+        return train_core(model, opt, data, targets, mode, user, who);
+    ae_train_options o;
+    int rc = ae__check_struct(user, user->struct_size, offsetof(ae_train_options, noise),
+                              sizeof o, who);
+    if (rc < 0)
+        return rc;
+    memset(&o, 0, sizeof o);
+    memcpy(&o, user, user->struct_size < sizeof o ? user->struct_size : sizeof o);
+    ae_dataset *scaled = NULL, *scaled_val = NULL;
+    const ae_dataset *val = o.validation;
+    if ((rc = ae__model_scale_data(model, &data, &scaled, who)) == AE_OK && val != NULL)
+        rc = ae__model_scale_data(model, &val, &scaled_val, who);
+    if (rc == AE_OK) {
+        ae_scaler *sc = model->scaler;
+        o.validation = val;
+        model->scaler = NULL;
+        rc = train_core(model, opt, data, targets, mode, &o, who);
+        model->scaler = sc;
+    }
+    ae_dataset_destroy(scaled);
+    ae_dataset_destroy(scaled_val);
     return rc;
 }
 

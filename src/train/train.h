@@ -20,6 +20,10 @@ int ae__step_compute(ae_step *s, const float *x, const float *target, size_t row
  * ae__step_onehot_buffer()); AE_ERR_INVALID for a label out of range. */
 int ae__step_onehot(ae_step *s, const int32_t *labels, size_t rows, const char *who);
 const float *ae__step_onehot_buffer(const ae_step *s);
+
+/* The range the step's noise is clipped to (and salt and pepper write):
+ * [0, 1] until set; ae_model_train() sets the one of ae_noise_clip. */
+void ae__step_noise_range(ae_step *s, float lo, float hi);
 /* 1 when every parameter is finite. */
 int ae__step_params_finite(const ae_step *s);
 /* The bound parameter list (every parameter tensor, in tensor order). */
