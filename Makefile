@@ -108,6 +108,14 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
+# libae's own GEMM micro-kernels (src/core/gemm_*.c): each file compiled for
+# its instruction set on x86-64, run only on CPUs that have it (chosen at run
+# time in src/core/gemm.c); elsewhere they compile to stubs.
+ifneq ($(filter x86_64%,$(shell $(CC) -dumpmachine)),)
+$(BUILD)/src/core/gemm_avx2.o: LIB_CFLAGS += -mavx2 -mfma
+$(BUILD)/src/core/gemm_avx512.o: LIB_CFLAGS += -mavx512f -mfma
+endif
+
 $(SHARED): $(LIB_OBJ) src/ae.map
 	@mkdir -p $(LIBOUT)
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,$(SONAME) -Wl,--version-script=src/ae.map \
@@ -441,6 +449,15 @@ $(BENCH_BIN): bench/bench.c $(STATIC)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
 	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
 
+# bench/gemm_table.c: libae's own GEMM kernels against cblas_sgemm (it
+# includes the kernels' internal header src/core/gemm.h)
+GEMM_BENCH_BIN := $(BUILD)/bench/gemm_table
+
+$(GEMM_BENCH_BIN): bench/gemm_table.c src/core/gemm.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+	    -o $@ bench/gemm_table.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+
 # bench/search_ivf.c: exact search (ae_index) against an IVF prototype, by
 # database size: where an approximate index would take over (docs/search.md).
 SEARCH_BENCH_BIN := $(BUILD)/bench/search_ivf
@@ -453,10 +470,10 @@ $(SEARCH_BENCH_BIN): bench/search_ivf.c $(STATIC)
 bench-search: $(SEARCH_BENCH_BIN)
 	OPENBLAS_NUM_THREADS=1 $(SEARCH_BENCH_BIN)
 
-bench: $(BENCH_BIN)
+bench: $(BENCH_BIN) $(GEMM_BENCH_BIN)
 	@scripts/ensure-deps.sh bench || \
 	    echo "bench: python3-torch is missing and cannot be installed here: the PyTorch peer is skipped"
-	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) $(BENCH_ARGS)
+	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) --gemm-table $(GEMM_BENCH_BIN) $(BENCH_ARGS)
 
 # ---- pictures ------------------------------------------------------------------------
 # Regenerates every picture in docs/img from the examples (default settings,

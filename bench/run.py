@@ -5,6 +5,7 @@ by side, and prints markdown tables (what `make bench` shows).
 
     bench/run.py --bench BUILD/bin/bench [--repeats N] [--quick]
                  [--out bench/results.json] [--no-peer] [--python PY] [--only WORKLOAD]
+                 [--gemm-table BUILD/bench/gemm_table [--gemm-rounds N] [--gemm-only]]
 
 Both sides are servers (bench/bench.c, bench/torch_peer.py) kept running for
 the whole run: data loaded once, every workload set up and warmed up once
@@ -20,7 +21,9 @@ thread count, with all values), and prints:
   1. the main table against the bars of issue 6,
   2. cblas_sgemm alone on the dense AE's GEMM shapes (GFLOP/s) and
      libae's fraction of that ceiling,
-  3. scaling: samples/s against batch size and latent size, and time per
+  3. libae's own GEMM kernels against cblas_sgemm, OPENBLAS_CORETYPE as
+     configured and unset (with --gemm-table),
+  4. scaling: samples/s against batch size and latent size, and time per
      epoch against dataset size.
 Only the Python standard library is needed here; the peer needs torch.
 """
@@ -338,6 +341,9 @@ class Runner:
               "sample 784->64: %.2f us." % gemv)
         sys.stdout.flush()
 
+        if a.gemm_table:
+            self.records.extend(gemm_table(a.gemm_table, a.gemm_rounds))
+
         if a.quick:
             return self.finish(info, summary)
 
@@ -395,6 +401,51 @@ class Runner:
         return 0
 
 
+def gemm_table(program, rounds):
+    """bench/gemm_table.c twice, in child processes: OPENBLAS_CORETYPE as the
+    environment sets it, then unset (OpenBLAS reads it once, at load). Prints
+    the table and returns its records."""
+    settings = [("as configured", dict(os.environ))]
+    unset = dict(os.environ)
+    configured = unset.pop("OPENBLAS_CORETYPE", None)
+    settings.append(("unset", unset))
+    runs = []
+    for name, env in settings:
+        out = subprocess.run([program, str(rounds)], env=env, stdout=subprocess.PIPE, text=True,
+                             check=True).stdout
+        runs.append([json.loads(line) for line in out.splitlines() if line.strip()])
+    print("\n## libae's own GEMM kernels against cblas_sgemm (1 thread, CPU time)\n")
+    print("OPENBLAS_CORETYPE as configured: %s; then unset. Speed-up = cblas time / kernel time, "
+          "median of %d interleaved rounds per run; each run measures its kernels again. "
+          "Load average now: %.1f.\n" % (configured or "(not set: both runs are the same setting)",
+                                          rounds, os.getloadavg()[0]))
+    paths = [k["path"] for k in runs[0][0]["kernels"]] if runs[0] else []
+    print("| shape | op | M | N | K | cblas (configured) | " +
+          " | ".join("%s: speed-up configured / unset" % p for p in paths) +
+          " | cblas (unset) | wins both | kept |")
+    print("|---|---|---|---|---|---|" + "---|" * len(paths) + "---|---|---|")
+    records = []
+    for conf, uns in zip(*runs):
+        cells = []
+        wins = False
+        for kc, ku in zip(conf["kernels"], uns["kernels"]):
+            both = kc["speedup"] > 1.0 and ku["speedup"] > 1.0
+            if kc["path"] == conf.get("path"):
+                wins = both
+            cells.append("%.2fx / %.2fx%s" % (kc["speedup"], ku["speedup"], " **" if both else ""))
+        print("| %s | %s%s | %d | %d | %d | %.1f us | %s | %.1f us | %s | %s |" % (
+            conf["what"], "A^T" if conf["ta"] else "A", " B^T" if conf["tb"] else " B",
+            conf["m"], conf["n"], conf["k"], conf["cblas_us"], " | ".join(cells), uns["cblas_us"],
+            "yes" if wins else "no", "yes" if conf.get("kept") else "no"))
+        records.append({"workload": "gemm_kernel", "side": "libae", "threads": 1,
+                        "detail": {"configured": conf, "unset": uns}})
+    print("\n** the kernel beat cblas_sgemm in both runs. wins both: the path libae chooses "
+          "(%s) did; kept: the rule of src/core/gemm.c sends the shape to it "
+          "(bench/README.md)." % (runs[0][0].get("path") if runs[0] else "-"))
+    sys.stdout.flush()
+    return records
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bench", required=True, help="the built bench/bench.c program")
@@ -414,7 +465,18 @@ def main():
                    default=[16, 32, 64, 128, 256])
     p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
                    default=[7500, 15000, 30000, 60000])
+    p.add_argument("--gemm-table", dest="gemm_table",
+                   help="the built bench/gemm_table.c program: adds the own-kernel GEMM table")
+    p.add_argument("--gemm-rounds", dest="gemm_rounds", type=int, default=11,
+                   help="rounds per shape of the GEMM table (default 11)")
+    p.add_argument("--gemm-only", dest="gemm_only", action="store_true",
+                   help="the own-kernel GEMM table alone (needs --gemm-table; writes no --out)")
     args = p.parse_args()
+    if args.gemm_only:
+        if not args.gemm_table:
+            p.error("--gemm-only needs --gemm-table")
+        gemm_table(args.gemm_table, args.gemm_rounds)
+        return 0
     return Runner(args).run()
 
 

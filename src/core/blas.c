@@ -17,6 +17,13 @@
  * libae at once, one may change the count under the other's call: the
  * product is still right, but may run on fewer threads and (OpenBLAS's
  * results depend on how it splits a product) differ in the last bits.
+ *
+ * Own kernels: a product that runs on one thread and falls in the class of
+ * shapes where libae's own kernels measured faster than OpenBLAS in both
+ * OPENBLAS_CORETYPE settings (ae__gemm_shape_kept, src/core/gemm.c) runs on
+ * them; everything else calls CBLAS. The choice depends on the shape and
+ * the thread setting only, so results stay the same bits for a fixed
+ * setting.
  */
 #include <cblas.h>
 #include <pthread.h>
@@ -24,6 +31,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "core/gemm.h"
 
 /* Multiply-adds (m*n*k) from which a GEMM uses more than one thread; and
  * the same for GEMV (m*n). See bench/README.md for the measurements. */
@@ -130,7 +138,16 @@ void ae__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
               float alpha, const float *a, size_t lda, const float *b,
               size_t ldb, float beta, float *c, size_t ldc)
 {
-    blas_threads(product_threads(m, n, k));
+    int t = product_threads(m, n, k);
+    /* One-thread products of the shapes where libae's own kernels measured
+     * faster than OpenBLAS (src/core/gemm.c, bench/README.md) run on them. */
+    if (t == 1) {
+        int path = ae__gemm_path();
+        if (path != AE_GEMM_BLAS && ae__gemm_shape_kept(trans_a, trans_b, m, n, k) &&
+            ae__gemm_run(path, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0)
+            return;
+    }
+    blas_threads(t);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
                 alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
