@@ -26,6 +26,10 @@
  *                               one epoch over the first n training images,
  *                               shuffled, Adam, MSE, stopped after max_s
  *                               seconds if not done: samples/s
+ *   train_vae b= latent= n= max_s=
+ *                               PyTorch's VAE example (784-400-(20+20)-20-
+ *                               400-784), BCE summed per sample + KL, Adam
+ *                               1e-3 (epsilon 1e-8, PyTorch's): samples/s
  *   train_conv b= n= noise=     the denoising tutorial's conv AE, Gaussian
  *                               noise (factor 0.2) on every batch: samples/s
  *   encode1 latent= calls=      ae_encoder_encode() of one sample 784 ->
@@ -88,6 +92,28 @@ static int dense_model(ae_model **out, uint32_t latent)
     if ((rc = ae_encoder_create(&enc, &in, 1)) < 0 ||
         (rc = ae_encoder_add_dense(enc, latent, AE_ACT_RELU)) < 0 ||
         (rc = ae_decoder_create(&dec, &lat, 2)) < 0 ||
+        (rc = ae_decoder_add_dense(dec, 784, AE_ACT_SIGMOID)) < 0 ||
+        (rc = ae_model_create(out, enc, dec)) < 0) {
+        ae_encoder_destroy(enc);
+        ae_decoder_destroy(dec);
+    }
+    return rc;
+}
+
+/* PyTorch's VAE example: 784-400-(k+k), the Gaussian sampling layer,
+ * k-400-784. */
+static int vae_model(ae_model **out, uint32_t latent)
+{
+    const ae_shape in = {1, {784}}, lat = {1, {latent}};
+    ae_encoder *enc = NULL;
+    ae_decoder *dec = NULL;
+    int rc;
+    if ((rc = ae_encoder_create(&enc, &in, 1)) < 0 ||
+        (rc = ae_encoder_add_dense(enc, 400, AE_ACT_RELU)) < 0 ||
+        (rc = ae_encoder_add_dense(enc, 2 * latent, AE_ACT_IDENTITY)) < 0 ||
+        (rc = ae_encoder_add_gaussian_sample(enc)) < 0 ||
+        (rc = ae_decoder_create(&dec, &lat, 2)) < 0 ||
+        (rc = ae_decoder_add_dense(dec, 400, AE_ACT_RELU)) < 0 ||
         (rc = ae_decoder_add_dense(dec, 784, AE_ACT_SIGMOID)) < 0 ||
         (rc = ae_model_create(out, enc, dec)) < 0) {
         ae_encoder_destroy(enc);
@@ -300,8 +326,18 @@ static workload *workload_new(const char *name, char **p, int np)
             w->to.noise_amount = (float)atof(param(p, np, "noise", "0.2"));
         }
         ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
+        const int vae = strcmp(name, "train_vae") == 0;
+        if (vae) {
+            latent = (uint32_t)param_size(p, np, "latent", 20);
+            w->to.batch_size = (uint32_t)param_size(p, np, "b", 128);
+            w->to.loss = AE_LOSS_BCE;
+            w->to.loss_reduction = AE_REDUCE_SUM_PER_SAMPLE;
+            oo.epsilon = 1e-8f;
+        }
         if ((rc = ae_dataset_subset(&w->data, train_set, 0, w->n)) < 0 ||
-            (rc = conv ? conv_model(&w->model) : dense_model(&w->model, latent)) < 0 ||
+            (rc = vae    ? vae_model(&w->model, latent)
+                  : conv ? conv_model(&w->model)
+                         : dense_model(&w->model, latent)) < 0 ||
             (rc = ae_optimizer_create(&w->opt, &oo)) < 0)
             goto fail;
     } else if (strcmp(name, "encode1") == 0) {
@@ -598,8 +634,9 @@ int main(int argc, char **argv)
         } else if (strcmp(words[0], "init") == 0 && n == 4) {
             ae_model *m = NULL;
             int count = -1;
-            if ((strcmp(words[1], "conv") == 0 ? conv_model(&m)
-                                                 : dense_model(&m, (uint32_t)atoi(words[2]))) == AE_OK)
+            if ((strcmp(words[1], "conv") == 0  ? conv_model(&m)
+                 : strcmp(words[1], "vae") == 0 ? vae_model(&m, (uint32_t)atoi(words[2]))
+                                                : dense_model(&m, (uint32_t)atoi(words[2]))) == AE_OK)
                 count = dump_params(m, words[3]);
             ae_model_destroy(m);
             if (count < 0)

@@ -4,7 +4,7 @@
 by side, and prints markdown tables (what `make bench` shows).
 
     bench/run.py --bench BUILD/bin/bench [--repeats N] [--quick]
-                 [--out bench/results.json] [--no-peer] [--python PY]
+                 [--out bench/results.json] [--no-peer] [--python PY] [--only WORKLOAD]
 
 Both sides are servers (bench/bench.c, bench/torch_peer.py) kept running for
 the whole run: data loaded once, every workload set up and warmed up once
@@ -234,12 +234,15 @@ class Runner:
         for lat in sorted(set([64] + a.latents)):
             self.share_init("dense", lat, tmp)
         self.share_init("conv", 0, tmp)
+        self.share_init("vae", 20, tmp)
 
         cap = {"max_s": a.max_s}
         main = [
             ("dense AE 784-64-784 training, batch 32", "train_dense",
              dict(b=32, latent=64, n=20480, **cap), 2.0),
             ("same, batch 256", "train_dense", dict(b=256, latent=64, n=20480, **cap), 1.5),
+            ("VAE 784-400-(20+20)-20-400-784 (PyTorch's example) training, batch 128",
+             "train_vae", dict(b=128, latent=20, n=20480, **cap), 1.5),
             ("conv denoising AE (tutorial) training, batch 32", "train_conv",
              dict(b=32, n=4096, **cap), 1.5),
             ("encode one sample 784->64 (latency)", "encode1", dict(latent=64, calls=2000), None),
@@ -257,6 +260,8 @@ class Runner:
         print("|---|---|---|---|---|---|---|---|---|")
         summary = []
         scaling = []
+        if a.only:
+            main = [row for row in main if a.only in row[1]]
         for title, wl, params, bar in main:
             res = self.measure_threads(wl, params, (1, 2), rep)
             scaling.append((title, res.get("libae_scaling")))
@@ -301,6 +306,9 @@ class Runner:
               "; ".join("%s %.2fx" % (t, x) for t, x in scaling if x))
         self.records.append({"workload": "libae_2_vs_1_threads", "side": "libae",
                              "values": {t: x for t, x in scaling}})
+
+        if a.only:
+            return self.finish(info, summary)
 
         # ---- GEMM ceiling -------------------------------------------------------
         print("\n## cblas_sgemm alone on the dense AE's GEMM shapes\n")
@@ -394,6 +402,8 @@ def main():
     p.add_argument("--repeats", type=int, default=5, help="rounds per cell (default 5)")
     p.add_argument("--quick", action="store_true", help="main table and GEMM table only")
     p.add_argument("--no-peer", action="store_true", help="libae only")
+    p.add_argument("--only", help="main-table workloads whose name contains this (e.g. vae); "
+                   "nothing else")
     p.add_argument("--python", help="Python that imports torch (default: found)")
     p.add_argument("--data", help="Fashion-MNIST directory (default: Debian's)")
     p.add_argument("--max-s", dest="max_s", type=float, default=1.5,

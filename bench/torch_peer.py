@@ -97,6 +97,42 @@ def conv_model():
     return enc, model
 
 
+class VAE(nn.Module):
+    """PyTorch's own VAE example (examples/vae/main.py): 784-400-(20+20),
+    z = mu + exp(logvar/2) eps, 20-400-784, ReLU, sigmoid output. The two
+    heads fc21 and fc22 are one Linear(400, 40) here (mean first, then the
+    log-variance), as libae's encoder has them: the same function and the
+    same work."""
+
+    def __init__(self, latent=20, hidden=400):
+        super().__init__()
+        self.k = latent
+        self.enc = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
+        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 784),
+                                 nn.Sigmoid())
+
+    def forward(self, x, gen=None):
+        h = self.enc(x)
+        mu, logvar = h[:, :self.k], h[:, self.k:]
+        eps = torch.randn(mu.shape, generator=gen)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        return self.dec(z), mu, logvar
+
+
+def vae_loss(recon, x, mu, logvar):
+    """Negative ELBO summed over the batch: BCE summed over the pixels plus
+    KL(q(z|x) || N(0, I)), as the example's loss_function."""
+    bce = F.binary_cross_entropy(recon, x, reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce, kld
+
+
+def vae_model(latent=20, hidden=400):
+    model = VAE(latent, hidden)
+    load_init(model, ("vae", latent))
+    return model
+
+
 def adam(model):
     # libae's examples: Adam, learning rate 1e-3, epsilon 1e-7.
     return torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
@@ -130,6 +166,39 @@ class Train:
             opt.zero_grad(set_to_none=True)
             loss = F.mse_loss(model(inp), xb)
             loss.backward()
+            opt.step()
+            done += xb.shape[0]
+            t = time.perf_counter()
+            if t - t0 > self.max_s:
+                break
+        return done / (t - t0)
+
+
+class TrainVAE:
+    """One pass of PyTorch's VAE example over the first n training images,
+    shuffled, batch b (128), Adam 1e-3 (the example's defaults), stopped
+    after max_s seconds if not done: samples/s."""
+    unit = "samples/s"
+
+    def __init__(self, p):
+        self.b, self.n = int(p.get("b", 128)), int(p.get("n", 20480))
+        self.max_s = float(p.get("max_s", 1e9))
+        self.x = dataset("train")[: self.n]
+        self.model = vae_model(int(p.get("latent", 20)))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.gen = torch.Generator().manual_seed(3)
+
+    def run(self):
+        b, n, x, model, opt = self.b, self.n, self.x, self.model, self.opt
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=self.gen)
+        done, t = 0, t0
+        for first in range(0, n, b):
+            xb = x.index_select(0, perm[first:first + b])
+            opt.zero_grad(set_to_none=True)
+            recon, mu, logvar = model(xb, self.gen)
+            bce, kld = vae_loss(recon, xb, mu, logvar)
+            (bce + kld).backward()
             opt.step()
             done += xb.shape[0]
             t = time.perf_counter()
@@ -204,6 +273,7 @@ class Search:
 WORKLOADS = {
     "train_dense": lambda p: Train(p, False),
     "train_conv": lambda p: Train(p, True),
+    "train_vae": TrainVAE,
     "encode1": Encode1,
     "infer_dense": lambda p: Infer(p, False),
     "infer_conv": lambda p: Infer(p, True),

@@ -82,5 +82,6 @@
 #include "ae/search.h"
 #include "ae/step.h"
 #include "ae/train.h"
+#include "ae/vae.h"
 
 #endif /* AE_H */

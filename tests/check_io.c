@@ -1429,6 +1429,16 @@ START_TEST(a_model_holding_nan_or_inf_is_not_saved_and_the_old_file_stays)
     ck_assert_uint_eq(size, 7);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "value 7 is NaN"));
     ck_assert_int_eq(ae_encoder_save(ae_model_encoder(bad), path, NULL), AE_ERR_NUMERIC);
+    /* The ONNX exporter follows the same rule (its importer refuses NaN). */
+    char onnx[300];
+    snprintf(onnx, sizeof onnx, "%s/model.onnx", dir);
+    ck_assert_int_eq(ae_model_export_onnx(good, onnx, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_export_onnx(bad, onnx, NULL), AE_ERR_NUMERIC);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "encoder layer 0: parameter 0 value 7 is NaN"));
+    ae_model *back;
+    ck_assert_int_eq(ae_model_import_onnx(&back, onnx, NULL), AE_OK); /* still the good one */
+    ae_model_destroy(back);
+    unlink(onnx);
     w[7] = 0.25f;
     /* A state tensor (batch normalization's running variance). */
     const ae__layer *bn = &bad->enc->net.layers[1];

@@ -1197,7 +1197,10 @@ static const layer_row layer_rows[] = {
      &(ae_batchnorm_options){sizeof(ae_batchnorm_options), 0.1f, 1e-5f}, 4, 1e-2f, 0, 0},
     {AE_LAYER_BATCHNORM, {1, {5, 0, 0, 0}},
      &(ae_batchnorm_options){sizeof(ae_batchnorm_options), 0.1f, 1e-5f}, 6, 1e-2f, 0, 0},
-    {AE_LAYER_GAUSSIAN_SAMPLE, {1, {8, 0, 0, 0}}, NULL, 3, 1e-2f, 0, 0},
+    {AE_LAYER_GAUSSIAN_SAMPLE, {1, {8, 0, 0, 0}},
+     &(ae_gaussian_sample_options){sizeof(ae_gaussian_sample_options), 1.0f}, 3, 1e-2f, 0, 0},
+    {AE_LAYER_GAUSSIAN_SAMPLE, {1, {6, 0, 0, 0}},
+     &(ae_gaussian_sample_options){sizeof(ae_gaussian_sample_options), 0.0f}, 2, 1e-2f, 0, 0},
 };
 #define N_LAYER_ROWS ((int)(sizeof layer_rows / sizeof layer_rows[0]))
 
@@ -1338,8 +1341,25 @@ START_TEST(gaussian_sample_is_the_mean_in_inference_and_reparameterised_in_train
     float x[B * 2 * K] = {0.5f, -1.0f, 2.0f, 0.0f, -2.0f, 1.0f,
                           -0.25f, 0.75f, 0.0f, 0.5f, -0.5f, -3.0f};
     float z[B * K], z2[B * K], dz[B * K], dx[B * 2 * K];
+    const float beta = 0.5f;
+    unsigned char cfg[AE__CONFIG_BUF];
+    const size_t cfg_size = lay_config(cfg, AE_LAYER_GAUSSIAN_SAMPLE,
+                                       &(ae_gaussian_sample_options){
+                                           sizeof(ae_gaussian_sample_options), beta});
+    ck_assert_uint_eq(cfg_size, 4);
     lay l;
-    lay_make(&l, AE_LAYER_GAUSSIAN_SAMPLE, in, NULL, 0);
+    /* the config is beta: 4 bytes, finite and >= 0 */
+    ck_assert_int_eq(lay_try(&l, AE_LAYER_GAUSSIAN_SAMPLE, in, NULL, 0), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "config is 0 bytes, expected 4"));
+    unsigned char bad[4];
+    lay_config(bad, AE_LAYER_GAUSSIAN_SAMPLE,
+               &(ae_gaussian_sample_options){sizeof(ae_gaussian_sample_options), -1.0f});
+    ck_assert_int_eq(lay_try(&l, AE_LAYER_GAUSSIAN_SAMPLE, in, bad, 4), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "beta -1"));
+    lay_config(bad, AE_LAYER_GAUSSIAN_SAMPLE,
+               &(ae_gaussian_sample_options){sizeof(ae_gaussian_sample_options), NAN});
+    ck_assert_int_eq(lay_try(&l, AE_LAYER_GAUSSIAN_SAMPLE, in, bad, 4), AE_ERR_INVALID);
+    lay_make(&l, AE_LAYER_GAUSSIAN_SAMPLE, in, cfg, cfg_size);
     ck_assert_uint_eq(l.out.rank, 1);
     ck_assert_uint_eq(l.out.dims[0], K);
     ck_assert_uint_eq(lay_nparams(&l), 0);
@@ -1359,16 +1379,39 @@ START_TEST(gaussian_sample_is_the_mean_in_inference_and_reparameterised_in_train
             const double eps = ae_rng_normal(&same); /* drawn in output order */
             ck_assert_double_eq_tol(z[s * K + j], mu + exp(0.5 * lv) * eps, 1e-5);
         }
-    /* backward: dmu = dz, dlv = dz * (z - mu) / 2 */
+    /* the loss term: beta * KL(N(mu, exp(lv)) || N(0, I)), the batch's mean */
+    double kl = 0.0, term = -1.0;
+    for (size_t s = 0; s < B; s++)
+        for (size_t j = 0; j < K; j++) {
+            const double mu = x[s * 2 * K + j], lv = x[s * 2 * K + K + j];
+            kl += -0.5 * (1.0 + lv - mu * mu - exp(lv));
+        }
+    ae_layer_ctx tc;
+    memset(&tc, 0, sizeof tc);
+    tc.struct_size = sizeof tc;
+    tc.batch = B;
+    tc.training = 1;
+    tc.workspace = l.ws; /* the training forward's */
+    ck_assert_int_eq(ae__kind_loss_term(l.kind, l.state, &tc, &term), AE_OK);
+    ck_assert_double_eq_tol(term, beta * kl / B, 1e-5);
+    /* backward: dmu = dz + beta mu / B, dlv = dz (z - mu) / 2 + beta (exp(lv) - 1) / (2 B) */
     for (size_t i = 0; i < B * K; i++)
         dz[i] = 0.25f * (float)(i + 1);
     lay_bwd(&l, B, 1, x, z, dz, dx);
     for (size_t s = 0; s < B; s++)
         for (size_t j = 0; j < K; j++) {
-            const float d = dz[s * K + j], mu = x[s * 2 * K + j];
-            ck_assert_float_eq(dx[s * 2 * K + j], d);
-            ck_assert_double_eq_tol(dx[s * 2 * K + K + j], 0.5 * d * (z[s * K + j] - mu), 1e-5);
+            const float d = dz[s * K + j], mu = x[s * 2 * K + j], lv = x[s * 2 * K + K + j];
+            ck_assert_double_eq_tol(dx[s * 2 * K + j], d + beta * mu / B, 1e-6);
+            ck_assert_double_eq_tol(dx[s * 2 * K + K + j],
+                                    0.5 * d * (z[s * K + j] - mu) +
+                                        0.5 * beta * (exp(lv) - 1.0) / B,
+                                    1e-4);
         }
+    /* inference backward adds no KL gradient */
+    lay_bwd(&l, B, 0, x, z, dz, dx);
+    for (size_t s = 0; s < B; s++)
+        for (size_t j = 0; j < K; j++)
+            ck_assert_float_eq(dx[s * 2 * K + j], dz[s * K + j]);
     /* the same seed draws the same eps; another seed others */
     ae__rng_seed(&rng, 42);
     lay_fwd(&l, B, 1, &rng, x, z2);

@@ -725,11 +725,15 @@ START_TEST(malformed_input_is_refused)
         ck_assert_ptr_null(out);
     }
     ae_buffer_free(data);
-    /* a weight that is not a number */
+    /* a weight that is not a number: the exporter refuses to write one
+     * (AE_ERR_NUMERIC), so a finite marker is written and patched to a NaN */
     ae_param_view v[64];
     ck_assert_int_eq(ae__net_params(&m->dec->net, v), AE_OK);
     v[0].value[3] = NAN;
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, (void **)&data, &size, NULL), AE_ERR_NUMERIC);
+    v[0].value[3] = 1.2345678f; /* bits 3f9e0651: no zero byte */
     ck_assert_int_eq(ae_model_export_onnx_memory(m, (void **)&data, &size, NULL), AE_OK);
+    ck_assert(patch(data, size, "\x51\x06\x9e\x3f", "\x11\x11\xc1\x7f")); /* a quiet NaN */
     ck_assert_int_eq(ae_model_import_onnx_memory(&out, data, size, NULL), AE_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "NaN"));
     ck_assert_ptr_null(out);

@@ -835,6 +835,55 @@ START_TEST(a_finite_outlier_that_explodes_the_loss_is_divergence)
 }
 END_TEST
 
+/* A custom loss that reports the batch losses of a script, one per call,
+ * with a zero gradient (the weights do not move). */
+typedef struct scripted_loss {
+    const double *losses;
+    size_t n, calls;
+} scripted_loss;
+
+static int scripted(const float *target, const float *pred, size_t count, size_t size,
+                    double *loss, float *grad, void *user)
+{
+    scripted_loss *sl = user;
+    (void)target;
+    (void)pred;
+    memset(grad, 0, count * size * sizeof *grad);
+    *loss = sl->losses[sl->calls < sl->n ? sl->calls : sl->n - 1];
+    sl->calls++;
+    return AE_OK;
+}
+
+START_TEST(a_loss_under_the_starting_loss_is_not_divergence)
+{
+    /* Batch losses 2.3, 1e-9, 0.5, 0.5: the third is 5e8 times the lowest
+     * but still under the start (a head that fitted one batch, then meets a
+     * harder one): training goes on. With a fourth batch at 3.0, above the
+     * start and 3e9 times the lowest, it is divergence. */
+    static const double calm[] = {2.3, 1e-9, 0.5, 0.5};
+    static const double blown[] = {2.3, 1e-9, 0.5, 3.0};
+    ae_model *m = make_model(18);
+    ae_dataset *ds = make_data(16, 18);
+    ae_optimizer *opt = make_opt(AE_OPT_ADAM, 0.01f);
+    ae_train_options o = topts(1, 4, 18);
+    scripted_loss sl = {calm, 4, 0};
+    o.shuffle = 0;
+    o.loss = AE_LOSS_CUSTOM;
+    o.loss_fn = scripted;
+    o.loss_user = &sl;
+    ck_assert_msg(ae_model_train(m, opt, ds, &o) == AE_OK, "%s", ae_last_error());
+    ck_assert_uint_eq(sl.calls, 4);
+    ck_assert_uint_eq(ae_model_history_length(m), 1);
+    sl = (scripted_loss){blown, 4, 0};
+    ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "diverged in epoch 1, batch 4"), "%s", ae_last_error());
+    ck_assert_uint_eq(ae_model_history_length(m), 1);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept)
 {
     /* Trained to a low loss, then a learning rate of 1e6: the sigmoid
@@ -1118,6 +1167,7 @@ Suite *ae_train_suite(void)
     tcase_add_test(tc, nan_or_inf_in_the_data_is_named_before_the_first_step);
     tcase_add_test(tc, a_finite_outlier_that_explodes_the_loss_is_divergence);
     tcase_add_test(tc, a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept);
+    tcase_add_test(tc, a_loss_under_the_starting_loss_is_not_divergence);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("determinism");

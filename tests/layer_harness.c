@@ -180,14 +180,18 @@ void lay_randomize_params(lay *l)
 
 /* ---- finite differences --------------------------------------------------- */
 
-/* L = sum(y * r), the training forward re-seeding its generator each time so
- * dropout draws the same mask and gaussian_sample the same eps. */
+/* L = sum(y * r) plus the layer's own loss term (loss_term: a Gaussian
+ * sampling layer's KL, whose gradient backward() adds), the training
+ * forward re-seeding its generator each time so dropout draws the same
+ * mask and gaussian_sample the same eps. */
 static double fd_loss(lay *l, size_t batch, const float *x, const float *r, float *y)
 {
     ae_rng rng;
     ae__rng_seed(&rng, 99);
     lay_fwd(l, batch, 1, &rng, x, y);
+    ae_layer_ctx c = lay_ctx(l, batch, 1, &rng);
     double s = 0.0;
+    ck_assert_int_eq(ae__kind_loss_term(l->kind, l->state, &c, &s), AE_OK);
     for (size_t i = 0; i < batch * l->out_size; i++)
         s += (double)y[i] * (double)r[i];
     return s;

@@ -63,7 +63,15 @@ enum ae_score_kind {
     AE_SCORE_MAE = 1, /**< sum(|x~ - x|) / n (the TF anomaly tutorial's) */
     /** -sum(x log x~ + (1-x) log(1-x~)) / n with x~ clamped to
      *  [1e-7, 1 - 1e-7], as AE_LOSS_BCE; x should lie in [0, 1]. */
-    AE_SCORE_BCE = 2
+    AE_SCORE_BCE = 2,
+    /** A variational autoencoder's negative ELBO in nats per sample (a
+     *  sum, not a mean; since 1.1): ae_model_vae_score() with
+     *  AE_VAE_SCORE_SAMPLES draws and seed 0. Only for the model-based
+     *  calls (ae_model_score(), ae_model_score_dataset(), a detector). */
+    AE_SCORE_NELBO = 3,
+    /** Its Monte-Carlo reconstruction probability as a negative log (nats
+     *  per sample; since 1.1), as AE_SCORE_NELBO. */
+    AE_SCORE_RECON_PROB = 4
 };
 
 /**

@@ -114,9 +114,9 @@ AE_API int ae_dataset_load_idx_opts_v(ae_dataset **out, const char *images_path,
  * nothing may follow the data (since 1.1.0 this includes bytes after the
  * end of a gzip stream that are not another gzip member; gzip files of
  * several members are read as one stream). Memory: the dataset is
- * allocated once, at its exact size, after the file has proven that it
- * holds the declared data (a gzip file is inflated once to check, then
- * once to convert); from a pipe it grows as data arrive. Use
+ * allocated once, at its exact size, when the file can hold it (a gzip
+ * file declaring more than 16 times its size is first inflated once to
+ * check that it does); from a pipe it grows as data arrive. Use
  * ae_dataset_load_idx_opts() to cap the bytes a file may make the loader
  * allocate. zlib's internal buffers are not allocated through the
  * allocator hooks. Thread-safe (several files may load at once).

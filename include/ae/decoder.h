@@ -246,6 +246,16 @@ AE_API int ae_decoder_add_batchnorm_ex(ae_decoder *dec, const ae_batchnorm_optio
 AE_API int ae_decoder_add_gaussian_sample(ae_decoder *dec);
 
 /**
+ * Appends the Gaussian sampling layer with options (since 1.1); see
+ * ae_encoder_add_gaussian_sample_ex().
+ * @param dec   the decoder (not part of a model)
+ * @param opts  the options (start from AE_GAUSSIAN_SAMPLE_OPTIONS_INIT)
+ * @return as ae_encoder_add_gaussian_sample_ex().
+ */
+AE_API int ae_decoder_add_gaussian_sample_ex(ae_decoder *dec,
+                                             const ae_gaussian_sample_options *opts);
+
+/**
  * Appends a layer of any registered kind; see ae_encoder_add_layer().
  * @param dec          the decoder (not part of a model)
  * @param type_name    a registered type name (only read)

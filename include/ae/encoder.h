@@ -287,16 +287,31 @@ AE_API int ae_encoder_add_batchnorm_ex(ae_encoder *enc, const ae_batchnorm_optio
  * eps ~ N(0, I) from the training generator (the seed of the training
  * options) and gives z = mu + exp(lv / 2) * eps, with the gradient of that
  * reparameterisation; in inference (encode, reconstruct) it gives the mean
- * mu. The KL term that pulls (mu, lv) towards N(0, I) is not part of the
- * layer: the KL term arrives with the loss-term hook of the training
- * interface (issue 14); until then the layer trains on the reconstruction
- * loss alone. Saved and loaded as kind AE_LAYER_GAUSSIAN_SAMPLE.
+ * mu. It adds beta * KL(q(z|x) || N(0, I)) to the training loss with beta
+ * 1 (see ae_gaussian_sample_options; the history splits the term out:
+ * ae_model_history_terms()). Saved and loaded as kind
+ * AE_LAYER_GAUSSIAN_SAMPLE. ae_encoder_encode_gaussian() gives the means
+ * and log-variances, ae_model_sample() decodes samples of the prior.
  * @param enc  the encoder (not part of a model)
  * @return AE_OK, AE_ERR_INVALID (NULL), AE_ERR_SHAPE (the input has an odd
  *         number of values), AE_ERR_STATE (the encoder belongs to a
  *         model), AE_ERR_NOMEM.
  */
 AE_API int ae_encoder_add_gaussian_sample(ae_encoder *enc);
+
+/**
+ * Appends the Gaussian sampling layer with options (since 1.1): the weight
+ * beta of its KL term; see ae_encoder_add_gaussian_sample() and
+ * ae_gaussian_sample_options.
+ * @param enc   the encoder (not part of a model)
+ * @param opts  the options (start from AE_GAUSSIAN_SAMPLE_OPTIONS_INIT)
+ * @return AE_OK, AE_ERR_INVALID (NULL, beta negative or not finite,
+ *         struct_size too small), AE_ERR_VERSION (a newer struct that sets
+ *         fields this library does not know), AE_ERR_SHAPE (the input has
+ *         an odd number of values), AE_ERR_STATE, AE_ERR_NOMEM.
+ */
+AE_API int ae_encoder_add_gaussian_sample_ex(ae_encoder *enc,
+                                             const ae_gaussian_sample_options *opts);
 
 /**
  * Appends a layer of any registered kind (built-in or custom, see

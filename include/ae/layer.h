@@ -278,6 +278,25 @@ typedef struct ae_batchnorm_options {
 #define AE_BATCHNORM_OPTIONS_INIT {sizeof(ae_batchnorm_options), 0.1f, 1e-5f}
 
 /**
+ * Options of the Gaussian sampling layer of a variational autoencoder
+ * (since 1.1; ae_encoder_add_gaussian_sample_ex()). In training the layer
+ * adds beta * KL(q(z|x) || N(0, I)) to the loss, the KL divergence of the
+ * diagonal Gaussian (mu, exp(lv)) from the standard normal, summed over the
+ * latents and averaged over the batch:
+ * -1/2 sum_j (1 + lv_j - mu_j^2 - exp(lv_j)). beta = 1 is the VAE of
+ * Kingma and Welling (with a loss summed per sample,
+ * AE_REDUCE_SUM_PER_SAMPLE, the training loss is the negative ELBO in nats
+ * per sample); beta > 1 is the beta-VAE; beta = 0 trains without the term.
+ */
+typedef struct ae_gaussian_sample_options {
+    uint32_t struct_size; /**< sizeof(ae_gaussian_sample_options) */
+    float beta;           /**< weight of the KL term, finite and >= 0 */
+} ae_gaussian_sample_options;
+
+/** Defaults: beta 1. */
+#define AE_GAUSSIAN_SAMPLE_OPTIONS_INIT {sizeof(ae_gaussian_sample_options), 1.0f}
+
+/**
  * The name of an activation. Thread-safe.
  * @param activation  an ae_activation value (any int is accepted)
  * @return "identity", "relu", "leaky_relu", "sigmoid", "tanh", or "unknown"

@@ -138,7 +138,9 @@ typedef struct ae_onnx_import_options {
  *         badly), AE_ERR_UNSUPPORTED (a layer of a custom kind without an
  *         onnx_node hook, or whose hook refuses: the message names it),
  *         AE_ERR_STATE (an unfitted PCA in the options), AE_ERR_LIMIT (the file would pass
- *         AE_ONNX_MAX_SIZE), AE_ERR_VERSION (a newer struct setting fields
+ *         AE_ONNX_MAX_SIZE), AE_ERR_NUMERIC (a weight or state value is
+ *         NaN or infinite, which the importer refuses: the message names
+ *         the layer, tensor and index), AE_ERR_VERSION (a newer struct setting fields
  *         this library does not know), AE_ERR_IO, AE_ERR_NOMEM; on failure
  *         @p path is untouched.
  */

@@ -77,6 +77,21 @@ typedef struct ae_step ae_step;
 typedef int (*ae_loss_fn)(const float *target, const float *pred, size_t count, size_t size,
                           double *loss, float *grad, void *user);
 
+/**
+ * How a built-in loss reduces over a batch (values pinned; since 1.1).
+ */
+enum ae_loss_reduction {
+    /** The mean over every value of the batch (rows * output size; over
+     *  the rows for AE_LOSS_SOFTMAX_CE): the 1.0 behaviour, the default. */
+    AE_REDUCE_MEAN = 0,
+    /** Summed over each sample's values, the mean over the samples: a
+     *  sample's loss in nats per sample (BCE) as papers report a VAE's
+     *  negative ELBO, with layers' loss terms (a Gaussian sampling layer's
+     *  KL) reduced the same way. Learning rates tuned for the mean see
+     *  gradients output-size times larger (Adam adapts to the scale). */
+    AE_REDUCE_SUM_PER_SAMPLE = 1
+};
+
 /** Step settings. Start from AE_STEP_OPTIONS_INIT. */
 typedef struct ae_step_options {
     uint32_t struct_size; /**< sizeof(ae_step_options) */
@@ -94,11 +109,15 @@ typedef struct ae_step_options {
                                own range (ae_model_train() uses the training
                                data's by default, see ae_noise_clip) */
     float noise_max;      /**< the range's high end */
+    int loss_reduction;   /**< ae_loss_reduction of a built-in loss */
+    int reserved;         /**< 0: fills the tail padding, so that the next
+                               appended field grows the struct */
 } ae_step_options;
 
-/** Defaults: batches of up to 32 rows, MSE, no noise; a noise range of [0, 1]. */
+/** Defaults: batches of up to 32 rows, MSE (the mean), no noise; a noise
+ *  range of [0, 1]. */
 #define AE_STEP_OPTIONS_INIT {sizeof(ae_step_options), 32, AE_LOSS_MSE, NULL, NULL, 0, 0.0f, \
-                              0.0f, 1.0f}
+                              0.0f, 1.0f, AE_REDUCE_MEAN, 0}
 
 /**
  * Creates a step handle over @p model and @p opt: sizes every buffer for
@@ -114,7 +133,7 @@ typedef struct ae_step_options {
  *                  call only)
  * @return AE_OK, AE_ERR_INVALID (NULL, batch_size 0, unknown loss, custom
  *         loss without loss_fn, loss_fn without AE_LOSS_CUSTOM, bad noise,
- *         struct_size too small), AE_ERR_VERSION (a newer struct setting
+ *         an unknown loss_reduction, struct_size too small), AE_ERR_VERSION (a newer struct setting
  *         fields this library does not know), AE_ERR_STATE (the optimizer
  *         is bound to another model or to other trainable layers),
  *         AE_ERR_UNSUPPORTED (a layer that must be differentiated has no
@@ -236,6 +255,16 @@ AE_API int ae_step_discard(ae_step *step);
  */
 AE_API int ae_step_run(ae_step *step, const float *x, const float *target, size_t count,
                        double *loss);
+
+/**
+ * The layers' loss terms in the loss of the last ae_step_compute() (a
+ * Gaussian sampling layer's beta * KL): the loss it gave is the loss
+ * function's value plus this.
+ * @param step        the handle
+ * @param[out] terms  their sum (0 when no layer has a term)
+ * @return AE_OK, AE_ERR_INVALID (NULL) or AE_ERR_STATE (no compute yet).
+ */
+AE_API int ae_step_loss_terms(const ae_step *step, double *terms);
 
 /**
  * The model's outputs of the last ae_step_compute() (for metrics such as

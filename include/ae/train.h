@@ -212,6 +212,12 @@ typedef struct ae_train_options {
     float noise_min;              /**< with AE_NOISE_CLIP_RANGE: the low end */
     float noise_max;              /**< with AE_NOISE_CLIP_RANGE: the high end
                                        (finite, > noise_min) */
+    /* Appended in 1.1 (variational autoencoders). */
+    int loss_reduction;           /**< ae_loss_reduction (ae/step.h) of a
+                                       built-in loss, for the training and the
+                                       validation loss: AE_REDUCE_MEAN (the
+                                       default) or AE_REDUCE_SUM_PER_SAMPLE
+                                       (nats per sample: a VAE's negative ELBO) */
 } ae_train_options;
 
 /** Defaults: 10 epochs, batch 32, seed 0, MSE, shuffled, no validation,
@@ -221,7 +227,7 @@ typedef struct ae_train_options {
     {sizeof(ae_train_options), 10, 32, 0, AE_LOSS_MSE, 1, NULL, NULL, NULL, \
      AE_NOISE_NONE, 0.0f, \
      NULL, NULL, NULL, 0, 0.0f, 0, AE_LR_CONSTANT, 10, 0.5f, 0, 0.0f, 0.0f, 1, 0, \
-     NULL, NULL, NULL, 0, NULL, AE_NOISE_CLIP_DATA, 0.0f, 1.0f}
+     NULL, NULL, NULL, 0, NULL, AE_NOISE_CLIP_DATA, 0.0f, 1.0f, AE_REDUCE_MEAN}
 
 /**
  * Trains @p model on @p data (inputs are also the targets; with noise the
@@ -245,8 +251,12 @@ typedef struct ae_train_options {
  *   starting loss (its first batch, before any update) and the epoch means
  *   of this call so far (too high a learning rate, also one set from the
  *   progress callback).
- * (In both ratios the lowest loss counts as at least 1e-12, so a batch
- * that happens to fit exactly does not make rounding look like growth.)
+ * In both cases the loss must also be above the call's starting loss: a
+ * loss still under where the call began is not divergence, however low the
+ * best loss was (a classifier head that fits a few labels to 0.001 and then
+ * meets an epoch at 0.5, having started at 2.3, trains on). (In both ratios
+ * the lowest loss counts as at least 1e-12, so a batch that happens to fit
+ * exactly does not make rounding look like growth.)
  * The message names the epoch, the batch and the losses compared.
  *
  * After AE_ERR_NUMERIC the model (parameters and layer state such as batch
@@ -414,6 +424,22 @@ AE_API size_t ae_model_history_length(const ae_model *model);
  */
 AE_API int ae_model_history_get(const ae_model *model, size_t epoch,
                                 double *train_loss, double *val_loss);
+
+/**
+ * The layers' loss terms in epoch @p epoch's training loss (since 1.1): the
+ * mean over the epoch's batches, weighted by rows, of what layers added
+ * through their loss_term (a Gaussian sampling layer's beta * KL). The
+ * training loss of ae_model_history_get() is the loss function's part
+ * (a VAE's reconstruction term) plus this. The split is kept in memory by
+ * training; epochs loaded from a model file, which stores the sums only,
+ * give NaN.
+ * @param model       the model
+ * @param epoch       0 to ae_model_history_length() - 1
+ * @param[out] terms  the terms' mean (0 without such layers, NaN unknown)
+ * @return AE_OK or AE_ERR_INVALID (NULL model or terms, epoch out of
+ *         range).
+ */
+AE_API int ae_model_history_terms(const ae_model *model, size_t epoch, double *terms);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #define AE_ANALYSIS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Fortran LAPACK (column-major, 32-bit integers as Debian builds it). */
 void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
@@ -32,5 +33,13 @@ void sorgqr_(const int *m, const int *n, const int *k, float *a, const int *lda,
  */
 int ae__sym_eig_top(double *a, size_t n, size_t k, double *values,
                     double *vectors, const char *who);
+
+/* The VAE scores of count samples whose first is sample index0 of the
+ * caller's set (the draws of sample i are seeded with seed and i); vae.c.
+ * Either output may be NULL; no argument checks besides the model's
+ * shape and x in [0, 1]. */
+struct ae_model;
+int ae__vae_scores(const struct ae_model *model, const float *x, size_t count, size_t index0,
+                   uint32_t samples, uint64_t seed, double *nelbo, double *recon, const char *who);
 
 #endif

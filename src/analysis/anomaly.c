@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "ae/anomaly.h"
+#include "ae/vae.h"
+#include "analysis/analysis.h"
 #include "core/core.h"
 #include "core/kernels.h"
 #include "data/dataset.h"
@@ -36,6 +38,8 @@ const char *ae_score_name(int kind)
     case AE_SCORE_MSE: return "mse";
     case AE_SCORE_MAE: return "mae";
     case AE_SCORE_BCE: return "bce";
+    case AE_SCORE_NELBO: return "nelbo";
+    case AE_SCORE_RECON_PROB: return "recon_prob";
     default: return "unknown";
     }
 }
@@ -44,6 +48,12 @@ static int score_valid(int kind)
 {
     return kind == AE_SCORE_MSE || kind == AE_SCORE_MAE || kind == AE_SCORE_BCE;
 }
+
+/* The kinds computed from the model: a VAE's scores. */
+static int score_vae(int kind) { return kind == AE_SCORE_NELBO || kind == AE_SCORE_RECON_PROB; }
+
+#define KINDS_MSG "mse 0, mae 1, bce 2, nelbo 3, recon_prob 4"
+
 
 /* Error of one sample of n values: the mean of the loss's kernel. */
 static double sample_error(int kind, const float *x, const float *xr, size_t n)
@@ -54,6 +64,20 @@ static double sample_error(int kind, const float *x, const float *xr, size_t n)
     return ae__recon_sum(recon, xr, x, n, NULL, 0.0f) / (double)n;
 }
 
+/* Scores of b samples (sample index0 first) into out. */
+static int model_scores(const ae_model *model, int kind, const float *x, size_t b, size_t index0,
+                        float *xr, size_t size, double *out, const char *what)
+{
+    if (score_vae(kind))
+        return ae__vae_scores(model, x, b, index0, AE_VAE_SCORE_SAMPLES, 0,
+                              kind == AE_SCORE_NELBO ? out : NULL,
+                              kind == AE_SCORE_RECON_PROB ? out : NULL, what);
+    int rc = ae__model_forward(model, x, b, xr, what);
+    for (size_t i = 0; i < b && rc == AE_OK; i++)
+        out[i] = sample_error(kind, x + i * size, xr + i * size, size);
+    return rc;
+}
+
 int ae_score_compute(double *errors, int kind, const float *x, const float *xr, size_t count,
                      size_t size)
 {
@@ -62,8 +86,8 @@ int ae_score_compute(double *errors, int kind, const float *x, const float *xr, 
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          errors == NULL ? "errors" : x == NULL ? "x" : "xr");
     if (!score_valid(kind))
-        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
-                         kind);
+        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2; nelbo "
+                         "and recon_prob need the model: ae_model_score())", what, kind);
     if (size == 0)
         return ae__error(AE_ERR_INVALID, "%s: size is 0", what);
     int rc = ae__check_count(count, size, sizeof(double), "count", what);
@@ -94,9 +118,8 @@ int ae_model_score(const ae_model *model, const float *x, size_t count, int kind
     if (model == NULL || errors == NULL || x == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          model == NULL ? "model" : errors == NULL ? "errors" : "x");
-    if (!score_valid(kind))
-        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
-                         kind);
+    if (!score_valid(kind) && !score_vae(kind))
+        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (" KINDS_MSG ")", what, kind);
     int rc = ae__check_count(count, 1, sizeof(double), "count", what);
     if (rc < 0 || (rc = model_size(model, &size, what)) < 0 ||
         (rc = ae__check_count(count, size, sizeof(double), "count", what)) < 0)
@@ -118,10 +141,8 @@ int ae_model_score(const ae_model *model, const float *x, size_t count, int kind
             ae__scaler_forward(sc, xb, b, xs);
             xb = xs;
         }
-        if ((rc = ae__model_forward(model, xb, b, xr, what)) < 0)
+        if ((rc = model_scores(model, kind, xb, b, first, xr, size, tmp + first, what)) < 0)
             goto done;
-        for (size_t i = 0; i < b; i++)
-            tmp[first + i] = sample_error(kind, xb + i * size, xr + i * size, size);
     }
     memcpy(errors, tmp, count * sizeof(double));
 done:
@@ -137,9 +158,8 @@ int ae_model_score_dataset(const ae_model *model, const ae_dataset *ds, int kind
     if (model == NULL || errors == NULL || ds == NULL)
         return ae__error(AE_ERR_INVALID, "%s: %s is NULL", what,
                          model == NULL ? "model" : errors == NULL ? "errors" : "dataset");
-    if (!score_valid(kind))
-        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
-                         kind);
+    if (!score_valid(kind) && !score_vae(kind))
+        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (" KINDS_MSG ")", what, kind);
     int rc = model_size(model, &size, what);
     if (rc < 0)
         return rc;
@@ -160,12 +180,10 @@ int ae_model_score_dataset(const ae_model *model, const ae_dataset *ds, int kind
         size_t b = n - first < chunk ? n - first : chunk;
         for (size_t i = 0; i < b; i++)
             memcpy(x + i * size, ae__dataset_row(ds, first + i), size * sizeof(float));
-        if (ae__model_scaler(model) != NULL) /* errors on the scaled values */
+        if (ae__model_scaler(model) != NULL) /* scores of the scaled values */
             ae__scaler_forward(ae__model_scaler(model), x, b, x);
-        if ((rc = ae__model_forward(model, x, b, xr, what)) < 0)
+        if ((rc = model_scores(model, kind, x, b, first, xr, size, tmp + first, what)) < 0)
             goto done;
-        for (size_t i = 0; i < b; i++)
-            tmp[first + i] = sample_error(kind, x + i * size, xr + i * size, size);
     }
     memcpy(errors, tmp, n * sizeof(double));
 done:
@@ -287,8 +305,8 @@ int ae_threshold_quantile(double *out, const double *errors, size_t count, doubl
 
 static int check_options(const ae_detector_options *o, const char *what)
 {
-    if (!score_valid(o->score))
-        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (mse 0, mae 1, bce 2)", what,
+    if (!score_valid(o->score) && !score_vae(o->score))
+        return ae__error(AE_ERR_INVALID, "%s: unknown error kind %d (" KINDS_MSG ")", what,
                          o->score);
     if (o->rule != AE_THRESHOLD_MEAN_STD && o->rule != AE_THRESHOLD_QUANTILE &&
         o->rule != AE_THRESHOLD_FIXED)

@@ -15,14 +15,16 @@
  *
  * Every file is hostile until proven otherwise: each dimension and product
  * is overflow-checked before anything is allocated, and no allocation is
- * larger than the data that actually arrived warrants. For a plain regular
- * file the declared size is compared with the file size up front. A gzip
- * regular file is inflated twice: once into a small buffer, to prove that
- * it holds exactly the declared data (length, CRC, nothing after), and
- * then into an output allocated once at its exact size. So a small file
- * declaring (or inflating to) far more than it holds costs an inflate and
- * no memory. A pipe cannot be read twice: its output starts at 2^20
- * elements and doubles as data arrives, capped at the declared size.
+ * larger than the input can hold. For a plain regular file the declared
+ * size is compared with the file size up front. A gzip regular file whose
+ * header declares at most 16 times the file's size (MNIST's ratio is about
+ * 2) is read in one pass into an output allocated at its exact size. One
+ * declaring more is inflated twice: once into a small buffer, to prove
+ * that it holds exactly the declared data (length, CRC, nothing after),
+ * then into the exact output. So a small file declaring (or inflating to)
+ * far more than it holds costs an inflate and no memory. A pipe cannot be
+ * read twice: its output starts at 2^20 elements and doubles as data
+ * arrives, capped at the declared size.
  * A caller limit (ae_idx_options.max_bytes) bounds the dataset's bytes
  * before any data are read.
  */
@@ -40,6 +42,7 @@
 #define IDX_MAX_RANK 4             /* N plus up to three sample dims */
 #define IDX_FIRST_CAPACITY (1u << 20) /* elements, when the size is unknown */
 #define IDX_IN 65536               /* raw input buffer */
+#define IDX_GZIP_RATIO 16          /* a plausible bound on IDX compression */
 #define IDX_CHUNK 16384
 
 typedef struct idx_file {
@@ -392,10 +395,14 @@ static int idx_data(idx_file *f, int labels, int scale, void **out)
     const size_t elem = labels ? sizeof(int32_t) : sizeof(float);
     const size_t want = f->data_bytes;
     int rc;
-    /* The exact size once known to be there: plain regular files were
-     * measured, gzip regular files are verified first; pipes grow. */
+    /* The exact size when the input can hold it: plain regular files were
+     * measured; a regular gzip file declaring more than IDX_GZIP_RATIO
+     * times its size is verified first (an inflate, no memory), one
+     * declaring less is plausible and read in one pass (at most
+     * IDX_GZIP_RATIO * 4 bytes reserved per byte of file); pipes grow. */
     size_t cap = want;
-    if (f->gzip && f->regular && (rc = idx_verify(f)) < 0)
+    if (f->gzip && f->regular && want / IDX_GZIP_RATIO >= f->file_size &&
+        (rc = idx_verify(f)) < 0)
         return rc;
     if (!f->regular && cap > IDX_FIRST_CAPACITY)
         cap = IDX_FIRST_CAPACITY;

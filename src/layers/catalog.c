@@ -80,7 +80,11 @@ AE__KINDS(DECLARE)
      VERSIONED("batchnorm options are NULL", ae_batchnorm_options, epsilon,      \
                AE_BATCHNORM_OPTIONS_INIT),                                       \
      ae__batchnorm_config}
-#define ROW_gaussian_sample {&ae__gaussian_sample_vtable, NOTHING, ae__gaussian_sample_config}
+#define ROW_gaussian_sample                                                      \
+    {&ae__gaussian_sample_vtable,                                                \
+     VERSIONED("gaussian_sample options are NULL", ae_gaussian_sample_options,   \
+               beta, AE_GAUSSIAN_SAMPLE_OPTIONS_INIT),                           \
+     ae__gaussian_sample_config}
 
 #define ROW(k) ROW_##k,
 const ae__builtin ae__builtins[] = {AE__KINDS(ROW)};

@@ -7,12 +7,19 @@
  *   training:  z = mu + exp(lv / 2) * eps,  eps ~ N(0, I) from ctx->rng
  *   inference: z = mu
  *
- * eps is kept in the workspace between forward and backward, so the
- * gradient is dz/dmu = 1, dz/dlv = exp(lv / 2) * eps / 2. No parameters.
- * Config: none (0 bytes). Type version 1.
+ * The layer adds beta * KL(q(z|x) || N(0, I)) to the training loss through
+ * the vtable's loss_term slot, reduced per sample (summed over the k
+ * latents, the mean over the batch):
  *
- * The KL term (-1/2 sum(1 + lv - mu^2 - exp(lv))) is not part of the layer:
- * the KL term arrives with the training issue's loss-term hook (issue 14).
+ *   KL = -1/2 sum_j (1 + lv_j - mu_j^2 - exp(lv_j))
+ *
+ * and backward() adds its gradient, beta * mu / batch to dmu and
+ * beta * (exp(lv) - 1) / (2 batch) to dlv, besides the reparameterisation's
+ * dmu = dz, dlv = dz * exp(lv / 2) * eps / 2.
+ *
+ * The workspace keeps eps (batch * k floats) between forward and backward,
+ * then the batch's KL sum (one double) for loss_term(). No parameters.
+ * Config (4 bytes, little-endian f32): beta, finite and >= 0. Type version 1.
  */
 #include <math.h>
 #include <string.h>
@@ -20,24 +27,30 @@
 #include "core/core.h"
 #include "layer.h"
 
+#define AE__GSAMPLE_CONFIG_SIZE 4 /* f32 beta */
+
 typedef struct gsample {
-    size_t k; /* latent values per sample; the input has 2k */
+    size_t k;   /* latent values per sample; the input has 2k */
+    float beta; /* weight of the KL term */
 } gsample;
 
 size_t ae__gaussian_sample_config(unsigned char *out, const void *opts);
 size_t ae__gaussian_sample_config(unsigned char *out, const void *opts)
 {
-    (void)out;
-    (void)opts;
-    return 0;
+    ae__lef32(out, ((const ae_gaussian_sample_options *)opts)->beta);
+    return AE__GSAMPLE_CONFIG_SIZE;
 }
 
 static int gsample_create(void **state, ae_shape *output, const ae_layer_create_args *args)
 {
     char buf[64];
-    if (args->config_size != 0)
-        return ae__error(AE_ERR_INVALID, "gaussian_sample: config is %zu bytes, expected none",
-                         args->config_size);
+    if (args->config == NULL || args->config_size != AE__GSAMPLE_CONFIG_SIZE)
+        return ae__error(AE_ERR_INVALID, "gaussian_sample: config is %zu bytes, expected %d",
+                         args->config_size, AE__GSAMPLE_CONFIG_SIZE);
+    const float beta = ae__rdf32(args->config);
+    if (!(beta >= 0.0f && isfinite(beta)))
+        return ae__error(AE_ERR_INVALID, "gaussian_sample: beta %g, expected finite and >= 0",
+                         (double)beta);
     const size_t n = ae__shape_size(&args->input);
     if (n % 2 != 0)
         return ae__error(AE_ERR_SHAPE, "gaussian_sample: input %s has %zu values, expected an even "
@@ -47,6 +60,7 @@ static int gsample_create(void **state, ae_shape *output, const ae_layer_create_
     if (g == NULL)
         return AE_ERR_NOMEM;
     g->k = n / 2;
+    g->beta = beta;
     memset(output, 0, sizeof *output);
     output->rank = 1;
     output->dims[0] = (uint32_t)g->k;
@@ -56,10 +70,16 @@ static int gsample_create(void **state, ae_shape *output, const ae_layer_create_
 
 static void gsample_destroy(void *state) { ae__free(state); }
 
+/* eps, then the KL sum (a double, 8-byte aligned) */
+static size_t kl_offset(size_t batch, size_t k)
+{
+    return ae__round_up(batch * k * sizeof(float), sizeof(double));
+}
+
 static size_t gsample_workspace_size(const void *state, size_t batch)
 {
     const gsample *g = state;
-    return batch * g->k * sizeof(float); /* eps, for backward */
+    return kl_offset(batch, g->k) + sizeof(double);
 }
 
 static int gsample_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *z)
@@ -77,13 +97,31 @@ static int gsample_forward(void *state, const ae_layer_ctx *ctx, const float *x,
     float *eps = ctx->workspace;
     for (size_t i = 0; i < ctx->batch * k; i++)
         eps[i] = ae_rng_normal(ctx->rng);
+    double kl = 0.0;
     for (size_t s = 0; s < ctx->batch; s++) {
         const float *mu = x + s * 2 * k, *lv = mu + k;
         const float *e = eps + s * k;
         float *o = z + s * k;
-        for (size_t j = 0; j < k; j++)
-            o[j] = mu[j] + expf(0.5f * lv[j]) * e[j];
+        for (size_t j = 0; j < k; j++) {
+            const float sd = expf(0.5f * lv[j]);
+            o[j] = mu[j] + sd * e[j];
+            kl += (double)(1.0f + lv[j] - mu[j] * mu[j] - sd * sd);
+        }
     }
+    memcpy((unsigned char *)ctx->workspace + kl_offset(ctx->batch, k), &(double){-0.5 * kl},
+           sizeof(double));
+    return AE_OK;
+}
+
+static int gsample_loss_term(void *state, const ae_layer_ctx *ctx, double *loss)
+{
+    const gsample *g = state;
+    double kl;
+    if (ctx->workspace == NULL || ctx->batch == 0)
+        return ae__error(AE_ERR_INVALID, "gaussian_sample: loss_term needs the workspace of its "
+                         "training forward");
+    memcpy(&kl, (const unsigned char *)ctx->workspace + kl_offset(ctx->batch, g->k), sizeof kl);
+    *loss = (double)g->beta * kl / (double)ctx->batch;
     return AE_OK;
 }
 
@@ -99,12 +137,20 @@ static int gsample_backward(void *state, const ae_layer_ctx *ctx, const float *x
         return ae__error(AE_ERR_INVALID, "gaussian_sample: backward needs the workspace of its "
                          "forward");
     const float *eps = ctx->workspace;
+    /* the KL term's gradient comes with the training forward's term */
+    const float w = ctx->training ? g->beta / (float)ctx->batch : 0.0f;
     for (size_t s = 0; s < ctx->batch; s++) {
-        const float *lv = x + s * 2 * k + k, *d = dz + s * k;
+        const float *mu = x + s * 2 * k, *lv = mu + k, *d = dz + s * k;
         float *dmu = dx + s * 2 * k, *dlv = dmu + k;
         for (size_t j = 0; j < k; j++) {
-            dmu[j] = d[j];
-            dlv[j] = ctx->training ? 0.5f * d[j] * expf(0.5f * lv[j]) * eps[s * k + j] : 0.0f;
+            if (ctx->training) {
+                const float sd = expf(0.5f * lv[j]);
+                dmu[j] = d[j] + w * mu[j];
+                dlv[j] = 0.5f * d[j] * sd * eps[s * k + j] + 0.5f * w * (sd * sd - 1.0f);
+            } else {
+                dmu[j] = d[j];
+                dlv[j] = 0.0f;
+            }
         }
     }
     return AE_OK;
@@ -120,4 +166,5 @@ const ae_layer_vtable ae__gaussian_sample_vtable = {
     .workspace_size = gsample_workspace_size,
     .forward = gsample_forward,
     .backward = gsample_backward,
+    .loss_term = gsample_loss_term,
 };

@@ -143,10 +143,11 @@ int ae_layer_describe(const char *type_name, const void *config, size_t config_s
         for (uint32_t i = 0; i < rank && i < AE_MAX_RANK; i++)
             put(&t, "%s%u", i ? ", " : "", ae__get_u32(c + 4 + 4 * i));
         put(&t, "}");
-    } else if ((strcmp(type_name, AE_LAYER_FLATTEN) == 0 ||
-                strcmp(type_name, AE_LAYER_GAUSSIAN_SAMPLE) == 0) &&
-               (want = 0) == config_size) {
+    } else if (strcmp(type_name, AE_LAYER_FLATTEN) == 0 && (want = 0) == config_size) {
         /* nothing to tell */
+    } else if (strcmp(type_name, AE_LAYER_GAUSSIAN_SAMPLE) == 0 &&
+               (want = 4) == config_size) {
+        put(&t, "beta=%g", (double)ae__get_f32(c));
     } else if (strcmp(type_name, AE_LAYER_DROPOUT) == 0 &&
                (want = CFG_DROPOUT) == config_size) {
         put(&t, "rate=%g", (double)ae__get_f32(c));

@@ -77,6 +77,7 @@ AE__ADD_EX(maxpool2d, ae_pool2d_options, AE_LAYER_MAXPOOL2D)
 AE__ADD_EX(upsample2d, ae_upsample2d_options, AE_LAYER_UPSAMPLE2D)
 AE__ADD_EX(dropout, ae_dropout_options, AE_LAYER_DROPOUT)
 AE__ADD_EX(batchnorm, ae_batchnorm_options, AE_LAYER_BATCHNORM)
+AE__ADD_EX(gaussian_sample, ae_gaussian_sample_options, AE_LAYER_GAUSSIAN_SAMPLE)
 
 int FN(add_dense)(handle *h, uint32_t units, int activation)
 {
@@ -160,8 +161,9 @@ int FN(add_batchnorm)(handle *h)
 
 int FN(add_gaussian_sample)(handle *h)
 {
+    ae_gaussian_sample_options o = AE_GAUSSIAN_SAMPLE_OPTIONS_INIT;
     CHECK(h, add_gaussian_sample);
-    return ae__net_add_builtin(&h->net, AE_LAYER_GAUSSIAN_SAMPLE, NULL, WHO(add_gaussian_sample));
+    return ae__net_add_builtin(&h->net, AE_LAYER_GAUSSIAN_SAMPLE, &o, WHO(add_gaussian_sample));
 }
 
 int FN(add_layer)(handle *h, const char *type_name, const void *config, size_t config_size)

@@ -54,6 +54,7 @@ void ae_model_release(ae_model *model, ae_encoder **enc, ae_decoder **dec)
         ae_decoder_destroy(model->dec);
     ae_scaler_destroy(model->scaler);
     ae__free(model->history);
+    ae__free(model->history_terms);
     ae__free(model);
 }
 
@@ -156,6 +157,41 @@ int ae__model_history_push(ae_model *m, double train_loss, double val_loss)
     m->history[2 * m->history_len] = train_loss;
     m->history[2 * m->history_len + 1] = val_loss;
     m->history_len++;
+    return AE_OK;
+}
+
+int ae__model_history_set_terms(ae_model *m, double terms)
+{
+    if (m->history_len == 0)
+        return AE_OK;
+    const size_t at = m->history_len - 1;
+    if (at >= m->terms_cap) {
+        size_t cap = m->history_cap > at + 1 ? m->history_cap : at + 1;
+        double *grown = ae__alloc(cap * sizeof(double));
+        if (grown == NULL)
+            return AE_ERR_NOMEM;
+        if (m->terms_len)
+            memcpy(grown, m->history_terms, m->terms_len * sizeof(double));
+        ae__free(m->history_terms);
+        m->history_terms = grown;
+        m->terms_cap = cap;
+    }
+    for (size_t i = m->terms_len; i < at; i++)
+        m->history_terms[i] = NAN; /* epochs loaded from a file */
+    m->history_terms[at] = terms;
+    m->terms_len = at + 1;
+    return AE_OK;
+}
+
+int ae_model_history_terms(const ae_model *model, size_t epoch, double *terms)
+{
+    if (model == NULL || terms == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_model_history_terms: %s is NULL",
+                         model == NULL ? "model" : "terms");
+    if (epoch >= model->history_len)
+        return ae__error(AE_ERR_INVALID, "ae_model_history_terms: epoch %zu, history has %zu",
+                         epoch, model->history_len);
+    *terms = epoch < model->terms_len ? model->history_terms[epoch] : NAN;
     return AE_OK;
 }
 

@@ -24,6 +24,9 @@ struct ae_model {
     double *history;       /* pairs (train loss, validation loss) per epoch */
     size_t history_len, history_cap;
     ae_scaler *scaler;     /* inputs' scaler (ae/scaler.h), or NULL */
+    double *history_terms; /* the layers' loss terms per epoch (in memory
+                              only; NaN where unknown), terms_len entries */
+    size_t terms_len, terms_cap;
 };
 
 /* Reconstruction in the model's own (scaled) units: the chain alone. */
@@ -32,6 +35,8 @@ int ae__model_forward(const ae_model *model, const float *x, size_t count, float
 
 /* Appends one epoch to the model's history. */
 int ae__model_history_push(ae_model *model, double train_loss, double val_loss);
+/* Sets the layers' loss terms of the last epoch pushed. */
+int ae__model_history_set_terms(ae_model *model, double terms);
 
 /* Loss over n floats: returns the mean; writes dL/dpred (for the mean
  * over `scale` elements) into grad when not NULL. */

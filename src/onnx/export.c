@@ -10,6 +10,7 @@
 #include "ae/anomaly.h"
 #include "ae/pca.h"
 #include "data/scaler.h"
+#include "io/io.h"
 #include "onnx.h"
 
 /* ---- node and tensor helpers used by kinds.c ------------------------------ */
@@ -182,6 +183,35 @@ static int check_kinds(const ae__net *const *nets, size_t n_nets, const char *co
     return AE_OK;
 }
 
+/* The importer refuses NaN and infinity, as the model-file reader does:
+ * never write them (the model-file writer's rule, ae__first_nonfinite()). */
+static int check_finite(const ae__net *const *nets, size_t n_nets, const char *const *prefix,
+                        const char *who)
+{
+    for (size_t k = 0; k < n_nets; k++)
+        for (size_t i = 0; i < nets[k]->n; i++) {
+            const ae__layer *l = &nets[k]->layers[i];
+            for (size_t t = 0; t < l->n_tensors + l->n_states; t++) {
+                ae_param_view v;
+                memset(&v, 0, sizeof v);
+                v.struct_size = sizeof v;
+                int st = t >= l->n_tensors;
+                size_t j = st ? t - l->n_tensors : t;
+                int rc = ae__layer_status(st ? l->kind->vt.state_get(l->state, j, &v)
+                                             : l->kind->vt.param_get(l->state, j, &v));
+                if (rc < 0)
+                    return rc;
+                size_t bad = v.value != NULL ? ae__first_nonfinite(v.value, v.count) : v.count;
+                if (bad < v.count)
+                    return ae__error(AE_ERR_NUMERIC, "%s: %s layer %zu: %s %zu value %zu is %s; an"
+                                     " ONNX file of libae cannot hold it (did training diverge?)",
+                                     who, prefix[k], i, st ? "state tensor" : "parameter", j,
+                                     bad, v.value[bad] != v.value[bad] ? "NaN" : "infinite");
+            }
+        }
+    return AE_OK;
+}
+
 int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const *prefix,
                     const ae_scaler *scaler, const ae_onnx_export_options *opts, unsigned char **data,
                     size_t *size, const char *who)
@@ -191,7 +221,8 @@ int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const
     if (opts != NULL &&
         (rc = ae__take_struct(&o, opts, AE__LAYOUT_END(ae_onnx_export_options, pca), sizeof o, who)) < 0)
         return rc;
-    if ((rc = check_kinds(nets, n_nets, prefix, who)) < 0)
+    if ((rc = check_kinds(nets, n_nets, prefix, who)) < 0 ||
+        (rc = check_finite(nets, n_nets, prefix, who)) < 0)
         return rc;
     if (o.pca != NULL && ae_pca_n_components(o.pca) == 0)
         return ae__error(AE_ERR_STATE, "%s: the PCA is not fitted", who);

@@ -142,6 +142,8 @@ static void apply_hint(ae__onnx_spec *s, const ae_shape *in)
         ok = pool_equivalent(c, h, in);
     else if (strcmp(s->kind, AE_LAYER_BATCHNORM) == 0)
         ok = same_u32(c, h, 4);
+    else if (strcmp(s->kind, AE_LAYER_GAUSSIAN_SAMPLE) == 0) /* beta: training only */
+        ok = isfinite(ae__get_f32(h)) && ae__get_f32(h) >= 0.0f;
     if (ok)
         memcpy(s->config, h, s->config_size);
 }

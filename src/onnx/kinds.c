@@ -967,7 +967,7 @@ static int import_slice(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec *
     const ae__onnx_tensor *t[4];
     int64_t v[4] = {0, 0, 1, 1};
     int rc;
-    if (n->doc.n != sizeof hint_text - 1 || memcmp(n->doc.p, hint_text, n->doc.n) != 0)
+    if (n->doc.n < sizeof hint_text - 1 || memcmp(n->doc.p, hint_text, sizeof hint_text - 1) != 0)
         return unsupported(c, n, "Slice is read only as libae's gaussian_sample layer");
     for (size_t i = 0; i < 4; i++) {
         if ((rc = const_input(c, n, 1 + i, i >= 2, ONNX_INT64, &t[i])) < 0)
@@ -978,7 +978,9 @@ static int import_slice(ae__onnx_ctx *c, const ae__onnx_node *n, ae__onnx_spec *
     const size_t size = ae__shape_size(&c->shape);
     if (t[2] == NULL || v[0] != 0 || v[2] != 1 || v[3] != 1 || size % 2 != 0 || v[1] != (int64_t)(size / 2))
         return unsupported(c, n, "not the first half of the values along axis 1");
-    builtin_spec(s, AE_LAYER_GAUSSIAN_SAMPLE, NULL);
+    /* beta (training only) comes back from the hint's config (apply_hint) */
+    ae_gaussian_sample_options g = AE_GAUSSIAN_SAMPLE_OPTIONS_INIT;
+    builtin_spec(s, AE_LAYER_GAUSSIAN_SAMPLE, &g);
     return 0;
 }
 

@@ -56,6 +56,7 @@ struct ae_step {
     size_t pending, pending_rows; /* computes and rows since the last apply */
     int gathered;             /* flat holds the pending gradient */
     size_t last_rows;         /* rows of the last compute, 0 before */
+    double last_terms;        /* the layers' loss terms of the last compute */
     void *block;
 };
 
@@ -191,9 +192,13 @@ overflow:
 }
 
 int ae__step_check(uint32_t batch_size, int loss, ae_loss_fn loss_fn, int noise, float amount,
-                   const char *who)
+                   int reduction, int reserved, const char *who)
 {
     int rc;
+    if (reduction != AE_REDUCE_MEAN && reduction != AE_REDUCE_SUM_PER_SAMPLE)
+        return ae__error(AE_ERR_INVALID, "%s: unknown loss_reduction %d", who, reduction);
+    if (reserved != 0)
+        return ae__error(AE_ERR_INVALID, "%s: the reserved field is %d, must be 0", who, reserved);
     if ((rc = ae__noise_check(noise, amount, who)) < 0)
         return rc;
     if (batch_size == 0)
@@ -210,7 +215,8 @@ int ae__step_check(uint32_t batch_size, int loss, ae_loss_fn loss_fn, int noise,
 int ae__step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_step_options *o,
                     const char *who)
 {
-    int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount, who);
+    int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount,
+                            o->loss_reduction, o->reserved, who);
     if (rc < 0)
         return rc;
     ae_step *s = ae__calloc(1, sizeof *s);
@@ -321,6 +327,7 @@ int ae__step_compute(ae_step *s, const float *x, const float *target, size_t row
     }
     const float *pred = s->acts[s->n];
     s->last_rows = rows;
+    s->last_terms = extra;
     if (s->o.loss == AE_LOSS_CUSTOM) {
         double l = NAN;
         rc = s->o.loss_fn(target, pred, rows, s->out_size, &l, s->grad[0], s->o.loss_user);
@@ -331,7 +338,9 @@ int ae__step_compute(ae_step *s, const float *x, const float *target, size_t row
         *loss = l;
     } else {
         *loss = ae__loss_rows(s->o.loss, pred, target, rows, s->out_size, s->grad[0],
-                              ae__loss_norm(s->o.loss, rows, s->out_size));
+                              s->o.loss_reduction == AE_REDUCE_SUM_PER_SAMPLE
+                                  ? (double)rows
+                                  : ae__loss_norm(s->o.loss, rows, s->out_size));
     }
     *loss += extra;
     if (!isfinite(*loss)) {
@@ -517,6 +526,19 @@ int ae_step_output(const ae_step *s, const float **pred, size_t *rows)
         *rows = s->last_rows;
     return AE_OK;
 }
+
+int ae_step_loss_terms(const ae_step *s, double *terms)
+{
+    if (s == NULL || terms == NULL)
+        return ae__error(AE_ERR_INVALID, "ae_step_loss_terms: %s is NULL",
+                         s == NULL ? "step" : "terms");
+    if (s->last_rows == 0)
+        return ae__error(AE_ERR_STATE, "ae_step_loss_terms: nothing was computed yet");
+    *terms = s->last_terms;
+    return AE_OK;
+}
+
+double ae__step_terms(const ae_step *s) { return s->last_terms; }
 
 int ae__step_params_finite(const ae_step *s)
 {

@@ -205,18 +205,23 @@ static int labels_valid(const ae_dataset *d, size_t classes, const char *which, 
 /* Divergence by growth (include/ae/train.h states the rule): a batch loss
  * above AE__DIVERGE_BATCH times the lowest batch loss of the call so far,
  * or an epoch's mean above AE__DIVERGE_EPOCH times the lowest of the call's
- * starting loss (its first batch, before any update) and its epoch means.
- * The floor keeps a batch that fitted exactly (loss 0) from making every
- * later rounding error look like growth. */
+ * starting loss (its first batch, before any update) and its epoch means,
+ * in both cases only when the loss is also above the starting loss: a loss
+ * still under where the call began is not a blow-up, however low the best
+ * one was (a head that fits a few labels to 1e-3 and then meets a harder
+ * epoch at 0.5, with a start of 2.3). The floor keeps a batch that fitted
+ * exactly (loss 0) from making every later rounding error look like
+ * growth. */
 #define AE__DIVERGE_BATCH 1e6
 #define AE__DIVERGE_EPOCH 1e2
 #define AE__DIVERGE_FLOOR 1e-12
 
-/* 1 when loss grew past factor times *lowest (then *lowest is kept); else
- * lowers *lowest to loss when smaller and returns 0. */
-static int grew(double loss, double *lowest, double factor)
+/* 1 when loss grew past factor times *lowest and past start, the call's
+ * starting loss (then *lowest is kept); else lowers *lowest to loss when
+ * smaller and returns 0. */
+static int grew(double loss, double *lowest, double factor, double start)
 {
-    if (loss > factor * fmax(*lowest, AE__DIVERGE_FLOOR))
+    if (loss > factor * fmax(*lowest, AE__DIVERGE_FLOOR) && loss > start)
         return 1;
     if (loss < *lowest)
         *lowest = loss;
@@ -346,7 +351,8 @@ static float scheduled_rate(const ae_train_options *o, float lr0, float current,
 
 static int check_options(const ae_train_options *o, const char *who)
 {
-    int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount, who);
+    int rc = ae__step_check(o->batch_size, o->loss, o->loss_fn, o->noise, o->noise_amount,
+                            o->loss_reduction, 0, who);
     if (rc < 0)
         return rc;
     if (o->shuffle != 0 && o->shuffle != 1)
@@ -528,6 +534,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
     so.loss_user = o->loss_user;
     so.noise = o->noise;
     so.noise_amount = o->noise_amount;
+    so.loss_reduction = o->loss_reduction;
     if (order == NULL || xbuf == NULL || (mode == TARGET_DATASET && tbuf == NULL) ||
         (mode == TARGET_LABELS && lbuf == NULL)) {
         rc = AE_ERR_NOMEM;
@@ -571,6 +578,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
     const float lr0 = ae_optimizer_learning_rate(opt);
     float lr = lr0;
     double lowest_batch = INFINITY, lowest_epoch = INFINITY, best_loss = INFINITY;
+    double start_loss = INFINITY; /* the call's first batch loss, before any update */
     double plateau_best = INFINITY;
     uint32_t since_best = 0, since_plateau = 0;
     for (uint32_t e = 0; e < o->epochs; e++) {
@@ -584,7 +592,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
         /* dropout and noise: rank 0 as one process, the others their own */
         ae_step_seed(step, o->seed ^ (0xA0761D6478BD642Full * (uint64_t)me), global_epoch);
         ae__train_order(order, count, o->seed, global_epoch, o->shuffle);
-        double sum = 0.0;
+        double sum = 0.0, terms = 0.0;
         size_t seen = 0;
         memset(extra, 0, sizeof extra);
         since_update_rows = 0;
@@ -670,8 +678,8 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
             if (rc < 0)
                 goto done;
             if (lowest_epoch == INFINITY)
-                lowest_epoch = loss; /* the starting loss, before any update */
-            if (grew(loss, &lowest_batch, AE__DIVERGE_BATCH)) {
+                lowest_epoch = start_loss = loss; /* the starting loss, before any update */
+            if (grew(loss, &lowest_batch, AE__DIVERGE_BATCH, start_loss)) {
                 rc = ae__error(AE_ERR_NUMERIC,
                                "%s: diverged in epoch %u, batch %zu: its loss %g is over"
                                " %g times the lowest batch loss so far, %g (an outlier in the data,"
@@ -686,6 +694,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
                 goto done;
             }
             sum += loss * (double)b;
+            terms += ae__step_terms(step) * (double)b;
             seen += b;
             p.event = AE_PROGRESS_BATCH;
             p.batch = bi;
@@ -705,7 +714,7 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
         p.event = AE_PROGRESS_EPOCH;
         p.batch = batches;
         p.loss = sum / (double)seen;
-        if (grew(p.loss, &lowest_epoch, AE__DIVERGE_EPOCH)) {
+        if (grew(p.loss, &lowest_epoch, AE__DIVERGE_EPOCH, start_loss)) {
             rc = ae__error(AE_ERR_NUMERIC,
                            "%s: diverged in epoch %u: its mean loss %g is over %g times"
                            " the lowest of the starting loss and the epoch means so far, %g"
@@ -744,8 +753,12 @@ static int train_core(ae_model *model, ae_optimizer *opt, const ae_dataset *data
                               noise_lo, noise_hi, o->seed, &p.val_loss, who);
             if (rc < 0)
                 goto done;
+            /* the validation loss in the training loss's unit */
+            if (o->loss_reduction == AE_REDUCE_SUM_PER_SAMPLE && o->loss != AE_LOSS_SOFTMAX_CE)
+                p.val_loss *= (double)out_size;
         }
-        if ((rc = ae__model_history_push(model, p.loss, p.val_loss)) < 0)
+        if ((rc = ae__model_history_push(model, p.loss, p.val_loss)) < 0 ||
+            (rc = ae__model_history_set_terms(model, terms / (double)seen)) < 0)
             goto done;
         res.epochs_run = e + 1;
         /* the monitored loss: early stopping, restore_best, the plateau rule */

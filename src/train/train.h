@@ -11,7 +11,9 @@ int ae__step_create(ae_step **out, ae_model *model, ae_optimizer *opt, const ae_
                     const char *who);
 /* The checks both take: noise, batch_size, loss and loss_fn. */
 int ae__step_check(uint32_t batch_size, int loss, ae_loss_fn loss_fn, int noise, float amount,
-                   const char *who);
+                   int reduction, int reserved, const char *who);
+/* The layers' loss terms of the last compute. */
+double ae__step_terms(const ae_step *s);
 /* Forward, loss, backward on rows checked by the caller (target not NULL,
  * rows 1 .. batch_size); *loss is the batch loss even when it is not
  * finite (then AE_ERR_NUMERIC without a message). */
