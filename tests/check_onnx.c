@@ -414,6 +414,246 @@ START_TEST(the_latent_is_found_or_named)
 }
 END_TEST
 
+/* ---- the scaler in metadata_props ----------------------------------------- */
+
+enum { SF = 20 }; /* the dense model's input size */
+
+/* The dense model with a fitted scaler of kind `kind` attached: raw
+ * features of very different units (feature j: offset j*37 - 300, spread
+ * 10^(j/4 - 2)). */
+static ae_model *scaled_model(int kind)
+{
+    enum { N = 30 };
+    static const ae_shape shape = {2, {4, 5, 0, 0}};
+    ae_model *m = make(0);
+    float *x = malloc(N * SF * sizeof *x);
+    om_inputs(x, N * SF, 17);
+    for (size_t i = 0; i < N * SF; i++)
+        x[i] = (float)(i % SF) * 37.0f - 300.0f + x[i] * powf(10.0f, (float)(i % SF) / 4.0f - 2.0f);
+    ae_dataset *ds = NULL;
+    ae_scaler *sc = NULL;
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_scaler_create(&sc, kind), AE_OK);
+    ck_assert_int_eq(ae_scaler_fit(sc, ds), AE_OK);
+    ck_assert_int_eq(ae_model_set_scaler(m, sc), AE_OK);
+    ae_scaler_destroy(sc);
+    ae_dataset_destroy(ds);
+    free(x);
+    return m;
+}
+
+/* Raw inputs for a scaled model: the same units as scaled_model's data. */
+static void raw_outputs_equal(ae_model *a, ae_model *b)
+{
+    enum { N = 5 };
+    float x[N * SF], ya[N * SF], yb[N * SF];
+    om_inputs(x, N * SF, 43);
+    for (size_t i = 0; i < N * SF; i++)
+        x[i] = (float)(i % SF) * 37.0f - 300.0f + 3.0f * x[i];
+    ck_assert_int_eq(ae_model_reconstruct(a, x, N, ya), AE_OK);
+    ck_assert_int_eq(ae_model_reconstruct(b, x, N, yb), AE_OK);
+    ck_assert_msg(memcmp(ya, yb, sizeof ya) == 0, "raw reconstructions differ");
+}
+
+static int has_meta(const void *data, size_t size, const char *key)
+{
+    ae__onnx_model *pm = calloc(1, sizeof *pm);
+    ae__pbs v;
+    ck_assert_int_eq(ae__onnx_parse(pm, data, size, "test"), AE_OK);
+    int found = ae__onnx_meta(pm, key, &v);
+    ae__onnx_free(pm);
+    free(pm);
+    return found;
+}
+
+START_TEST(the_scaler_travels_in_metadata_props)
+{
+    for (int kind = AE_SCALER_STANDARD; kind <= AE_SCALER_MINMAX; kind++) {
+        ae_model *m = scaled_model(kind), *back = NULL;
+        void *data = NULL;
+        size_t size;
+        ck_assert_int_eq(ae_model_export_onnx_memory(m, &data, &size, NULL), AE_OK);
+        ae__onnx_model *pm = calloc(1, sizeof *pm);
+        ae__pbs v;
+        ck_assert_int_eq(ae__onnx_parse(pm, data, size, "test"), AE_OK);
+        ck_assert(ae__onnx_meta(pm, "libae.scaler.kind", &v) && ae__pbs_eq(v, ae_scaler_kind_name(kind)));
+        ck_assert(ae__onnx_meta(pm, "libae.scaler.features", &v) && ae__pbs_eq(v, "20"));
+        ck_assert(ae__onnx_meta(pm, "libae.scaler.shift", &v));
+        ck_assert(ae__onnx_meta(pm, "libae.scaler.scale", &v));
+        ae__onnx_free(pm);
+        free(pm);
+        /* back: the same settings bit for bit, the same raw reconstructions */
+        ck_assert_int_eq(ae_model_import_onnx_memory(&back, data, size, NULL), AE_OK);
+        const ae_scaler *a = ae_model_get_scaler(m), *b = ae_model_get_scaler(back);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_int_eq(ae_scaler_kind(b), kind);
+        ck_assert_uint_eq(ae_scaler_features(b), SF);
+        float sa[SF], ka[SF], sb[SF], kb[SF];
+        ck_assert_int_eq(ae_scaler_params(a, sa, ka), AE_OK);
+        ck_assert_int_eq(ae_scaler_params(b, sb, kb), AE_OK);
+        ck_assert(memcmp(sa, sb, sizeof sa) == 0);
+        ck_assert(memcmp(ka, kb, sizeof ka) == 0);
+        same_net(&m->enc->net, &back->enc->net);
+        same_net(&m->dec->net, &back->dec->net);
+        raw_outputs_equal(m, back);
+        ae_buffer_free(data);
+        ae_model_destroy(back);
+        /* the encoder and decoder handles never scale: their files carry no scaler */
+        ck_assert_int_eq(ae_encoder_export_onnx_memory(ae_model_encoder(m), &data, &size, NULL), AE_OK);
+        ck_assert(!has_meta(data, size, "libae.scaler.kind"));
+        ck_assert(!has_meta(data, size, "libae.scaler.shift"));
+        ae_encoder *enc = NULL;
+        ck_assert_int_eq(ae_encoder_import_onnx_memory(&enc, data, size, NULL), AE_OK);
+        same_net(&m->enc->net, &enc->net);
+        ae_encoder_destroy(enc);
+        ae_buffer_free(data);
+        ck_assert_int_eq(ae_decoder_export_onnx_memory(ae_model_decoder(m), &data, &size, NULL), AE_OK);
+        ck_assert(!has_meta(data, size, "libae.scaler.scale"));
+        ae_buffer_free(data);
+        /* detached: no entries, and the import has no scaler */
+        ck_assert_int_eq(ae_model_set_scaler(m, NULL), AE_OK);
+        ck_assert_int_eq(ae_model_export_onnx_memory(m, &data, &size, NULL), AE_OK);
+        ck_assert(!has_meta(data, size, "libae.scaler.features"));
+        ck_assert_int_eq(ae_model_import_onnx_memory(&back, data, size, NULL), AE_OK);
+        ck_assert_ptr_null(ae_model_get_scaler(back));
+        ae_buffer_free(data);
+        ae_model_destroy(back);
+        ae_model_destroy(m);
+    }
+}
+END_TEST
+
+/* The dense model's export (no scaler) with libae.scaler entries appended
+ * (a NULL value leaves its entry out): a top-level field may come anywhere. */
+static unsigned char *with_scaler_meta(size_t *size, const char *kind, const char *features,
+                                       const char *shift, const char *scale)
+{
+    ae_model *m = make(0);
+    void *data;
+    size_t n;
+    ck_assert_int_eq(ae_model_export_onnx_memory(m, &data, &n, NULL), AE_OK);
+    ae_model_destroy(m);
+    ae__pbw w;
+    ae__pbw_init(&w, AE_ONNX_MAX_SIZE);
+    const char *const keys[4] = {"libae.scaler.kind", "libae.scaler.features", "libae.scaler.shift",
+                                 "libae.scaler.scale"};
+    const char *const values[4] = {kind, features, shift, scale};
+    for (int k = 0; k < 4; k++)
+        if (values[k] != NULL) {
+            ae__pbw_begin(&w, ONNX_MODEL_METADATA_PROPS);
+            ae__pbw_string(&w, ONNX_ENTRY_KEY, keys[k]);
+            ae__pbw_string(&w, ONNX_ENTRY_VALUE, values[k]);
+            ae__pbw_end(&w);
+        }
+    ck_assert(!w.failed);
+    unsigned char *out = malloc(n + w.len);
+    memcpy(out, data, n);
+    memcpy(out + n, w.buf, w.len);
+    *size = n + w.len;
+    ae__pbw_fini(&w);
+    ae_buffer_free(data);
+    return out;
+}
+
+/* n comma-separated copies of `item`, with `odd` in place of item i (when not NULL). */
+static char *values_text(size_t n, const char *item, size_t i, const char *odd)
+{
+    size_t cap = n * (strlen(item) + 1) + (odd ? strlen(odd) : 0) + 1, len = 0;
+    char *s = malloc(cap);
+    s[0] = '\0';
+    for (size_t k = 0; k < n; k++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%s", k ? "," : "", odd && k == i ? odd : item);
+    return s;
+}
+
+/* Imports with the given entries: expect rc, and `key` named in the error. */
+static void scaler_meta_case(int rc, const char *key, const char *kind, const char *features, const char *shift,
+                             const char *scale)
+{
+    size_t size;
+    unsigned char *data = with_scaler_meta(&size, kind, features, shift, scale);
+    ae_model *out = NULL;
+    int got = ae_model_import_onnx_memory(&out, data, size, NULL);
+    ck_assert_msg(got == rc, "kind %s features %s: %d (%s)", kind, features, got, ae_last_error());
+    if (rc < 0) {
+        ck_assert_ptr_null(out);
+        ck_assert_msg(strstr(ae_last_error(), key) != NULL, "'%s' not named in: %s", key, ae_last_error());
+    } else {
+        ck_assert_ptr_nonnull(ae_model_get_scaler(out));
+    }
+    ae_model_destroy(out);
+    free(data);
+}
+
+START_TEST(malformed_scaler_entries_are_refused)
+{
+    char *ok = values_text(SF, "1.5e-05", 0, NULL), *pos = values_text(SF, "2.25", 0, NULL);
+    const char *kk = "libae.scaler.kind", *kf = "libae.scaler.features", *ks = "libae.scaler.shift",
+               *kc = "libae.scaler.scale";
+    /* well formed: accepted, and the values are the ones written */
+    scaler_meta_case(AE_OK, NULL, "minmax", "20", ok, pos);
+    {
+        size_t size;
+        unsigned char *data = with_scaler_meta(&size, "standard", "20", ok, pos);
+        ae_model *out = NULL;
+        ck_assert_int_eq(ae_model_import_onnx_memory(&out, data, size, NULL), AE_OK);
+        float sh[SF], sc[SF];
+        ck_assert_int_eq(ae_scaler_params(ae_model_get_scaler(out), sh, sc), AE_OK);
+        for (size_t i = 0; i < SF; i++) {
+            ck_assert(sh[i] == 1.5e-05f);
+            ck_assert(sc[i] == 2.25f);
+        }
+        ae_model_destroy(out);
+        free(data);
+    }
+    /* an entry missing */
+    scaler_meta_case(AE_ERR_FORMAT, kc, "minmax", "20", ok, NULL);
+    scaler_meta_case(AE_ERR_FORMAT, kk, NULL, "20", ok, pos);
+    /* the kind */
+    scaler_meta_case(AE_ERR_FORMAT, kk, "robust", "20", ok, pos);
+    scaler_meta_case(AE_ERR_FORMAT, kk, "", "20", ok, pos);
+    /* the count */
+    static const char *const bad_counts[] = {"19", "21", "0", "-20", "+20", " 20", "20 ", "2e1", "",
+                                             "18446744073709551636", "99999999999999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_counts / sizeof *bad_counts; i++)
+        scaler_meta_case(AE_ERR_FORMAT, kf, "standard", bad_counts[i], ok, pos);
+    /* the values: wrong count, not numbers, not finite, scale not > 0 */
+    char *few = values_text(SF - 1, "1", 0, NULL), *many = values_text(SF + 1, "1", 0, NULL);
+    scaler_meta_case(AE_ERR_FORMAT, ks, "standard", "20", few, pos);
+    scaler_meta_case(AE_ERR_FORMAT, ks, "standard", "20", many, pos);
+    scaler_meta_case(AE_ERR_FORMAT, kc, "standard", "20", ok, few);
+    scaler_meta_case(AE_ERR_FORMAT, kc, "standard", "20", ok, many);
+    scaler_meta_case(AE_ERR_FORMAT, ks, "standard", "20", "", pos);
+    static const char *const bad_values[] = {"nan", "NaN", "inf", "-inf", "1e39", "-1e39", "", " 1", "1 ", "+1",
+                                             "0x1p3", "1.", ".5", "1e", "1e+", "--1", "1,", "abc", "1.5f",
+                                             "1234567890123456789012345678901234567890"};
+    for (size_t i = 0; i < sizeof bad_values / sizeof *bad_values; i++) {
+        char *t = values_text(SF, "1", 7, bad_values[i]);
+        scaler_meta_case(AE_ERR_FORMAT, ks, "standard", "20", t, pos);
+        scaler_meta_case(AE_ERR_FORMAT, kc, "standard", "20", ok, t);
+        free(t);
+    }
+    static const char *const bad_scales[] = {"0", "-0", "-1", "-2.5e-3", "0e5"};
+    for (size_t i = 0; i < sizeof bad_scales / sizeof *bad_scales; i++) {
+        char *t = values_text(SF, "1", 19, bad_scales[i]);
+        scaler_meta_case(AE_ERR_FORMAT, kc, "standard", "20", ok, t);
+        free(t);
+        /* a shift may be zero or negative */
+        t = values_text(SF, "1", 19, bad_scales[i]);
+        scaler_meta_case(AE_OK, NULL, "standard", "20", t, pos);
+        free(t);
+    }
+    /* a long value: refused on its length before any parsing */
+    char *huge = values_text(SF * 40, "1", 0, NULL);
+    scaler_meta_case(AE_ERR_FORMAT, ks, "standard", "20", huge, pos);
+    free(huge);
+    free(few);
+    free(many);
+    free(ok);
+    free(pos);
+}
+END_TEST
+
 /* Replaces the first occurrence of `from` by `to` (same length) in data. */
 static int patch(unsigned char *data, size_t size, const char *from, const char *to)
 {
@@ -643,9 +883,10 @@ START_TEST(counts_past_the_limits_are_refused)
 }
 END_TEST
 
-START_TEST(failing_allocations_leak_nothing)
+/* Import (and export again) under an allocator that fails its k-th call,
+ * for every k: nothing leaks, every failure is AE_ERR_NOMEM. */
+static void failing_allocations(ae_model *m)
 {
-    ae_model *m = make(1);
     void *lib_data;
     size_t size;
     ck_assert_int_eq(ae_model_export_onnx_memory(m, &lib_data, &size, NULL), AE_OK);
@@ -674,6 +915,12 @@ START_TEST(failing_allocations_leak_nothing)
     }
     free(data);
 }
+
+START_TEST(failing_allocations_leak_nothing)
+{
+    failing_allocations(make(1));
+    failing_allocations(scaled_model(AE_SCALER_MINMAX)); /* the scaler's entries too */
+}
 END_TEST
 
 Suite *ae_onnx_suite(void)
@@ -687,6 +934,7 @@ Suite *ae_onnx_suite(void)
     tcase_add_test(tc, files_round_trip_and_io_errors_are_reported);
     tcase_add_test(tc, the_detector_travels_in_metadata_props);
     tcase_add_test(tc, pca_settings_travel_in_metadata_props);
+    tcase_add_test(tc, the_scaler_travels_in_metadata_props);
     tcase_add_test(tc, the_latent_is_found_or_named);
     suite_add_tcase(s, tc);
 
@@ -699,6 +947,7 @@ Suite *ae_onnx_suite(void)
     tcase_add_test(tc, an_unsupported_op_is_named_with_its_node);
     tcase_add_test(tc, a_doc_string_hint_is_checked_not_trusted);
     tcase_add_test(tc, malformed_input_is_refused);
+    tcase_add_test(tc, malformed_scaler_entries_are_refused);
     tcase_add_test(tc, matmul_add_and_constants_import_as_a_dense_layer);
     tcase_add_test(tc, counts_past_the_limits_are_refused);
     tcase_add_test(tc, failing_allocations_leak_nothing);

@@ -43,6 +43,21 @@
  * AE_ONNX_*_MAX limits), every length checked, and malformed protobuf
  * gives AE_ERR_FORMAT.
  *
+ * A model with a scaler attached (ae_model_set_scaler(), ae/scaler.h)
+ * takes raw data in libae, but its ONNX graph does not scale: the graph
+ * takes scaled inputs x' = (x - shift) / scale, feature by feature (in the
+ * flattened order of the input), and gives scaled reconstructions (undo
+ * with x = x_hat * scale + shift). Export writes the scaler's settings as
+ * metadata_props: "libae.scaler.kind" ("standard" or "minmax"),
+ * "libae.scaler.features" (the input size) and "libae.scaler.shift" and
+ * "libae.scaler.scale" (that many comma-separated floats, printed with
+ * %.9g so they read back exactly). ae_model_import_onnx() reads them back
+ * and attaches the scaler, so libae -> ONNX -> libae keeps it bit for bit;
+ * malformed entries (a wrong count, a value that is not a finite number in
+ * plain decimal syntax, a scale <= 0, an unknown kind, an entry missing)
+ * give AE_ERR_FORMAT naming the key. Encoder and decoder exports carry no
+ * scaler (those handles never scale).
+ *
  * Thread safety: every function here may run on several threads at once
  * on different objects; an exported model is only read.
  *
@@ -112,7 +127,9 @@ typedef struct ae_onnx_import_options {
 /**
  * Writes a model (encoder then decoder, outputs "x_hat" and "z") as an
  * ONNX file, atomically (a temporary file renamed over @p path). The model
- * is only read: safe while other threads run inference on it.
+ * is only read: safe while other threads run inference on it. A model's
+ * scaler goes into the "libae.scaler.*" metadata_props; the graph itself
+ * takes scaled inputs (see the file comment).
  * @param model  the model
  * @param path   the file to write
  * @param opts   NULL for AE_ONNX_EXPORT_OPTIONS_INIT
@@ -207,6 +224,8 @@ AE_API int ae_detector_import_onnx_memory_v(ae_detector **out, const void *data,
 /**
  * Reads an ONNX file into a new model: the nodes up to the latent (see
  * ae_onnx_import_options.latent) become the encoder, the rest the decoder.
+ * "libae.scaler.*" metadata_props, when present, attach a scaler (see the
+ * file comment).
  *
  * Macro arguments: (out, path, opts):
  * - @p out (ae_model **): receives the model (untouched on failure); the
@@ -216,7 +235,7 @@ AE_API int ae_detector_import_onnx_memory_v(ae_detector **out, const void *data,
  *
  * @return AE_OK, AE_ERR_INVALID (NULL, struct_size too small), AE_ERR_IO,
  *         AE_ERR_FORMAT (not a well-formed ONNX model, a NaN or infinite
- *         weight), AE_ERR_LIMIT (a count or size past a limit), AE_ERR_UNSUPPORTED (an op,
+ *         weight, malformed libae.scaler entries), AE_ERR_LIMIT (a count or size past a limit), AE_ERR_UNSUPPORTED (an op,
  *         attribute, type or graph shape import does not take: the message
  *         names the node and op), AE_ERR_NOT_FOUND (no latent found, or
  *         the named one is not a value of the chain), AE_ERR_SHAPE (a

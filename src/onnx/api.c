@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* api.c - the public ONNX functions of ae/onnx.h: argument checks, files and buffers. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/scaler.h"
 #include "io/io.h"
 #include "nn/nn.h"
 #include "onnx.h"
@@ -13,13 +15,14 @@
 /* ---- export ------------------------------------------------------------------ */
 
 static int export_memory(const ae__net *const *nets, size_t n_nets, const char *const *prefix,
-                         void **data, size_t *size, const ae_onnx_export_options *opts, const char *who)
+                         const ae_scaler *scaler, void **data, size_t *size,
+                         const ae_onnx_export_options *opts, const char *who)
 {
     unsigned char *buf;
     size_t len;
     if (data == NULL || size == NULL)
         return ae__error(AE_ERR_INVALID, "%s: data or size is NULL", who);
-    int rc = ae__onnx_export(nets, n_nets, prefix, opts, &buf, &len, who);
+    int rc = ae__onnx_export(nets, n_nets, prefix, scaler, opts, &buf, &len, who);
     if (rc < 0)
         return rc;
     *data = buf;
@@ -28,7 +31,8 @@ static int export_memory(const ae__net *const *nets, size_t n_nets, const char *
 }
 
 static int export_path(const ae__net *const *nets, size_t n_nets, const char *const *prefix,
-                       const char *path, const ae_onnx_export_options *opts, const char *who)
+                       const ae_scaler *scaler, const char *path, const ae_onnx_export_options *opts,
+                       const char *who)
 {
     unsigned char *buf;
     size_t len;
@@ -36,7 +40,7 @@ static int export_path(const ae__net *const *nets, size_t n_nets, const char *co
     ae__sink sink;
     if (path == NULL)
         return ae__error(AE_ERR_INVALID, "%s: path is NULL", who);
-    int rc = ae__onnx_export(nets, n_nets, prefix, opts, &buf, &len, who);
+    int rc = ae__onnx_export(nets, n_nets, prefix, scaler, opts, &buf, &len, who);
     if (rc < 0)
         return rc;
     if ((rc = ae__atomic_open(&a, path, &sink, who)) == AE_OK) {
@@ -61,7 +65,7 @@ int ae_model_export_onnx(const ae_model *model, const char *path, const ae_onnx_
     if (model == NULL)
         return ae__error(AE_ERR_INVALID, "%s: model is NULL", who);
     const ae__net *nets[2] = MODEL_NETS(model);
-    return export_path(nets, 2, model_prefix, path, opts, who);
+    return export_path(nets, 2, model_prefix, model->scaler, path, opts, who);
 }
 
 int ae_model_export_onnx_memory(const ae_model *model, void **data, size_t *size,
@@ -71,7 +75,7 @@ int ae_model_export_onnx_memory(const ae_model *model, void **data, size_t *size
     if (model == NULL)
         return ae__error(AE_ERR_INVALID, "%s: model is NULL", who);
     const ae__net *nets[2] = MODEL_NETS(model);
-    return export_memory(nets, 2, model_prefix, data, size, opts, who);
+    return export_memory(nets, 2, model_prefix, model->scaler, data, size, opts, who);
 }
 
 int ae_encoder_export_onnx(const ae_encoder *enc, const char *path, const ae_onnx_export_options *opts)
@@ -80,7 +84,7 @@ int ae_encoder_export_onnx(const ae_encoder *enc, const char *path, const ae_onn
     if (enc == NULL)
         return ae__error(AE_ERR_INVALID, "%s: encoder is NULL", who);
     const ae__net *nets[1] = {&enc->net};
-    return export_path(nets, 1, enc_prefix, path, opts, who);
+    return export_path(nets, 1, enc_prefix, NULL, path, opts, who);
 }
 
 int ae_encoder_export_onnx_memory(const ae_encoder *enc, void **data, size_t *size,
@@ -90,7 +94,7 @@ int ae_encoder_export_onnx_memory(const ae_encoder *enc, void **data, size_t *si
     if (enc == NULL)
         return ae__error(AE_ERR_INVALID, "%s: encoder is NULL", who);
     const ae__net *nets[1] = {&enc->net};
-    return export_memory(nets, 1, enc_prefix, data, size, opts, who);
+    return export_memory(nets, 1, enc_prefix, NULL, data, size, opts, who);
 }
 
 int ae_decoder_export_onnx(const ae_decoder *dec, const char *path, const ae_onnx_export_options *opts)
@@ -99,7 +103,7 @@ int ae_decoder_export_onnx(const ae_decoder *dec, const char *path, const ae_onn
     if (dec == NULL)
         return ae__error(AE_ERR_INVALID, "%s: decoder is NULL", who);
     const ae__net *nets[1] = {&dec->net};
-    return export_path(nets, 1, dec_prefix, path, opts, who);
+    return export_path(nets, 1, dec_prefix, NULL, path, opts, who);
 }
 
 int ae_decoder_export_onnx_memory(const ae_decoder *dec, void **data, size_t *size,
@@ -109,7 +113,7 @@ int ae_decoder_export_onnx_memory(const ae_decoder *dec, void **data, size_t *si
     if (dec == NULL)
         return ae__error(AE_ERR_INVALID, "%s: decoder is NULL", who);
     const ae__net *nets[1] = {&dec->net};
-    return export_memory(nets, 1, dec_prefix, data, size, opts, who);
+    return export_memory(nets, 1, dec_prefix, NULL, data, size, opts, who);
 }
 
 /* ---- import ------------------------------------------------------------------- */
@@ -172,8 +176,10 @@ done:
     return AE_OK;
 }
 
+/* Parses and builds; with keep, the parsed model goes to the caller (who
+ * frees it with ae__onnx_free() and ae__free()) on success. */
 static int import_any(ae_encoder **enc, ae_decoder **dec, const void *data, size_t size,
-                      const ae_onnx_import_options *opts, const char *who)
+                      const ae_onnx_import_options *opts, ae__onnx_model **keep, const char *who)
 {
     ae_onnx_import_options o = AE_ONNX_IMPORT_OPTIONS_INIT;
     int rc;
@@ -187,8 +193,150 @@ static int import_any(ae_encoder **enc, ae_decoder **dec, const void *data, size
         return AE_ERR_NOMEM;
     if ((rc = ae__onnx_parse(m, data, size, who)) == AE_OK)
         rc = ae__onnx_build(m, enc, dec, o.latent, o.seed, who);
+    if (rc == AE_OK && keep != NULL) {
+        *keep = m;
+        return rc;
+    }
     ae__onnx_free(m);
     ae__free(m);
+    return rc;
+}
+
+/* ---- the scaler in metadata_props --------------------------------------------- */
+
+#define SCALER_KEY "libae.scaler."
+
+/* Strict decimal syntax: -?D+(.D+)?([eE][+-]?D+)? (what %.9g and %.17g
+ * write; no space, '+', hex, inf or nan). */
+static int number_syntax(const char *s, int fraction)
+{
+#define DIGITS(p) ((p)[0] >= '0' && (p)[0] <= '9')
+    if (*s == '-')
+        s++;
+    if (!DIGITS(s))
+        return 0;
+    while (DIGITS(s))
+        s++;
+    if (fraction && *s == '.') {
+        s++;
+        if (!DIGITS(s))
+            return 0;
+        while (DIGITS(s))
+            s++;
+    }
+    if (fraction && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!DIGITS(s))
+            return 0;
+        while (DIGITS(s))
+            s++;
+    }
+    return *s == '\0';
+#undef DIGITS
+}
+
+/* libae.scaler.shift or .scale: exactly n finite floats, comma-separated
+ * (scale: each > 0). */
+static int scaler_values(ae__pbs v, const char *key, size_t n, int positive, float *out, const char *who)
+{
+    char tok[AE__ONNX_SCALER_CHARS];
+    size_t count = 0, i = 0;
+    if (v.n > n * AE__ONNX_SCALER_CHARS)
+        return ae__error(AE_ERR_FORMAT, "%s: %s: %zu bytes, more than %zu values need", who, key, v.n, n);
+    for (;;) {
+        size_t len = 0;
+        while (i < v.n && v.p[i] != ',') {
+            if (len + 1 == sizeof tok)
+                return ae__error(AE_ERR_FORMAT, "%s: %s: value %zu is longer than %u bytes", who, key, count,
+                                 AE__ONNX_SCALER_CHARS - 1);
+            tok[len++] = (char)v.p[i++];
+        }
+        tok[len] = '\0';
+        if (count == n)
+            return ae__error(AE_ERR_FORMAT, "%s: %s holds more than the %zu values of libae.scaler.features",
+                             who, key, n);
+        char *end = tok;
+        float f = 0.0f;
+        int ok = number_syntax(tok, 1);
+        if (ok) {
+            f = strtof(tok, &end); /* the C locale's '.' (as csv.c: the application's locale) */
+            ok = *end == '\0';
+        }
+        if (!ok)
+            return ae__error(AE_ERR_FORMAT, "%s: %s: value %zu is not a number ('%s')", who, key, count, tok);
+        if (!isfinite(f))
+            return ae__error(AE_ERR_FORMAT, "%s: %s: value %zu (%s) is not a finite float", who, key, count, tok);
+        if (positive && !(f > 0.0f))
+            return ae__error(AE_ERR_FORMAT, "%s: %s: value %zu (%s) is not > 0", who, key, count, tok);
+        out[count++] = f;
+        if (i == v.n)
+            break;
+        i++; /* the comma */
+    }
+    if (count != n)
+        return ae__error(AE_ERR_FORMAT, "%s: %s holds %zu values, libae.scaler.features says %zu", who, key,
+                         count, n);
+    return AE_OK;
+}
+
+/* Attaches the scaler of the libae.scaler.* entries, when there are any,
+ * to an imported model. Every entry is checked as hostile input. */
+static int import_scaler(ae_model *model, const ae__onnx_model *m, const char *who)
+{
+    static const char *const keys[4] = {SCALER_KEY "kind", SCALER_KEY "features", SCALER_KEY "shift",
+                                        SCALER_KEY "scale"};
+    ae__pbs v[4];
+    int found = 0;
+    for (int k = 0; k < 4; k++)
+        found += ae__onnx_meta(m, keys[k], &v[k]);
+    if (found == 0)
+        return AE_OK;
+    for (int k = 0; k < 4; k++)
+        if (!ae__onnx_meta(m, keys[k], &v[k]))
+            return ae__error(AE_ERR_FORMAT, "%s: %s is missing (the other libae.scaler entries are there)", who,
+                             keys[k]);
+    char buf[32];
+    int kind = -1;
+    if (v[0].n < sizeof buf) {
+        memcpy(buf, v[0].p, v[0].n);
+        buf[v[0].n] = '\0';
+        for (int k = 0; k < 2; k++)
+            if (strcmp(buf, ae_scaler_kind_name(k)) == 0)
+                kind = k;
+    }
+    if (kind < 0)
+        return ae__error(AE_ERR_FORMAT, "%s: %s: not \"%s\" or \"%s\"", who, keys[0],
+                         ae_scaler_kind_name(AE_SCALER_STANDARD), ae_scaler_kind_name(AE_SCALER_MINMAX));
+    const size_t n_in = ae__shape_size(&model->enc->net.input);
+    unsigned long long n = 0;
+    if (v[1].n < sizeof buf) {
+        memcpy(buf, v[1].p, v[1].n);
+        buf[v[1].n] = '\0';
+        errno = 0;
+        if (number_syntax(buf, 0) && buf[0] != '-')
+            n = strtoull(buf, NULL, 10);
+        if (errno != 0)
+            n = 0;
+    }
+    if (n == 0 || n != n_in)
+        return ae__error(AE_ERR_FORMAT, "%s: %s: not the model's input size %zu", who, keys[1], n_in);
+    float *shift = ae__alloc(2 * n_in * sizeof *shift);
+    if (shift == NULL)
+        return AE_ERR_NOMEM;
+    float *scale = shift + n_in;
+    ae_scaler *sc = NULL;
+    int rc = scaler_values(v[2], keys[2], n_in, 0, shift, who);
+    if (rc == AE_OK)
+        rc = scaler_values(v[3], keys[3], n_in, 1, scale, who);
+    if (rc == AE_OK)
+        rc = ae__scaler_make(&sc, kind, n_in, shift, scale);
+    if (rc == AE_OK && (rc = ae_model_set_scaler(model, sc)) == AE_ERR_SHAPE)
+        rc = ae__error(AE_ERR_FORMAT, "%s: libae.scaler entries on a model whose output size differs from "
+                       "its input size", who);
+    ae_scaler_destroy(sc);
+    ae__free(shift);
     return rc;
 }
 
@@ -197,13 +345,21 @@ static int import_model(ae_model **out, const void *data, size_t size, const ae_
 {
     ae_encoder *enc = NULL;
     ae_decoder *dec = NULL;
-    int rc = import_any(&enc, &dec, data, size, opts, who);
+    ae_model *model = NULL;
+    ae__onnx_model *m = NULL;
+    int rc = import_any(&enc, &dec, data, size, opts, &m, who);
     if (rc < 0)
         return rc;
-    if ((rc = ae_model_create(out, enc, dec)) < 0) {
+    if ((rc = ae_model_create(&model, enc, dec)) < 0) {
         ae_encoder_destroy(enc);
         ae_decoder_destroy(dec);
+    } else if ((rc = import_scaler(model, m, who)) < 0) {
+        ae_model_destroy(model);
+    } else {
+        *out = model;
     }
+    ae__onnx_free(m);
+    ae__free(m);
     return rc;
 }
 
@@ -219,13 +375,13 @@ static int imp_model(void *out, const void *data, size_t size, const ae_onnx_imp
 static int imp_encoder(void *out, const void *data, size_t size, const ae_onnx_import_options *opts,
                        const char *who)
 {
-    return import_any(out, NULL, data, size, opts, who);
+    return import_any(out, NULL, data, size, opts, NULL, who);
 }
 
 static int imp_decoder(void *out, const void *data, size_t size, const ae_onnx_import_options *opts,
                        const char *who)
 {
-    return import_any(NULL, out, data, size, opts, who);
+    return import_any(NULL, out, data, size, opts, NULL, who);
 }
 
 /* A public import: the header check, then the bytes (data, size) or the

@@ -9,6 +9,7 @@
 
 #include "ae/anomaly.h"
 #include "ae/pca.h"
+#include "data/scaler.h"
 #include "io/io.h"
 #include "onnx.h"
 
@@ -144,6 +145,27 @@ static void meta_num(ae__onnx_out *o, const char *key, double v)
     meta(o, key, buf);
 }
 
+/* The scaler's settings: kind, features, and shift and scale as
+ * comma-separated floats printed with %.9g (9 significant digits give every
+ * float back exactly through strtof). */
+static int meta_scaler(ae__onnx_out *o, const ae_scaler *sc)
+{
+    char *buf = ae__alloc(sc->n * AE__ONNX_SCALER_CHARS + 1);
+    if (buf == NULL)
+        return AE_ERR_NOMEM;
+    meta(o, "libae.scaler.kind", ae_scaler_kind_name(sc->kind));
+    meta_num(o, "libae.scaler.features", (double)sc->n);
+    for (int k = 0; k < 2; k++) {
+        const float *v = k ? sc->scale : sc->shift;
+        size_t len = 0;
+        for (size_t i = 0; i < sc->n; i++)
+            len += (size_t)snprintf(buf + len, AE__ONNX_SCALER_CHARS + 1, "%s%.9g", i ? "," : "", (double)v[i]);
+        meta(o, k ? "libae.scaler.scale" : "libae.scaler.shift", buf);
+    }
+    ae__free(buf);
+    return AE_OK;
+}
+
 /* The custom kinds the chain holds, refused before anything is written. */
 static int check_kinds(const ae__net *const *nets, size_t n_nets, const char *const *prefix,
                        const char *who)
@@ -191,8 +213,8 @@ static int check_finite(const ae__net *const *nets, size_t n_nets, const char *c
 }
 
 int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const *prefix,
-                    const ae_onnx_export_options *opts, unsigned char **data, size_t *size,
-                    const char *who)
+                    const ae_scaler *scaler, const ae_onnx_export_options *opts, unsigned char **data,
+                    size_t *size, const char *who)
 {
     ae_onnx_export_options o = AE_ONNX_EXPORT_OPTIONS_INIT;
     int rc;
@@ -271,6 +293,8 @@ int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const
         meta_num(&out, "libae.pca.n_features", (double)ae_pca_n_features(o.pca));
         meta(&out, "libae.pca.solver", ae_pca_solver_used(o.pca) == AE_PCA_EXACT ? "exact" : "randomized");
     }
+    if (scaler != NULL && rc == AE_OK)
+        rc = meta_scaler(&out, scaler);
     for (size_t i = 0; i < out.n_domains; i++) {
         ae__pbw_begin(&out.w, ONNX_MODEL_OPSET_IMPORT);
         ae__pbw_string(&out.w, ONNX_OPSET_DOMAIN, out.domains[i]);

@@ -12,6 +12,7 @@
 #define AE_ONNX_ONNX_H
 
 #include "ae/onnx.h"
+#include "ae/scaler.h"
 #include "nn/net.h"
 #include "pb.h"
 
@@ -199,10 +200,15 @@ void ae__onnx_init_int64(ae__onnx_out *o, const char *name, const int64_t *dims,
                          const int64_t *v);
 
 /* Writes nets[0..n_nets) (named prefix[k]: "encoder", "decoder") as one
- * ONNX model into a new buffer (ae__free()). */
+ * ONNX model into a new buffer (ae__free()); scaler (the model's, or NULL)
+ * goes into the libae.scaler.* metadata_props. */
 int ae__onnx_export(const ae__net *const *nets, size_t n_nets, const char *const *prefix,
-                    const ae_onnx_export_options *opts, unsigned char **data, size_t *size,
-                    const char *who);
+                    const ae_scaler *scaler, const ae_onnx_export_options *opts, unsigned char **data,
+                    size_t *size, const char *who);
+
+/* Bytes one value of libae.scaler.shift or .scale may take, its comma
+ * included (%.9g writes at most 15): the bound import holds a value to. */
+#define AE__ONNX_SCALER_CHARS 24u
 
 /* ---- import: layer specs ------------------------------------------------- */
 

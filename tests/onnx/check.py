@@ -6,7 +6,8 @@ python3-torch):
 1. libae's exports (tests/onnx/helper.c: a dense and a convolutional
    autoencoder holding every built-in kind, and one with a custom kind
    exported through its vtable's onnx_node hook; model, encoder and
-   decoder files) pass onnx.checker.check_model(m, full_check=True);
+   decoder files, and the dense model with a scaler, whose libae.scaler.*
+   metadata_props are read back) pass onnx.checker.check_model(m, full_check=True);
 2. a dense and a convolutional autoencoder built in PyTorch, exported with
    torch.onnx.export (opset 13, outputs x_hat and z), are imported by libae
    (helper run) and reconstruct the same inputs as PyTorch: max relative
@@ -65,6 +66,23 @@ for name in ("dense", "conv", "custom"):
                          f"opset {m.opset_import[0].version}, ops {' '.join(ops)}")
         except Exception as e:  # noqa: BLE001 - any checker error is a failure
             report(False, f"{os.path.basename(path)}: {e}")
+
+# the dense model with a standard scaler attached: still a valid model, and
+# the settings in metadata_props (libae.scaler.*), one finite float per
+# feature, every scale > 0
+path = os.path.join(work, "dense_scaled.onnx")
+try:
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    meta = {p.key: p.value for p in m.metadata_props}
+    n = int(meta["libae.scaler.features"])
+    shift = np.array([float(v) for v in meta["libae.scaler.shift"].split(",")], dtype=np.float32)
+    scale = np.array([float(v) for v in meta["libae.scaler.scale"].split(",")], dtype=np.float32)
+    ok = (meta["libae.scaler.kind"] == "standard" and n == 20 and len(shift) == n and len(scale) == n
+          and np.all(np.isfinite(shift)) and np.all(scale > 0))
+    report(ok, f"dense_scaled.onnx: check_model(full_check=True), libae.scaler.* of {n} features")
+except Exception as e:  # noqa: BLE001 - any checker error is a failure
+    report(False, f"dense_scaled.onnx: {e}")
 
 
 # ---- 2. PyTorch's exports run in libae -----------------------------------

@@ -60,6 +60,19 @@ static int models(const char *dir)
         ae_detector_destroy(det);
         if (rc == AE_OK)
             rc = ae_model_export_onnx(m, P("%s/%s.onnx"), NULL);
+        /* the dense model again with a scaler: its settings go into metadata_props */
+        if (rc == AE_OK && k == 0) {
+            ae_dataset *ds = NULL;
+            ae_scaler *sc = NULL;
+            if ((rc = ae_dataset_from_memory(&ds, x, NULL, SAMPLES, &in, AE_DATASET_COPY)) == AE_OK &&
+                (rc = ae_scaler_create(&sc, AE_SCALER_STANDARD)) == AE_OK &&
+                (rc = ae_scaler_fit(sc, ds)) == AE_OK && (rc = ae_model_set_scaler(m, sc)) == AE_OK)
+                rc = ae_model_export_onnx(m, P("%s/%s_scaled.onnx"), NULL);
+            if (rc == AE_OK)
+                rc = ae_model_set_scaler(m, NULL);
+            ae_scaler_destroy(sc);
+            ae_dataset_destroy(ds);
+        }
         if (rc == AE_OK)
             rc = ae_encoder_export_onnx(ae_model_encoder(m), P("%s/%s_enc.onnx"), NULL);
         if (rc == AE_OK)
