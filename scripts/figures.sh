@@ -56,6 +56,9 @@ run anomaly_class6 anomaly_class6.png -- anomaly --class 6
 run anomaly_class7 anomaly_class7.png -- anomaly --class 7
 run search search.png -- search
 run denoise denoise.png -- denoise
+run transfer transfer.png -- transfer
+run vae vae_samples.png vae_neighbourhood.png vae_interpolation.png vae_scatter.png \
+    vae_grid.png -- vae
 
 [ -z "$only" ] || { echo "figures: OK: redrew $only"; exit 0; }
 
