@@ -714,16 +714,9 @@ static int run_mnist(const settings *s0, const char *data_dir, uint32_t only)
         only = c;
     }
 
-    if ((rc = data_load_mnist_dir(data_dir, 1, &train, &test)) < 0)
+    uint32_t h, w;
+    if ((rc = data_load_mnist_images(data_dir, 1, &train, &test, &h, &w)) < 0)
         goto lib_fail;
-    ae_shape img;
-    if ((rc = ae_dataset_shape(test, &img)) < 0)
-        goto lib_fail;
-    if (img.rank != 3 || img.dims[0] != 1) {
-        cli_error(PROG, "%s: expected greyscale images (N x H x W IDX files)", data_dir);
-        goto done;
-    }
-    const uint32_t h = img.dims[1], w = img.dims[2];
     const size_t size = (size_t)h * w, n = ae_dataset_count(test);
     x_test = malloc(n * size * sizeof *x_test);
     xr_test = malloc(n * size * sizeof *xr_test);

@@ -516,17 +516,8 @@ int main(int argc, char **argv)
         cli_error(PROG, "cannot create directory %s: %s", out_dir, strerror(errno));
         goto done;
     }
-    if ((rc = data_load_mnist_dir(data_dir, 1, &train, &r.test)) < 0)
+    if ((rc = data_load_mnist_images(data_dir, 1, &train, &r.test, &r.h, &r.w)) < 0)
         goto lib_fail;
-    ae_shape img;
-    if ((rc = ae_dataset_shape(train, &img)) < 0)
-        goto lib_fail;
-    if (img.rank != 3 || img.dims[0] != 1) {
-        cli_error(PROG, "%s: expected greyscale images (N x H x W IDX files)", data_dir);
-        goto done;
-    }
-    r.h = img.dims[1];
-    r.w = img.dims[2];
     const ae_shape input = {1, {r.h * r.w}}, latent = {1, {LATENT}};
 
     if ((rc = ae_encoder_create(&enc, &input, seed)) < 0 ||

@@ -279,17 +279,9 @@ int main(int argc, char **argv)
         cli_error(PROG, "cannot create directory %s: %s", out_dir, strerror(errno));
         goto done;
     }
-    if ((rc = data_load_mnist_dir(data_dir, 0, &train, &test)) < 0)
+    uint32_t h, w;
+    if ((rc = data_load_mnist_images(data_dir, 0, &train, &test, &h, &w)) < 0)
         goto lib_fail;
-
-    ae_shape img;
-    if ((rc = ae_dataset_shape(train, &img)) < 0)
-        goto lib_fail;
-    if (img.rank != 3 || img.dims[0] != 1) {
-        cli_error(PROG, "%s: expected greyscale images (N x H x W IDX files)", data_dir);
-        goto done;
-    }
-    const uint32_t h = img.dims[1], w = img.dims[2];
     const ae_shape input = {1, {h * w}}, latent = {1, {LATENT}};
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
     to.epochs = epochs;

@@ -518,16 +518,10 @@ int main(int argc, char **argv)
         cli_error(PROG, "cannot create directory %s: %s", out_dir, strerror(errno));
         goto done;
     }
-    if ((rc = data_load_mnist_dir(data_dir, 1, &train, &test)) < 0)
+    uint32_t h, w;
+    if ((rc = data_load_mnist_images(data_dir, 1, &train, &test, &h, &w)) < 0)
         goto lib_fail;
-    ae_shape img;
-    if ((rc = ae_dataset_shape(train, &img)) < 0)
-        goto lib_fail;
-    if (img.rank != 3 || img.dims[0] != 1) {
-        cli_error(PROG, "%s: expected greyscale images (N x H x W IDX files)", data_dir);
-        goto done;
-    }
-    const uint32_t h = img.dims[1], w = img.dims[2], size = h * w;
+    const uint32_t size = h * w;
     const size_t n_train = ae_dataset_count(train), n_test = ae_dataset_count(test);
     const ae_shape pca_shape = {1, {64}};
     fprintf(stderr, "%s: %zu training images (labels used: N of them), %zu test images, %ux%u\n",

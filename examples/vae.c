@@ -492,17 +492,11 @@ int main(int argc, char **argv)
         cli_error(PROG, "cannot create directory %s: %s", out_dir, strerror(errno));
         goto done;
     }
-    if ((rc = data_load_mnist_dir(data_dir, 1, &train_set, &test)) < 0)
+    uint32_t h, w;
+    if ((rc = data_load_mnist_images(data_dir, 1, &train_set, &test, &h, &w)) < 0)
         goto lib_fail;
-    ae_shape img;
-    if ((rc = ae_dataset_shape(train_set, &img)) < 0)
-        goto lib_fail;
-    if (img.rank != 3 || img.dims[0] != 1) {
-        cli_error(PROG, "%s: expected greyscale images (N x H x W IDX files)", data_dir);
-        goto done;
-    }
-    r.h = (int)img.dims[1];
-    r.w = (int)img.dims[2];
+    r.h = (int)h;
+    r.w = (int)w;
     r.size = (size_t)r.h * (size_t)r.w;
     r.n_test = ae_dataset_count(test);
     x_test = malloc(r.n_test * r.size * sizeof *x_test);

@@ -68,3 +68,23 @@ fail:
     ae_dataset_destroy(te);
     return rc;
 }
+
+int data_load_mnist_images(const char *dir, int labels, ae_dataset **train, ae_dataset **test,
+                           uint32_t *h, uint32_t *w)
+{
+    ae_dataset *tr = NULL, *te = NULL;
+    ae_shape img;
+    int rc = data_load_mnist_dir(dir, labels, &tr, &te);
+    if (rc == AE_OK && (rc = ae_dataset_shape(tr, &img)) == AE_OK && (img.rank != 3 || img.dims[0] != 1))
+        rc = ae_error_set(AE_ERR_SHAPE, "%s: expected greyscale images (N x H x W IDX files)", dir);
+    if (rc < 0) {
+        ae_dataset_destroy(tr);
+        ae_dataset_destroy(te);
+        return rc;
+    }
+    *train = tr;
+    *test = te;
+    *h = img.dims[1];
+    *w = img.dims[2];
+    return AE_OK;
+}
