@@ -662,16 +662,7 @@ static int figure(const settings *s, const char *name, const char *title, const 
     histogram(&c, 60, hist_y, c.width - 90, hist_h, t, r->threshold, score_label(s->score));
     free(rk);
 
-    char err[512];
-    char *path = cli_path_join(s->out_dir, name);
-    int status = CLI_EXIT_OK;
-    if (path == NULL)
-        status = cli_error(PROG, "out of memory");
-    else if (plot_write_png(&c, path, err, sizeof err) != 0)
-        status = cli_error(PROG, "%s", err);
-    else
-        fprintf(stderr, "%s: wrote %s\n", PROG, path);
-    free(path);
+    int status = plot_save(PROG, &c, s->out_dir, name);
     plot_canvas_free(&c);
     return status;
 }

@@ -122,15 +122,7 @@ typedef struct run {
 
 static int save(const plot_canvas *c, const char *dir, const char *name)
 {
-    char err[512];
-    char *path = cli_path_join(dir, name);
-    if (path == NULL)
-        return cli_error(PROG, "out of memory");
-    int rc = plot_write_png(c, path, err, sizeof err);
-    if (rc == 0)
-        fprintf(stderr, "%s: wrote %s\n", PROG, path);
-    free(path);
-    return rc == 0 ? CLI_EXIT_OK : cli_error(PROG, "%s", err);
+    return plot_save(PROG, c, dir, name);
 }
 
 static int scatter_figure(const run *r)

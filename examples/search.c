@@ -186,16 +186,7 @@ static int write_picture(const char *out_dir, const rep *ae, const float *x_trai
         }
         row++;
     }
-    char err[512];
-    char *path = cli_path_join(out_dir, PROG ".png");
-    int status = CLI_EXIT_OK;
-    if (path == NULL)
-        status = cli_error(PROG, "out of memory");
-    else if (plot_write_png(&c, path, err, sizeof err) != 0)
-        status = cli_error(PROG, "%s", err);
-    else
-        fprintf(stderr, "%s: wrote %s\n", PROG, path);
-    free(path);
+    int status = plot_save(PROG, &c, out_dir, PROG ".png");
     plot_canvas_free(&c);
     return status;
 }

@@ -450,16 +450,7 @@ static int write_plot(const char *out_dir, const setup *s, double acc[][VARIANTS
         }
     }
     plot_legend(&cv, c.x0 + c.w + 20, c.y0, variant_names, VARIANTS, 2);
-    char err[512];
-    char *path = cli_path_join(out_dir, PROG ".png");
-    int status = CLI_EXIT_OK;
-    if (path == NULL)
-        status = cli_error(PROG, "out of memory");
-    else if (plot_write_png(&cv, path, err, sizeof err) != 0)
-        status = cli_error(PROG, "%s", err);
-    else
-        fprintf(stderr, "%s: wrote %s\n", PROG, path);
-    free(path);
+    int status = plot_save(PROG, &cv, out_dir, PROG ".png");
     plot_canvas_free(&cv);
     return status;
 }

@@ -212,17 +212,7 @@ static int train(ae_model *m, const ae_dataset *train_set, const float *x_test, 
 
 static int save(const plot_canvas *c, const char *dir, const char *name)
 {
-    char err[256];
-    char *path = cli_path_join(dir, name);
-    if (path == NULL)
-        return cli_error(PROG, "out of memory");
-    int rc = plot_write_png(c, path, err, sizeof err);
-    if (rc != 0)
-        cli_error(PROG, "%s", err);
-    else
-        fprintf(stderr, "%s: wrote %s\n", PROG, path);
-    free(path);
-    return rc != 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    return plot_save(PROG, c, dir, name);
 }
 
 /* Everything the figures need, owned by main(). */

@@ -14,6 +14,8 @@
 
 #include <png.h>
 
+#include "cli.h"
+
 /* ---- font: ASCII 32..126, then sigma; 7 rows of 5 bits (bit 4 = left).
  * g, p, q and y are drawn 2 rows lower: their body is x-height (rows 2-6
  * of the other lowercase letters), their tails use the spacing row below. */
@@ -556,4 +558,19 @@ int plot_write_png(const plot_canvas *c, const char *path, char *err, size_t err
         return -1;
     }
     return 0;
+}
+
+int plot_save(const char *prog, const plot_canvas *c, const char *dir, const char *name)
+{
+    char err[512];
+    char *path = cli_path_join(dir, name);
+    if (path == NULL)
+        return cli_error(prog, "out of memory");
+    int status = CLI_EXIT_OK;
+    if (plot_write_png(c, path, err, sizeof err) != 0)
+        status = cli_error(prog, "%s", err);
+    else
+        fprintf(stderr, "%s: wrote %s\n", prog, path);
+    free(path);
+    return status;
 }

@@ -123,4 +123,9 @@ int plot_image_rows_write(const plot_image_rows *f, const char *path, char *err,
  * in @p err. */
 int plot_write_png(const plot_canvas *c, const char *path, char *err, size_t err_size);
 
+/* Writes @p c as DIR/NAME (plot_write_png()) and says so on stderr as
+ * "<prog>: wrote PATH"; returns CLI_EXIT_OK, or prints why not as
+ * "<prog>: ..." and returns CLI_EXIT_FAILURE. */
+int plot_save(const char *prog, const plot_canvas *c, const char *dir, const char *name);
+
 #endif /* EXAMPLES_PLOT_H */
