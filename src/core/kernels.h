@@ -222,6 +222,22 @@ AE__INLINE void ae__activation_grad_row_bias(int act, float slope, const float *
  * relu comparisons become max instructions instead of branches that random
  * signs keep mispredicting. */
 
+/* 1 when none of the n values is NaN or infinite. The test is on the bits
+ * (largest magnitude below the exponent's all-ones pattern), an integer max
+ * the compiler vectorizes; a chain of float operations does not (each add
+ * waits for the last: ~4 cycles per value, 20 ms for Fashion-MNIST). */
+AE__INLINE int ae__all_finite(const float *restrict x, size_t n)
+{
+    uint32_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        u &= 0x7fffffffu;
+        worst = u > worst ? u : worst;
+    }
+    return worst < 0x7f800000u;
+}
+
 static inline void ae__vfill(float *restrict d, float v, size_t n)
 {
     size_t i = 0;

@@ -540,16 +540,12 @@ int ae_step_loss_terms(const ae_step *s, double *terms)
 
 double ae__step_terms(const ae_step *s) { return s->last_terms; }
 
+AE__VECTOR_CLONES
 int ae__step_params_finite(const ae_step *s)
 {
-    for (size_t i = 0; i < s->n_params; i++) {
-        const float *v = s->params[i].value;
-        float acc = 0.0f;
-        for (size_t j = 0; j < s->params[i].count; j++)
-            acc += v[j] * 0.0f; /* NaN or Inf anywhere makes acc NaN */
-        if (acc != 0.0f)
+    for (size_t i = 0; i < s->n_params; i++)
+        if (!ae__all_finite(s->params[i].value, s->params[i].count))
             return 0;
-    }
     return 1;
 }
 

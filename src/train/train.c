@@ -23,6 +23,7 @@
 
 #include "ae/params.h"
 #include "ae/train.h"
+#include "core/kernels.h"
 #include "data/dataset.h"
 #include "data/noise.h"
 #include "data/scaler.h"
@@ -147,15 +148,13 @@ static void snapshot_restore(const snapshot *s, ae_optimizer *opt)
 
 /* Training data holding NaN or infinity can only give a NaN loss: say so,
  * with the sample and the feature, before the first step. */
+AE__VECTOR_CLONES
 static int data_finite(const ae_dataset *d, const char *which, const char *who)
 {
     const size_t count = ae_dataset_count(d), size = ae_dataset_sample_size(d);
     for (size_t i = 0; i < count; i++) {
         const float *row = ae__dataset_row(d, i);
-        float acc = 0.0f;
-        for (size_t j = 0; j < size; j++)
-            acc += row[j] * 0.0f; /* NaN once any value is NaN or infinite */
-        if (acc == 0.0f)
+        if (ae__all_finite(row, size))
             continue;
         size_t j = 0;
         while (isfinite(row[j]))
@@ -240,8 +239,16 @@ static const float *batch_rows(float *buf, const ae_dataset *data, const size_t 
         i++;
     if (i == b)
         return first;
-    for (i = 0; i < b; i++)
+    /* Shuffled rows come from anywhere in a dataset larger than the caches:
+     * the row after next is fetched while this one is copied. */
+    for (i = 0; i < b; i++) {
+        if (i + 2 < b) {
+            const char *next = (const char *)ae__dataset_row(data, order[i + 2]);
+            for (size_t o = 0; o < size * sizeof(float); o += 64)
+                __builtin_prefetch(next + o);
+        }
         memcpy(buf + i * size, ae__dataset_row(data, order[i]), size * sizeof(float));
+    }
     return buf;
 }
 
