@@ -6,16 +6,22 @@
  * never depend on the setting (chunks shared between threads, one BLAS
  * thread each), inference from 4 threads at once on one dense and one
  * convolutional model against single-threaded results, also while the
- * setting changes, and single-sample inference that never touches the
- * allocator. */
+ * setting changes, single-sample inference that never touches the
+ * allocator, and libae's worker pool (core/pool.h): its split, every part
+ * run once from concurrent and nested callers, after fork(), and the
+ * optimizer update split over it. */
 #include <cblas.h>
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ae.h"
 #include "core/core.h"
+#include "core/pool.h"
 #include "testutil.h"
 
 #define IN 784
@@ -167,28 +173,36 @@ END_TEST
 /* Results do not depend on the thread count                                */
 /* ------------------------------------------------------------------------ */
 
-/* Trains the dense model 2 steps of batch 128 (products of 6.4M
- * multiply-adds: multi-threaded at 2) and returns its reconstructions of
- * the 256 training samples. */
-static float *train_with_threads(int threads, const float *x)
+/* The dense model (seeded model_seed) trained one epoch of batch 128 with
+ * training seed `seed` on n samples of x, on `threads` (products of 6.4M
+ * multiply-adds: split between threads at 2). */
+static ae_model *trained_model(int threads, const float *x, size_t n, uint64_t model_seed,
+                               uint64_t seed)
 {
-    enum { N = 256 };
     const ae_shape in = {1, {IN}};
-    ae_model *m = dense_model(5);
+    ae_model *m = dense_model(model_seed);
     ae_dataset *ds;
     ae_optimizer *opt;
-    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
     to.epochs = 1;
     to.batch_size = 128;
-    to.seed = 9;
+    to.seed = seed;
     ck_assert_int_eq(ae_set_num_threads(threads), AE_OK);
-    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &in, AE_DATASET_BORROW), AE_OK);
-    ck_assert_int_eq(ae_optimizer_create(&opt, &oo), AE_OK);
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, n, &in, AE_DATASET_BORROW), AE_OK);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
     ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
-    float *y = outputs(m, x, N, IN);
     ae_optimizer_destroy(opt);
     ae_dataset_destroy(ds);
+    return m;
+}
+
+/* Trains 2 steps and returns the reconstructions of the 256 training
+ * samples. */
+static float *train_with_threads(int threads, const float *x)
+{
+    enum { N = 256 };
+    ae_model *m = trained_model(threads, x, N, 5, 9);
+    float *y = outputs(m, x, N, IN);
     ae_model_destroy(m);
     return y;
 }
@@ -448,6 +462,204 @@ START_TEST(large_inference_reports_a_failed_scratch_allocation)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* The worker pool                                                          */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(pool_ranges_cover_every_item_once_on_aligned_boundaries)
+{
+    const size_t sizes[] = {0, 1, 7, 8, 9, 64, 100, 255, 256, 1000};
+    const size_t aligns[] = {1, 8, 16};
+    for (size_t a = 0; a < 3; a++)
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+            for (int parts = 1; parts <= 9; parts++) {
+                size_t next = 0;
+                for (int p = 0; p < parts; p++) {
+                    size_t lo, hi;
+                    ae__pool_range(sizes[k], p, parts, aligns[a], &lo, &hi);
+                    ck_assert_uint_eq(lo, next); /* contiguous, in part order */
+                    ck_assert_uint_le(lo, hi);
+                    if (hi < sizes[k])
+                        ck_assert_uint_eq(hi % aligns[a], 0);
+                    next = hi;
+                }
+                ck_assert_uint_eq(next, sizes[k]);
+            }
+}
+END_TEST
+
+START_TEST(pool_parts_follow_the_setting_and_the_size)
+{
+    ck_assert_int_eq(ae_set_num_threads(1), AE_OK);
+    ck_assert_int_eq(ae__pool_parts(1024, 16, 1e9), 1);
+    ck_assert_int_eq(ae_set_num_threads(4), AE_OK);
+    ck_assert_int_eq(ae__pool_parts(1024, 16, 1e9), 4);
+    ck_assert_int_eq(ae__pool_parts(1024, 16, 1e3), 1);  /* too little work */
+    ck_assert_int_eq(ae__pool_parts(40, 16, 1e9), 2);    /* 16 rows a part at least */
+    ck_assert_int_eq(ae__pool_parts(8, 16, 1e9), 1);
+    ck_assert_int_eq(ae_set_num_threads(AE_MAX_THREADS), AE_OK);
+    ck_assert_int_eq(ae__pool_parts((size_t)1 << 20, 1, 1e12), AE__POOL_MAX_PARTS);
+}
+END_TEST
+
+typedef struct count_job {
+    atomic_int runs[AE__POOL_MAX_PARTS];
+    atomic_int nested_parts; /* parts seen by a nested call: it must run them all */
+    atomic_int inner_parts_asked;
+    int nest;
+} count_job;
+
+static void count_inner(void *arg, int part, int parts)
+{
+    count_job *j = arg;
+    (void)part;
+    atomic_fetch_add(&j->nested_parts, 1);
+    atomic_store(&j->inner_parts_asked, parts);
+}
+
+static void count_part(void *arg, int part, int parts)
+{
+    count_job *j = arg;
+    ck_assert_int_lt(part, parts);
+    atomic_fetch_add(&j->runs[part], 1);
+    /* a part that asks for a split gets one part: it already runs on one */
+    if (ae__pool_parts(1000, 1, 1e9) != 1)
+        atomic_fetch_add(&j->nested_parts, 1000);
+    if (j->nest)
+        ae__pool_run(count_inner, j, 3); /* runs its 3 parts here, in order */
+}
+
+typedef struct caller {
+    int parts, rounds, bad;
+} caller;
+
+static void *pool_caller(void *p)
+{
+    caller *c = p;
+    for (int r = 0; r < c->rounds; r++) {
+        count_job *j = calloc(1, sizeof *j);
+        if (j == NULL) {
+            c->bad++;
+            continue;
+        }
+        j->nest = r % 3 == 0;
+        ae__pool_run(count_part, j, c->parts);
+        for (int q = 0; q < AE__POOL_MAX_PARTS; q++)
+            if (atomic_load(&j->runs[q]) != (q < c->parts ? 1 : 0))
+                c->bad++;
+        if (atomic_load(&j->nested_parts) != (j->nest ? 3 * c->parts : 0))
+            c->bad++;
+        free(j);
+    }
+    return NULL;
+}
+
+START_TEST(pool_runs_every_part_once_from_concurrent_and_nested_callers)
+{
+    ck_assert_int_eq(ae_set_num_threads(4), AE_OK);
+    enum { CALLERS = 4 };
+    pthread_t th[CALLERS];
+    caller c[CALLERS];
+    for (int t = 0; t < CALLERS; t++) {
+        c[t] = (caller){2 + 3 * t, 300, 0}; /* 2, 5, 8, 11 parts */
+        ck_assert_int_eq(pthread_create(&th[t], NULL, pool_caller, &c[t]), 0);
+    }
+    for (int t = 0; t < CALLERS; t++) {
+        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+        ck_assert_msg(c[t].bad == 0, "caller %d: %d parts ran other than once", t, c[t].bad);
+    }
+    /* more parts than the pool has ever had workers, from this thread */
+    caller big = {AE__POOL_MAX_PARTS, 20, 0};
+    pool_caller(&big);
+    ck_assert_int_eq(big.bad, 0);
+}
+END_TEST
+
+/* The parameters (malloc'd) after one epoch on `threads`. */
+static float *trained_params(int threads, const float *x, size_t n, size_t *count)
+{
+    ae_model *m = trained_model(threads, x, n, 21, 4);
+    *count = ae_model_param_count(m);
+    float *p = malloc(*count * sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(ae_model_params_get(m, p, *count), AE_OK);
+    ae_model_destroy(m);
+    return p;
+}
+
+START_TEST(training_in_a_forked_child_starts_its_own_workers)
+{
+    enum { N = 512 };
+    float *x = data(N, IN, 3);
+    size_t count;
+    float *before = trained_params(2, x, N, &count); /* the pool's workers run now */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* the child has no workers: a split must not wait for them */
+        size_t c2;
+        float *again = trained_params(2, x, N, &c2);
+        _exit(c2 == count && memcmp(again, before, count * sizeof *again) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the forked child's training hung, crashed or gave other bits");
+    free(before);
+    free(x);
+}
+END_TEST
+
+/* One Adam update of a 784-400-784 model (628k parameters: split over the
+ * pool from 2 threads) from gradients computed on one thread. */
+static float *adam_update_with_threads(int threads, const float *x)
+{
+    const ae_shape in = {1, {IN}}, lat = {1, {400}};
+    ae_encoder *enc;
+    ae_decoder *dec;
+    ae_model *m;
+    ae_optimizer *opt;
+    ae_step *step;
+    ae_step_options so = AE_STEP_OPTIONS_INIT;
+    so.batch_size = 16;
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 31), AE_OK);
+    ck_assert_int_eq(ae_encoder_add_dense(enc, 400, AE_ACT_RELU), AE_OK);
+    ck_assert_int_eq(ae_decoder_create(&dec, &lat, 32), AE_OK);
+    ck_assert_int_eq(ae_decoder_add_dense(dec, IN, AE_ACT_SIGMOID), AE_OK);
+    ck_assert_int_eq(ae_model_create(&m, enc, dec), AE_OK);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    ck_assert_int_eq(ae_step_create(&step, m, opt, &so), AE_OK);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(ae_set_num_threads(1), AE_OK);
+        ck_assert_int_eq(ae_step_compute(step, x + (size_t)i * 16 * IN, NULL, 16, NULL), AE_OK);
+        ck_assert_int_eq(ae_set_num_threads(threads), AE_OK);
+        ck_assert_int_eq(ae_step_apply(step), AE_OK);
+    }
+    size_t count = ae_model_param_count(m);
+    float *p = malloc(count * sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(ae_model_params_get(m, p, count), AE_OK);
+    ae_step_destroy(step);
+    ae_optimizer_destroy(opt);
+    ae_model_destroy(m);
+    return p;
+}
+
+START_TEST(the_optimizer_update_split_over_threads_gives_the_bits_of_one)
+{
+    float *x = data(48, IN, 5);
+    float *one = adam_update_with_threads(1, x), *two = adam_update_with_threads(2, x);
+    float *three = adam_update_with_threads(3, x);
+    const size_t count = (size_t)IN * 400 + 400 + 400 * IN + IN;
+    ck_assert(memcmp(one, two, count * sizeof *one) == 0);
+    ck_assert(memcmp(one, three, count * sizeof *one) == 0);
+    free(one);
+    free(two);
+    free(three);
+    free(x);
+}
+END_TEST
+
 Suite *ae_threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -473,6 +685,16 @@ Suite *ae_threads_suite(void)
     tcase_add_test(tc, four_threads_of_conv_inference_match_one_thread_bit_for_bit);
     tcase_add_test(tc, four_threads_of_inference_match_while_the_setting_changes);
     tcase_add_test(tc, inference_gives_the_same_bits_with_any_thread_setting);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pool");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, pool_ranges_cover_every_item_once_on_aligned_boundaries);
+    tcase_add_test(tc, pool_parts_follow_the_setting_and_the_size);
+    tcase_add_test(tc, pool_runs_every_part_once_from_concurrent_and_nested_callers);
+    tcase_add_test(tc, training_in_a_forked_child_starts_its_own_workers);
+    tcase_add_test(tc, the_optimizer_update_split_over_threads_gives_the_bits_of_one);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("memory");

@@ -6,10 +6,12 @@
  * u32 use_bias, f32 leaky slope. Type version 1.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/kernels.h"
 #include "core/core.h"
+#include "core/pool.h"
 #include "layer.h"
 
 #define AE__DENSE_CONFIG_SIZE 20 /* units, activation, init, use_bias, slope */
@@ -149,13 +151,102 @@ static const float *grad_pre_activation(dense *d, const float *y, const float *d
     return identity ? dy : buf;
 }
 
+/* ---- split over threads (core/pool.h) ------------------------------------
+ * A training batch large enough to pay for waking the workers runs in
+ * parts: the forward pass and the input gradient by rows of the batch, the weight and
+ * bias gradients by rows of W (the layer's units). Each element is computed
+ * as on one thread, so the split changes no bit the products do not (and
+ * the bias gradient sums its column in row order, as the fused pass does). */
+
+/* Rows per part at least; parts start on multiples of the GEMM kernels'
+ * row block (AE_GEMM_AVX512_MR). */
+#define SPLIT_MIN_ROWS 16
+#define SPLIT_ALIGN 8
+
+typedef struct dense_job {
+    dense *d;
+    size_t n;
+    const float *x, *y, *dy;
+    float *out;     /* forward: y; backward: dz */
+    float *dx;
+} dense_job;
+
+static void forward_rows(void *arg, int part, int parts)
+{
+    const dense_job *j = arg;
+    const dense *d = j->d;
+    size_t lo, hi;
+    ae__pool_range(j->n, part, parts, SPLIT_ALIGN, &lo, &hi);
+    if (lo == hi)
+        return;
+    ae__gemm(0, 1, hi - lo, d->out, d->in, 1.0f, j->x + lo * d->in, d->in, d->w, d->in, 0.0f,
+             j->out + lo * d->out, d->out);
+    bias_activate(d, j->out + lo * d->out, hi - lo);
+}
+
+/* dz for rows [lo, hi) (no bias sums: they follow by columns), then dx. */
+AE__VECTOR_CLONES
+static void backward_rows(void *arg, int part, int parts)
+{
+    const dense_job *j = arg;
+    const dense *d = j->d;
+    const size_t out = d->out;
+    size_t lo, hi;
+    ae__pool_range(j->n, part, parts, SPLIT_ALIGN, &lo, &hi);
+    if (lo == hi)
+        return;
+    if (d->act != AE_ACT_IDENTITY)
+        ae__activation_grad(d->act, d->slope, j->y + lo * out, j->dy + lo * out,
+                            j->out + lo * out, (hi - lo) * out);
+    if (j->dx != NULL)
+        ae__gemm(0, 0, hi - lo, d->in, out, 1.0f, j->out + lo * out, out, d->w, d->in, 0.0f,
+                 j->dx + lo * d->in, d->in);
+}
+
+/* dW and db for units [u0, u1). */
+static void backward_units(void *arg, int part, int parts)
+{
+    const dense_job *j = arg;
+    dense *d = j->d;
+    const size_t out = d->out, in = d->in;
+    size_t u0, u1;
+    ae__pool_range(out, part, parts, SPLIT_ALIGN, &u0, &u1);
+    if (u0 == u1)
+        return;
+    ae__gemm(1, 0, u1 - u0, in, j->n, 1.0f, j->out + u0, out, j->x, in, 0.0f, d->dw + u0 * in, in);
+    if (d->use_bias) {
+        float *db = d->db;
+        for (size_t u = u0; u < u1; u++)
+            db[u] = 0.0f;
+        for (size_t r = 0; r < j->n; r++) {
+            const float *row = j->out + r * out;
+            for (size_t u = u0; u < u1; u++)
+                db[u] += row[u];
+        }
+    }
+}
+
+/* Parts for a product of n rows by this layer (1: no split). */
+static int split_parts(const dense *d, size_t n)
+{
+    return ae__pool_parts(n, SPLIT_MIN_ROWS, (double)n * (double)d->in * (double)d->out);
+}
+
 /* y = act(x W^T + b). One sample goes through GEMV (a GEMM with m = 1 pays
  * for packing its operands: ~6x slower for 784 -> 64); bias and activation
  * are one pass over each output row. */
 static int dense_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
-    const dense *d = state;
+    dense *d = state;
     const size_t n = ctx->batch, in = d->in, out = d->out;
+    /* Inference shares whole chunks between threads instead (its results
+     * may not depend on the thread setting, ae_set_num_threads()). */
+    const int parts = ctx->training ? split_parts(d, n) : 1;
+    if (parts > 1) {
+        dense_job j = {.d = d, .n = n, .x = x, .out = y};
+        ae__pool_run(forward_rows, &j, parts);
+        return AE_OK;
+    }
     if (n == 1)
         ae__gemv(0, out, in, 1.0f, d->w, in, x, 0.0f, y);
     else
@@ -169,6 +260,14 @@ static int dense_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
 {
     dense *d = state;
     const size_t n = ctx->batch, in = d->in, out = d->out;
+    const int parts = split_parts(d, n);
+    if (parts > 1) {
+        dense_job j = {.d = d, .n = n, .x = x, .y = y, .dy = dy, .dx = dx,
+                       .out = d->act == AE_ACT_IDENTITY ? (float *)(uintptr_t)dy : ctx->workspace};
+        ae__pool_run(backward_rows, &j, parts);
+        ae__pool_run(backward_units, &j, ae__pool_parts(out, SPLIT_ALIGN, (double)n * (double)in * (double)out));
+        return AE_OK;
+    }
     const float *dz = grad_pre_activation(d, y, dy, ctx->workspace, n);
     /* dW = dz^T x ; dx = dz W */
     ae__gemm(1, 0, out, in, n, 1.0f, dz, out, x, in, 0.0f, d->dw, in);

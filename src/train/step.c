@@ -27,6 +27,7 @@
 #include "ae/step.h"
 #include "ae/train.h"
 #include "core/kernels.h"
+#include "core/pool.h"
 #include "data/noise.h"
 #include "nn/nn.h"
 #include "optim/optimizer.h"
@@ -293,6 +294,47 @@ static void blend(ae_step *s, float w)
     }
 }
 
+/* The built-in loss and its gradient, split over the pool's threads by rows
+ * (the gradient is element-wise: the same bits; the loss adds the parts'
+ * sums in part order, fixed for a thread setting). */
+typedef struct loss_job {
+    int loss;
+    const float *pred, *target;
+    float *grad;
+    size_t width, rows;
+    double scale;
+    double part[AE__POOL_MAX_PARTS];
+} loss_job;
+
+/* Element operations per value, as multiply-adds (core/pool.h). */
+#define LOSS_WORK 4.0
+
+static void loss_part(void *arg, int part, int parts)
+{
+    loss_job *j = arg;
+    size_t lo, hi;
+    ae__pool_range(j->rows, part, parts, 1, &lo, &hi);
+    j->part[part] = lo < hi ? ae__loss_rows(j->loss, j->pred + lo * j->width,
+                                            j->target + lo * j->width, hi - lo, j->width,
+                                            j->grad + lo * j->width, j->scale)
+                            : 0.0;
+}
+
+static double loss_rows(int loss, const float *pred, const float *target, size_t rows,
+                        size_t width, float *grad, double scale)
+{
+    const int parts = ae__pool_parts(rows, 8, (double)rows * (double)width * LOSS_WORK);
+    if (parts <= 1)
+        return ae__loss_rows(loss, pred, target, rows, width, grad, scale);
+    loss_job j = {.loss = loss, .pred = pred, .target = target, .grad = grad, .width = width,
+                  .rows = rows, .scale = scale};
+    ae__pool_run(loss_part, &j, parts);
+    double sum = 0.0;
+    for (int p = 0; p < parts; p++)
+        sum += j.part[p];
+    return sum;
+}
+
 int ae__step_compute(ae_step *s, const float *x, const float *target, size_t rows, double *loss)
 {
     ae_layer_ctx ctx;
@@ -337,7 +379,7 @@ int ae__step_compute(ae_step *s, const float *x, const float *target, size_t row
         }
         *loss = l;
     } else {
-        *loss = ae__loss_rows(s->o.loss, pred, target, rows, s->out_size, s->grad[0],
+        *loss = loss_rows(s->o.loss, pred, target, rows, s->out_size, s->grad[0],
                               s->o.loss_reduction == AE_REDUCE_SUM_PER_SAMPLE
                                   ? (double)rows
                                   : ae__loss_norm(s->o.loss, rows, s->out_size));

@@ -24,6 +24,7 @@
 #include "ae/params.h"
 #include "ae/train.h"
 #include "core/kernels.h"
+#include "core/pool.h"
 #include "data/dataset.h"
 #include "data/noise.h"
 #include "data/scaler.h"
@@ -229,7 +230,37 @@ static int grew(double loss, double *lowest, double factor, double start)
 
 /* The batch order[0 .. b) of the dataset as one block of b rows: the
  * dataset's own memory when those rows lie there one after the other (no
- * shuffling over a contiguous view), else a copy gathered into buf. */
+ * shuffling over a contiguous view), else a copy gathered into buf, split
+ * by rows over the pool's threads when large. */
+typedef struct gather_job {
+    float *buf;
+    const ae_dataset *data;
+    const size_t *order;
+    size_t b, size;
+} gather_job;
+
+/* A row copied from memory outside the caches costs about as much as 16
+ * multiply-adds a value (core/pool.h). */
+#define GATHER_WORK 16.0
+
+static void gather_part(void *arg, int part, int parts)
+{
+    const gather_job *j = arg;
+    size_t lo, hi;
+    ae__pool_range(j->b, part, parts, 1, &lo, &hi);
+    /* Shuffled rows come from anywhere in a dataset larger than the caches:
+     * the row after next is fetched while this one is copied. */
+    for (size_t i = lo; i < hi; i++) {
+        if (i + 2 < hi) {
+            const char *next = (const char *)ae__dataset_row(j->data, j->order[i + 2]);
+            for (size_t o = 0; o < j->size * sizeof(float); o += 64)
+                __builtin_prefetch(next + o);
+        }
+        memcpy(j->buf + i * j->size, ae__dataset_row(j->data, j->order[i]),
+               j->size * sizeof(float));
+    }
+}
+
 static const float *batch_rows(float *buf, const ae_dataset *data, const size_t *order, size_t b,
                                size_t size)
 {
@@ -239,16 +270,9 @@ static const float *batch_rows(float *buf, const ae_dataset *data, const size_t 
         i++;
     if (i == b)
         return first;
-    /* Shuffled rows come from anywhere in a dataset larger than the caches:
-     * the row after next is fetched while this one is copied. */
-    for (i = 0; i < b; i++) {
-        if (i + 2 < b) {
-            const char *next = (const char *)ae__dataset_row(data, order[i + 2]);
-            for (size_t o = 0; o < size * sizeof(float); o += 64)
-                __builtin_prefetch(next + o);
-        }
-        memcpy(buf + i * size, ae__dataset_row(data, order[i]), size * sizeof(float));
-    }
+    gather_job j = {buf, data, order, b, size};
+    ae__pool_run(gather_part, &j,
+                 ae__pool_parts(b, 8, (double)b * (double)size * GATHER_WORK));
     return buf;
 }
 
