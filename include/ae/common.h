@@ -207,7 +207,16 @@ AE_API size_t ae_live_allocations(void);
 
 /**
  * Sets how many threads libae's computations may use, process-wide.
- * Training hands its matrix products to OpenBLAS with that many threads;
+ * Training (1.1 on) splits each step of a large enough batch between the
+ * calling thread and up to n - 1 worker threads of libae's own: a dense
+ * layer's products and element-wise work by rows of the batch and by
+ * units, the loss, the gathering of a shuffled batch, and the optimizer
+ * update of models from 262,144 parameters, each product then on one BLAS
+ * thread. The workers are started the first time a step needs them, spin
+ * up to a millisecond after each piece of work, then sleep until the next;
+ * they end with the process (or when libae is unloaded), and a child of
+ * fork() starts its own. Other products (convolutions, and dense layers at
+ * batches too small to split) go to OpenBLAS with that many threads;
  * products too small to gain from more threads always run on one, so a
  * larger setting never slows a small problem down. Inference (encode,
  * decode, reconstruct, and what is built on them) shares its chunks of 256
@@ -222,7 +231,9 @@ AE_API size_t ae_live_allocations(void);
  * Determinism: inference results depend only on the inputs and the count,
  * never on the setting. Training with the same seed, data, options and
  * setting gives the same bits; another setting may change the last bits,
- * because OpenBLAS splits products differently between threads.
+ * because the work is split differently (a product's rows run on other
+ * kernels, OpenBLAS splits products its own way, the loss adds per-thread
+ * sums).
  *
  * libae calls openblas_set_num_threads() itself before its products; a
  * program that also uses OpenBLAS directly should set its own count before

@@ -34,7 +34,8 @@
 /* How long a worker (and a caller waiting for its workers) spins before it
  * sleeps: 1 ms spans the gaps between the jobs of a training step even at
  * small batches, where a futex wake-up (tens of microseconds) would cost
- * more than the part; pauses of ~25 ns, the clock read every 64. */
+ * more than the part; pauses of ~25 ns, the clock read every 64. A worker
+ * whose last job came after a longer gap sleeps at once. */
 #define SPIN_NS 1000000L
 
 static struct {
@@ -116,8 +117,15 @@ static void *worker(void *p)
     pthread_mutex_lock(&pool.lock);
     unsigned seen = pool.first_gen[me];
     pthread_mutex_unlock(&pool.lock);
+    /* Spin only while jobs come closer together than the spin lasts: a
+     * worker of a step whose only split is, say, its batch gather would
+     * otherwise burn its core (the other hardware thread of the caller's,
+     * on some machines) between steps for nothing. */
+    int spin = 1;
+    long done_at = 0;
     for (;;) {
-        spin_while_uint(&pool.gen, seen);
+        if (spin)
+            spin_while_uint(&pool.gen, seen);
         unsigned g;
         pthread_mutex_lock(&pool.lock);
         while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen && !pool.stop)
@@ -129,8 +137,10 @@ static void *worker(void *p)
         if (stop)
             return NULL;
         seen = g;
+        spin = now_ns() - done_at < SPIN_NS;
         if (me + 1 < active) {
             run_part(fn, arg, me + 1, parts);
+            done_at = now_ns();
             if (atomic_fetch_sub_explicit(&pool.remaining, 1, memory_order_acq_rel) == 1) {
                 pthread_mutex_lock(&pool.lock);
                 pthread_cond_signal(&pool.done);

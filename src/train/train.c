@@ -242,6 +242,10 @@ typedef struct gather_job {
 /* A row copied from memory outside the caches costs about as much as 16
  * multiply-adds a value (core/pool.h). */
 #define GATHER_WORK 16.0
+/* Rows per part at least: a gather of 32 rows takes ~10 us, about what a
+ * sleeping worker takes to wake up (the convolutional AE's steps, 5 ms
+ * apart, let it sleep). */
+#define GATHER_MIN_ROWS 64
 
 static void gather_part(void *arg, int part, int parts)
 {
@@ -272,7 +276,7 @@ static const float *batch_rows(float *buf, const ae_dataset *data, const size_t 
         return first;
     gather_job j = {buf, data, order, b, size};
     ae__pool_run(gather_part, &j,
-                 ae__pool_parts(b, 8, (double)b * (double)size * GATHER_WORK));
+                 ae__pool_parts(b, GATHER_MIN_ROWS, (double)b * (double)size * GATHER_WORK));
     return buf;
 }
 
