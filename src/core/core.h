@@ -129,10 +129,12 @@ uint64_t ae__rng_below(ae_rng *rng, uint64_t n);
 
 /* ---- vector clones ------------------------------------------------------ */
 
-/* Marks a hot element-wise loop function: compiled twice, for AVX2 and for
- * the baseline ISA, the copy chosen once when the library loads (an ifunc).
- * Both give the same bits: C11 mode never contracts a*b+c into an FMA, and
- * the loops have no reductions to reorder. AE_NO_CLONES turns it off; so
+/* Marks a hot element-wise loop function: compiled three times, for
+ * AVX-512F, AVX2 and the baseline ISA, the copy chosen once when the library
+ * loads (an ifunc); the AVX-512 copy measured 4-5 % faster dense training
+ * on Zen 4 (bench/README.md). All give the same bits: C11 mode never
+ * contracts a*b+c into an FMA, and the loops have no reductions to reorder
+ * (fixed-order partial sums are written out). AE_NO_CLONES turns it off; so
  * do the sanitizers (their instrumented resolvers would run before the
  * sanitizer's runtime is up), and so does clang: clang 14 emits the clones
  * but not the public symbol that dispatches to them when the function is
@@ -143,7 +145,7 @@ uint64_t ae__rng_below(ae_rng *rng, uint64_t n);
 #if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(AE_NO_CLONES) && \
     !defined(AE__VECTOR_CLONES) && !defined(__clang__)
 #if __has_attribute(target_clones)
-#define AE__VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define AE__VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 #endif
 #ifndef AE__VECTOR_CLONES
