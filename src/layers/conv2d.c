@@ -236,6 +236,7 @@ static size_t tap_offset(const conv2d *l, size_t i, size_t j)
     return i * l->g.dh * l->wp + j * l->g.dw;
 }
 
+AE__VECTOR_CLONES
 static void few_forward(const conv2d *l, size_t batch, const float *x, float *y, float *ws)
 {
     const size_t C = l->g.c, kk = l->g.kh * l->g.kw, OW = l->g.ow, wp = l->wp;
@@ -258,6 +259,7 @@ static void few_forward(const conv2d *l, size_t batch, const float *x, float *y,
     ae__activate(l->act, l->slope, y, batch * l->out_size);
 }
 
+AE__VECTOR_CLONES
 static void few_backward(conv2d *l, size_t batch, const float *x, const float *y,
                          const float *dy, float *dx, float *ws)
 {
@@ -304,6 +306,7 @@ static void few_backward(conv2d *l, size_t batch, const float *x, const float *y
     }
 }
 
+AE__VECTOR_CLONES
 static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
     const conv2d *l = state;
@@ -336,6 +339,7 @@ static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, 
     return AE_OK;
 }
 
+AE__VECTOR_CLONES
 static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
                            const float *dy, float *dx)
 {

@@ -135,6 +135,7 @@ static size_t convt_workspace_size(const void *state, size_t batch)
     return n * sizeof(float);
 }
 
+AE__VECTOR_CLONES
 static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
     const convt *l = state;
@@ -163,6 +164,7 @@ static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, f
     return AE_OK;
 }
 
+AE__VECTOR_CLONES
 static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
                           const float *dy, float *dx)
 {

@@ -204,6 +204,7 @@ static int contiguous(const ae__conv_geom *g)
     return g->sh == 1 && g->sw == 1 && g->ow == g->w;
 }
 
+AE__VECTOR_CLONES
 void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld)
 {
     const size_t H = g->h, W = g->w, OH = g->oh, OW = g->ow, sw = g->sw;
@@ -261,6 +262,7 @@ void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld)
     }
 }
 
+AE__VECTOR_CLONES
 void ae__col2im(const ae__conv_geom *g, float *col, size_t ld, float *x)
 {
     const size_t H = g->h, W = g->w, OH = g->oh, OW = g->ow, sw = g->sw;
