@@ -5,8 +5,16 @@
  * Workers are started the first time a job needs them (never more than the
  * largest split asked for) and live until the library is unloaded or the
  * process exits. A job is published under the lock with a new generation
- * number; a worker that has just finished one spins a little on that number
- * (the parts of a training step follow each other within microseconds: a
+ * number; its parts are then claimed one by one, by the caller and by every
+ * worker, from one counter that carries the generation in its high half
+ * (a late worker cannot claim a part of the next job). Nothing waits for a
+ * particular thread: when the other cores are busy with other programs and
+ * a worker is not scheduled, the caller runs its parts itself, as fast as
+ * one thread can, instead of stalling until the worker gets a core. Which
+ * thread runs a part never changes what the part computes.
+ *
+ * A worker that has just finished a job spins a little on the generation
+ * (the jobs of a training step follow each other within microseconds: a
  * futex wake-up would cost as much as a small part) and then sleeps on a
  * condition variable. One job at a time: a caller that finds the pool busy
  * runs its parts itself, in order (the same bits, see pool.h).
@@ -43,11 +51,11 @@ static struct {
     pthread_cond_t wake, done;
     pthread_mutex_t busy;           /* held by the caller running a job */
     atomic_uint gen;                /* bumped for each job */
-    atomic_int remaining;           /* workers still running the job */
+    atomic_ullong claim;            /* gen << 32 | next part to claim */
+    atomic_int completed;           /* parts of the job finished */
     ae__pool_fn *fn;
     void *arg;
     int parts;
-    int active;                     /* threads sharing the job: parts 0 .. active-1 */
     int started;                    /* workers running */
     int stop;
     pthread_t tid[AE__POOL_MAX_PARTS - 1];
@@ -75,25 +83,22 @@ static long now_ns(void)
     return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* Spins until *value differs from `from` or SPIN_NS pass; returns the last
- * value read. */
-static unsigned spin_while_uint(atomic_uint *value, unsigned from)
+/* Spins until *value differs from `from` or SPIN_NS pass. */
+static void spin_while_uint(atomic_uint *value, unsigned from)
 {
-    unsigned v = atomic_load_explicit(value, memory_order_acquire);
     const long end = now_ns() + SPIN_NS;
-    for (int i = 1; v == from; i++) {
+    for (int i = 1; atomic_load_explicit(value, memory_order_acquire) == from; i++) {
         cpu_relax();
-        v = atomic_load_explicit(value, memory_order_acquire);
         if (i % 64 == 0 && now_ns() > end)
             break;
     }
-    return v;
 }
 
-static void spin_while_positive(atomic_int *value)
+/* Spins until *value reaches `target` or SPIN_NS pass. */
+static void spin_until_int(atomic_int *value, int target)
 {
     const long end = now_ns() + SPIN_NS;
-    for (int i = 1; atomic_load_explicit(value, memory_order_acquire) > 0; i++) {
+    for (int i = 1; atomic_load_explicit(value, memory_order_acquire) < target; i++) {
         cpu_relax();
         if (i % 64 == 0 && now_ns() > end)
             break;
@@ -109,9 +114,33 @@ static void run_part(ae__pool_fn *fn, void *arg, int part, int parts)
     ae__blas_single(was_single);
 }
 
+/* Claims and runs parts of job `gen` until none is left; returns how many
+ * this thread ran. The thread that finishes the last part wakes the caller
+ * (it may be asleep on `done`). */
+static int run_claimed(unsigned gen, ae__pool_fn *fn, void *arg, int parts)
+{
+    int ran = 0;
+    unsigned long long c = atomic_load_explicit(&pool.claim, memory_order_acquire);
+    for (;;) {
+        if ((unsigned)(c >> 32) != gen || (int)(c & 0xffffffffu) >= parts)
+            return ran;
+        if (!atomic_compare_exchange_weak_explicit(&pool.claim, &c, c + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue; /* c holds the new value */
+        run_part(fn, arg, (int)(c & 0xffffffffu), parts);
+        ran++;
+        if (atomic_fetch_add_explicit(&pool.completed, 1, memory_order_acq_rel) + 1 == parts) {
+            pthread_mutex_lock(&pool.lock);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.lock);
+        }
+        c = atomic_load_explicit(&pool.claim, memory_order_acquire);
+    }
+}
+
 static void *worker(void *p)
 {
-    const int me = (int)(size_t)p; /* runs part me + 1 */
+    const int me = (int)(size_t)p;
     /* The generation before the job it was started for: a worker that
      * starts late still sees that job as new. */
     pthread_mutex_lock(&pool.lock);
@@ -130,7 +159,7 @@ static void *worker(void *p)
         pthread_mutex_lock(&pool.lock);
         while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen && !pool.stop)
             pthread_cond_wait(&pool.wake, &pool.lock);
-        const int stop = pool.stop, parts = pool.parts, active = pool.active;
+        const int stop = pool.stop, parts = pool.parts;
         ae__pool_fn *fn = pool.fn;
         void *arg = pool.arg;
         pthread_mutex_unlock(&pool.lock);
@@ -138,15 +167,8 @@ static void *worker(void *p)
             return NULL;
         seen = g;
         spin = now_ns() - done_at < SPIN_NS;
-        if (me + 1 < active) {
-            run_part(fn, arg, me + 1, parts);
+        if (run_claimed(g, fn, arg, parts) > 0)
             done_at = now_ns();
-            if (atomic_fetch_sub_explicit(&pool.remaining, 1, memory_order_acq_rel) == 1) {
-                pthread_mutex_lock(&pool.lock);
-                pthread_cond_signal(&pool.done);
-                pthread_mutex_unlock(&pool.lock);
-            }
-        }
     }
 }
 
@@ -229,30 +251,29 @@ void ae__pool_run(ae__pool_fn *fn, void *arg, int parts)
             run_part(fn, arg, p, parts);
         return;
     }
-    int workers = start_workers(parts - 1);
-    int shared = workers + 1 < parts ? workers + 1 : parts; /* parts run by threads */
-    if (shared > 1) {
-        pthread_mutex_lock(&pool.lock);
-        pool.fn = fn;
-        pool.arg = arg;
-        pool.parts = parts;
-        pool.active = shared;
-        atomic_store_explicit(&pool.remaining, shared - 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
-        pthread_cond_broadcast(&pool.wake);
-        pthread_mutex_unlock(&pool.lock);
+    if (start_workers(parts - 1) == 0) {
+        pthread_mutex_unlock(&pool.busy);
+        for (int p = 0; p < parts; p++)
+            run_part(fn, arg, p, parts);
+        return;
     }
-    run_part(fn, arg, 0, parts);
-    /* Parts no worker could take (too few started) run here. */
-    for (int p = shared; p < parts; p++)
-        run_part(fn, arg, p, parts);
-    if (shared > 1) {
-        spin_while_positive(&pool.remaining);
-        pthread_mutex_lock(&pool.lock);
-        while (atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0)
-            pthread_cond_wait(&pool.done, &pool.lock);
-        pthread_mutex_unlock(&pool.lock);
-    }
+    pthread_mutex_lock(&pool.lock);
+    const unsigned g = atomic_load_explicit(&pool.gen, memory_order_relaxed) + 1;
+    pool.fn = fn;
+    pool.arg = arg;
+    pool.parts = parts;
+    atomic_store_explicit(&pool.completed, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool.claim, (unsigned long long)g << 32, memory_order_release);
+    atomic_store_explicit(&pool.gen, g, memory_order_release);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    run_claimed(g, fn, arg, parts);
+    /* Parts claimed by workers may still run. */
+    spin_until_int(&pool.completed, parts);
+    pthread_mutex_lock(&pool.lock);
+    while (atomic_load_explicit(&pool.completed, memory_order_acquire) < parts)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
     pthread_mutex_unlock(&pool.busy);
 }
 
