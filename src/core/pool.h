@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pool.h - libae's own worker threads: one job at a time split into parts,
- * part 0 on the calling thread, part i on worker i (src/core/pool.c).
+ * pool.h - libae's own worker threads: one job at a time split into parts
+ * that the calling thread and the workers share (src/core/pool.c).
  *
  * Used where a whole piece of a training step or an inference splits into
  * independent blocks (a dense layer's rows, then its weight gradient's
@@ -12,7 +12,9 @@
  * of the sizes and ae_set_num_threads() only (ae__pool_parts), and when the
  * pool is busy (another thread of the program, or a part that asks again)
  * the same parts run one after the other on the caller: the same bits.
- * Inside a part, products run on one thread (ae__blas_single).
+ * Parts are claimed by whichever thread is free (the caller too), so a
+ * worker that gets no core never stalls the job. Inside a part, products
+ * run on one thread (ae__blas_single).
  */
 #ifndef AE_CORE_POOL_H
 #define AE_CORE_POOL_H
@@ -34,8 +36,8 @@ typedef void ae__pool_fn(void *arg, int part, int parts);
  */
 int ae__pool_parts(size_t rows, size_t min_rows, double work);
 
-/* Runs fn(arg, p, parts) for p = 0 .. parts-1 and returns when all are
- * done. parts <= 1 runs fn(arg, 0, 1) on the caller. Never fails: without
+/* Runs fn(arg, p, parts) for p = 0 .. parts-1, each once, on whichever of
+ * the caller and the workers claims it, and returns when all are done. parts <= 1 runs fn(arg, 0, 1) on the caller. Never fails: without
  * workers (busy, or a thread could not be started) the parts run on the
  * caller in order. */
 void ae__pool_run(ae__pool_fn *fn, void *arg, int parts);
