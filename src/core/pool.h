@@ -3,7 +3,7 @@
  * pool.h - libae's own worker threads: one job at a time split into parts
  * that the calling thread and the workers share (src/core/pool.c).
  *
- * Used where a whole piece of a training step or an inference splits into
+ * Used where a whole piece of a training step splits into
  * independent blocks (a dense layer's rows, then its weight gradient's
  * rows; the loss; the batch gather), so the element-wise work runs on every
  * thread and not only the products, as OpenBLAS's threads do.
