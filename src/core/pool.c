@@ -32,10 +32,11 @@
 #include "core/pool.h"
 
 /* Multiply-adds (or their equivalent in element operations) below which a
- * job stays on the calling thread: handing a part to a spinning worker and
- * joining it costs about a microsecond, a few percent of a job this size;
- * measured on the dense AE (bench/README.md): batch 32 and 64 train
- * 1.3-1.4x faster on 2 threads than with 2e6, batch 8 and 16 no slower. */
+ * job stays on the calling thread: handing parts to a spinning worker and
+ * joining it costs microseconds, a few percent of a job this size. Measured
+ * on the dense AE with the first version of the pool (bench/README.md):
+ * batch 32 and 64 trained 1.3-1.4x faster on 2 threads than with 2e6,
+ * batch 8 and 16 no slower. */
 #ifndef AE__POOL_MIN_WORK
 #define AE__POOL_MIN_WORK 0.4e6
 #endif

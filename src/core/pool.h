@@ -3,10 +3,12 @@
  * pool.h - libae's own worker threads: one job at a time split into parts
  * that the calling thread and the workers share (src/core/pool.c).
  *
- * Used where a whole piece of a training step splits into
- * independent blocks (a dense layer's rows, then its weight gradient's
- * rows; the loss; the batch gather), so the element-wise work runs on every
- * thread and not only the products, as OpenBLAS's threads do.
+ * Used where a whole piece of a training step splits into independent
+ * blocks (a dense layer's rows, then its weight gradient's rows; the loss;
+ * the batch gather; the optimizer update), so the element-wise work runs on
+ * every thread and not only the products, as OpenBLAS's threads do.
+ * Inference does not use it: it shares whole chunks between threads of its
+ * own (src/nn/net.c), so its bits never depend on the setting.
  *
  * Results never depend on which thread runs a part: the split is a function
  * of the sizes and ae_set_num_threads() only (ae__pool_parts), and when the
