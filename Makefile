@@ -470,10 +470,11 @@ $(SEARCH_BENCH_BIN): bench/search_ivf.c $(STATIC)
 bench-search: $(SEARCH_BENCH_BIN)
 	OPENBLAS_NUM_THREADS=1 $(SEARCH_BENCH_BIN)
 
-bench: $(BENCH_BIN) $(GEMM_BENCH_BIN)
+bench: $(BENCH_BIN) $(GEMM_BENCH_BIN) $(MPI_BIN)
 	@scripts/ensure-deps.sh bench || \
 	    echo "bench: python3-torch is missing and cannot be installed here: the PyTorch peer is skipped"
-	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) --gemm-table $(GEMM_BENCH_BIN) $(BENCH_ARGS)
+	$(BENCH_PYTHON) bench/run.py --bench $(BENCH_BIN) --gemm-table $(GEMM_BENCH_BIN) \
+	    $(if $(MPI_BIN),--mpi $(MPI_BIN)) $(BENCH_ARGS)
 
 # ---- pictures ------------------------------------------------------------------------
 # Regenerates every picture in docs/img from the examples (default settings,

@@ -6,6 +6,7 @@ by side, and prints markdown tables (what `make bench` shows).
     bench/run.py --bench BUILD/bin/bench [--repeats N] [--quick]
                  [--out bench/results.json] [--no-peer] [--python PY] [--only WORKLOAD]
                  [--gemm-table BUILD/bench/gemm_table [--gemm-rounds N] [--gemm-only]]
+                 [--mpi bin/mpi_train [--mpi-rounds N]]
 
 Both sides are servers (bench/bench.c, bench/torch_peer.py) kept running for
 the whole run: data loaded once, every workload set up and warmed up once
@@ -23,7 +24,9 @@ thread count, with all values), and prints:
      libae's fraction of that ceiling,
   3. libae's own GEMM kernels against cblas_sgemm, OPENBLAS_CORETYPE as
      configured and unset (with --gemm-table),
-  4. scaling: samples/s against batch size and latent size, and time per
+  4. with --mpi: data-parallel training on 1 and 2 MPI ranks of this machine
+     (examples/mpi through mpirun): samples/s and the step time,
+  5. scaling: samples/s against batch size and latent size, and time per
      epoch against dataset size.
 Only the Python standard library is needed here; the peer needs torch.
 """
@@ -31,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -343,6 +347,9 @@ class Runner:
 
         if a.gemm_table:
             self.records.extend(gemm_table(a.gemm_table, a.gemm_rounds))
+        if a.mpi:
+            self.records.extend(mpi_table(a.mpi, a.mpi_rounds, a.data))
+            sys.stdout.flush()
 
         if a.quick:
             return self.finish(info, summary)
@@ -399,6 +406,54 @@ class Runner:
         print("\nload average at the end: %.2f %.2f %.2f; wrote %s" %
               (info["loadavg_end"] + (self.args.out,)))
         return 0
+
+
+def mpi_table(program, rounds, data):
+    """examples/mpi on 1 and 2 ranks of this machine (mpirun --oversubscribe,
+    one BLAS thread a rank), one epoch over the first 8192 training images,
+    global batch 32, the sides alternating for `rounds` rounds. Prints the
+    table and returns its records; prints why and returns none when mpirun
+    is missing or a run fails."""
+    mpirun = shutil.which("mpirun")
+    if mpirun is None or not os.path.exists(program):
+        print("\n(MPI step time skipped: %s not found)" % ("mpirun" if mpirun is None else program))
+        return []
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", AE_NUM_THREADS="1",
+               OMPI_MCA_btl_vader_single_copy_mechanism="none")
+    flags = ["--oversubscribe"]
+    if os.geteuid() == 0:
+        flags.append("--allow-run-as-root")
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    args = ["--epochs", "1", "--limit", "8192", "--batch", "32", "--threads", "1"]
+    if data:
+        args += ["--data", data]
+    speeds = {1: [], 2: []}
+    for r in range(rounds):
+        for np in ((1, 2) if r % 2 == 0 else (2, 1)):
+            try:
+                out = subprocess.run([mpirun] + flags + ["-np", str(np), program] + args, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     timeout=300, check=True).stdout
+                speeds[np].append(float(out.split("samples_per_s=")[1].split()[0]))
+            except (subprocess.SubprocessError, IndexError, ValueError) as e:
+                print("\n(MPI step time skipped: mpirun -np %d failed: %s)" % (np, e))
+                return []
+    print("\n## Data-parallel training on MPI ranks of this machine (examples/mpi)\n")
+    print("784-64-784, global batch 32, one epoch over 8192 images, one BLAS thread a rank, "
+          "median of %d alternating rounds; the step time is the global batch's: 32 images "
+          "over all ranks, one all-reduce of the 101k gradients. Ranks on one 2-core machine "
+          "share its cores and memory: docs/distributed.md models more machines.\n" % rounds)
+    print("| ranks | samples/s | step time | vs 1 rank |")
+    print("|---|---|---|---|")
+    records = []
+    base = statistics.median(speeds[1])
+    for np in (1, 2):
+        med = statistics.median(speeds[np])
+        print("| %d | %s | %.0f us | %.2fx |" % (np, fmt(med, "samples/s"), 32 / med * 1e6,
+                                                 med / base))
+        records.append({"workload": "mpi_train", "side": "libae", "threads": 1, "ranks": np,
+                        "unit": "samples/s", "values": speeds[np], "median": med})
+    return records
 
 
 def gemm_table(program, rounds):
@@ -467,6 +522,9 @@ def main():
                    default=[7500, 15000, 30000, 60000])
     p.add_argument("--gemm-table", dest="gemm_table",
                    help="the built bench/gemm_table.c program: adds the own-kernel GEMM table")
+    p.add_argument("--mpi", help="examples/mpi's binary (bin/mpi_train): adds the MPI step time")
+    p.add_argument("--mpi-rounds", dest="mpi_rounds", type=int, default=3,
+                   help="alternating rounds of 1 and 2 ranks (default 3)")
     p.add_argument("--gemm-rounds", dest="gemm_rounds", type=int, default=11,
                    help="rounds per shape of the GEMM table (default 11)")
     p.add_argument("--gemm-only", dest="gemm_only", action="store_true",
