@@ -609,7 +609,8 @@ START_TEST(training_in_a_forked_child_starts_its_own_workers)
         /* the child has no workers: a split must not wait for them */
         size_t c2;
         float *again = trained_params(2, x, N, &c2);
-        const char ok = c2 == count && memcmp(again, before, count * sizeof *again) == 0 ? 'y' : 'n';
+        const char ok =
+            c2 == count && memcmp(again, before, count * sizeof *again) == 0 ? 'y' : 'n';
         free(again);
         free(before);
         free(x);

@@ -39,9 +39,10 @@ typedef void ae__pool_fn(void *arg, int part, int parts);
 int ae__pool_parts(size_t rows, size_t min_rows, double work);
 
 /* Runs fn(arg, p, parts) for p = 0 .. parts-1, each once, on whichever of
- * the caller and the workers claims it, and returns when all are done. parts <= 1 runs fn(arg, 0, 1) on the caller. Never fails: without
- * workers (busy, or a thread could not be started) the parts run on the
- * caller in order. */
+ * the caller and the workers claims it, and returns when all are done.
+ * parts <= 1 runs fn(arg, 0, 1) on the caller. Never fails: without workers
+ * (busy, or a thread could not be started) the parts run on the caller in
+ * order. */
 void ae__pool_run(ae__pool_fn *fn, void *arg, int parts);
 
 /* Part `part` of `n` items split into `parts` ranges [*lo, *hi), every

@@ -153,10 +153,11 @@ static const float *grad_pre_activation(dense *d, const float *y, const float *d
 
 /* ---- split over threads (core/pool.h) ------------------------------------
  * A training batch large enough to pay for waking the workers runs in
- * parts: the forward pass and the input gradient by rows of the batch, the weight and
- * bias gradients by rows of W (the layer's units). Each element is computed
- * as on one thread, so the split changes no bit the products do not (and
- * the bias gradient sums its column in row order, as the fused pass does). */
+ * parts: the forward pass and the input gradient by rows of the batch, the
+ * weight and bias gradients by rows of W (the layer's units). Each element
+ * is computed as on one thread, so the split changes no bit the products do
+ * not (and the bias gradient sums its column in row order, as the fused
+ * pass does). */
 
 /* Rows per part at least; parts start on multiples of the GEMM kernels'
  * row block (AE_GEMM_AVX512_MR). */
@@ -262,10 +263,13 @@ static int dense_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
     const size_t n = ctx->batch, in = d->in, out = d->out;
     const int parts = split_parts(d, n);
     if (parts > 1) {
+        /* dz is dy itself for the identity (backward_rows then only reads
+         * it), else the workspace */
         dense_job j = {.d = d, .n = n, .x = x, .y = y, .dy = dy, .dx = dx,
                        .out = d->act == AE_ACT_IDENTITY ? (float *)(uintptr_t)dy : ctx->workspace};
         ae__pool_run(backward_rows, &j, parts);
-        ae__pool_run(backward_units, &j, ae__pool_parts(out, SPLIT_ALIGN, (double)n * (double)in * (double)out));
+        ae__pool_run(backward_units, &j,
+                     ae__pool_parts(out, SPLIT_ALIGN, (double)n * (double)in * (double)out));
         return AE_OK;
     }
     const float *dz = grad_pre_activation(d, y, dy, ctx->workspace, n);

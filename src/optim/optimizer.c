@@ -362,8 +362,9 @@ static void update_range(const update_job *j, size_t lo, size_t hi)
             ae__adam_update(p->value + a, p->grad + a, opt->params[i].m + a,
                             opt->params[i].v + a, b - a, j->adam);
         else
-            ae__sgd_update(p->value + a, p->grad + a, opt->params[i].m ? opt->params[i].m + a : NULL,
-                           b - a, o->learning_rate, o->momentum, o->weight_decay, o->nesterov);
+            ae__sgd_update(p->value + a, p->grad + a,
+                           opt->params[i].m != NULL ? opt->params[i].m + a : NULL, b - a,
+                           o->learning_rate, o->momentum, o->weight_decay, o->nesterov);
     }
 }
 
