@@ -143,7 +143,7 @@ static void run_against_reference(const ae_optimizer_options *o, const float *lr
             lr = lrs[s];
         }
         params_set_grad(&p, s);
-        ae__optimizer_step(opt, p.view, 2);
+        ae__optimizer_step(opt, p.view, 2, 0);
         reference_step(&r, o, s, lr);
         assert_close(p.w, r.w, s);
         ck_assert_uint_eq(ae_optimizer_steps(opt), s + 1);
@@ -213,10 +213,10 @@ START_TEST(sgd_step_by_hand)
     o.weight_decay = 0.2f;
     ck_assert_int_eq(ae_optimizer_create(&opt, &o), AE_OK);
     ck_assert_int_eq(ae__optimizer_bind(opt, &v, 1), AE_OK);
-    ae__optimizer_step(opt, &v, 1);
+    ae__optimizer_step(opt, &v, 1, 0);
     ck_assert_float_eq_tol(w, 0.93f, 1e-6f);
     g = 0.25f;
-    ae__optimizer_step(opt, &v, 1);
+    ae__optimizer_step(opt, &v, 1, 0);
     ck_assert_float_eq_tol(w, 0.8234f, 1e-6f);
     ae_optimizer_destroy(opt);
 }
@@ -245,7 +245,7 @@ START_TEST(adam_first_step_moves_each_weight_by_about_lr)
     params_set_grad(&p, 0);
     ck_assert_int_eq(ae_optimizer_create(&opt, &o), AE_OK);
     ck_assert_int_eq(ae__optimizer_bind(opt, p.view, 2), AE_OK);
-    ae__optimizer_step(opt, p.view, 2);
+    ae__optimizer_step(opt, p.view, 2, 0);
     for (size_t i = 0; i < NT; i++) {
         double g = grad_at(0, i);
         double want = initial_w(i) - 1e-3 * g / (fabs(g) + 1e-7);
@@ -285,7 +285,7 @@ START_TEST(adamw_with_zero_gradient_only_shrinks_weights)
     o.weight_decay = 0.5f;
     ck_assert_int_eq(ae_optimizer_create(&opt, &o), AE_OK);
     ck_assert_int_eq(ae__optimizer_bind(opt, p.view, 2), AE_OK);
-    ae__optimizer_step(opt, p.view, 2);
+    ae__optimizer_step(opt, p.view, 2, 0);
     for (size_t i = 0; i < NT; i++)
         ck_assert_double_eq_tol(p.w[i], initial_w(i) * 0.95, 1e-6 * fabs(initial_w(i)));
     ae_optimizer_destroy(opt);
@@ -338,7 +338,7 @@ START_TEST(reset_forgets_steps_and_moments)
         ck_assert_int_eq(ae__optimizer_bind(used, p.view, 2), AE_OK);
         for (size_t s = 0; s < 2; s++) {
             params_set_grad(&p, s);
-            ae__optimizer_step(used, p.view, 2);
+            ae__optimizer_step(used, p.view, 2, 0);
         }
         ck_assert_uint_eq(ae_optimizer_steps(used), 2);
         ae_optimizer_reset(used);
@@ -351,8 +351,8 @@ START_TEST(reset_forgets_steps_and_moments)
         ck_assert_int_eq(ae__optimizer_bind(fresh, q.view, 2), AE_OK);
         params_set_grad(&p, 2);
         params_set_grad(&q, 2);
-        ae__optimizer_step(used, p.view, 2);
-        ae__optimizer_step(fresh, q.view, 2);
+        ae__optimizer_step(used, p.view, 2, 0);
+        ae__optimizer_step(fresh, q.view, 2, 0);
         for (size_t i = 0; i < NT; i++)
             ck_assert_float_eq(p.w[i], q.w[i]);
         ck_assert_uint_eq(ae_optimizer_steps(used), 1);
@@ -375,7 +375,7 @@ START_TEST(binding_again_to_the_same_list_keeps_the_state)
     for (size_t s = 0; s < MAX_STEPS; s++) {
         ck_assert_int_eq(ae__optimizer_bind(opt, p.view, 2), AE_OK);
         params_set_grad(&p, s);
-        ae__optimizer_step(opt, p.view, 2);
+        ae__optimizer_step(opt, p.view, 2, 0);
         reference_step(&r, &o, s, o.learning_rate);
         assert_close(p.w, r.w, s);
     }
@@ -439,7 +439,7 @@ START_TEST(steps_count_once_per_step_call)
     ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
     ck_assert_int_eq(ae__optimizer_bind(opt, p.view, 2), AE_OK);
     for (uint64_t s = 1; s <= 5; s++) {
-        ae__optimizer_step(opt, p.view, 2);
+        ae__optimizer_step(opt, p.view, 2, 0);
         ck_assert_uint_eq(ae_optimizer_steps(opt), s);
     }
     ae_optimizer_destroy(opt);
@@ -637,7 +637,7 @@ START_TEST(null_handles_are_rejected_or_ignored)
     ck_assert_uint_eq(ae_optimizer_steps(NULL), 0);
     ck_assert_int_eq(ae_optimizer_set_learning_rate(NULL, 0.1f), AE_ERR_INVALID);
     ck_assert_int_eq(ae__optimizer_bind(NULL, p.view, 2), AE_ERR_INVALID);
-    ae__optimizer_step(NULL, p.view, 2);
+    ae__optimizer_step(NULL, p.view, 2, 0);
     ck_assert_float_eq(p.w[0], w_start[0]);
 }
 END_TEST
@@ -649,7 +649,7 @@ START_TEST(step_before_bind_changes_nothing)
     params_init(&p);
     params_set_grad(&p, 0);
     ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
-    ae__optimizer_step(opt, p.view, 2);
+    ae__optimizer_step(opt, p.view, 2, 0);
     ck_assert_uint_eq(ae_optimizer_steps(opt), 0);
     ck_assert_float_eq(p.w[0], w_start[0]);
     ae_optimizer_destroy(opt);
@@ -670,7 +670,7 @@ static size_t allocations_for(const ae_optimizer_options *o)
     ck_assert_int_eq(ae__optimizer_bind(opt, p.view, 2), AE_OK);
     params_set_grad(&p, 0);
     size_t calls = fa.calls;
-    ae__optimizer_step(opt, p.view, 2);
+    ae__optimizer_step(opt, p.view, 2, 0);
     ck_assert_uint_eq(fa.calls, calls); /* steps never allocate */
     ae_optimizer_destroy(opt);
     ck_assert_uint_eq(fa.live, 0);
@@ -711,7 +711,7 @@ START_TEST(out_of_memory_in_create_or_bind_leaks_nothing)
             /* Still unbound: a retry binds and steps normally. */
             ck_assert_int_eq(ae__optimizer_bind(opt, p.view, 2), AE_OK);
             params_set_grad(&p, 0);
-            ae__optimizer_step(opt, p.view, 2);
+            ae__optimizer_step(opt, p.view, 2, 0);
             ck_assert_uint_eq(ae_optimizer_steps(opt), 1);
             ae_optimizer_destroy(opt);
         }
@@ -737,7 +737,7 @@ START_TEST(adam_minimises_a_quadratic)
     for (int s = 0; s < 500; s++) {
         for (int i = 0; i < 5; i++)
             g[i] = 2.0f * (w[i] - target[i]);
-        ae__optimizer_step(opt, &v, 1);
+        ae__optimizer_step(opt, &v, 1, 0);
     }
     for (int i = 0; i < 5; i++)
         ck_assert_float_eq_tol(w[i], target[i], 1e-3f);

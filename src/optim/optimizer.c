@@ -340,11 +340,16 @@ typedef struct update_job {
 /* Element operations per parameter, as multiply-adds (core/pool.h): Adam's
  * square root and division cost about as much as 16. */
 #define UPDATE_WORK 16.0
-/* Parameters per part at least: a smaller model's parameters, gradients and
- * moments (16 bytes a parameter) stay in the caller's cache between steps,
- * and sending half of them to another core each step measured slower
- * (101k parameters, batch 8-16: 0.6-0.9x); the VAE's 652k gain. */
+/* Parameters per part at least. A model's parameters, gradients and
+ * moments (16 bytes a parameter) stay in the caller's cache between steps
+ * of a small batch, whose layers run whole on the caller: sending half of
+ * them to another core each step measured slower (the dense AE's 101k
+ * parameters at batch 16: 0.91x), so such steps split from 131,072 a part
+ * (the VAE's 652k gain). After a batch whose layers ran in parts (`spread`)
+ * the data is on both cores already: from 16,384 a part (the dense AE at
+ * batch 32: 1.17x; batch 256: 1.02x). */
 #define UPDATE_MIN_PART 131072
+#define UPDATE_MIN_PART_SPREAD 16384
 
 static void update_range(const update_job *j, size_t lo, size_t hi)
 {
@@ -377,17 +382,19 @@ static void update_part(void *arg, int part, int parts)
         update_range(j, lo, hi);
 }
 
-static void update(const ae_optimizer *opt, const ae_param_view *params, const ae__adam_coef *c)
+static void update(const ae_optimizer *opt, const ae_param_view *params, const ae__adam_coef *c,
+                   int spread)
 {
     update_job j = {opt, params, c, 0};
     for (size_t i = 0; i < opt->n; i++)
         if (!opt->params[i].frozen)
             j.total += params[i].count;
     ae__pool_run(update_part, &j,
-                 ae__pool_parts(j.total, UPDATE_MIN_PART, (double)j.total * UPDATE_WORK));
+                 ae__pool_parts(j.total, spread ? UPDATE_MIN_PART_SPREAD : UPDATE_MIN_PART,
+                                (double)j.total * UPDATE_WORK));
 }
 
-static void step_adam(const ae_optimizer *opt, const ae_param_view *params)
+static void step_adam(const ae_optimizer *opt, const ae_param_view *params, int spread)
 {
     const ae_optimizer_options *o = &opt->opts;
     const double t = (double)opt->steps;
@@ -404,19 +411,19 @@ static void step_adam(const ae_optimizer *opt, const ae_param_view *params)
     c.step_size = (float)(lr / (1.0 - pow(b1, t)));
     c.inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
     c.epsilon = o->epsilon;
-    update(opt, params, &c);
+    update(opt, params, &c, spread);
 }
 
-void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n)
+void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n, int spread)
 {
     /* Training binds first; a mismatch here is a libae bug, not user input. */
     if (opt == NULL || !opt->bound || n != opt->n || (params == NULL && n > 0))
         return;
     opt->steps++;
     if (opt->opts.kind == AE_OPT_SGD)
-        update(opt, params, NULL);
+        update(opt, params, NULL, spread);
     else
-        step_adam(opt, params);
+        step_adam(opt, params, spread);
 }
 
 /* ---- model files ------------------------------------------------------- */

@@ -27,8 +27,12 @@ int ae__optimizer_bind_owner(ae_optimizer *opt, uint64_t owner, const ae_param_v
 int ae__optimizer_bind_frozen(ae_optimizer *opt, uint64_t owner, const ae_param_view *params,
                               size_t n, const unsigned char *frozen);
 
-/* One update of every bound parameter from its gradient. Allocation-free. */
-void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n);
+/* One update of every bound parameter from its gradient. Allocation-free.
+ * `spread`: the gradients came from a batch large enough for its layers to
+ * run in parts, so the parameters sit in several cores' caches already and
+ * the update splits between threads from 16,384 parameters a part;
+ * otherwise only from 131,072 (src/optim/optimizer.c). */
+void ae__optimizer_step(ae_optimizer *opt, const ae_param_view *params, size_t n, int spread);
 
 /* ---- model files: reading and restoring the whole state ----------------- */
 

@@ -308,6 +308,9 @@ typedef struct loss_job {
 
 /* Element operations per value, as multiply-adds (core/pool.h). */
 #define LOSS_WORK 4.0
+/* Rows of a computed batch from which its parameters' update splits finer
+ * (ae__optimizer_step): twice the dense layer's rows per part. */
+#define SPREAD_MIN_ROWS 32
 
 static void loss_part(void *arg, int part, int parts)
 {
@@ -536,7 +539,10 @@ int ae_step_apply(ae_step *s)
     int rc = need_pending(s, "ae_step_apply");
     if (rc < 0)
         return rc;
-    ae__optimizer_step(s->opt, s->gathered ? s->flat_views : s->params, s->n_params);
+    /* After a batch of SPREAD_MIN_ROWS rows or more the dense layers ran in
+     * parts (src/layers/dense.c): the update may split finer. */
+    ae__optimizer_step(s->opt, s->gathered ? s->flat_views : s->params, s->n_params,
+                       s->pending_rows >= SPREAD_MIN_ROWS);
     drop(s);
     return AE_OK;
 }
