@@ -211,8 +211,8 @@ AE_API size_t ae_live_allocations(void);
  * calling thread and up to n - 1 worker threads of libae's own: a dense
  * layer's products and element-wise work by rows of the batch and by
  * units, the loss, the gathering of a shuffled batch, and the optimizer
- * update of models from 262,144 parameters, each product then on one BLAS
- * thread. The workers are started the first time a step needs them, spin
+ * update (models from 32,768 parameters after a batch of 32 rows or more,
+ * else from 262,144), each product then on one BLAS thread. The workers are started the first time a step needs them, spin
  * up to a millisecond after each piece of work, then sleep until the next;
  * they end with the process (or when libae is unloaded), and a child of
  * fork() starts its own. Other products (convolutions, and dense layers at
