@@ -212,7 +212,8 @@ AE_API size_t ae_live_allocations(void);
  * layer's products and element-wise work by rows of the batch and by
  * units, the loss, the gathering of a shuffled batch, and the optimizer
  * update (models from 32,768 parameters after a batch of 32 rows or more,
- * else from 262,144), each product then on one BLAS thread. The workers are started the first time a step needs them, spin
+ * else from 262,144), each product then on one BLAS thread; a step uses at
+ * most as many of these threads as there are processors online. The workers are started the first time a step needs them, spin
  * up to a millisecond after each piece of work, then sleep until the next;
  * they end with the process (or when libae is unloaded), and a child of
  * fork() starts its own. Other products (convolutions, and dense layers at

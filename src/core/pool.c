@@ -212,13 +212,25 @@ static int start_workers(int want)
     return n;
 }
 
+/* Processors online, read once: more parts than that only oversubscribe the
+ * cores with spinning workers (a setting above it still sizes OpenBLAS). */
+static size_t cpus = AE__POOL_MAX_PARTS;
+static pthread_once_t cpus_once = PTHREAD_ONCE_INIT;
+static void read_cpus(void)
+{
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n >= 1 && n < AE__POOL_MAX_PARTS)
+        cpus = (size_t)n;
+}
+
 int ae__pool_parts(size_t rows, size_t min_rows, double work)
 {
     if (in_part || work < AE__POOL_MIN_WORK)
         return 1;
     size_t t = (size_t)ae__threads();
-    if (t > AE__POOL_MAX_PARTS)
-        t = AE__POOL_MAX_PARTS;
+    pthread_once(&cpus_once, read_cpus);
+    if (t > cpus)
+        t = cpus;
     if (min_rows == 0)
         min_rows = 1;
     if (t > rows / min_rows)

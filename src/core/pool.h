@@ -33,7 +33,8 @@ typedef void ae__pool_fn(void *arg, int part, int parts);
  * element operations) is split into: 1 when the thread setting is 1, when
  * the job is below AE__POOL_MIN_WORK (waking a thread costs more than it
  * saves), on a thread that runs a part already, or when fewer than
- * `min_rows` rows would fall to each part; else the setting, capped so each
+ * `min_rows` rows would fall to each part; else the setting (at most the
+ * processors online, and AE__POOL_MAX_PARTS), capped so each
  * part gets `min_rows` rows.
  */
 int ae__pool_parts(size_t rows, size_t min_rows, double work);
