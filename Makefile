@@ -449,14 +449,16 @@ $(BENCH_BIN): bench/bench.c $(STATIC)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
 	    -o $@ bench/bench.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
 
-# bench/gemm_table.c: libae's own GEMM kernels against cblas_sgemm (it
-# includes the kernels' internal header src/core/gemm.h)
-GEMM_BENCH_BIN := $(BUILD)/bench/gemm_table
+# tests/kernels/gemm_table.c: libae's own GEMM kernels against cblas_sgemm,
+# for make bench's GEMM table. White-box (it includes the kernels' internal
+# header src/core/gemm.h), so it lives with the tests: every program under
+# bench/ and examples/ builds against include/ only, as a user's does.
+GEMM_BENCH_BIN := $(BUILD)/tests/kernels/gemm_table
 
-$(GEMM_BENCH_BIN): bench/gemm_table.c src/core/gemm.h $(STATIC)
+$(GEMM_BENCH_BIN): tests/kernels/gemm_table.c src/core/gemm.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
-	    -o $@ bench/gemm_table.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
+	    -o $@ tests/kernels/gemm_table.c $(STATIC) $(LDFLAGS) $(PKG_LIBS)
 
 # bench/search_ivf.c: exact search (ae_index) against an IVF prototype, by
 # database size: where an approximate index would take over (docs/search.md).

@@ -5,7 +5,7 @@ by side, and prints markdown tables (what `make bench` shows).
 
     bench/run.py --bench BUILD/bin/bench [--repeats N] [--quick]
                  [--out bench/results.json] [--no-peer] [--python PY] [--only WORKLOAD]
-                 [--gemm-table BUILD/bench/gemm_table [--gemm-rounds N] [--gemm-only]]
+                 [--gemm-table BUILD/tests/kernels/gemm_table [--gemm-rounds N] [--gemm-only]]
                  [--mpi bin/mpi_train [--mpi-rounds N]]
 
 Both sides are servers (bench/bench.c, bench/torch_peer.py) kept running for
@@ -457,7 +457,7 @@ def mpi_table(program, rounds, data):
 
 
 def gemm_table(program, rounds):
-    """bench/gemm_table.c twice, in child processes: OPENBLAS_CORETYPE as the
+    """tests/kernels/gemm_table.c twice, in child processes: OPENBLAS_CORETYPE as the
     environment sets it, then unset (OpenBLAS reads it once, at load). Prints
     the table and returns its records."""
     settings = [("as configured", dict(os.environ))]
@@ -521,7 +521,7 @@ def main():
     p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
                    default=[7500, 15000, 30000, 60000])
     p.add_argument("--gemm-table", dest="gemm_table",
-                   help="the built bench/gemm_table.c program: adds the own-kernel GEMM table")
+                   help="the built tests/kernels/gemm_table.c program: adds the own-kernel GEMM table")
     p.add_argument("--mpi", help="examples/mpi's binary (bin/mpi_train): adds the MPI step time")
     p.add_argument("--mpi-rounds", dest="mpi_rounds", type=int, default=3,
                    help="alternating rounds of 1 and 2 ranks (default 3)")

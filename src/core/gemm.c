@@ -182,7 +182,7 @@ int ae__gemm_run(int path, int trans_a, int trans_b, size_t m, size_t n, size_t 
 
 /* The shapes where the kernels beat cblas_sgemm (one thread) both with
  * OPENBLAS_CORETYPE=Haswell and unset (OpenBLAS's AVX-512 kernels), in
- * every run of bench/gemm_table.c on a 2-core AMD EPYC (Zen 4), OpenBLAS
+ * every run of tests/kernels/gemm_table.c on a 2-core AMD EPYC (Zen 4), OpenBLAS
  * 0.3.21, at most 64 columns and 512 to 1024 terms (a dense layer from 784
  * inputs to a latent of up to 64):
  *  - A B, 32 to 512 rows: the layer's dX = dZ W (1.02-1.31x);

@@ -17,8 +17,10 @@
  * a ratio the median of the per-round ratios (cblas time / kernel time:
  * above 1 the kernel is faster).
  *
- * Part of the benchmarks, not of libae: it includes src/core/gemm.h, the
- * kernels' internal interface, and links the static library.
+ * A white-box measurement, not a user's program: it includes
+ * src/core/gemm.h, the kernels' internal interface (no public API exposes
+ * them), and links the static library; so it lives under tests/, not
+ * bench/ (whose programs use include/ only). make bench builds and runs it.
  */
 #include <cblas.h>
 #include <stdio.h>
