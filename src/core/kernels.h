@@ -238,6 +238,20 @@ AE__INLINE int ae__all_finite(const float *restrict x, size_t n)
     return worst < 0x7f800000u;
 }
 
+/* Index of the first NaN or infinity among n floats, or n when all are
+ * finite (the vectorized test first: the scan runs only when one is
+ * there). The model-file writer, the ONNX exporter and training's data
+ * check share it. */
+AE__INLINE size_t ae__first_nonfinite(const float *x, size_t n)
+{
+    if (ae__all_finite(x, n))
+        return n;
+    size_t i = 0;
+    while (i < n && isfinite(x[i]))
+        i++;
+    return i;
+}
+
 static inline void ae__vfill(float *restrict d, float v, size_t n)
 {
     size_t i = 0;

@@ -87,17 +87,8 @@ static inline size_t ae__first_nonfinite_le(const unsigned char *p, size_t n)
     return n;
 }
 
-/* The same over n floats in memory (the writer's view). */
-static inline size_t ae__first_nonfinite(const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        __builtin_memcpy(&bits, &x[i], 4);
-        if (!ae__f32_bits_finite(bits))
-            return i;
-    }
-    return n;
-}
+/* The same over n floats in memory (the writer's view) is
+ * ae__first_nonfinite() in core/kernels.h: the same rule, on the bits. */
 
 /* CRC-32 (zlib's) of n bytes, continuing from crc; any size. */
 uint32_t ae__crc32(uint32_t crc, const void *data, size_t n);

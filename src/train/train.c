@@ -155,11 +155,9 @@ static int data_finite(const ae_dataset *d, const char *which, const char *who)
     const size_t count = ae_dataset_count(d), size = ae_dataset_sample_size(d);
     for (size_t i = 0; i < count; i++) {
         const float *row = ae__dataset_row(d, i);
-        if (ae__all_finite(row, size))
+        const size_t j = ae__first_nonfinite(row, size);
+        if (j == size)
             continue;
-        size_t j = 0;
-        while (isfinite(row[j]))
-            j++;
         return ae__error(AE_ERR_NUMERIC,
                          "%s: the %s data hold %s at sample %zu, feature %zu"
                          " (clean the data: no learning rate can train on it)",
