@@ -27,7 +27,11 @@
  * @endcode
  *
  * A step allocates nothing: every buffer is sized by ae_step_create() for
- * batches of up to batch_size rows. Several ae_step_compute() calls before
+ * batches of up to batch_size rows. (Outside libae's allocator, once per
+ * thread: the first split step starts libae's worker threads,
+ * ae_set_num_threads(), and the own GEMM kernels keep one packing buffer
+ * per thread, grown to the largest product and freed when the thread
+ * ends.) Several ae_step_compute() calls before
  * one ae_step_apply() accumulate: the update uses the mean gradient over
  * all their rows (k batches of b/k rows give the update of one batch of b,
  * within float rounding).

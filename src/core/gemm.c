@@ -146,6 +146,44 @@ static void tiles(tile_fn *fn, size_t mr, size_t nr, int trans_a, size_t m, size
     }
 }
 
+/* The transposed B's packing buffer: one per thread, grown to the largest
+ * product it has packed and kept until the thread ends (a key destructor
+ * frees it), so a training step does not allocate per product. NULL when
+ * it cannot be had (the caller then leaves the product to BLAS). */
+typedef struct pack_buf {
+    size_t cap;   /* floats */
+    float data[];
+} pack_buf;
+
+static pthread_key_t pack_key;
+static int pack_key_ok;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+static void pack_key_make(void) { pack_key_ok = pthread_key_create(&pack_key, free) == 0; }
+
+static float *pack_buffer(size_t floats)
+{
+    pthread_once(&pack_once, pack_key_make);
+    if (!pack_key_ok)
+        return NULL;
+    pack_buf *p = pthread_getspecific(pack_key);
+    if (p != NULL && p->cap >= floats)
+        return p->data;
+    /* the contents need not survive: a new block, then the old one freed,
+     * so a failure anywhere leaves the thread's buffer as it was */
+    if (floats > (SIZE_MAX - sizeof(pack_buf)) / sizeof(float))
+        return NULL;
+    pack_buf *q = malloc(sizeof *q + floats * sizeof(float));
+    if (q == NULL)
+        return NULL;
+    q->cap = floats;
+    if (pthread_setspecific(pack_key, q) != 0) {
+        free(q);
+        return NULL;
+    }
+    free(p);
+    return q->data;
+}
+
 int ae__gemm_run(int path, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                  const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                  size_t ldc)
@@ -153,12 +191,11 @@ int ae__gemm_run(int path, int trans_a, int trans_b, size_t m, size_t n, size_t 
     if (path == AE_GEMM_BLAS || !ae__gemm_path_available(path) || m == 0 || n == 0 || k == 0 ||
         alpha == 0.0f || k > SIZE_MAX / sizeof(float) / n)
         return -1;
-    float *packed = NULL;
     if (trans_b) {
         /* op(B) = B^T, B n x k: copied to k x n, rows contiguous, in 8 x 8
          * blocks so both sides stay in cache lines (transposed in AVX2
          * registers on the SIMD paths). */
-        packed = malloc(k * n * sizeof *packed);
+        float *packed = pack_buffer(k * n);
         if (packed == NULL)
             return -1;
         if (path != AE_GEMM_GENERIC && ae__gemm_path_available(AE_GEMM_AVX2))
@@ -176,7 +213,6 @@ int ae__gemm_run(int path, int trans_a, int trans_b, size_t m, size_t n, size_t 
               lda, b, ldb, beta, c, ldc);
     else
         generic(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    free(packed);
     return 0;
 }
 
