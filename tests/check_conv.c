@@ -146,6 +146,13 @@ START_TEST(conv2d_gradients_match_finite_differences)
         {3, 4, 4, 2, 1, 1, 1, 1, 1, 1, AE_PAD_VALID, {0}, AE_ACT_SIGMOID, 1},
         {2, 6, 5, 5, 3, 3, 1, 1, 1, 1, AE_PAD_SAME, {0}, AE_ACT_TANH, 2},  /* GEMM, stride 1 */
         {2, 5, 5, 2, 3, 2, 1, 1, 2, 1, AE_PAD_SAME, {0}, AE_ACT_IDENTITY, 2}, /* direct, dilated */
+        /* direct, 25 taps (nine at a time: 9 + 9 + 7), an odd grid */
+        {2, 7, 9, 1, 5, 5, 1, 1, 1, 1, AE_PAD_SAME, {0}, AE_ACT_SIGMOID, 2},
+        {3, 4, 6, 4, 1, 4, 1, 1, 1, 2, AE_PAD_EXPLICIT, {0, 2, 3, 1}, AE_ACT_TANH, 1},
+        /* phase planes: stride 3 tiling the image, stride (2, 1), dilated */
+        {2, 9, 6, 5, 3, 3, 3, 3, 1, 1, AE_PAD_SAME, {0}, AE_ACT_TANH, 2},
+        {2, 6, 5, 5, 3, 2, 2, 1, 1, 1, AE_PAD_SAME, {0}, AE_ACT_IDENTITY, 2},
+        {1, 8, 8, 5, 3, 3, 2, 2, 2, 2, AE_PAD_SAME, {0}, AE_ACT_SIGMOID, 2},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         unsigned char cfg[AE__CONV2D_CONFIG_SIZE];
@@ -175,6 +182,9 @@ START_TEST(conv2d_transpose_gradients_match_finite_differences)
         {1, 3, 3, 3, 3, 3, 2, 2, 1, 1, AE_PAD_SAME, {0}, 1, 1, AE_ACT_SIGMOID, 2},
         {2, 3, 3, 2, 2, 2, 3, 3, 1, 1, AE_PAD_VALID, {0}, -1, -1, AE_ACT_TANH, 1},
         {2, 3, 4, 2, 3, 2, 2, 1, 2, 1, AE_PAD_EXPLICIT, {0, 1, 1, 0}, 1, 0, AE_ACT_IDENTITY, 3},
+        /* phase planes on the output side: stride 3 and (1, 2) */
+        {2, 2, 3, 2, 3, 3, 3, 3, 1, 1, AE_PAD_SAME, {0}, -1, -1, AE_ACT_TANH, 2},
+        {1, 3, 3, 2, 3, 3, 1, 2, 1, 1, AE_PAD_SAME, {0}, -1, -1, AE_ACT_IDENTITY, 2},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         unsigned char cfg[AE__CONV2D_TRANSPOSE_CONFIG_SIZE];
@@ -189,6 +199,84 @@ START_TEST(conv2d_transpose_gradients_match_finite_differences)
         gradcheck(&l, cases[k].batch, x, 1e-2f);
         free(x);
         lay_free(&l);
+    }
+}
+END_TEST
+
+/* ---- im2col and col2im against their index map --------------------------- */
+
+/* im2col as its header defines it, and col2im as the sum over rows in
+ * order: both paths (phase planes or not) must give these bits exactly.
+ * Column p of row r reads image float *at, or nothing (returns 0). */
+static int naive_at(const ae__conv_geom *g, size_t r, size_t p, size_t *at)
+{
+    const size_t c = r / (g->kh * g->kw), i = r / g->kw % g->kh, j = r % g->kw;
+    const ptrdiff_t h = (ptrdiff_t)(p / g->ow * g->sh + i * g->dh) - (ptrdiff_t)g->ph;
+    const ptrdiff_t w = (ptrdiff_t)(p % g->ow * g->sw + j * g->dw) - (ptrdiff_t)g->pw;
+    *at = (c * g->h + (size_t)h) * g->w + (size_t)w;
+    return h >= 0 && h < (ptrdiff_t)g->h && w >= 0 && w < (ptrdiff_t)g->w;
+}
+
+static void naive_im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld)
+{
+    size_t at;
+    for (size_t r = 0; r < g->c * g->kh * g->kw; r++)
+        for (size_t p = 0; p < g->oh * g->ow; p++)
+            col[r * ld + p] = naive_at(g, r, p, &at) ? x[at] : 0.0f;
+}
+
+static void naive_col2im(const ae__conv_geom *g, const float *col, size_t ld, const float *bias,
+                         float *x)
+{
+    size_t at;
+    for (size_t k = 0; k < g->c * g->h * g->w; k++)
+        x[k] = bias ? bias[k / (g->h * g->w)] : 0.0f;
+    for (size_t r = 0; r < g->c * g->kh * g->kw; r++)
+        for (size_t p = 0; p < g->oh * g->ow; p++)
+            if (naive_at(g, r, p, &at))
+                x[at] += col[r * ld + p];
+}
+
+START_TEST(im2col_and_col2im_follow_their_index_map_bit_for_bit)
+{
+    /* c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw */
+    static const ae__conv_geom cases[] = {
+        {16, 28, 28, 14, 14, 3, 3, 2, 2, 1, 1, 0, 0}, /* the tutorial: phase planes */
+        {8, 14, 14, 7, 7, 3, 3, 2, 2, 1, 1, 1, 1},
+        {2, 9, 12, 3, 4, 3, 3, 3, 3, 1, 1, 1, 1},     /* stride 3 */
+        {3, 8, 5, 4, 5, 3, 2, 2, 1, 2, 1, 2, 0},      /* strides (2, 1), dilated rows */
+        {2, 6, 8, 3, 4, 5, 5, 2, 2, 2, 2, 5, 4},      /* taps far outside */
+        {2, 7, 7, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1},      /* odd size: no phase planes */
+        {2, 6, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1},      /* stride 1, contiguous */
+        {1, 6, 9, 2, 3, 2, 2, 3, 3, 1, 1, 0, 0},      /* valid: 3 x 3 grid, 2 x 2 kernel */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const ae__conv_geom *g = &cases[k];
+        const size_t img = g->c * g->h * g->w, rows = g->c * g->kh * g->kw, ohw = g->oh * g->ow;
+        const size_t ld = 2 * ohw + 3; /* the second of a group of two, as the layers use it */
+        float *x = rand_input(img), *want = lay_falloc(rows * ld), *got = lay_falloc(rows * ld);
+        float *scratch = ae__conv_scratch(g) ? lay_falloc(ae__conv_scratch(g)) : NULL;
+        float *bias = rand_input(g->c), *xw = lay_falloc(img), *xg = lay_falloc(img);
+        naive_im2col(g, x, want + ohw, ld);
+        ae__im2col(g, x, got + ohw, ld, scratch);
+        for (size_t r = 0; r < rows; r++)
+            ck_assert_msg(memcmp(want + r * ld + ohw, got + r * ld + ohw, ohw * sizeof(float)) == 0,
+                          "case %zu: im2col row %zu", k, r);
+        for (int b = 0; b < 2; b++) {
+            float *col = rand_input(rows * ld);
+            naive_col2im(g, col + ohw, ld, b ? bias : NULL, xw);
+            ae__col2im(g, col + ohw, ld, b ? bias : NULL, xg, scratch);
+            ck_assert_msg(memcmp(xw, xg, img * sizeof(float)) == 0, "case %zu: col2im (bias %d)",
+                          k, b);
+            free(col);
+        }
+        free(x);
+        free(want);
+        free(got);
+        free(scratch);
+        free(bias);
+        free(xw);
+        free(xg);
     }
 }
 END_TEST
@@ -1278,6 +1366,7 @@ Suite *ae_conv_suite(void)
     Suite *s = suite_create("conv");
     TCase *tc = tcase_create("layers");
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, im2col_and_col2im_follow_their_index_map_bit_for_bit);
     tcase_add_test(tc, conv2d_hand_worked_valid_and_same);
     tcase_add_test(tc, conv2d_transpose_hand_worked_keras_alignment);
     tcase_add_test(tc, maxpool_upsample_hand_worked_and_ties_go_first);

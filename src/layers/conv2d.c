@@ -36,6 +36,9 @@
 #include "layer.h"
 
 #define AE__FEW_FILTERS 4
+#define FEW_BLOCK 64 /* floats of output (or dX) one few-filters kernel call sums */
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 typedef struct conv2d {
     ae__conv_geom g;  /* image side = input */
@@ -47,12 +50,21 @@ typedef struct conv2d {
     int few;          /* stride 1, few filters: shifted axpys on a padded copy */
     size_t wp, plane; /* few: padded row length, floats per padded channel */
     size_t nout;      /* few: OH * wp, the output on the padded grid */
+    size_t xps;       /* few: floats of a padded image, with the blocks' slack */
+    size_t lead, zs;  /* few: zeros before dZ's grid, floats per filter's dZ */
     int act;
     float slope;
     int use_bias;
     float *w, *dw;    /* oc x ckk */
     float *b, *db;    /* oc, or NULL */
 } conv2d;
+
+/* The few-filters path: tap (i, j) is a shift by this many floats on the
+ * padded grid. */
+static size_t tap_offset(const conv2d *l, size_t i, size_t j)
+{
+    return i * l->g.dh * l->wp + j * l->g.dw;
+}
 
 /* Both options structs start with the same twelve fields: the blob's first
  * 48 bytes. */
@@ -151,6 +163,12 @@ static int conv2d_create(void **state, ae_shape *output, const ae_layer_create_a
         if (!ae__mul_size(g.c, l->plane, &padded) || padded > 4 * l->in_size + 4096 ||
             l->nout > 4 * l->out_size + 4096)
             l->few = 0;
+        /* The kernels work in blocks of FEW_BLOCK floats: reads and writes
+         * run up to a block past the end (into slack), and dX's taps read
+         * dZ up to `lead` floats before its grid (zeros). */
+        l->xps = round_up(padded, FEW_BLOCK) + FEW_BLOCK;
+        l->lead = round_up(tap_offset(l, g.kh - 1, g.kw - 1), 16);
+        l->zs = l->lead + round_up(l->plane, FEW_BLOCK) + FEW_BLOCK;
     }
     l->act = c.act;
     l->slope = c.slope;
@@ -184,7 +202,8 @@ static int conv2d_param_get(void *state, size_t index, ae_param_view *v)
                                 l->use_bias ? l->b : NULL, l->db, l->oc);
 }
 
-/* Workspace: the group's column matrix, then its channel-major product. */
+/* Workspace: the group's column matrix, then its channel-major product,
+ * then im2col's scratch (ae__conv_scratch). */
 static size_t group_of(const conv2d *l, size_t batch)
 {
     return l->direct ? 1 : ae__conv_group(l->ckk * l->ohw, batch);
@@ -196,9 +215,8 @@ static size_t conv2d_workspace_size(const void *state, size_t batch)
 {
     const conv2d *l = state;
     size_t a, b, floats;
-    if (l->few) { /* padded x, padded dx, output or dY on the padded grid */
-        if (!ae__mul_size(l->g.c, l->plane, &a) || !ae__add_size(a, 15, &a) ||
-            !ae__mul_size(a / 16 * 16, 2, &a) || !ae__mul_size(l->oc, l->nout, &b) ||
+    if (l->few) { /* padded x, padded dx, the output or dZ on the padded grid */
+        if (!ae__mul_size(l->xps, 2, &a) || !ae__mul_size(l->oc, l->zs, &b) ||
             !ae__add_size(a, b, &floats) || !ae__mul_size(floats, sizeof(float), &floats))
             return SIZE_MAX;
         return floats;
@@ -209,7 +227,9 @@ static size_t conv2d_workspace_size(const void *state, size_t batch)
                        !ae__add_size(a, 15, &a)))
         return SIZE_MAX;
     if (!ae__mul_size(l->oc, g, &b) || !ae__mul_size(b, l->ohw, &b) ||
-        !ae__add_size(a / 16 * 16, b, &floats) || !ae__mul_size(floats, sizeof(float), &floats))
+        !ae__add_size(a / 16 * 16, b, &floats) || !ae__add_size(floats, 15, &floats) ||
+        !ae__add_size(floats / 16 * 16, ae__conv_scratch(&l->g), &floats) ||
+        !ae__mul_size(floats, sizeof(float), &floats))
         return SIZE_MAX;
     return floats;
 }
@@ -220,40 +240,171 @@ static float *ws_tmp(const conv2d *l, void *ws, size_t g)
     return (float *)ws + (col + 15) / 16 * 16;
 }
 
-/* The few-filters path: the padded copy of one sample. */
+/* After the product: im2col's and col2im's scratch. */
+static float *ws_scratch(const conv2d *l, void *ws, size_t g)
+{
+    return ws_tmp(l, ws, g) + (l->oc * g * l->ohw + 15) / 16 * 16;
+}
+
+/* The few-filters path: the padded copy of one sample (and the slack). */
 static void pad_input(const conv2d *l, const float *x, float *xp)
 {
     const size_t H = l->g.h, W = l->g.w, wp = l->wp;
-    memset(xp, 0, l->g.c * l->plane * sizeof(float));
+    memset(xp, 0, l->xps * sizeof(float));
     for (size_t c = 0; c < l->g.c; c++)
         for (size_t h = 0; h < H; h++)
             memcpy(xp + c * l->plane + (h + l->g.ph) * wp + l->g.pw, x + (c * H + h) * W,
                    W * sizeof(float));
 }
 
-static size_t tap_offset(const conv2d *l, size_t i, size_t j)
+/* The few-filters kernels keep their sums in registers: the output and dX
+ * in blocks of FEW_BLOCK floats (four 16-float vectors) over every tap,
+ * each weight gradient in eight lanes over the grid, nine taps at a time.
+ * Every sum adds its terms in the order the plain loops of the generic
+ * build (below) do, ae__vdot's for the weight gradients: the same bits
+ * on every machine. */
+#if defined(__GNUC__)
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v8 __attribute__((vector_size(32)));
+
+/* Unaligned loads without a function returning a vector (whose ABI
+ * differs between the clones' instruction sets). */
+#define LOADV(v, p) memcpy(&(v), (p), sizeof(v))
+
+/* a0..a3 += w * the block at s; four named vectors (an array of them is
+ * not kept in registers) */
+#define BLOCK_AXPY(a0, a1, a2, a3, w, s)                                                           \
+    do {                                                                                           \
+        const float *s_ = (s), w_ = (w);                                                           \
+        v16 v0_, v1_, v2_, v3_;                                                                    \
+        LOADV(v0_, s_);                                                                            \
+        LOADV(v1_, s_ + 16);                                                                       \
+        LOADV(v2_, s_ + 32);                                                                       \
+        LOADV(v3_, s_ + 48);                                                                       \
+        a0 += w_ * v0_;                                                                            \
+        a1 += w_ * v1_;                                                                            \
+        a2 += w_ * v2_;                                                                            \
+        a3 += w_ * v3_;                                                                            \
+    } while (0)
+
+#define BLOCK_STORE(out, a0, a1, a2, a3)                                                           \
+    do {                                                                                           \
+        memcpy((out), &(a0), sizeof(a0));                                                          \
+        memcpy((out) + 16, &(a1), sizeof(a1));                                                     \
+        memcpy((out) + 32, &(a2), sizeof(a2));                                                     \
+        memcpy((out) + 48, &(a3), sizeof(a3));                                                     \
+    } while (0)
+
+/* out[0, FEW_BLOCK) = start + sum over (c, i, j) of w * xp shifted */
+AE__VECTOR_CLONES
+static void few_out_block(const conv2d *l, const float *w, float start, const float *xp,
+                          float *out)
 {
-    return i * l->g.dh * l->wp + j * l->g.dw;
+    v16 a0, a1, a2, a3;
+    for (int k = 0; k < 16; k++)
+        a0[k] = start;
+    a1 = a2 = a3 = a0;
+    for (size_t c = 0; c < l->g.c; c++)
+        for (size_t i = 0; i < l->g.kh; i++)
+            for (size_t j = 0; j < l->g.kw; j++)
+                BLOCK_AXPY(a0, a1, a2, a3, *w++, xp + c * l->plane + tap_offset(l, i, j));
+    BLOCK_STORE(out, a0, a1, a2, a3);
 }
+
+/* dxp[0, FEW_BLOCK) of channel c = sum over (o, i, j) of w * dZ shifted back */
+AE__VECTOR_CLONES
+static void few_dx_block(const conv2d *l, size_t c, const float *z, float *dxp)
+{
+    const size_t C = l->g.c, kk = l->g.kh * l->g.kw;
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (size_t o = 0; o < l->oc; o++) {
+        const float *w = l->w + (o * C + c) * kk;
+        for (size_t i = 0; i < l->g.kh; i++)
+            for (size_t j = 0; j < l->g.kw; j++)
+                BLOCK_AXPY(a0, a1, a2, a3, *w++, z + o * l->zs - tap_offset(l, i, j));
+    }
+    BLOCK_STORE(dxp, a0, a1, a2, a3);
+}
+
+/* dw[k] += ae__vdot(z, xc + off[k], n) for k < nt (<= 9), in one pass */
+AE__VECTOR_CLONES
+static void few_dw_taps(const float *z, const float *xc, const size_t off[9], size_t nt, size_t n,
+                        float *dw)
+{
+    v8 acc[9], zv, xv;
+    for (int k = 0; k < 9; k++)
+        acc[k] = (v8){0};
+    size_t p = 0;
+    for (; p + 8 <= n; p += 8) {
+        LOADV(zv, z + p);
+#pragma GCC unroll 9
+        for (int k = 0; k < 9; k++) {
+            LOADV(xv, xc + off[k] + p);
+            acc[k] += zv * xv;
+        }
+    }
+    for (size_t k = 0; k < nt; k++) {
+        float t = 0.0f;
+        for (size_t q = p; q < n; q++)
+            t += z[q] * xc[off[k] + q];
+        const v8 a = acc[k];
+        dw[k] += t + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    }
+}
+#else
+AE__VECTOR_CLONES
+static void few_out_block(const conv2d *l, const float *w, float start, const float *xp,
+                          float *out)
+{
+    for (size_t p = 0; p < FEW_BLOCK; p++) {
+        float a = start;
+        const float *wk = w;
+        for (size_t c = 0; c < l->g.c; c++)
+            for (size_t i = 0; i < l->g.kh; i++)
+                for (size_t j = 0; j < l->g.kw; j++)
+                    a += *wk++ * xp[c * l->plane + tap_offset(l, i, j) + p];
+        out[p] = a;
+    }
+}
+
+AE__VECTOR_CLONES
+static void few_dx_block(const conv2d *l, size_t c, const float *z, float *dxp)
+{
+    const size_t C = l->g.c, kk = l->g.kh * l->g.kw;
+    for (size_t p = 0; p < FEW_BLOCK; p++) {
+        float a = 0.0f;
+        for (size_t o = 0; o < l->oc; o++) {
+            const float *w = l->w + (o * C + c) * kk;
+            for (size_t i = 0; i < l->g.kh; i++)
+                for (size_t j = 0; j < l->g.kw; j++)
+                    a += *w++ * z[o * l->zs - tap_offset(l, i, j) + p];
+        }
+        dxp[p] = a;
+    }
+}
+
+static void few_dw_taps(const float *z, const float *xc, const size_t off[9], size_t nt, size_t n,
+                        float *dw)
+{
+    for (size_t k = 0; k < nt; k++)
+        dw[k] += ae__vdot(z, xc + off[k], n);
+}
+#endif
 
 AE__VECTOR_CLONES
 static void few_forward(const conv2d *l, size_t batch, const float *x, float *y, float *ws)
 {
     const size_t C = l->g.c, kk = l->g.kh * l->g.kw, OW = l->g.ow, wp = l->wp;
-    float *xp = ws, *acc = ws + 2 * ((C * l->plane + 15) / 16 * 16);
+    float *xp = ws, *acc = ws + 2 * l->xps;
     for (size_t n = 0; n < batch; n++) {
         pad_input(l, x + n * l->in_size, xp);
         for (size_t o = 0; o < l->oc; o++) {
-            float *a = acc + o * l->nout;
-            ae__vfill(a, l->use_bias ? l->b[o] : 0.0f, l->nout);
-            for (size_t c = 0; c < C; c++)
-                for (size_t i = 0; i < l->g.kh; i++)
-                    for (size_t j = 0; j < l->g.kw; j++)
-                        ae__vaxpy(a, l->w[(o * C + c) * kk + i * l->g.kw + j],
-                                  xp + c * l->plane + tap_offset(l, i, j), l->nout);
+            for (size_t p = 0; p < l->nout; p += FEW_BLOCK)
+                few_out_block(l, l->w + o * C * kk, l->use_bias ? l->b[o] : 0.0f, xp + p,
+                              acc + p);
             float *yo = y + n * l->out_size + o * l->ohw;
             for (size_t h = 0; h < l->g.oh; h++)
-                memcpy(yo + h * OW, a + h * wp, OW * sizeof(float));
+                memcpy(yo + h * OW, acc + h * wp, OW * sizeof(float));
         }
     }
     ae__activate(l->act, l->slope, y, batch * l->out_size);
@@ -264,40 +415,41 @@ static void few_backward(conv2d *l, size_t batch, const float *x, const float *y
                          const float *dy, float *dx, float *ws)
 {
     const size_t C = l->g.c, kk = l->g.kh * l->g.kw, OW = l->g.ow, wp = l->wp;
-    const size_t padded = (C * l->plane + 15) / 16 * 16;
-    float *xp = ws, *dxp = ws + padded, *dz = ws + 2 * padded;
+    float *xp = ws, *dxp = ws + l->xps, *z = ws + 2 * l->xps;
+    /* dZ of filter o at z + o * zs + lead on the padded grid; zeros before,
+     * past OW on every row and after, written once here */
+    memset(z, 0, l->oc * l->zs * sizeof(float));
     memset(l->dw, 0, l->oc * l->ckk * sizeof(float));
     for (size_t n = 0; n < batch; n++) {
-        /* dZ on the padded grid, zeros past OW */
         for (size_t o = 0; o < l->oc; o++) {
             const size_t off = n * l->out_size + o * l->ohw;
-            float *d = dz + o * l->nout;
-            for (size_t h = 0; h < l->g.oh; h++) {
+            float *d = z + o * l->zs + l->lead;
+            for (size_t h = 0; h < l->g.oh; h++)
                 ae__vactivation_grad(l->act, l->slope, y + off + h * OW, dy + off + h * OW,
                                      d + h * wp, OW);
-                memset(d + h * wp + OW, 0, (wp - OW) * sizeof(float));
-            }
             if (l->use_bias)
                 l->db[o] += ae__vsum(d, l->nout);
         }
         pad_input(l, x + n * l->in_size, xp);
         for (size_t o = 0; o < l->oc; o++)
             for (size_t c = 0; c < C; c++)
-                for (size_t i = 0; i < l->g.kh; i++)
-                    for (size_t j = 0; j < l->g.kw; j++)
-                        l->dw[(o * C + c) * kk + i * l->g.kw + j] +=
-                            ae__vdot(dz + o * l->nout, xp + c * l->plane + tap_offset(l, i, j),
-                                     l->nout);
+                for (size_t t0 = 0; t0 < kk; t0 += 9) {
+                    const size_t nt = kk - t0 < 9 ? kk - t0 : 9;
+                    size_t offs[9];
+                    for (size_t k = 0; k < 9; k++) {
+                        const size_t t = t0 + (k < nt ? k : 0);
+                        offs[k] = tap_offset(l, t / l->g.kw, t % l->g.kw);
+                    }
+                    few_dw_taps(z + o * l->zs + l->lead, xp + c * l->plane, offs, nt, l->nout,
+                                l->dw + (o * C + c) * kk + t0);
+                }
         if (dx == NULL)
             continue;
-        memset(dxp, 0, C * l->plane * sizeof(float));
+        /* channel by channel, in order: a block's overrun past its plane
+         * lands in the next channel's, written after it */
         for (size_t c = 0; c < C; c++)
-            for (size_t o = 0; o < l->oc; o++)
-                for (size_t i = 0; i < l->g.kh; i++)
-                    for (size_t j = 0; j < l->g.kw; j++)
-                        ae__vaxpy(dxp + c * l->plane + tap_offset(l, i, j),
-                                  l->w[(o * C + c) * kk + i * l->g.kw + j], dz + o * l->nout,
-                                  l->nout);
+            for (size_t p = 0; p < l->plane; p += FEW_BLOCK)
+                few_dx_block(l, c, z + l->lead + p, dxp + c * l->plane + p);
         float *dxn = dx + n * l->in_size;
         for (size_t c = 0; c < C; c++)
             for (size_t h = 0; h < l->g.h; h++)
@@ -316,6 +468,7 @@ static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, 
     }
     const size_t batch = ctx->batch, G = group_of(l, batch), ohw = l->ohw;
     float *col = ctx->workspace, *tmp = ws_tmp(l, ctx->workspace, G);
+    float *scratch = ws_scratch(l, ctx->workspace, G);
     for (size_t n0 = 0; n0 < batch; n0 += G) {
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ohw;
         const float *a = col;
@@ -324,7 +477,7 @@ static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, 
             a = x + n0 * l->in_size;
         else
             for (size_t i = 0; i < gb; i++)
-                ae__im2col(&l->g, x + (n0 + i) * l->in_size, col + i * ohw, ld);
+                ae__im2col(&l->g, x + (n0 + i) * l->in_size, col + i * ohw, ld, scratch);
         if (gb == 1) {
             ae__gemm(0, 0, l->oc, ohw, l->ckk, 1.0f, l->w, l->ckk, a, ld, 0.0f, ys, ohw);
             if (l->use_bias)
@@ -346,6 +499,7 @@ static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x,
     conv2d *l = state;
     const size_t batch = ctx->batch, G = group_of(l, batch), ohw = l->ohw;
     float *col = ctx->workspace, *dz = ws_tmp(l, ctx->workspace, G);
+    float *scratch = ws_scratch(l, ctx->workspace, G);
     if (l->use_bias)
         memset(l->db, 0, l->oc * sizeof(float));
     if (l->few) {
@@ -369,7 +523,7 @@ static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x,
             a = x + n0 * l->in_size;
         else
             for (size_t i = 0; i < gb; i++)
-                ae__im2col(&l->g, x + (n0 + i) * l->in_size, col + i * ohw, ld);
+                ae__im2col(&l->g, x + (n0 + i) * l->in_size, col + i * ohw, ld, scratch);
         ae__gemm(0, 1, l->oc, l->ckk, ld, 1.0f, dz, ld, a, ld, n0 == 0 ? 0.0f : 1.0f, l->dw, l->ckk);
         if (dx == NULL)
             continue;
@@ -379,9 +533,8 @@ static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x,
             continue;
         }
         ae__gemm(1, 0, l->ckk, ld, l->oc, 1.0f, l->w, l->ckk, dz, ld, 0.0f, col, ld);
-        memset(dxs, 0, gb * l->in_size * sizeof(float));
         for (size_t i = 0; i < gb; i++)
-            ae__col2im(&l->g, col + i * ohw, ld, dxs + i * l->in_size);
+            ae__col2im(&l->g, col + i * ohw, ld, NULL, dxs + i * l->in_size, scratch);
     }
     return AE_OK;
 }

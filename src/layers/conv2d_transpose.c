@@ -116,8 +116,8 @@ static int convt_param_get(void *state, size_t index, ae_param_view *v)
 }
 
 /* Workspace: column matrix (ckk x G*ihw), channel-major input/dx block
- * (cin x G*ihw), then dZ of the group (G * out_size) when an activation
- * is fused. */
+ * (cin x G*ihw), im2col's scratch (ae__conv_scratch), then dZ of the group
+ * (G * out_size) when an activation is fused. */
 static size_t group_of(const convt *l, size_t batch)
 {
     return ae__conv_group(l->ckk * l->ihw, batch);
@@ -129,7 +129,8 @@ static size_t convt_workspace_size(const void *state, size_t batch)
 {
     const convt *l = state;
     const size_t g = group_of(l, batch);
-    size_t n = round16(l->ckk * g * l->ihw) + round16(l->cin * g * l->ihw);
+    size_t n = round16(l->ckk * g * l->ihw) + round16(l->cin * g * l->ihw) +
+               round16(ae__conv_scratch(&l->g));
     if (l->act != AE_ACT_IDENTITY)
         n += g * l->out_size;
     return n * sizeof(float);
@@ -139,8 +140,9 @@ AE__VECTOR_CLONES
 static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
     const convt *l = state;
-    const size_t batch = ctx->batch, G = group_of(l, batch), ihw = l->ihw, ohw = l->ohw;
+    const size_t batch = ctx->batch, G = group_of(l, batch), ihw = l->ihw;
     float *col = ctx->workspace, *xt = col + round16(l->ckk * G * ihw);
+    float *scratch = xt + round16(l->cin * G * ihw);
     for (size_t n0 = 0; n0 < batch; n0 += G) {
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ihw;
         const float *xs = x + n0 * l->in_size;
@@ -150,15 +152,9 @@ static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, f
             xs = xt;
         }
         ae__gemm(1, 0, l->ckk, ld, l->cin, 1.0f, l->w, l->ckk, xs, ld, 0.0f, col, ld);
-        for (size_t i = 0; i < gb; i++) {
-            float *yi = ys + i * l->out_size;
-            if (l->use_bias)
-                for (size_t c = 0; c < l->g.c; c++)
-                    ae__vfill(yi + c * ohw, l->b[c], ohw);
-            else
-                memset(yi, 0, l->out_size * sizeof(float));
-            ae__col2im(&l->g, col + i * ihw, ld, yi);
-        }
+        for (size_t i = 0; i < gb; i++)
+            ae__col2im(&l->g, col + i * ihw, ld, l->use_bias ? l->b : NULL,
+                       ys + i * l->out_size, scratch);
         ae__activate(l->act, l->slope, ys, gb * l->out_size);
     }
     return AE_OK;
@@ -171,7 +167,8 @@ static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
     convt *l = state;
     const size_t batch = ctx->batch, G = group_of(l, batch), ihw = l->ihw, ohw = l->ohw;
     float *col = ctx->workspace, *xt = col + round16(l->ckk * G * ihw);
-    float *dzbuf = xt + round16(l->cin * G * ihw);
+    float *scratch = xt + round16(l->cin * G * ihw);
+    float *dzbuf = scratch + round16(ae__conv_scratch(&l->g));
     if (l->use_bias)
         memset(l->db, 0, l->g.c * sizeof(float));
     for (size_t n0 = 0; n0 < batch; n0 += G) {
@@ -187,7 +184,7 @@ static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
                 for (size_t c = 0; c < l->g.c; c++)
                     l->db[c] += ae__vsum(dz + i * l->out_size + c * ohw, ohw);
         for (size_t i = 0; i < gb; i++)
-            ae__im2col(&l->g, dz + i * l->out_size, col + i * ihw, ld);
+            ae__im2col(&l->g, dz + i * l->out_size, col + i * ihw, ld, scratch);
         const float *xs = x + n0 * l->in_size;
         if (gb > 1) {
             ae__gather_cm(xs, gb, l->cin, ihw, xt, ld);

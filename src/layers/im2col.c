@@ -181,12 +181,17 @@ static inline void tap_range(ptrdiff_t off, size_t s, size_t in, size_t out, siz
                              size_t *hi)
 {
     size_t a = 0, b;
-    if (off < 0)
-        a = ((size_t)(-off) + s - 1) / s;
-    if ((ptrdiff_t)in - off <= 0)
-        b = 0;
-    else
-        b = ((size_t)((ptrdiff_t)in - off) - 1) / s + 1;
+    if (s == 1) { /* every phased tap: no division */
+        a = off < 0 ? (size_t)(-off) : 0;
+        b = (ptrdiff_t)in - off <= 0 ? 0 : (size_t)((ptrdiff_t)in - off);
+    } else {
+        if (off < 0)
+            a = ((size_t)(-off) + s - 1) / s;
+        if ((ptrdiff_t)in - off <= 0)
+            b = 0;
+        else
+            b = ((size_t)((ptrdiff_t)in - off) - 1) / s + 1;
+    }
     if (b > out)
         b = out;
     if (a > b)
@@ -204,110 +209,310 @@ static int contiguous(const ae__conv_geom *g)
     return g->sh == 1 && g->sw == 1 && g->ow == g->w;
 }
 
-AE__VECTOR_CLONES
-void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld)
+/* A stride above 1 whose grid tiles the image exactly (H = OH * sh and
+ * W = OW * sw, what SAME padding gives at sizes the stride divides): the
+ * image splits into sh * sw phase planes of OH x OW, plane (rh, rw) holding
+ * the pixels (a * sh + rh, b * sw + rw). A tap then reads one plane at a
+ * whole-pixel shift, the contiguous case above on an OH x OW image. The
+ * split costs one pass over the image; the per-row strided copies it
+ * replaces cost one per tap. */
+static int phased(const ae__conv_geom *g)
 {
-    const size_t H = g->h, W = g->w, OH = g->oh, OW = g->ow, sw = g->sw;
-    const int block = contiguous(g);
-    for (size_t c = 0; c < g->c; c++) {
-        const float *xc = x + c * H * W;
-        for (size_t i = 0; i < g->kh; i++) {
-            const ptrdiff_t offh = (ptrdiff_t)(i * g->dh) - (ptrdiff_t)g->ph;
-            size_t hlo, hhi;
-            tap_range(offh, g->sh, H, OH, &hlo, &hhi);
+    return (g->sh > 1 || g->sw > 1) && g->h == g->oh * g->sh && g->w == g->ow * g->sw;
+}
+
+size_t ae__conv_scratch(const ae__conv_geom *g)
+{
+    return phased(g) ? g->c * g->h * g->w : 0;
+}
+
+/* offset = s * q + r with 0 <= r < s (floor division) */
+static inline void split_offset(ptrdiff_t off, size_t s, ptrdiff_t *q, size_t *r)
+{
+    if (s == 2) {
+        *r = (size_t)off & 1u;
+        *q = (off - (ptrdiff_t)*r) / 2;
+        return;
+    }
+    ptrdiff_t qq = off >= 0 ? off / (ptrdiff_t)s : -(((-off) + (ptrdiff_t)s - 1) / (ptrdiff_t)s);
+    *q = qq;
+    *r = (size_t)(off - qq * (ptrdiff_t)s);
+}
+
+/* The tap of an image xc (H x W) read at stride 1 from (offh, offw) onto an
+ * OH x OW grid with OW == W: rows [hlo, hhi), columns [lo, hi) inside. */
+typedef struct tap {
+    ptrdiff_t offh, offw;
+    size_t hlo, hhi, lo, hi;
+} tap;
+
+AE__INLINE int tap_of(ptrdiff_t offh, ptrdiff_t offw, size_t sh, size_t sw, size_t H, size_t W,
+                  size_t OH, size_t OW, tap *t)
+{
+    t->offh = offh;
+    t->offw = offw;
+    tap_range(offh, sh, H, OH, &t->hlo, &t->hhi);
+    tap_range(offw, sw, W, OW, &t->lo, &t->hi);
+    return t->hlo < t->hhi && t->lo < t->hi;
+}
+
+/* Zeroes what a tap does not read: when `rows`, the rows outside
+ * [hlo, hhi); when `cols`, the columns outside [lo, hi) of the rows inside. */
+static inline void zero_outside(const tap *t, size_t OH, size_t OW, float *row, int rows, int cols)
+{
+    if (rows && t->hlo > 0)
+        memset(row, 0, t->hlo * OW * sizeof(float));
+    if (rows && t->hhi < OH)
+        memset(row + t->hhi * OW, 0, (OH - t->hhi) * OW * sizeof(float));
+    if (cols)
+        for (size_t oh = t->hlo; oh < t->hhi; oh++) {
+            for (size_t ow = 0; ow < t->lo; ow++)
+                row[oh * OW + ow] = 0.0f;
+            for (size_t ow = t->hi; ow < OW; ow++)
+                row[oh * OW + ow] = 0.0f;
+        }
+}
+
+/* The contiguous case: from the tap's first in-image element to its last. */
+static size_t block_first(const tap *t, size_t OW) { return t->hlo * OW + t->lo; }
+static size_t block_len(const tap *t, size_t OW)
+{
+    return (t->hhi - 1) * OW + t->hi - block_first(t, OW);
+}
+static ptrdiff_t block_src(const tap *t, size_t W, size_t OW)
+{
+    return (ptrdiff_t)block_first(t, OW) + t->offh * (ptrdiff_t)W + t->offw;
+}
+
+/* Between an image and its phase planes (see phased()): plane (c, rh, rw)
+ * at ((c * sh + rh) * sw + rw) * OH * OW. A copy each way, so that col2im
+ * adds its taps into the planes in the order it adds them into the image
+ * otherwise: the same sums, the same bits. An image row (sw * OW floats)
+ * splits into sw plane rows `plane` floats apart.
+ *
+ * Stride 2 is the common case and its rows are short (OW is 7 to 14 in the
+ * tutorial's model): too short for a vectorised loop to start, so on
+ * x86-64 with AVX-512 a row goes through two masked loads, two
+ * permutations and two masked stores per 16 outputs. Other strides and
+ * machines (and valgrind, whose CPU has no AVX-512) take the plain loops. */
+static void split_row(const float *restrict s, float *restrict d, size_t ow, size_t sw,
+                      size_t plane)
+{
+    for (size_t rw = 0; rw < sw; rw++)
+        for (size_t b = 0; b < ow; b++)
+            d[rw * plane + b] = s[b * sw + rw];
+}
+
+static void join_row(const float *restrict s, float *restrict d, size_t ow, size_t sw,
+                     size_t plane)
+{
+    for (size_t rw = 0; rw < sw; rw++)
+        for (size_t b = 0; b < ow; b++)
+            d[b * sw + rw] = s[rw * plane + b];
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AE__PHASE_AVX512 1
+
+static inline __mmask16 first_lanes(size_t n) /* n <= 16 */
+{
+    return (__mmask16)((1u << n) - 1u);
+}
+
+__attribute__((target("avx512f"))) static void split_rows2_avx512(const float *x, size_t W,
+                                                                  float *d, size_t dstride,
+                                                                  size_t rows, size_t ow,
+                                                                  size_t plane)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (size_t r = 0; r < rows; r++, x += W, d += dstride)
+        for (size_t b = 0; b < ow; b += 16) {
+            const size_t n = ow - b < 16 ? ow - b : 16;
+            const __mmask16 m = first_lanes(n);
+            const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(n < 8 ? 2 * n : 16), x + 2 * b);
+            const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(n > 8 ? 2 * n - 16 : 0),
+                                                    x + 2 * b + 16);
+            _mm512_mask_storeu_ps(d + b, m, _mm512_permutex2var_ps(lo, even, hi));
+            _mm512_mask_storeu_ps(d + plane + b, m, _mm512_permutex2var_ps(lo, odd, hi));
+        }
+}
+
+__attribute__((target("avx512f"))) static void join_rows2_avx512(const float *s, size_t sstride,
+                                                                 float *x, size_t W, size_t rows,
+                                                                 size_t ow, size_t plane)
+{
+    const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i second =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (size_t r = 0; r < rows; r++, s += sstride, x += W)
+        for (size_t b = 0; b < ow; b += 16) {
+            const size_t n = ow - b < 16 ? ow - b : 16;
+            const __mmask16 m = first_lanes(n);
+            const __m512 e = _mm512_maskz_loadu_ps(m, s + b), o = _mm512_maskz_loadu_ps(m, s + plane + b);
+            _mm512_mask_storeu_ps(x + 2 * b, first_lanes(n < 8 ? 2 * n : 16),
+                                  _mm512_permutex2var_ps(e, first, o));
+            _mm512_mask_storeu_ps(x + 2 * b + 16, first_lanes(n > 8 ? 2 * n - 16 : 0),
+                                  _mm512_permutex2var_ps(e, second, o));
+        }
+}
+
+static int phase_avx512(void)
+{
+    static int have = -1; /* a benign race: every thread stores the same value */
+    if (have < 0)
+        have = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return have;
+}
+#endif
+
+/* Image rows h = rh, rh + sh, ... of channel c hold row phase rh. */
+static void to_planes(const ae__conv_geom *g, const float *x, float *planes)
+{
+    const size_t H = g->h, W = g->w, OW = g->ow, sh = g->sh, sw = g->sw, plane = g->oh * OW;
+    for (size_t c = 0; c < g->c; c++)
+        for (size_t rh = 0; rh < sh; rh++) {
+            const float *src = x + (c * H + rh) * W;
+            float *dst = planes + (c * sh + rh) * sw * plane;
+#ifdef AE__PHASE_AVX512
+            if (sw == 2 && phase_avx512()) {
+                split_rows2_avx512(src, sh * W, dst, OW, g->oh, OW, plane);
+                continue;
+            }
+#endif
+            for (size_t a = 0; a < g->oh; a++)
+                split_row(src + a * sh * W, dst + a * OW, OW, sw, plane);
+        }
+}
+
+static void from_planes(const ae__conv_geom *g, const float *planes, float *x)
+{
+    const size_t H = g->h, W = g->w, OW = g->ow, sh = g->sh, sw = g->sw, plane = g->oh * OW;
+    for (size_t c = 0; c < g->c; c++)
+        for (size_t rh = 0; rh < sh; rh++) {
+            float *dst = x + (c * H + rh) * W;
+            const float *src = planes + (c * sh + rh) * sw * plane;
+#ifdef AE__PHASE_AVX512
+            if (sw == 2 && phase_avx512()) {
+                join_rows2_avx512(src, OW, dst, sh * W, g->oh, OW, plane);
+                continue;
+            }
+#endif
+            for (size_t a = 0; a < g->oh; a++)
+                join_row(src + a * OW, dst + a * sh * W, OW, sw, plane);
+        }
+}
+
+/* Tap (c, i, j) of geometry g, read from the image (phased 0) or from its
+ * phase planes (phased 1, a stride-1 tap on an OH x OW plane): *src is the
+ * offset of the channel or plane it reads, *width that source's row length.
+ * Returns 0 when the tap reads nothing. */
+AE__INLINE int find_tap(const ae__conv_geom *g, int phased, size_t c, size_t i, size_t j,
+                           tap *t, size_t *src, size_t *width)
+{
+    const ptrdiff_t offh = (ptrdiff_t)(i * g->dh) - (ptrdiff_t)g->ph;
+    const ptrdiff_t offw = (ptrdiff_t)(j * g->dw) - (ptrdiff_t)g->pw;
+    if (!phased) {
+        *src = c * g->h * g->w;
+        *width = g->w;
+        return tap_of(offh, offw, g->sh, g->sw, g->h, g->w, g->oh, g->ow, t);
+    }
+    ptrdiff_t qh, qw;
+    size_t rh, rw;
+    split_offset(offh, g->sh, &qh, &rh);
+    split_offset(offw, g->sw, &qw, &rw);
+    *src = ((c * g->sh + rh) * g->sw + rw) * g->oh * g->ow;
+    *width = g->ow;
+    return tap_of(qh, qw, 1, 1, g->oh, g->ow, g->oh, g->ow, t);
+}
+
+/* Both walk the taps (c, i, j) in row order. A tap that is one contiguous
+ * block (phase planes, or stride 1 as wide as the image) is one copy or
+ * one add; otherwise it goes row by row. */
+AE__VECTOR_CLONES
+void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld, float *scratch)
+{
+    const size_t OH = g->oh, OW = g->ow, sw = g->sw;
+    const int ph = phased(g), block = ph || contiguous(g);
+    const float *base = x;
+    if (ph) {
+        to_planes(g, x, scratch);
+        base = scratch;
+    }
+    for (size_t c = 0; c < g->c; c++)
+        for (size_t i = 0; i < g->kh; i++)
             for (size_t j = 0; j < g->kw; j++) {
-                const ptrdiff_t offw = (ptrdiff_t)(j * g->dw) - (ptrdiff_t)g->pw;
-                size_t lo, hi;
-                tap_range(offw, sw, W, OW, &lo, &hi);
                 float *restrict row = col + ((c * g->kh + i) * g->kw + j) * ld;
-                if (hhi <= hlo || hi <= lo) {
+                tap t;
+                size_t src, W;
+                if (!find_tap(g, ph, c, i, j, &t, &src, &W)) {
                     memset(row, 0, OH * OW * sizeof(float));
                     continue;
                 }
-                if (hlo > 0)
-                    memset(row, 0, hlo * OW * sizeof(float));
-                if (hhi < OH)
-                    memset(row + hhi * OW, 0, (OH - hhi) * OW * sizeof(float));
                 if (block) {
-                    const size_t first = hlo * OW + lo, last = (hhi - 1) * OW + hi;
-                    memcpy(row + first, xc + (ptrdiff_t)first + offh * (ptrdiff_t)W + offw,
-                           (last - first) * sizeof(float));
-                    for (size_t oh = hlo; oh < hhi; oh++) {
-                        for (size_t ow = 0; ow < lo; ow++)
-                            row[oh * OW + ow] = 0.0f;
-                        for (size_t ow = hi; ow < OW; ow++)
-                            row[oh * OW + ow] = 0.0f;
-                    }
+                    memcpy(row + block_first(&t, OW), base + src + block_src(&t, W, OW),
+                           block_len(&t, OW) * sizeof(float));
+                    zero_outside(&t, OH, OW, row, 1, 1);
                     continue;
                 }
-                for (size_t oh = hlo; oh < hhi; oh++) {
+                zero_outside(&t, OH, OW, row, 1, 0);
+                for (size_t oh = t.hlo; oh < t.hhi; oh++) {
                     float *restrict dst = row + oh * OW;
-                    const float *restrict src =
-                        xc + (size_t)((ptrdiff_t)(oh * g->sh) + offh) * W + offw;
-                    for (size_t ow = 0; ow < lo; ow++)
+                    const float *restrict s =
+                        base + src + (size_t)((ptrdiff_t)(oh * g->sh) + t.offh) * W + t.offw;
+                    for (size_t ow = 0; ow < t.lo; ow++)
                         dst[ow] = 0.0f;
                     if (sw == 1)
-                        memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
-                    else if (sw == 2)
-                        for (size_t ow = lo; ow < hi; ow++)
-                            dst[ow] = src[2 * ow];
+                        memcpy(dst + t.lo, s + t.lo, (t.hi - t.lo) * sizeof(float));
                     else
-                        for (size_t ow = lo; ow < hi; ow++)
-                            dst[ow] = src[ow * sw];
-                    for (size_t ow = hi; ow < OW; ow++)
+                        for (size_t ow = t.lo; ow < t.hi; ow++)
+                            dst[ow] = s[ow * sw];
+                    for (size_t ow = t.hi; ow < OW; ow++)
                         dst[ow] = 0.0f;
                 }
             }
-        }
-    }
 }
 
 AE__VECTOR_CLONES
-void ae__col2im(const ae__conv_geom *g, float *col, size_t ld, float *x)
+void ae__col2im(const ae__conv_geom *g, float *col, size_t ld, const float *bias, float *x,
+                float *scratch)
 {
-    const size_t H = g->h, W = g->w, OH = g->oh, OW = g->ow, sw = g->sw;
-    const int block = contiguous(g);
-    for (size_t c = 0; c < g->c; c++) {
-        float *xc = x + c * H * W;
-        for (size_t i = 0; i < g->kh; i++) {
-            const ptrdiff_t offh = (ptrdiff_t)(i * g->dh) - (ptrdiff_t)g->ph;
-            size_t hlo, hhi;
-            tap_range(offh, g->sh, H, OH, &hlo, &hhi);
+    const size_t OH = g->oh, OW = g->ow, sw = g->sw, hw = g->h * g->w;
+    const int ph = phased(g), block = ph || contiguous(g);
+    float *base = ph ? scratch : x; /* a channel is H * W floats either way */
+    for (size_t c = 0; c < g->c; c++)
+        if (bias != NULL)
+            ae__vfill(base + c * hw, bias[c], hw);
+        else
+            memset(base + c * hw, 0, hw * sizeof(float));
+    for (size_t c = 0; c < g->c; c++)
+        for (size_t i = 0; i < g->kh; i++)
             for (size_t j = 0; j < g->kw; j++) {
-                const ptrdiff_t offw = (ptrdiff_t)(j * g->dw) - (ptrdiff_t)g->pw;
-                size_t lo, hi;
-                tap_range(offw, sw, W, OW, &lo, &hi);
                 float *restrict row = col + ((c * g->kh + i) * g->kw + j) * ld;
-                if (hhi <= hlo || hi <= lo)
+                tap t;
+                size_t src, W;
+                if (!find_tap(g, ph, c, i, j, &t, &src, &W))
                     continue;
                 if (block) {
-                    /* zero the wrapping columns, then add the block */
-                    for (size_t oh = hlo; oh < hhi; oh++) {
-                        for (size_t ow = 0; ow < lo; ow++)
-                            row[oh * OW + ow] = 0.0f;
-                        for (size_t ow = hi; ow < OW; ow++)
-                            row[oh * OW + ow] = 0.0f;
-                    }
-                    const size_t first = hlo * OW + lo, last = (hhi - 1) * OW + hi;
-                    ae__vadd(xc + (ptrdiff_t)first + offh * (ptrdiff_t)W + offw, row + first,
-                           last - first);
+                    zero_outside(&t, OH, OW, row, 0, 1); /* the wrapping columns */
+                    ae__vadd(base + src + block_src(&t, W, OW), row + block_first(&t, OW),
+                             block_len(&t, OW));
                     continue;
                 }
-                for (size_t oh = hlo; oh < hhi; oh++) {
-                    const float *restrict src = row + oh * OW;
-                    float *restrict dst = xc + (size_t)((ptrdiff_t)(oh * g->sh) + offh) * W + offw;
+                for (size_t oh = t.hlo; oh < t.hhi; oh++) {
+                    const float *restrict s = row + oh * OW;
+                    float *restrict dst =
+                        base + src + (size_t)((ptrdiff_t)(oh * g->sh) + t.offh) * W + t.offw;
                     if (sw == 1)
-                        ae__vadd(dst + lo, src + lo, hi - lo);
-                    else if (sw == 2)
-                        for (size_t ow = lo; ow < hi; ow++)
-                            dst[2 * ow] += src[ow];
+                        ae__vadd(dst + t.lo, s + t.lo, t.hi - t.lo);
                     else
-                        for (size_t ow = lo; ow < hi; ow++)
-                            dst[ow * sw] += src[ow];
+                        for (size_t ow = t.lo; ow < t.hi; ow++)
+                            dst[ow * sw] += s[ow];
                 }
             }
-        }
-    }
+    if (ph)
+        from_planes(g, scratch, x);
 }
 
 void ae__gather_cm(const float *src, size_t count, size_t ch, size_t hw, float *dst, size_t ld)

@@ -73,13 +73,20 @@ int ae__conv_transpose_axis(const char *who, const char *axis, size_t in, size_t
                             size_t d, int padding, size_t *p0, size_t p1, int64_t op,
                             size_t *out);
 
-/* col[r * ld + p] = x(c, oh * sh - ph + i * dh, ow * sw - pw + j * dw) for
- * row r = (c * kh + i) * kw + j and column p = oh * OW + ow; 0 outside. */
-void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld);
+/* Floats of scratch im2col and col2im need for geometry g: the image's
+ * phase planes when a stride above 1 tiles it exactly (C * H * W), else 0. */
+size_t ae__conv_scratch(const ae__conv_geom *g);
 
-/* The adjoint: x(...) += col[...] over the same index map. Entries of col
- * that map outside the image are scratch: col2im may overwrite them. */
-void ae__col2im(const ae__conv_geom *g, float *col, size_t ld, float *x);
+/* col[r * ld + p] = x(c, oh * sh - ph + i * dh, ow * sw - pw + j * dw) for
+ * row r = (c * kh + i) * kw + j and column p = oh * OW + ow; 0 outside.
+ * `scratch` holds ae__conv_scratch(g) floats (NULL when that is 0). */
+void ae__im2col(const ae__conv_geom *g, const float *x, float *col, size_t ld, float *scratch);
+
+/* The adjoint: x(c, ...) = bias[c] (0 when bias is NULL) + the col[...]
+ * that map there, added in row order. Entries of col that map outside the
+ * image are scratch: col2im may overwrite them. `scratch` as for im2col. */
+void ae__col2im(const ae__conv_geom *g, float *col, size_t ld, const float *bias, float *x,
+                float *scratch);
 
 /* dst[c * ld + i * hw + p] = src[(i * ch + c) * hw + p], i < count: a
  * group of NCHW samples (ch channels of hw floats) to channel-major. */
