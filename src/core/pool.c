@@ -223,6 +223,12 @@ static void read_cpus(void)
         cpus = (size_t)n;
 }
 
+int ae__pool_cpus(void)
+{
+    pthread_once(&cpus_once, read_cpus);
+    return (int)cpus;
+}
+
 int ae__pool_parts(size_t rows, size_t min_rows, double work)
 {
     if (in_part || work < AE__POOL_MIN_WORK)

@@ -39,6 +39,11 @@ typedef void ae__pool_fn(void *arg, int part, int parts);
  */
 int ae__pool_parts(size_t rows, size_t min_rows, double work);
 
+/* The most parts ae__pool_parts() can ever return in this process: the
+ * processors online, at most AE__POOL_MAX_PARTS (for sizing per-part
+ * scratch ahead, whatever the thread setting will be). */
+int ae__pool_cpus(void);
+
 /* Runs fn(arg, p, parts) for p = 0 .. parts-1, each once, on whichever of
  * the caller and the workers claims it, and returns when all are done.
  * parts <= 1 runs fn(arg, 0, 1) on the caller. Never fails: without workers

@@ -209,11 +209,10 @@ static size_t group_of(const conv2d *l, size_t batch)
     return l->direct ? 1 : ae__conv_group(l->ckk * l->ohw, batch);
 }
 
-/* Workspace bytes; SIZE_MAX when the sizes overflow (callers then fail
- * with AE_ERR_LIMIT). */
-static size_t conv2d_workspace_size(const void *state, size_t batch)
+/* Workspace bytes of one pass over `batch` samples; SIZE_MAX when the
+ * sizes overflow (callers then fail with AE_ERR_LIMIT). */
+static size_t serial_workspace(const conv2d *l, size_t batch)
 {
-    const conv2d *l = state;
     size_t a, b, floats;
     if (l->few) { /* padded x, padded dx, the output or dZ on the padded grid */
         if (!ae__mul_size(l->xps, 2, &a) || !ae__mul_size(l->oc, l->zs, &b) ||
@@ -246,11 +245,20 @@ static float *ws_scratch(const conv2d *l, void *ws, size_t g)
     return ws_tmp(l, ws, g) + (l->oc * g * l->ohw + 15) / 16 * 16;
 }
 
-/* The few-filters path: the padded copy of one sample (and the slack). */
+static size_t conv2d_workspace_size(const void *state, size_t batch)
+{
+    const conv2d *l = state;
+    size_t at, total, slice = ae__conv_slice(serial_workspace(l, batch), l->oc * (l->ckk + 1), &at);
+    return slice == SIZE_MAX || !ae__mul_size(slice, ae__conv_slices(), &total) ? SIZE_MAX
+                                                                                 : total;
+}
+
+/* The few-filters path: the padded copy of one sample. Only the image's
+ * place is written: the borders and the slack stay as the pass's first
+ * memset of xp left them, zero. */
 static void pad_input(const conv2d *l, const float *x, float *xp)
 {
     const size_t H = l->g.h, W = l->g.w, wp = l->wp;
-    memset(xp, 0, l->xps * sizeof(float));
     for (size_t c = 0; c < l->g.c; c++)
         for (size_t h = 0; h < H; h++)
             memcpy(xp + c * l->plane + (h + l->g.ph) * wp + l->g.pw, x + (c * H + h) * W,
@@ -396,6 +404,7 @@ static void few_forward(const conv2d *l, size_t batch, const float *x, float *y,
 {
     const size_t C = l->g.c, kk = l->g.kh * l->g.kw, OW = l->g.ow, wp = l->wp;
     float *xp = ws, *acc = ws + 2 * l->xps;
+    memset(xp, 0, l->xps * sizeof(float));
     for (size_t n = 0; n < batch; n++) {
         pad_input(l, x + n * l->in_size, xp);
         for (size_t o = 0; o < l->oc; o++) {
@@ -411,15 +420,16 @@ static void few_forward(const conv2d *l, size_t batch, const float *x, float *y,
 }
 
 AE__VECTOR_CLONES
-static void few_backward(conv2d *l, size_t batch, const float *x, const float *y,
-                         const float *dy, float *dx, float *ws)
+static void few_backward(const conv2d *l, size_t batch, const float *x, const float *y,
+                         const float *dy, float *dx, float *ws, float *dw, float *db)
 {
     const size_t C = l->g.c, kk = l->g.kh * l->g.kw, OW = l->g.ow, wp = l->wp;
     float *xp = ws, *dxp = ws + l->xps, *z = ws + 2 * l->xps;
     /* dZ of filter o at z + o * zs + lead on the padded grid; zeros before,
      * past OW on every row and after, written once here */
     memset(z, 0, l->oc * l->zs * sizeof(float));
-    memset(l->dw, 0, l->oc * l->ckk * sizeof(float));
+    memset(xp, 0, l->xps * sizeof(float));
+    memset(dw, 0, l->oc * l->ckk * sizeof(float));
     for (size_t n = 0; n < batch; n++) {
         for (size_t o = 0; o < l->oc; o++) {
             const size_t off = n * l->out_size + o * l->ohw;
@@ -428,7 +438,7 @@ static void few_backward(conv2d *l, size_t batch, const float *x, const float *y
                 ae__vactivation_grad(l->act, l->slope, y + off + h * OW, dy + off + h * OW,
                                      d + h * wp, OW);
             if (l->use_bias)
-                l->db[o] += ae__vsum(d, l->nout);
+                db[o] += ae__vsum(d, l->nout);
         }
         pad_input(l, x + n * l->in_size, xp);
         for (size_t o = 0; o < l->oc; o++)
@@ -441,7 +451,7 @@ static void few_backward(conv2d *l, size_t batch, const float *x, const float *y
                         offs[k] = tap_offset(l, t / l->g.kw, t % l->g.kw);
                     }
                     few_dw_taps(z + o * l->zs + l->lead, xp + c * l->plane, offs, nt, l->nout,
-                                l->dw + (o * C + c) * kk + t0);
+                                dw + (o * C + c) * kk + t0);
                 }
         if (dx == NULL)
             continue;
@@ -458,17 +468,18 @@ static void few_backward(conv2d *l, size_t batch, const float *x, const float *y
     }
 }
 
+/* One pass over `batch` samples (all of a call's, or a training part's). */
 AE__VECTOR_CLONES
-static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+static void forward_pass(const void *layer, size_t batch, const float *x, float *y, void *ws)
 {
-    const conv2d *l = state;
+    const conv2d *l = layer;
     if (l->few) {
-        few_forward(l, ctx->batch, x, y, ctx->workspace);
-        return AE_OK;
+        few_forward(l, batch, x, y, ws);
+        return;
     }
-    const size_t batch = ctx->batch, G = group_of(l, batch), ohw = l->ohw;
-    float *col = ctx->workspace, *tmp = ws_tmp(l, ctx->workspace, G);
-    float *scratch = ws_scratch(l, ctx->workspace, G);
+    const size_t G = group_of(l, batch), ohw = l->ohw;
+    float *col = ws, *tmp = ws_tmp(l, ws, G);
+    float *scratch = ws_scratch(l, ws, G);
     for (size_t n0 = 0; n0 < batch; n0 += G) {
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ohw;
         const float *a = col;
@@ -489,22 +500,22 @@ static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, 
         }
         ae__activate(l->act, l->slope, ys, gb * l->out_size);
     }
-    return AE_OK;
 }
 
+/* dW and db of `batch` samples go to dw and db (zeroed first). */
 AE__VECTOR_CLONES
-static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
-                           const float *dy, float *dx)
+static void backward_pass(const void *layer, size_t batch, const float *x, const float *y,
+                          const float *dy, float *dx, void *ws, float *dw, float *db)
 {
-    conv2d *l = state;
-    const size_t batch = ctx->batch, G = group_of(l, batch), ohw = l->ohw;
-    float *col = ctx->workspace, *dz = ws_tmp(l, ctx->workspace, G);
-    float *scratch = ws_scratch(l, ctx->workspace, G);
+    const conv2d *l = layer;
+    const size_t G = group_of(l, batch), ohw = l->ohw;
+    float *col = ws, *dz = ws_tmp(l, ws, G);
+    float *scratch = ws_scratch(l, ws, G);
     if (l->use_bias)
-        memset(l->db, 0, l->oc * sizeof(float));
+        memset(db, 0, l->oc * sizeof(float));
     if (l->few) {
-        few_backward(l, batch, x, y, dy, dx, ctx->workspace);
-        return AE_OK;
+        few_backward(l, batch, x, y, dy, dx, ws, dw, db);
+        return;
     }
     for (size_t n0 = 0; n0 < batch; n0 += G) {
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ohw;
@@ -517,14 +528,14 @@ static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x,
             }
         if (l->use_bias)
             for (size_t c = 0; c < l->oc; c++)
-                l->db[c] += ae__vsum(dz + c * ld, ld);
+                db[c] += ae__vsum(dz + c * ld, ld);
         const float *a = col;
         if (l->direct)
             a = x + n0 * l->in_size;
         else
             for (size_t i = 0; i < gb; i++)
                 ae__im2col(&l->g, x + (n0 + i) * l->in_size, col + i * ohw, ld, scratch);
-        ae__gemm(0, 1, l->oc, l->ckk, ld, 1.0f, dz, ld, a, ld, n0 == 0 ? 0.0f : 1.0f, l->dw, l->ckk);
+        ae__gemm(0, 1, l->oc, l->ckk, ld, 1.0f, dz, ld, a, ld, n0 == 0 ? 0.0f : 1.0f, dw, l->ckk);
         if (dx == NULL)
             continue;
         float *dxs = dx + n0 * l->in_size;
@@ -536,6 +547,39 @@ static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x,
         for (size_t i = 0; i < gb; i++)
             ae__col2im(&l->g, col + i * ohw, ld, NULL, dxs + i * l->in_size, scratch);
     }
+}
+
+/* Training passes split by samples (im2col.h); 1 part: no split. */
+static int split_of(conv2d *l, size_t batch, ae__conv_split *s)
+{
+    *s = (ae__conv_split){.layer = l, .forward = forward_pass, .backward = backward_pass,
+                          .in_size = l->in_size, .out_size = l->out_size,
+                          .n_dw = l->oc * l->ckk, .n_db = l->use_bias ? l->oc : 0,
+                          .dw = l->dw, .db = l->db, .serial_ws = serial_workspace(l, batch)};
+    return ae__conv_parts(batch, (double)l->oc * (double)l->ckk * (double)l->ohw);
+}
+
+static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+{
+    ae__conv_split s;
+    const int parts = ctx->training ? split_of(state, ctx->batch, &s) : 1;
+    if (parts <= 1)
+        forward_pass(state, ctx->batch, x, y, ctx->workspace);
+    else
+        ae__conv_forward_split(&s, parts, ctx->batch, x, y, ctx->workspace);
+    return AE_OK;
+}
+
+static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
+                           const float *dy, float *dx)
+{
+    conv2d *l = state;
+    ae__conv_split s;
+    const int parts = split_of(l, ctx->batch, &s);
+    if (parts <= 1)
+        backward_pass(l, ctx->batch, x, y, dy, dx, ctx->workspace, l->dw, l->db);
+    else
+        ae__conv_backward_split(&s, parts, ctx->batch, x, y, dy, dx, ctx->workspace);
     return AE_OK;
 }
 

@@ -125,9 +125,9 @@ static size_t group_of(const convt *l, size_t batch)
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
-static size_t convt_workspace_size(const void *state, size_t batch)
+/* Bytes of one pass over `batch` samples. */
+static size_t serial_workspace(const convt *l, size_t batch)
 {
-    const convt *l = state;
     const size_t g = group_of(l, batch);
     size_t n = round16(l->ckk * g * l->ihw) + round16(l->cin * g * l->ihw) +
                round16(ae__conv_scratch(&l->g));
@@ -136,12 +136,22 @@ static size_t convt_workspace_size(const void *state, size_t batch)
     return n * sizeof(float);
 }
 
-AE__VECTOR_CLONES
-static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+/* One slice per part of a split training pass (im2col.h). */
+static size_t convt_workspace_size(const void *state, size_t batch)
 {
     const convt *l = state;
-    const size_t batch = ctx->batch, G = group_of(l, batch), ihw = l->ihw;
-    float *col = ctx->workspace, *xt = col + round16(l->ckk * G * ihw);
+    size_t at, total, slice = ae__conv_slice(serial_workspace(l, batch),
+                                             l->cin * l->ckk + l->g.c, &at);
+    return slice == SIZE_MAX || !ae__mul_size(slice, ae__conv_slices(), &total) ? SIZE_MAX
+                                                                                 : total;
+}
+
+AE__VECTOR_CLONES
+static void forward_pass(const void *layer, size_t batch, const float *x, float *y, void *ws)
+{
+    const convt *l = layer;
+    const size_t G = group_of(l, batch), ihw = l->ihw;
+    float *col = ws, *xt = col + round16(l->ckk * G * ihw);
     float *scratch = xt + round16(l->cin * G * ihw);
     for (size_t n0 = 0; n0 < batch; n0 += G) {
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ihw;
@@ -157,20 +167,20 @@ static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, f
                        ys + i * l->out_size, scratch);
         ae__activate(l->act, l->slope, ys, gb * l->out_size);
     }
-    return AE_OK;
 }
 
+/* dW and db of `batch` samples go to dw and db (zeroed first). */
 AE__VECTOR_CLONES
-static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
-                          const float *dy, float *dx)
+static void backward_pass(const void *layer, size_t batch, const float *x, const float *y,
+                          const float *dy, float *dx, void *ws, float *dw, float *db)
 {
-    convt *l = state;
-    const size_t batch = ctx->batch, G = group_of(l, batch), ihw = l->ihw, ohw = l->ohw;
-    float *col = ctx->workspace, *xt = col + round16(l->ckk * G * ihw);
+    const convt *l = layer;
+    const size_t G = group_of(l, batch), ihw = l->ihw, ohw = l->ohw;
+    float *col = ws, *xt = col + round16(l->ckk * G * ihw);
     float *scratch = xt + round16(l->cin * G * ihw);
     float *dzbuf = scratch + round16(ae__conv_scratch(&l->g));
     if (l->use_bias)
-        memset(l->db, 0, l->g.c * sizeof(float));
+        memset(db, 0, l->g.c * sizeof(float));
     for (size_t n0 = 0; n0 < batch; n0 += G) {
         const size_t gb = batch - n0 < G ? batch - n0 : G, ld = gb * ihw;
         const float *dz = dy + n0 * l->out_size;
@@ -182,7 +192,7 @@ static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
         if (l->use_bias)
             for (size_t i = 0; i < gb; i++)
                 for (size_t c = 0; c < l->g.c; c++)
-                    l->db[c] += ae__vsum(dz + i * l->out_size + c * ohw, ohw);
+                    db[c] += ae__vsum(dz + i * l->out_size + c * ohw, ohw);
         for (size_t i = 0; i < gb; i++)
             ae__im2col(&l->g, dz + i * l->out_size, col + i * ihw, ld, scratch);
         const float *xs = x + n0 * l->in_size;
@@ -190,7 +200,7 @@ static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
             ae__gather_cm(xs, gb, l->cin, ihw, xt, ld);
             xs = xt;
         }
-        ae__gemm(0, 1, l->cin, l->ckk, ld, 1.0f, xs, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, l->dw,
+        ae__gemm(0, 1, l->cin, l->ckk, ld, 1.0f, xs, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, dw,
                  l->ckk);
         if (dx == NULL)
             continue;
@@ -202,6 +212,39 @@ static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, 
             ae__scatter_cm(xt, ld, gb, l->cin, ihw, NULL, dxs);
         }
     }
+}
+
+/* Training passes split by samples (im2col.h); 1 part: no split. */
+static int split_of(convt *l, size_t batch, ae__conv_split *s)
+{
+    *s = (ae__conv_split){.layer = l, .forward = forward_pass, .backward = backward_pass,
+                          .in_size = l->in_size, .out_size = l->out_size,
+                          .n_dw = l->cin * l->ckk, .n_db = l->use_bias ? l->g.c : 0,
+                          .dw = l->dw, .db = l->db, .serial_ws = serial_workspace(l, batch)};
+    return ae__conv_parts(batch, (double)l->cin * (double)l->ckk * (double)l->ihw);
+}
+
+static int convt_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
+{
+    ae__conv_split s;
+    const int parts = ctx->training ? split_of(state, ctx->batch, &s) : 1;
+    if (parts <= 1)
+        forward_pass(state, ctx->batch, x, y, ctx->workspace);
+    else
+        ae__conv_forward_split(&s, parts, ctx->batch, x, y, ctx->workspace);
+    return AE_OK;
+}
+
+static int convt_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
+                          const float *dy, float *dx)
+{
+    convt *l = state;
+    ae__conv_split s;
+    const int parts = split_of(l, ctx->batch, &s);
+    if (parts <= 1)
+        backward_pass(l, ctx->batch, x, y, dy, dx, ctx->workspace, l->dw, l->db);
+    else
+        ae__conv_backward_split(&s, parts, ctx->batch, x, y, dy, dx, ctx->workspace);
     return AE_OK;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/kernels.h"
 #include "core/core.h"
+#include "core/pool.h"
 #include "im2col.h"
 #include "layer.h"
 
@@ -533,6 +534,89 @@ void ae__scatter_cm(const float *src, size_t ld, size_t count, size_t ch, size_t
             if (bias != NULL)
                 ae__vadd_scalar(d, bias[c], hw);
         }
+}
+
+size_t ae__conv_slices(void)
+{
+    const int cpus = ae__pool_cpus();
+    return cpus < AE__CONV_MAX_PARTS ? (size_t)cpus : AE__CONV_MAX_PARTS;
+}
+
+int ae__conv_parts(size_t batch, double work)
+{
+    const int parts = ae__pool_parts(batch, 2, (double)batch * work);
+    return (size_t)parts < ae__conv_slices() ? parts : (int)ae__conv_slices();
+}
+
+size_t ae__conv_slice(size_t serial_ws, size_t grad_floats, size_t *grads_at)
+{
+    size_t at, g;
+    if (serial_ws == SIZE_MAX || !ae__add_size(serial_ws, 63, &at) ||
+        !ae__mul_size(grad_floats, sizeof(float), &g) || !ae__add_size(at / 64 * 64, g, &g) ||
+        !ae__add_size(g, 63, &g))
+        return SIZE_MAX;
+    *grads_at = at / 64 * 64;
+    return g / 64 * 64;
+}
+
+typedef struct split_job {
+    const ae__conv_split *s;
+    size_t batch, slice, grads_at;
+    const float *x, *y, *dy;
+    float *out, *dx;
+    char *ws;
+} split_job;
+
+static void forward_part(void *arg, int part, int parts)
+{
+    const split_job *j = arg;
+    const ae__conv_split *s = j->s;
+    size_t lo, hi;
+    ae__pool_range(j->batch, part, parts, 1, &lo, &hi);
+    if (hi > lo)
+        s->forward(s->layer, hi - lo, j->x + lo * s->in_size, j->out + lo * s->out_size,
+                   j->ws + (size_t)part * j->slice);
+}
+
+static void backward_part(void *arg, int part, int parts)
+{
+    const split_job *j = arg;
+    const ae__conv_split *s = j->s;
+    char *ws = j->ws + (size_t)part * j->slice;
+    float *dw = part == 0 ? s->dw : (float *)(void *)(ws + j->grads_at);
+    float *db = s->n_db == 0 ? NULL : part == 0 ? s->db : dw + s->n_dw;
+    size_t lo, hi;
+    ae__pool_range(j->batch, part, parts, 1, &lo, &hi);
+    if (hi > lo)
+        s->backward(s->layer, hi - lo, j->x + lo * s->in_size, j->y + lo * s->out_size,
+                    j->dy + lo * s->out_size, j->dx ? j->dx + lo * s->in_size : NULL, ws, dw, db);
+    else { /* no samples: no gradient */
+        memset(dw, 0, s->n_dw * sizeof(float));
+        if (db != NULL)
+            memset(db, 0, s->n_db * sizeof(float));
+    }
+}
+
+void ae__conv_forward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
+                            float *y, void *ws)
+{
+    split_job j = {.s = s, .batch = batch, .x = x, .out = y, .ws = ws};
+    j.slice = ae__conv_slice(s->serial_ws, s->n_dw + s->n_db, &j.grads_at);
+    ae__pool_run(forward_part, &j, parts);
+}
+
+void ae__conv_backward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
+                             const float *y, const float *dy, float *dx, void *ws)
+{
+    split_job j = {.s = s, .batch = batch, .x = x, .y = y, .dy = dy, .dx = dx, .ws = ws};
+    j.slice = ae__conv_slice(s->serial_ws, s->n_dw + s->n_db, &j.grads_at);
+    ae__pool_run(backward_part, &j, parts);
+    for (int p = 1; p < parts; p++) {
+        const float *dw = (const float *)(const void *)(j.ws + (size_t)p * j.slice + j.grads_at);
+        ae__vadd(s->dw, dw, s->n_dw);
+        if (s->n_db)
+            ae__vadd(s->db, dw + s->n_dw, s->n_db);
+    }
 }
 
 size_t ae__conv_group(size_t col_floats_per_sample, size_t batch)

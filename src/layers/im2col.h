@@ -98,6 +98,46 @@ void ae__scatter_cm(const float *src, size_t ld, size_t count, size_t ch, size_t
                     const float *bias, float *dst);
 
 
+/* Training splits a convolution's batch between libae's threads by
+ * samples: part p runs the layer's serial code on its own samples, with its
+ * own slice of the workspace and, in backward, its own weight and bias
+ * gradients, which are then added to part 0's in part order (the same bits
+ * for a fixed thread setting). A layer reserves ae__conv_slices() slices of
+ * its workspace (the processors online, at most AE__CONV_MAX_PARTS: the
+ * thread setting may change after the workspace is sized). Inference never
+ * splits this way (its bits do not depend on the setting). */
+#define AE__CONV_MAX_PARTS 4
+size_t ae__conv_slices(void);
+
+/* Parts for a training pass of `batch` samples of `work` multiply-adds each
+ * (1: no split), at most ae__conv_slices(). */
+int ae__conv_parts(size_t batch, double work);
+
+/* One layer's serial passes and sizes, for the split. */
+typedef struct ae__conv_split {
+    const void *layer;
+    /* a pass over n samples; backward zeroes dw and db (NULL without a
+     * bias) and sums the samples' gradients into them */
+    void (*forward)(const void *layer, size_t n, const float *x, float *y, void *ws);
+    void (*backward)(const void *layer, size_t n, const float *x, const float *y,
+                     const float *dy, float *dx, void *ws, float *dw, float *db);
+    size_t in_size, out_size; /* floats per sample */
+    size_t n_dw, n_db;        /* gradient floats (n_db 0 without a bias) */
+    float *dw, *db;           /* the layer's gradients: part 0's */
+    size_t serial_ws;         /* bytes of a pass over the whole batch */
+} ae__conv_split;
+
+/* Bytes of one part's slice: the serial workspace, then the part's
+ * gradients at *grads_at; SIZE_MAX on overflow. */
+size_t ae__conv_slice(size_t serial_ws, size_t grad_floats, size_t *grads_at);
+
+/* A training forward or backward of `batch` samples in `parts` parts
+ * (ae__conv_parts) over a workspace of ae__conv_slices() slices. */
+void ae__conv_forward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
+                            float *y, void *ws);
+void ae__conv_backward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
+                             const float *y, const float *dy, float *dx, void *ws);
+
 /* Samples per group so that a group's column matrix of `col_floats_per_sample`
  * floats per sample stays near the cache budget; at least 1. */
 size_t ae__conv_group(size_t col_floats_per_sample, size_t batch);
