@@ -210,14 +210,16 @@ AE_API size_t ae_live_allocations(void);
  * Training (1.1 on) splits each step of a large enough batch between the
  * calling thread and up to n - 1 worker threads of libae's own: a dense
  * layer's products and element-wise work by rows of the batch and by
- * units, the loss, the gathering of a shuffled batch, and the optimizer
- * update (models from 32,768 parameters after a batch of 32 rows or more,
- * else from 262,144), each product then on one BLAS thread; a step uses at
- * most as many of these threads as there are processors online. The workers are started the first time a step needs them, spin
+ * units, a convolution's (conv2d, conv2d_transpose, 1.1) by samples, the
+ * loss, the gathering of a shuffled batch, and the optimizer update (models
+ * from 32,768 parameters after a batch of 32 rows or more, else from
+ * 262,144), each product then on one BLAS thread; a step uses at most as
+ * many of these threads as there are processors online (a convolution at
+ * most 4). The workers are started the first time a step needs them, spin
  * up to a millisecond after each piece of work, then sleep until the next;
  * they end with the process (or when libae is unloaded), and a child of
- * fork() starts its own. Other products (convolutions, and dense layers at
- * batches too small to split) go to OpenBLAS with that many threads;
+ * fork() starts its own. Other products (dense layers at batches too small
+ * to split) go to OpenBLAS with that many threads;
  * products too small to gain from more threads always run on one, so a
  * larger setting never slows a small problem down. Inference (encode,
  * decode, reconstruct, and what is built on them) shares its chunks of 256

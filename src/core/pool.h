@@ -4,8 +4,9 @@
  * that the calling thread and the workers share (src/core/pool.c).
  *
  * Used where a whole piece of a training step splits into independent
- * blocks (a dense layer's rows, then its weight gradient's rows; the loss;
- * the batch gather; the optimizer update), so the element-wise work runs on
+ * blocks (a dense layer's rows, then its weight gradient's rows; a
+ * convolution's samples; the loss; the batch gather; the optimizer
+ * update), so the element-wise work runs on
  * every thread and not only the products, as OpenBLAS's threads do.
  * Inference does not use it: it shares whole chunks between threads of its
  * own (src/nn/net.c), so its bits never depend on the setting.

@@ -14,10 +14,14 @@
  * so few output rows the GEMM would spend its time reading the column
  * matrix, C*kh*kw times the input. The input is copied once into a
  * zero-padded image whose rows are Wp = pad + W + pad long; on that grid
- * every kernel tap is a plain shift, so the output, computed Wp wide,
- * is a sum of contiguous axpys (the columns past OW are dropped), the
- * weight gradient is dot products against dY laid out Wp wide with zeros
- * past OW, and dX is axpys of that dY into a padded dX.
+ * every kernel tap is a plain shift, so the output, computed Wp wide, sums
+ * shifted copies of the padded input (the columns past OW are dropped),
+ * the weight gradient is dot products against dY laid out Wp wide with
+ * zeros past OW, and dX sums shifted copies of that dY. The sums stay in
+ * registers over all taps, block by block (see few_out_block).
+ *
+ * In training, a batch is split between libae's threads by samples
+ * (im2col.h, ae__conv_split): the workspace holds one slice per part.
  *
  * Backward, per group: dZ = dY * act'(Y) in channel-major order,
  * dW += dZ col^T, db += row sums of dZ, dcol = W^T dZ, dX = col2im(dcol).

@@ -12,6 +12,8 @@
  *
  * Backward, per group: dZ = dY * act'(Y) (NCHW), col = im2col(dZ),
  * dW += X col^T, db += channel sums of dZ, dX = W col (then back to NCHW).
+ * In training, a batch is split between libae's threads by samples
+ * (im2col.h, ae__conv_split): the workspace holds one slice per part.
  *
  * Config (72 bytes, little-endian u32 unless noted): filters, kernel h, w,
  * stride h, w, dilation h, w, padding, pad top, bottom, left, right,

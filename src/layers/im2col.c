@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * im2col.c - shape rules, im2col/col2im and layout gathers shared by the
- * spatial layers (see im2col.h). The inner loops work on whole output rows:
- * for each kernel tap the range of output columns that reads inside the
- * image is computed once, so the copy loop has no bounds test (a memcpy at
- * stride 1).
+ * im2col.c - shape rules, im2col/col2im, layout gathers and the training
+ * split by samples shared by the spatial layers (see im2col.h). For each
+ * kernel tap the range of output positions that reads inside the image is
+ * computed once, so the copy loops have no bounds test: a tap is one block
+ * copy where its rows follow each other (stride 1 as wide as the image, or
+ * a stride-s image split into its s x s phase planes first), else a copy
+ * per output row.
  */
 #include <math.h>
 #include <string.h>

@@ -3,7 +3,8 @@
  * im2col.h - shared machinery of the spatial layers: per-axis shape rules
  * (valid/same/explicit padding, the transpose's output padding), im2col and
  * its adjoint col2im over NCHW samples, gathers between a group of NCHW
- * samples and the channel-major layout GEMM wants, weight initialisation.
+ * samples and the channel-major layout GEMM wants, weight initialisation,
+ * and the split of a training pass between threads by samples.
  *
  * Column layout: for a geometry with C channels on the image side and an
  * OH x OW grid on the column side, the column matrix of one sample has
