@@ -163,16 +163,18 @@ static int conv2d_create(void **state, ae_shape *output, const ae_layer_create_a
         /* The padded copy must stay of the input's order: huge pads or
          * dilations (a hostile config) take the im2col path, sized by the
          * output, instead. */
-        size_t padded;
+        size_t padded = 0;
         if (!ae__mul_size(g.c, l->plane, &padded) || padded > 4 * l->in_size + 4096 ||
             l->nout > 4 * l->out_size + 4096)
             l->few = 0;
         /* The kernels work in blocks of FEW_BLOCK floats: reads and writes
          * run up to a block past the end (into slack), and dX's taps read
          * dZ up to `lead` floats before its grid (zeros). */
-        l->xps = round_up(padded, FEW_BLOCK) + FEW_BLOCK;
-        l->lead = round_up(tap_offset(l, g.kh - 1, g.kw - 1), 16);
-        l->zs = l->lead + round_up(l->plane, FEW_BLOCK) + FEW_BLOCK;
+        if (l->few) {
+            l->xps = round_up(padded, FEW_BLOCK) + FEW_BLOCK;
+            l->lead = round_up(tap_offset(l, g.kh - 1, g.kw - 1), 16);
+            l->zs = l->lead + round_up(l->plane, FEW_BLOCK) + FEW_BLOCK;
+        }
     }
     l->act = c.act;
     l->slope = c.slope;
@@ -272,10 +274,11 @@ static void pad_input(const conv2d *l, const float *x, float *xp)
 /* The few-filters kernels keep their sums in registers: the output and dX
  * in blocks of FEW_BLOCK floats (four 16-float vectors) over every tap,
  * each weight gradient in eight lanes over the grid, nine taps at a time.
- * Every sum adds its terms in the order the plain loops of the generic
- * build (below) do, ae__vdot's for the weight gradients: the same bits
- * on every machine. */
-#if defined(__GNUC__)
+ * Every sum adds its terms in the order of the plain loops of the
+ * fallback below (compilers without GNU vector extensions, or
+ * -DAE_NO_VECTOR_EXT), ae__vdot's for the weight gradients: the same bits
+ * whichever path runs. */
+#if defined(__GNUC__) && !defined(AE_NO_VECTOR_EXT)
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v8 __attribute__((vector_size(32)));
 
