@@ -174,6 +174,22 @@ END_TEST
 /* Results do not depend on the thread count                                */
 /* ------------------------------------------------------------------------ */
 
+/* Trains m (returned) with options `to` on n samples of x shaped `in`, at
+ * `threads`. */
+static ae_model *train_on(ae_model *m, int threads, const float *x, size_t n, const ae_shape *in,
+                          const ae_train_options *to)
+{
+    ae_dataset *ds;
+    ae_optimizer *opt;
+    ck_assert_int_eq(ae_set_num_threads(threads), AE_OK);
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, n, in, AE_DATASET_BORROW), AE_OK);
+    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, ds, to), AE_OK);
+    ae_optimizer_destroy(opt);
+    ae_dataset_destroy(ds);
+    return m;
+}
+
 /* The dense model (seeded model_seed) trained one epoch of batch 128 with
  * training seed `seed` on n samples of x, on `threads` (products of 6.4M
  * multiply-adds: split between threads at 2). */
@@ -181,20 +197,11 @@ static ae_model *trained_model(int threads, const float *x, size_t n, uint64_t m
                                uint64_t seed)
 {
     const ae_shape in = {1, {IN}};
-    ae_model *m = dense_model(model_seed);
-    ae_dataset *ds;
-    ae_optimizer *opt;
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
     to.epochs = 1;
     to.batch_size = 128;
     to.seed = seed;
-    ck_assert_int_eq(ae_set_num_threads(threads), AE_OK);
-    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, n, &in, AE_DATASET_BORROW), AE_OK);
-    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
-    ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
-    ae_optimizer_destroy(opt);
-    ae_dataset_destroy(ds);
-    return m;
+    return train_on(dense_model(model_seed), threads, x, n, &in, &to);
 }
 
 /* Trains 2 steps and returns the reconstructions of the 256 training
@@ -259,22 +266,14 @@ static ae_model *tutorial_conv_model(void)
 static float *conv_train_with_threads(int threads, const float *x, size_t n)
 {
     const ae_shape in = {3, {1, 28, 28}};
-    ae_model *m = tutorial_conv_model();
-    ae_dataset *ds;
-    ae_optimizer *opt;
     ae_train_options to = AE_TRAIN_OPTIONS_INIT;
     to.epochs = 1;
     to.batch_size = 32;
     to.seed = 6;
     to.noise = AE_NOISE_GAUSSIAN;
     to.noise_amount = 0.2f;
-    ck_assert_int_eq(ae_set_num_threads(threads), AE_OK);
-    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, n, &in, AE_DATASET_BORROW), AE_OK);
-    ck_assert_int_eq(ae_optimizer_create(&opt, NULL), AE_OK);
-    ck_assert_int_eq(ae_model_train(m, opt, ds, &to), AE_OK);
+    ae_model *m = train_on(tutorial_conv_model(), threads, x, n, &in, &to);
     float *y = outputs(m, x, n, IN);
-    ae_optimizer_destroy(opt);
-    ae_dataset_destroy(ds);
     ae_model_destroy(m);
     return y;
 }

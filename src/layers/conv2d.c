@@ -556,37 +556,28 @@ static void backward_pass(const void *layer, size_t batch, const float *x, const
     }
 }
 
-/* Training passes split by samples (im2col.h); 1 part: no split. */
-static int split_of(conv2d *l, size_t batch, ae__conv_split *s)
+/* The layer's passes and sizes for im2col.h's split by samples. */
+static ae__conv_split split_of(conv2d *l, size_t batch)
 {
-    *s = (ae__conv_split){.layer = l, .forward = forward_pass, .backward = backward_pass,
-                          .in_size = l->in_size, .out_size = l->out_size,
-                          .n_dw = l->oc * l->ckk, .n_db = l->use_bias ? l->oc : 0,
-                          .dw = l->dw, .db = l->db, .serial_ws = serial_workspace(l, batch)};
-    return ae__conv_parts(batch, (double)l->oc * (double)l->ckk * (double)l->ohw);
+    return (ae__conv_split){.layer = l, .forward = forward_pass, .backward = backward_pass,
+                            .in_size = l->in_size, .out_size = l->out_size,
+                            .n_dw = l->oc * l->ckk, .n_db = l->use_bias ? l->oc : 0,
+                            .dw = l->dw, .db = l->db, .serial_ws = serial_workspace(l, batch),
+                            .work = (double)l->oc * (double)l->ckk * (double)l->ohw};
 }
 
 static int conv2d_forward(void *state, const ae_layer_ctx *ctx, const float *x, float *y)
 {
-    ae__conv_split s;
-    const int parts = ctx->training ? split_of(state, ctx->batch, &s) : 1;
-    if (parts <= 1)
-        forward_pass(state, ctx->batch, x, y, ctx->workspace);
-    else
-        ae__conv_forward_split(&s, parts, ctx->batch, x, y, ctx->workspace);
+    const ae__conv_split s = split_of(state, ctx->batch);
+    ae__conv_forward(&s, ctx, x, y);
     return AE_OK;
 }
 
 static int conv2d_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
                            const float *dy, float *dx)
 {
-    conv2d *l = state;
-    ae__conv_split s;
-    const int parts = split_of(l, ctx->batch, &s);
-    if (parts <= 1)
-        backward_pass(l, ctx->batch, x, y, dy, dx, ctx->workspace, l->dw, l->db);
-    else
-        ae__conv_backward_split(&s, parts, ctx->batch, x, y, dy, dx, ctx->workspace);
+    const ae__conv_split s = split_of(state, ctx->batch);
+    ae__conv_backward(&s, ctx, x, y, dy, dx);
     return AE_OK;
 }
 

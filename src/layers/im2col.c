@@ -596,18 +596,30 @@ static void backward_part(void *arg, int part, int parts)
     }
 }
 
-void ae__conv_forward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
-                            float *y, void *ws)
+void ae__conv_forward(const ae__conv_split *s, const ae_layer_ctx *ctx, const float *x,
+                      float *y)
 {
-    split_job j = {.s = s, .batch = batch, .x = x, .out = y, .ws = ws};
+    const int parts = ctx->training ? ae__conv_parts(ctx->batch, s->work) : 1;
+    if (parts <= 1) {
+        s->forward(s->layer, ctx->batch, x, y, ctx->workspace);
+        return;
+    }
+    split_job j = {.s = s, .batch = ctx->batch, .x = x, .out = y, .ws = ctx->workspace};
     j.slice = ae__conv_slice(s->serial_ws, s->n_dw + s->n_db, &j.grads_at);
     ae__pool_run(forward_part, &j, parts);
 }
 
-void ae__conv_backward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
-                             const float *y, const float *dy, float *dx, void *ws)
+void ae__conv_backward(const ae__conv_split *s, const ae_layer_ctx *ctx, const float *x,
+                       const float *y, const float *dy, float *dx)
 {
-    split_job j = {.s = s, .batch = batch, .x = x, .y = y, .dy = dy, .dx = dx, .ws = ws};
+    const int parts = ae__conv_parts(ctx->batch, s->work);
+    if (parts <= 1) {
+        s->backward(s->layer, ctx->batch, x, y, dy, dx, ctx->workspace, s->dw,
+                    s->n_db ? s->db : NULL);
+        return;
+    }
+    split_job j = {.s = s, .batch = ctx->batch, .x = x, .y = y, .dy = dy, .dx = dx,
+                   .ws = ctx->workspace};
     j.slice = ae__conv_slice(s->serial_ws, s->n_dw + s->n_db, &j.grads_at);
     ae__pool_run(backward_part, &j, parts);
     for (int p = 1; p < parts; p++) {

@@ -126,18 +126,21 @@ typedef struct ae__conv_split {
     size_t n_dw, n_db;        /* gradient floats (n_db 0 without a bias) */
     float *dw, *db;           /* the layer's gradients: part 0's */
     size_t serial_ws;         /* bytes of a pass over the whole batch */
+    double work;              /* multiply-adds per sample (ae__conv_parts) */
 } ae__conv_split;
 
 /* Bytes of one part's slice: the serial workspace, then the part's
  * gradients at *grads_at; SIZE_MAX on overflow. */
 size_t ae__conv_slice(size_t serial_ws, size_t grad_floats, size_t *grads_at);
 
-/* A training forward or backward of `batch` samples in `parts` parts
- * (ae__conv_parts) over a workspace of ae__conv_slices() slices. */
-void ae__conv_forward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
-                            float *y, void *ws);
-void ae__conv_backward_split(const ae__conv_split *s, int parts, size_t batch, const float *x,
-                             const float *y, const float *dy, float *dx, void *ws);
+/* A layer's forward or backward of ctx->batch samples over its workspace
+ * of ae__conv_slices() slices: in training split by samples when
+ * ae__conv_parts() gives more than one part, else one serial pass (the
+ * only one backward's gradients then see: the layer's own dw and db). */
+void ae__conv_forward(const ae__conv_split *s, const ae_layer_ctx *ctx, const float *x,
+                      float *y);
+void ae__conv_backward(const ae__conv_split *s, const ae_layer_ctx *ctx, const float *x,
+                       const float *y, const float *dy, float *dx);
 
 /* Samples per group so that a group's column matrix of `col_floats_per_sample`
  * floats per sample stays near the cache budget; at least 1. */
