@@ -766,6 +766,50 @@ START_TEST(a_huge_input_value_is_a_numeric_error)
 END_TEST
 
 
+START_TEST(the_finiteness_scan_answers_each_view_of_a_dataset)
+{
+    /* A copied dataset is scanned once and the answer kept; every view of
+     * it still names its own first bad value in its own order, and a view
+     * without one trains. Borrowed memory is scanned at every call. */
+    float x[8 * IN];
+    const size_t pick[3] = {5, 7, 0}, clean[3] = {1, 2, 3};
+    ae_dataset *ds, *sel, *sub, *borrowed;
+    ae_model *m = make_model(16);
+    ae_optimizer *opt = make_opt(AE_OPT_ADAM, 0.01f);
+    ae_train_options o = topts(1, 4, 16);
+    test_subspace_data(x, 8, IN, 4, 16);
+    x[7 * IN + 3] = INFINITY;
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, 8, &in_shape, AE_DATASET_COPY), AE_OK);
+    for (int round = 0; round < 2; round++) { /* the second answer comes from the store */
+        ck_assert_int_eq(ae_model_train(m, opt, ds, &o), AE_ERR_NUMERIC);
+        ck_assert_msg(strstr(ae_last_error(), "an infinity at sample 7, feature 3"), "%s",
+                      ae_last_error());
+    }
+    ck_assert_int_eq(ae_dataset_select(&sel, ds, pick, 3), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, sel, &o), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "an infinity at sample 1, feature 3"), "%s",
+                  ae_last_error());
+    ae_dataset_destroy(sel);
+    ck_assert_int_eq(ae_dataset_select(&sel, ds, clean, 3), AE_OK);
+    ck_assert_int_eq(ae_dataset_subset(&sub, ds, 0, 7), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, sel, &o), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, sub, &o), AE_OK);
+    x[7 * IN + 3] = 0.5f;
+    ck_assert_int_eq(ae_dataset_from_memory(&borrowed, x, NULL, 8, &in_shape, AE_DATASET_BORROW),
+                     AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, borrowed, &o), AE_OK);
+    x[4 * IN + 9] = NAN; /* against the borrow contract, and still caught */
+    ck_assert_int_eq(ae_model_train(m, opt, borrowed, &o), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "NaN at sample 4, feature 9"), "%s", ae_last_error());
+    ae_dataset_destroy(borrowed);
+    ae_dataset_destroy(sub);
+    ae_dataset_destroy(sel);
+    ae_dataset_destroy(ds);
+    ae_optimizer_destroy(opt);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(nan_or_inf_in_the_data_is_named_before_the_first_step)
 {
     /* Without the scan the first batch's loss is NaN and the message
@@ -1165,6 +1209,7 @@ Suite *ae_train_suite(void)
     tcase_add_test(tc, a_huge_learning_rate_is_a_numeric_error);
     tcase_add_test(tc, a_huge_input_value_is_a_numeric_error);
     tcase_add_test(tc, nan_or_inf_in_the_data_is_named_before_the_first_step);
+    tcase_add_test(tc, the_finiteness_scan_answers_each_view_of_a_dataset);
     tcase_add_test(tc, a_finite_outlier_that_explodes_the_loss_is_divergence);
     tcase_add_test(tc, a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept);
     tcase_add_test(tc, a_loss_under_the_starting_loss_is_not_divergence);

@@ -239,7 +239,10 @@ typedef struct ae_train_options {
  *
  * Before the first step the training data and the validation set are
  * scanned: a NaN or an infinity in them gives AE_ERR_NUMERIC naming the set,
- * the sample and the feature, and nothing is trained.
+ * the sample and the feature, and nothing is trained. A dataset that holds
+ * its own copy of the samples (copied or loaded) is scanned once in its
+ * life, for all its views; borrowed memory (AE_DATASET_BORROW) at every
+ * call.
  *
  * Divergence. Training stops with AE_ERR_NUMERIC when
  * - a batch's loss is NaN or infinite, or a weight is NaN or infinite at

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/kernels.h"
 #include "data/dataset.h"
 
 typedef struct ds_store {
@@ -27,7 +28,13 @@ typedef struct ds_store {
     size_t count;
     size_t sample_size;
     ae_shape shape;
+    /* Owned stores only (borrowed memory is the caller's): whether every
+     * value is finite, learnt on the first ae__dataset_nonfinite() that asks
+     * (FINITE_UNKNOWN until then). Racing writers store the same answer. */
+    atomic_int finite;
 } ds_store;
+
+enum { FINITE_UNKNOWN, FINITE_ALL, FINITE_NOT_ALL };
 
 struct ae_dataset {
     ds_store *store;
@@ -115,6 +122,7 @@ static int make_dataset(ae_dataset **out, const float *data, const int32_t *labe
     if (st == NULL)
         return AE_ERR_NOMEM;
     atomic_init(&st->refs, 0);
+    atomic_init(&st->finite, FINITE_UNKNOWN);
     st->data = data;
     st->labels = labels;
     st->count = count;
@@ -134,6 +142,38 @@ static int make_dataset(ae_dataset **out, const float *data, const int32_t *labe
 const float *ae__dataset_row(const ae_dataset *ds, size_t i)
 {
     return ds->store->data + view_pos(ds, i) * ds->store->sample_size;
+}
+
+/* The first non-finite value of the view in view order, if any. */
+AE__VECTOR_CLONES
+static int view_nonfinite(const ae_dataset *ds, size_t *sample, size_t *feature)
+{
+    const size_t size = ds->store->sample_size;
+    for (size_t i = 0; i < ds->count; i++) {
+        const size_t j = ae__first_nonfinite(ae__dataset_row(ds, i), size);
+        if (j < size) {
+            *sample = i;
+            *feature = j;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+AE__VECTOR_CLONES
+int ae__dataset_nonfinite(const ae_dataset *ds, size_t *sample, size_t *feature)
+{
+    ds_store *st = ds->store;
+    if (st->own_data == NULL)
+        return view_nonfinite(ds, sample, feature);
+    int known = atomic_load(&st->finite);
+    if (known == FINITE_UNKNOWN) {
+        /* one sequential pass over the whole store answers for every view */
+        const size_t total = st->count * st->sample_size;
+        known = ae__first_nonfinite(st->data, total) == total ? FINITE_ALL : FINITE_NOT_ALL;
+        atomic_store(&st->finite, known);
+    }
+    return known == FINITE_ALL ? 0 : view_nonfinite(ds, sample, feature);
 }
 
 int ae__dataset_adopt(ae_dataset **out, float *data, int32_t *labels, size_t count,

@@ -9,6 +9,14 @@
 const float *ae__dataset_row(const ae_dataset *ds, size_t i);
 
 /*
+ * Whether the view holds a NaN or an infinity: 1 with the first one's
+ * sample (in view order) and feature, 0 if every value is finite. An owned
+ * store (copied or loaded) is scanned once in its life, then answers every
+ * view of it at once; borrowed memory is scanned at every call.
+ */
+int ae__dataset_nonfinite(const ae_dataset *ds, size_t *sample, size_t *feature);
+
+/*
  * Makes a dataset that takes ownership of @p data (count * shape-size floats)
  * and @p labels (count values, or NULL), both from ae__alloc. On success the
  * dataset frees them; on failure they stay the caller's. The shape must be

@@ -149,21 +149,16 @@ static void snapshot_restore(const snapshot *s, ae_optimizer *opt)
 
 /* Training data holding NaN or infinity can only give a NaN loss: say so,
  * with the sample and the feature, before the first step. */
-AE__VECTOR_CLONES
 static int data_finite(const ae_dataset *d, const char *which, const char *who)
 {
-    const size_t count = ae_dataset_count(d), size = ae_dataset_sample_size(d);
-    for (size_t i = 0; i < count; i++) {
-        const float *row = ae__dataset_row(d, i);
-        const size_t j = ae__first_nonfinite(row, size);
-        if (j == size)
-            continue;
-        return ae__error(AE_ERR_NUMERIC,
-                         "%s: the %s data hold %s at sample %zu, feature %zu"
-                         " (clean the data: no learning rate can train on it)",
-                         who, which, isnan(row[j]) ? "NaN" : "an infinity", i, j);
-    }
-    return AE_OK;
+    size_t i, j;
+    if (!ae__dataset_nonfinite(d, &i, &j))
+        return AE_OK;
+    const float v = ae__dataset_row(d, i)[j];
+    return ae__error(AE_ERR_NUMERIC,
+                     "%s: the %s data hold %s at sample %zu, feature %zu"
+                     " (clean the data: no learning rate can train on it)",
+                     who, which, isnan(v) ? "NaN" : "an infinity", i, j);
 }
 
 /* BCE targets outside [0, 1] give a negative loss: refuse them up front. */
