@@ -300,6 +300,58 @@ START_TEST(conv_training_is_deterministic_with_a_fixed_thread_setting)
 }
 END_TEST
 
+/* Two threads training their own models on one dataset at once (the
+ * dataset's first NaN scan, kept in its store, races between them). */
+typedef struct shared_train {
+    const ae_dataset *ds;
+    ae_model *m;
+    int rc;
+} shared_train;
+
+static void *train_shared(void *arg)
+{
+    shared_train *t = arg;
+    ae_train_options to = AE_TRAIN_OPTIONS_INIT;
+    ae_optimizer *opt;
+    to.epochs = 1;
+    to.batch_size = 32;
+    to.seed = 4;
+    t->rc = ae_optimizer_create(&opt, NULL);
+    if (t->rc == AE_OK)
+        t->rc = ae_model_train(t->m, opt, t->ds, &to);
+    ae_optimizer_destroy(opt);
+    return NULL;
+}
+
+START_TEST(two_threads_train_on_one_dataset_at_once)
+{
+    enum { N = 128 };
+    const ae_shape in = {1, {IN}};
+    float *x = data(N, IN, 3);
+    ae_dataset *ds;
+    pthread_t th[2];
+    shared_train t[2];
+    ck_assert_int_eq(ae_set_num_threads(1), AE_OK);
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, x, NULL, N, &in, AE_DATASET_COPY), AE_OK);
+    for (int i = 0; i < 2; i++) {
+        t[i] = (shared_train){ds, dense_model(7), -1};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, train_shared, &t[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    ck_assert_int_eq(t[0].rc, AE_OK);
+    ck_assert_int_eq(t[1].rc, AE_OK);
+    float *y0 = outputs(t[0].m, x, N, IN), *y1 = outputs(t[1].m, x, N, IN);
+    ck_assert(memcmp(y0, y1, (size_t)N * IN * sizeof(float)) == 0);
+    free(y0);
+    free(y1);
+    ae_model_destroy(t[0].m);
+    ae_model_destroy(t[1].m);
+    ae_dataset_destroy(ds);
+    free(x);
+}
+END_TEST
+
 START_TEST(one_sample_agrees_with_its_row_in_a_batch)
 {
     enum { N = 5 };
@@ -776,6 +828,7 @@ Suite *ae_threads_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, training_is_deterministic_with_a_fixed_thread_setting);
     tcase_add_test(tc, conv_training_is_deterministic_with_a_fixed_thread_setting);
+    tcase_add_test(tc, two_threads_train_on_one_dataset_at_once);
     tcase_add_test(tc, one_sample_agrees_with_its_row_in_a_batch);
     suite_add_tcase(s, tc);
 
