@@ -62,7 +62,8 @@ enum ae_score_kind {
     AE_SCORE_MSE = 0, /**< sum((x~ - x)^2) / n */
     AE_SCORE_MAE = 1, /**< sum(|x~ - x|) / n (the TF anomaly tutorial's) */
     /** -sum(x log x~ + (1-x) log(1-x~)) / n with x~ clamped to
-     *  [1e-7, 1 - 1e-7], as AE_LOSS_BCE; x should lie in [0, 1]. */
+     *  [1e-7, 1 - 1e-7] in float, as AE_LOSS_BCE (ae/model.h); x should
+     *  lie in [0, 1]. */
     AE_SCORE_BCE = 2,
     /** A variational autoencoder's negative ELBO in nats per sample (a
      *  sum, not a mean; since 1.1): ae_model_vae_score() with

@@ -28,9 +28,12 @@ enum ae_loss {
      *  sum((x~ - x)^2) / (batch * features) (PyTorch's and Keras's reduction). */
     AE_LOSS_MSE = 0,
     /** Binary cross-entropy, -[x log x~ + (1-x) log(1-x~)] averaged the same
-     *  way; x~ is clamped to [1e-7, 1 - 1e-7] (Keras's epsilon) in the loss
-     *  and its gradient, which therefore stays non-zero for saturated
-     *  outputs (as with PyTorch's BCELoss). Targets must lie in [0, 1]:
+     *  way; x~ is clamped to [1e-7, 1 - 1e-7] in float (Keras's epsilon and
+     *  clip: the upper bound rounds to 1 - 2^-23 = 1 - 1.19e-7, so a
+     *  saturated 1 against a target 0 costs 15.94 where a saturated 0
+     *  against a target 1 costs 16.12) in the loss and its gradient, which
+     *  therefore stays non-zero for saturated outputs (PyTorch's BCELoss
+     *  instead caps each log at -100). Targets must lie in [0, 1]:
      *  training, evaluation and ae_loss_compute() refuse others with
      *  AE_ERR_INVALID (since 1.1; before, a negative loss came back). */
     AE_LOSS_BCE = 1,

@@ -177,7 +177,12 @@ typedef struct ae_train_options {
                                        improvement before a cut; >= 1 */
     float lr_factor;              /**< AE_LR_STEP, AE_LR_PLATEAU: the factor, in (0, 1) */
     uint32_t lr_warmup_epochs;    /**< AE_LR_COSINE: epochs of linear warm-up */
-    float lr_min;                 /**< AE_LR_COSINE: the last epoch's rate;
+    float lr_min;                 /**< AE_LR_COSINE: the rate the cosine
+                                       falls towards (reached at epoch E, one
+                                       past the last: the last epoch's rate
+                                       is a little above it, as with
+                                       PyTorch's CosineAnnealingLR and
+                                       T_max = E - W);
                                        AE_LR_PLATEAU: the floor; >= 0 */
     float clip_norm;              /**< > 0: clip each update's gradient to this
                                        global L2 norm (ae_step_clip()); 0: no */

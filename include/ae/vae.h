@@ -20,7 +20,7 @@
  * @endcode
  *
  * The likelihood p(x|z) is the Bernoulli of the decoder's outputs (in
- * [0, 1], clamped to [1e-7, 1 - 1e-7] as AE_LOSS_BCE): log p(x|z) is minus
+ * [0, 1], clamped to [1e-7, 1 - 1e-7] in float as AE_LOSS_BCE): log p(x|z) is minus
  * the summed binary cross-entropy, so these scores are in nats per sample.
  * The anomaly scores AE_SCORE_NELBO and AE_SCORE_RECON_PROB (ae/anomaly.h)
  * run ae_model_vae_score() with AE_VAE_SCORE_SAMPLES draws and seed 0.
