@@ -37,8 +37,8 @@ INSTALL    ?= install
 # ---- Debian packages: installed (as root) or named, before anything else -----
 # scripts/ensure-deps.sh runs while this Makefile is read, so the pkg-config
 # calls below already see what it installed. AE_SKIP_DEPS=1 skips it.
-DEPS_check          := build test data abi onnx mpi
-DEPS_check-onnx     := build test data abi onnx ort
+DEPS_check          := build test data abi onnx mpi docs
+DEPS_check-onnx     := build test data abi onnx ort docs
 DEPS_check-mpi      := build data mpi
 DEPS_check-asan     := build test data
 DEPS_check-tsan     := build test data
@@ -361,9 +361,12 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY) $(ONNX_
 	@MPIRUN="$(MPIRUN)" scripts/check-mpi.sh "$(MPI_BIN)"
 	@echo "==== the docs' numbers against the examples' output (small runs, and make figures' records)"
 	@$(DOCS_CHECK)
+	@echo "==== API reference: Doxygen over the public headers, warnings are errors (as make docs)"
+	@rm -rf $(BUILD)/api-check && mkdir -p $(BUILD)/api-check
+	@AE_VERSION=$(VERSION) AE_DOCS_OUT=$(BUILD)/api-check $(DOXYGEN) docs/Doxyfile >/dev/null
 	@scripts/run-suite.sh --summary $(TEST_LOG) "fuzz corpus replay" "ONNX fuzz corpus replay" \
 	    ONNX abi-check abi-selftest "pinned values" "old-headers consumers" headers --help \
-	    "installed consumers" README "inference-only link" MPI "docs numbers"
+	    "installed consumers" README "inference-only link" MPI "docs numbers" "API reference"
 
 # make check, then libae's exports run in ONNX Runtime (npm's onnxruntime-node,
 # installed into $(ORT_DIR) with --ignore-scripts: its linux-x64 CPU binary
@@ -532,7 +535,8 @@ abi-baseline:
 # ---- API reference -----------------------------------------------------------------
 # Doxygen over the public headers (docs/Doxyfile): every undocumented public
 # function, type, field, enum value or macro fails the build (WARN_AS_ERROR).
-# Not part of `make check`. Output: $(DOCS_OUT)/html/index.html.
+# Output: $(DOCS_OUT)/html/index.html. `make check` runs the same Doxygen
+# into $(BUILD)/api-check as a gate.
 DOXYGEN  ?= doxygen
 DOCS_OUT := $(O)/docs/api
 
@@ -596,13 +600,17 @@ clean:
 help:
 	@echo "libae $(VERSION) - make targets (O=<dir> puts every product under <dir>):"
 	@echo "  all            lib/libae.so.$(VERSION) (+ libae.so.$(VERSION_MAJOR), libae.so links), lib/libae.a, tools"
+	@echo "  lib            the libraries only"
 	@echo "  examples       every examples/*.c as $(BINOUT)/<name> (EXAMPLES_LINK=static|shared)"
 	@echo "  demo           builds examples/reconstruct and trains on Fashion-MNIST (DEMO_ARGS=...)"
 	@echo "  tools          every tools/*.c as $(BINOUT)/<name> (ae-inspect: describes and checks model files)"
 	@echo "  check          Check suites, fuzz corpus replays, ONNX gate, abi-check and its self-test,"
 	@echo "                 pinned values, old-headers consumers, headers, --help, installed consumers,"
 	@echo "                 README program, inference-only static link (scripts/link-footprint.sh --check),"
-	@echo "                 the docs' numbers (check-docs: small example runs, make figures' records)"
+	@echo "                 the docs' numbers (check-docs: small example runs, make figures' records),"
+	@echo "                 the API reference (Doxygen, warnings are errors)"
+	@echo "  check-docs     the docs' numbers alone (scripts/check-docs.sh)"
+	@echo "  check-mpi      the Open MPI gate alone (scripts/check-mpi.sh)"
 	@echo "  check-onnx     check, then libae's ONNX exports run in ONNX Runtime (npm onnxruntime-node)"
 	@echo "  fuzz           the libFuzzer targets (model files, dataset loaders, ONNX import), built with"
 	@echo "                 clang in FUZZ_O=$(FUZZ_O)"

@@ -126,6 +126,9 @@ AE_API int ae_shard(size_t *indices, size_t count, uint64_t seed, uint64_t epoch
 /**
  * The size of rank @p rank's shard of @p count samples over @p world ranks:
  * count / world, plus one for the first count % world ranks.
+ * @param count  samples in the dataset
+ * @param rank   this process's rank, 0 to world - 1
+ * @param world  ranks in all, >= 1
  * @return that size; 0 for world < 1 or rank out of range.
  */
 AE_API size_t ae_shard_size(size_t count, int rank, int world);
