@@ -353,7 +353,7 @@ check: $(TEST_BIN) lib examples tools $(FUZZ_REPLAY) $(FUZZ_DATA_REPLAY) $(ONNX_
 	@scripts/check-help.sh $(BINOUT) $(BUILD)/man
 	@echo "==== installed consumers (make install/uninstall, pkg-config, C++ and static C)"
 	@$(INSTALL_CHECK)
-	@echo "==== the README's program, compiled and run (trains the demo model, about 8 s)"
+	@echo "==== the README's program, compiled and run (trains the demo model, about 4 s)"
 	@$(README_CHECK)
 	@echo "==== inference-only static link: an encoder-only program links no training code"
 	@$(LINK_CHECK)
