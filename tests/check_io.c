@@ -1680,6 +1680,62 @@ START_TEST(paths_that_cannot_work_give_io_errors)
 }
 END_TEST
 
+START_TEST(saves_replace_regular_files_only_and_follow_links)
+{
+    /* Renaming a new file over a FIFO, a device or a symbolic link put a
+     * regular file in its place (run as root on /dev/null, it destroyed
+     * the device node). The device here is reached through a link, so a
+     * regression replaces the link, not /dev/null. */
+    char dir[256], fifo[300], devlink[300], file[300], link[300], dangling[300];
+    snprintf(dir, sizeof dir, "%s/targets", test_tmpdir());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(fifo, sizeof fifo, "%s/fifo.aem", dir);
+    snprintf(devlink, sizeof devlink, "%s/null.aem", dir);
+    snprintf(file, sizeof file, "%s/real.aem", dir);
+    snprintf(link, sizeof link, "%s/link.aem", dir);
+    snprintf(dangling, sizeof dangling, "%s/dangling.aem", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(symlink("/dev/null", devlink), 0);
+    ck_assert_int_eq(symlink("real.aem", link), 0);
+    ck_assert_int_eq(symlink("missing.aem", dangling), 0);
+    ae_model *m = small_model(1, 0, 0), *back;
+    struct stat st;
+
+    ck_assert_int_eq(ae_model_save(m, fifo, NULL), AE_ERR_IO);
+    ck_assert_msg(strstr(ae_last_error(), "is a FIFO: a save replaces a regular file only"),
+                  "%s", ae_last_error());
+    ck_assert_int_eq(lstat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(ae_encoder_save(ae_model_encoder(m), devlink, NULL), AE_ERR_IO);
+    ck_assert_msg(strstr(ae_last_error(), "/dev/null is a character device"), "%s",
+                  ae_last_error());
+    ck_assert_int_eq(lstat(devlink, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(ae_model_save(m, dangling, NULL), AE_ERR_IO);
+    ck_assert_msg(strstr(ae_last_error(), "symbolic link that leads to no file"), "%s",
+                  ae_last_error());
+    ck_assert_int_eq(lstat(dangling, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+
+    /* A link is followed: its file is replaced, keeping its permissions. */
+    FILE *fp = fopen(file, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fclose(fp);
+    ck_assert_int_eq(chmod(file, 0640), 0);
+    ck_assert_int_eq(ae_model_save(m, link, NULL), AE_OK);
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(lstat(file, &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
+    ck_assert_int_eq(ae_model_load(&back, file), AE_OK);
+    ae_model_destroy(back);
+    /* Nothing else was left in the folder: no temporary file. */
+    ck_assert_uint_eq(count_entries(dir), 5);
+    ae_model_destroy(m);
+}
+END_TEST
+
 START_TEST(every_function_checks_its_arguments)
 {
     ae_model *m = small_model(1, 0, 0);
@@ -2269,6 +2325,7 @@ Suite *ae_io_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, interrupted_save_leaves_the_old_file_untouched);
     tcase_add_test(tc, paths_that_cannot_work_give_io_errors);
+    tcase_add_test(tc, saves_replace_regular_files_only_and_follow_links);
     tcase_add_test(tc, a_failed_save_removes_no_file_it_did_not_create);
     tcase_add_test(tc, a_model_holding_nan_or_inf_is_not_saved_and_the_old_file_stays);
     tcase_add_test(tc, nan_in_optimizer_state_is_not_saved);

@@ -140,7 +140,13 @@ typedef struct ae_save_options {
 
 /**
  * Saves a model (encoder, decoder and training history) to @p path,
- * atomically.
+ * atomically: a new file in the same folder, renamed over the old one.
+ * Only a regular file is replaced, and it keeps its permission bits; a
+ * symbolic link is followed (the file it leads to is replaced, the link
+ * stays). A path naming a device (such as /dev/null), a FIFO, a socket or
+ * a folder, or a link leading nowhere, gives AE_ERR_IO and is left as it
+ * is (since 1.1; 1.0 put a regular file in its place). Every other save to
+ * a path does the same.
  * @param model  the model (only read, not kept)
  * @param path   the file to create or replace
  * @param opts   what to store besides the network, read during the call

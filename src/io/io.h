@@ -131,11 +131,16 @@ int ae__emit_doubles(ae__sink *s, const double *x, size_t n);
  * complete where O_TMPFILE works), renamed over the path by
  * ae__atomic_commit() after fflush + fsync (and the folder synced, best
  * effort); ae__atomic_abort() removes it. Opening first removes the
- * temporary files of dead processes (stream.c tells the scheme). */
+ * temporary files of dead processes (stream.c tells the scheme). Only a
+ * regular file is replaced (keeping its permission bits), through
+ * symbolic links; a device, FIFO, socket or folder at the path is refused
+ * with AE_ERR_IO and left as it is. */
 typedef struct ae__atomic {
     char *tmp;        /* temporary path (cap bytes) */
     size_t cap;
-    const char *path; /* final path */
+    const char *path; /* final path: the caller's, or real */
+    char *real;       /* the file a symbolic link at the caller's path leads to */
+    int mode;         /* permission bits of the file replaced; -1: a new file */
     FILE *fp;
     int dirfd;        /* the folder, opened before anything is written */
     int unnamed;      /* O_TMPFILE: no name until linked */

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -183,7 +184,14 @@ int ae__emit_doubles(ae__sink *s, const double *x, size_t n)
  * Elsewhere the file is NAME.tmp-PID-K from the start, and a process killed
  * during a save leaves it behind. Either way every save first removes the
  * NAME.tmp-PID-K files of processes that no longer exist (kill(PID, 0)
- * fails with ESRCH); those of live processes, ours included, are kept. */
+ * fails with ESRCH); those of live processes, ours included, are kept.
+ *
+ * What the path names decides what is replaced: nothing (a new file) or a
+ * regular file, whose permission bits the new file takes. A symbolic link
+ * is followed: the file it leads to is replaced in its own folder and the
+ * link stays. Anything else (a device such as /dev/null, a FIFO, a socket,
+ * a folder) is refused before anything is written: renaming over it would
+ * put a regular file in its place. */
 
 /* "dir/name" -> "dir", "name" -> ".", "/name" -> "/". */
 static char *dir_of(const char *path)
@@ -239,6 +247,49 @@ static void next_name(ae__atomic *a, size_t cap)
 
 #define ERRNO_TEXT ae__errno_text(errno, (char[AE__ERRNO_MAX]){0})
 
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m)   ? "a folder"
+           : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a regular file";
+}
+
+/* Sets a->path to the file a save replaces (through symbolic links) and
+ * a->mode to its permission bits (-1 when there is none yet); refuses what
+ * is not a regular file. */
+static int save_target(ae__atomic *a, const char *path, const char *who)
+{
+    struct stat st;
+    a->path = path;
+    a->mode = -1;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return AE_OK;
+        return ae__error(AE_ERR_IO, "%s: cannot look at %s: %s", who, path, ERRNO_TEXT);
+    }
+    if (S_ISLNK(st.st_mode)) {
+        a->real = ae__alloc(PATH_MAX);
+        if (a->real == NULL)
+            return AE_ERR_NOMEM;
+        if (realpath(path, a->real) == NULL)
+            return ae__error(AE_ERR_IO, "%s: %s is a symbolic link that leads to no file "
+                             "(%s): saves follow links to the file they replace", who, path,
+                             ERRNO_TEXT);
+        a->path = a->real;
+        if (stat(a->real, &st) != 0)
+            return ae__error(AE_ERR_IO, "%s: cannot look at %s: %s", who, a->real, ERRNO_TEXT);
+    }
+    if (!S_ISREG(st.st_mode))
+        return ae__error(AE_ERR_IO, "%s: %s is %s: a save replaces a regular file only (it "
+                         "renames a new file over it); nothing was written", who, a->path,
+                         file_kind(st.st_mode));
+    a->mode = (int)(st.st_mode & 07777);
+    return AE_OK;
+}
+
 int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char *who)
 {
     memset(a, 0, sizeof *a);
@@ -248,8 +299,13 @@ int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char 
         return ae__error(AE_ERR_INVALID, "%s: path is empty", who);
     if (path[n - 1] == '/')
         return ae__error(AE_ERR_INVALID, "%s: path '%s' names a folder", who, path);
-    a->path = path;
-    a->cap = n + 64;
+    int rc = save_target(a, path, who), fd = -1;
+    if (rc < 0) {
+        ae__atomic_abort(a);
+        return rc;
+    }
+    path = a->path;
+    a->cap = strlen(path) + 64;
     a->tmp = ae__alloc(a->cap);
     if (a->tmp != NULL)
         a->tmp[0] = '\0'; /* no name yet: an early abort unlinks nothing */
@@ -259,7 +315,6 @@ int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char 
         ae__atomic_abort(a);
         return AE_ERR_NOMEM;
     }
-    int rc = AE_OK, fd = -1;
     a->dirfd = open(dir, O_RDONLY | O_CLOEXEC);
     if (a->dirfd < 0) {
         rc = ae__error(AE_ERR_IO, "%s: cannot create a temporary file next to %s: cannot open "
@@ -285,6 +340,12 @@ int ae__atomic_open(ae__atomic *a, const char *path, ae__sink *sink, const char 
         rc = ae__error(AE_ERR_IO, "%s: cannot create a temporary file next to %s: %s", who, path,
                        ERRNO_TEXT);
         a->tmp[0] = '\0';
+        goto out;
+    }
+    if (a->mode >= 0 && fchmod(fd, (mode_t)a->mode) != 0) {
+        rc = ae__error(AE_ERR_IO, "%s: cannot give the new %s the old one's permissions: %s", who,
+                       path, ERRNO_TEXT);
+        close(fd);
         goto out;
     }
     a->fp = fdopen(fd, "wb");
@@ -316,6 +377,7 @@ void ae__atomic_abort(ae__atomic *a)
     }
     if (a->dirfd >= 0)
         close(a->dirfd);
+    ae__free(a->real);
     memset(a, 0, sizeof *a);
     a->dirfd = -1;
 }
