@@ -285,6 +285,20 @@ START_TEST(neighbourhood_is_seeded_and_scales_with_sigma)
 }
 END_TEST
 
+START_TEST(sizes_too_large_to_hold_are_refused_before_any_input_is_read)
+{
+    /* A dim whose rows overflow is AE_ERR_LIMIT; the tools checked the
+     * inputs' values first and so read dim floats past 4 (ASan: a stack
+     * overflow; here also a wrong code). */
+    const float z0[4] = {0.0f, 1.0f, 2.0f, 3.0f}, z1[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    float out[16];
+    const size_t huge = SIZE_MAX / 2;
+    ck_assert_int_eq(ae_latent_interpolate(out, z0, z1, huge, 3, AE_INTERP_LINEAR), AE_ERR_LIMIT);
+    ck_assert_int_eq(ae_latent_sample_uniform(out, 3, z0, z1, huge, 1), AE_ERR_LIMIT);
+    ck_assert_int_eq(ae_latent_sample_uniform(out, huge, z0, z1, 4, 1), AE_ERR_LIMIT);
+}
+END_TEST
+
 START_TEST(uniform_sampling_stays_in_the_box_and_is_seeded)
 {
     enum { N = 1000, D = 3 };
@@ -428,6 +442,7 @@ Suite *ae_latent_suite(void)
     tc = tcase_create("sample");
     tcase_add_test(tc, neighbourhood_is_seeded_and_scales_with_sigma);
     tcase_add_test(tc, uniform_sampling_stays_in_the_box_and_is_seeded);
+    tcase_add_test(tc, sizes_too_large_to_hold_are_refused_before_any_input_is_read);
     tcase_add_test(tc, gaussian_fit_and_sampling_reproduce_the_covariance);
     tcase_add_test(tc, latent_tools_leak_nothing_when_memory_runs_out);
     suite_add_tcase(s, tc);

@@ -22,13 +22,17 @@ enum {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-/* *floats = count * dim, refusing what cannot be a buffer. */
+/* *floats = count * dim (count and dim >= 1), refusing with AE_ERR_LIMIT,
+ * as the header says, what cannot be a buffer. */
 static int rows_size(size_t count, size_t dim, size_t *floats, const char *who)
 {
-    int rc = ae__check_count(count, dim, sizeof(float), "the row count", who);
-    if (rc == AE_OK)
-        *floats = count * dim;
-    return rc;
+    size_t n, bytes;
+    if (!ae__mul_size(count, dim, &n) || !ae__mul_size(n, sizeof(float), &bytes) ||
+        bytes > (size_t)PTRDIFF_MAX)
+        return ae__error(AE_ERR_LIMIT, "%s: %zu rows of %zu floats overflow any buffer", who,
+                         count, dim);
+    *floats = n;
+    return AE_OK;
 }
 
 static int all_finite(const float *v, size_t n, const char *name, const char *who)
@@ -320,8 +324,9 @@ int ae_latent_interpolate(float *out, const float *z0, const float *z1, size_t d
                          mode);
     size_t bytes = 0;
     int rc;
-    if ((rc = all_finite(z0, dim, "z0", who)) < 0 || (rc = all_finite(z1, dim, "z1", who)) < 0 ||
-        (rc = rows_size(steps, dim, &bytes, who)) < 0)
+    /* the size first: a dim too large to hold is refused unread */
+    if ((rc = rows_size(steps, dim, &bytes, who)) < 0 ||
+        (rc = all_finite(z0, dim, "z0", who)) < 0 || (rc = all_finite(z1, dim, "z1", who)) < 0)
         return rc;
     double n0 = 0.0, n1 = 0.0, dot = 0.0, omega = 0.0, sin_omega = 0.0;
     for (size_t j = 0; j < dim; j++) {
@@ -362,8 +367,8 @@ int ae_latent_sample_uniform(float *out, size_t count, const float *lo, const fl
                          dim);
     size_t bytes = 0;
     int rc;
-    if ((rc = all_finite(lo, dim, "lo", who)) < 0 || (rc = all_finite(hi, dim, "hi", who)) < 0 ||
-        (rc = rows_size(count, dim, &bytes, who)) < 0)
+    if ((rc = rows_size(count, dim, &bytes, who)) < 0 ||
+        (rc = all_finite(lo, dim, "lo", who)) < 0 || (rc = all_finite(hi, dim, "hi", who)) < 0)
         return rc;
     for (size_t j = 0; j < dim; j++)
         if (lo[j] > hi[j])
@@ -393,9 +398,9 @@ int ae_latent_sample_gaussian(float *out, size_t count, const float *mean, const
                          GAUSS_MAX);
     size_t bytes = 0;
     int rc;
-    if ((rc = all_finite(mean, dim, "mean", who)) < 0 ||
-        (rc = all_finite(cov, dim * dim, "cov", who)) < 0 ||
-        (rc = rows_size(count, dim, &bytes, who)) < 0)
+    if ((rc = rows_size(count, dim, &bytes, who)) < 0 ||
+        (rc = all_finite(mean, dim, "mean", who)) < 0 ||
+        (rc = all_finite(cov, dim * dim, "cov", who)) < 0)
         return rc;
     double maxdiag = 0.0;
     for (size_t j = 0; j < dim; j++)
