@@ -50,9 +50,12 @@
  *   refuses, with AE_ERR_INVALID and a message naming the count, a count
  *   whose buffers could not exist (more than PTRDIFF_MAX bytes, or a size
  *   product that overflows: SIZE_MAX - k, what an n - 1 with n = 0 gives),
- *   besides the count 0 its doc comment refuses (since 1.1.0; the dataset
- *   constructors keep AE_ERR_LIMIT for counts up to AE_DATASET_MAX_COUNT of
- *   samples too large together);
+ *   besides the count 0 its doc comment refuses (since 1.1.0). The
+ *   functions whose doc comment has said AE_ERR_LIMIT for such a size
+ *   since 1.0 keep it: the dataset constructors (for counts up to
+ *   AE_DATASET_MAX_COUNT of samples too large together),
+ *   ae_loss_compute(), ae_latent_class_stats(), ae_latent_interpolate()
+ *   and the latent samplers;
  * - destructors accept NULL; every object has exactly one owner, said in the
  *   doc comment of the function that hands it out;
  * - structs you fill start with struct_size and have an ..._INIT macro;

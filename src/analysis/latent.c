@@ -22,17 +22,14 @@ enum {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-/* *floats = count * dim (count and dim >= 1), refusing with AE_ERR_LIMIT,
- * as the header says, what cannot be a buffer. */
+/* *floats = count * dim, refusing what cannot be a buffer with AE_ERR_LIMIT
+ * (as the header says, and 1.0 did). */
 static int rows_size(size_t count, size_t dim, size_t *floats, const char *who)
 {
-    size_t n, bytes;
-    if (!ae__mul_size(count, dim, &n) || !ae__mul_size(n, sizeof(float), &bytes) ||
-        bytes > (size_t)PTRDIFF_MAX)
-        return ae__error(AE_ERR_LIMIT, "%s: %zu rows of %zu floats overflow any buffer", who,
-                         count, dim);
-    *floats = n;
-    return AE_OK;
+    int rc = ae__check_count_limit(count, dim, sizeof(float), "the row count", who);
+    if (rc == AE_OK)
+        *floats = count * dim;
+    return rc;
 }
 
 static int all_finite(const float *v, size_t n, const char *name, const char *who)
@@ -136,7 +133,7 @@ int ae_latent_class_stats(const ae_dataset *latents, size_t n_classes, size_t di
         return ae__error(AE_ERR_INVALID, "%s: latents is NULL", who);
     if (counts == NULL && means == NULL && stddevs == NULL)
         return ae__error(AE_ERR_INVALID, "%s: counts, means and stddevs are all NULL", who);
-    int rc = ae__check_count(n_classes, dim, 2 * sizeof(double), "n_classes", who);
+    int rc = ae__check_count_limit(n_classes, dim, 2 * sizeof(double), "n_classes", who);
     if (rc < 0 || (rc = check_latents(latents, dim, 1, who)) < 0)
         return rc;
     if (!ae_dataset_has_labels(latents))

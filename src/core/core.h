@@ -108,6 +108,12 @@ static inline int ae__add_size(size_t a, size_t b, size_t *out)
  * product with the item size overflows gives AE_ERR_INVALID naming the
  * count (`name`, e.g. "count"); `per` 0 counts as 1. */
 int ae__check_count(size_t count, size_t per, size_t elem, const char *name, const char *who);
+/* The same, but a size too large gives AE_ERR_LIMIT (a count of 0 is still
+ * AE_ERR_INVALID): the code 1.0 documented and returned for ae_loss_compute(),
+ * the latent samplers, ae_latent_interpolate() and ae_latent_class_stats(),
+ * which keep it. */
+int ae__check_count_limit(size_t count, size_t per, size_t elem, const char *name,
+                          const char *who);
 
 /* Product of a shape's dims (0 for an invalid shape or on overflow). */
 size_t ae__shape_size(const ae_shape *shape);

@@ -8,7 +8,8 @@
 
 #include "core/core.h"
 
-int ae__check_count(size_t count, size_t per, size_t elem, const char *name, const char *who)
+static int check(size_t count, size_t per, size_t elem, const char *name, const char *who,
+                 int too_large)
 {
     size_t values, bytes;
     if (count == 0)
@@ -17,9 +18,20 @@ int ae__check_count(size_t count, size_t per, size_t elem, const char *name, con
         per = 1;
     if (!ae__mul_size(count, per, &values) || !ae__mul_size(values, elem, &bytes) ||
         bytes > (size_t)PTRDIFF_MAX)
-        return ae__error(AE_ERR_INVALID,
+        return ae__error(too_large,
                          "%s: %s is %zu: %zu items of %zu values of %zu bytes overflow any buffer"
                          " (an object holds at most %td bytes; an n - 1 with n = 0?)",
                          who, name, count, count, per, elem, PTRDIFF_MAX);
     return AE_OK;
+}
+
+int ae__check_count(size_t count, size_t per, size_t elem, const char *name, const char *who)
+{
+    return check(count, per, elem, name, who, AE_ERR_INVALID);
+}
+
+int ae__check_count_limit(size_t count, size_t per, size_t elem, const char *name,
+                          const char *who)
+{
+    return check(count, per, elem, name, who, AE_ERR_LIMIT);
 }

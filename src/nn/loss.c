@@ -170,7 +170,7 @@ int ae_loss_compute(double *out_loss, int loss, const float *x, const float *xr,
     if (size == 0)
         return ae__error(AE_ERR_INVALID, "ae_loss_compute: count %zu and size %zu must be > 0",
                          count, size);
-    int rc = ae__check_count(count, size, sizeof(float), "count", "ae_loss_compute");
+    int rc = ae__check_count_limit(count, size, sizeof(float), "count", "ae_loss_compute");
     if (rc < 0)
         return rc;
     n = count * size;
