@@ -524,6 +524,13 @@ typedef struct tracker {
     int n_made;
     int fail_create; /* when set, create() fails with this code */
     int fail_param_get; /* when set, param_get() fails with this code */
+    /* misbehaviours (0: none): create() makes its state, then returns
+     * this; param_count() reports this many; forward() returns this;
+     * parameter 1's count disagrees with its shape */
+    int create_returns;
+    size_t param_count;
+    int forward_returns;
+    int bad_count;
 } tracker;
 
 static tracker trk;
@@ -571,7 +578,7 @@ static int scale_create(void **state, ae_shape *output, const ae_layer_create_ar
     trk.creates++;
     if (trk.n_made < 8)
         trk.made[trk.n_made++] = s;
-    return AE_OK;
+    return trk.create_returns;
 }
 
 static void scale_destroy(void *state)
@@ -583,7 +590,7 @@ static void scale_destroy(void *state)
 static size_t scale_param_count(const void *state)
 {
     (void)state;
-    return 2;
+    return trk.param_count ? trk.param_count : 2;
 }
 
 static int scale_param_get(void *state, size_t index, ae_param_view *v)
@@ -596,7 +603,7 @@ static int scale_param_get(void *state, size_t index, ae_param_view *v)
     v->name = index == 0 ? "a" : "c";
     v->value = &s->p[index];
     v->grad = &s->g[index];
-    v->count = 1;
+    v->count = index == 1 && trk.bad_count ? 2 : 1;
     memset(&v->shape, 0, sizeof v->shape);
     v->shape.rank = 1;
     v->shape.dims[0] = 1;
@@ -628,7 +635,7 @@ static int scale_forward(void *state, const ae_layer_ctx *ctx, const float *x, f
         ws[i] = x[i];
         y[i] = s->p[0] * x[i] + s->p[1];
     }
-    return AE_OK;
+    return trk.forward_returns;
 }
 
 static int scale_backward(void *state, const ae_layer_ctx *ctx, const float *x, const float *y,
@@ -1107,6 +1114,56 @@ START_TEST(custom_param_get_errors_reach_the_caller_as_statuses)
 }
 END_TEST
 
+START_TEST(misbehaving_custom_kinds_are_refused_with_a_message)
+{
+    /* What a hostile-input audit found: a param_count() of SIZE_MAX hung
+     * the add, a return value that is not a status left ae_last_error()
+     * empty (and a create() that made its state leaked it), and a view
+     * whose count is not its shape's size was only caught at save. */
+    const ae_shape in = {1, {4, 0, 0, 0}};
+    unsigned char cfg[8];
+    ae_layer_vtable vt = scale_vtable("test.scale");
+    ae_encoder *enc;
+    float x[4] = {1, 2, 3, 4}, z[4];
+    tracker_reset();
+    ck_assert_int_eq(ae_layer_register(&vt, &trk, NULL), AE_OK);
+    scale_config(cfg, 1.0f, 0.0f);
+    ck_assert_int_eq(ae_encoder_create(&enc, &in, 1), AE_OK);
+
+    trk.param_count = SIZE_MAX;
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_ERR_LIMIT);
+    ck_assert_msg(strstr(ae_last_error(), "reports 18446744073709551615 parameter"), "%s",
+                  ae_last_error());
+    trk.param_count = 257;
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_ERR_LIMIT);
+    trk.param_count = 0;
+    trk.bad_count = 1;
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_ERR_INVALID);
+    ck_assert_msg(strstr(ae_last_error(), "parameter 1 ('c') has 2 values but shape"), "%s",
+                  ae_last_error());
+    trk.bad_count = 0;
+    trk.create_returns = 7;
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_ERR_INVALID);
+    ck_assert_msg(strstr(ae_last_error(), "'test.scale': create() returned 7, not AE_OK"), "%s",
+                  ae_last_error());
+    ck_assert_int_eq(trk.destroys, trk.creates); /* every state made was destroyed */
+    ck_assert_uint_eq(ae_encoder_layer_count(enc), 0);
+
+    trk.create_returns = 0;
+    ck_assert_int_eq(ae_encoder_add_layer(enc, "test.scale", cfg, sizeof cfg), AE_OK);
+    trk.forward_returns = 3;
+    ck_assert_int_eq(ae_encoder_encode(enc, x, 1, z), AE_ERR_INVALID);
+    ck_assert_msg(strstr(ae_last_error(), "'test.scale': forward() returned 3, not AE_OK"), "%s",
+                  ae_last_error());
+    trk.forward_returns = 0;
+    ck_assert_int_eq(ae_encoder_encode(enc, x, 1, z), AE_OK);
+    ae_encoder_destroy(enc);
+    ck_assert_int_eq(trk.destroys, trk.creates);
+    ck_assert_int_eq(ae_layer_unregister("test.scale"), AE_OK);
+    ck_assert_uint_eq(ae_live_allocations(), 0);
+}
+END_TEST
+
 START_TEST(a_kind_without_backward_is_inference_only)
 {
     const ae_shape in = {1, {4, 0, 0, 0}}, latent = {1, {3, 0, 0, 0}};
@@ -1580,6 +1637,7 @@ Suite *ae_layers_suite(void)
     tcase_add_test(tc, custom_create_errors_reach_the_caller);
     tcase_add_test(tc, a_kind_without_backward_is_inference_only);
     tcase_add_test(tc, custom_param_get_errors_reach_the_caller_as_statuses);
+    tcase_add_test(tc, misbehaving_custom_kinds_are_refused_with_a_message);
     tcase_add_test(tc, sigmoid_propagates_nan_and_saturates_at_infinities);
     suite_add_tcase(s, tc);
     return s;

@@ -21,6 +21,7 @@
 #include "ae/sys/layer.h"
 #include "core/core.h"
 #include "core/kernels.h"
+#include "layers/layer.h" /* AE__LAYER_TENSORS_MAX, the tensor-view rules */
 
 /* ---- format constants ---------------------------------------------------- */
 
@@ -33,10 +34,9 @@
 #define AE__ALIGN 64u
 #define AE__SECTIONS_MAX 256u
 #define AE__LAYERS_MAX 4096u
-#define AE__LAYER_TENSORS_MAX 256u
 #define AE__TENSORS_MAX 65536u
 #define AE__TENSOR_RECORD 128u
-#define AE__TENSOR_NAME 64u     /* field size; names are at most 63 bytes */
+#define AE__TENSOR_NAME (AE__TENSOR_NAME_MAX + 1u) /* field size (layers/layer.h) */
 #define AE__OPT_RECORD 32u
 #define AE__HISTORY_MAX (1u << 24)
 #define AE__NET_HEADER 56u

@@ -86,23 +86,10 @@ static ae__net *unconst(const ae__net *net) { return (ae__net *)(uintptr_t)net; 
 static int check_view(const job *j, const ae_param_view *v, uint32_t net, size_t layer,
                       const char *role, size_t index)
 {
-    char buf[64];
-    const char *name = v->name ? v->name : "";
-    size_t nl = strlen(name);
-    if (nl >= AE__TENSOR_NAME)
-        return ae__error(AE_ERR_LIMIT, "%s: %s layer %zu: %s %zu is named with %zu bytes, at "
-                         "most %u", j->who, net ? "decoder" : "encoder", layer, role, index, nl,
-                         AE__TENSOR_NAME - 1);
-    for (size_t i = 0; i < nl; i++)
-        if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e)
-            return ae__error(AE_ERR_INVALID, "%s: %s layer %zu: %s %zu's name has bytes outside "
-                             "printable ASCII", j->who, net ? "decoder" : "encoder", layer, role,
-                             index);
-    if (ae__shape_check(&v->shape, j->who) < 0 || ae__shape_size(&v->shape) != v->count)
-        return ae__error(AE_ERR_INVALID, "%s: %s layer %zu: %s %zu ('%s') has %zu values but "
-                         "shape %s", j->who, net ? "decoder" : "encoder", layer, role, index,
-                         name, v->count, ae__shape_str(&v->shape, buf, sizeof buf));
-    return AE_OK;
+    char where[96];
+    snprintf(where, sizeof where, "%s layer %zu: %s %zu", net ? "decoder" : "encoder", layer, role,
+             index);
+    return ae__tensor_view_check(v, j->who, where);
 }
 
 /* The reader refuses a file holding NaN or infinity (the rule of

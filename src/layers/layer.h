@@ -83,6 +83,18 @@ static inline int ae__layer_status(int rc)
     return rc == AE_OK || (rc < 0 && rc >= AE__ERR_LOWEST) ? rc : AE_ERR_INVALID;
 }
 
+/* Parameter tensors, and state tensors, a layer may have (the model
+ * file's limit, checked when the layer is added). */
+#define AE__LAYER_TENSORS_MAX 256u
+/* Bytes of a tensor name, at most (the file's 64-byte field). */
+#define AE__TENSOR_NAME_MAX 63u
+
+/* The rules a layer's tensor view follows so it can be saved and cloned:
+ * a name of at most AE__TENSOR_NAME_MAX printable ASCII bytes, a valid
+ * shape whose size is the count. AE_OK, or the status with a message
+ * "WHO: WHERE ..." (WHERE names the layer and the tensor). */
+int ae__tensor_view_check(const ae_param_view *v, const char *who, const char *where);
+
 int ae__kind_create(const ae__kind *k, void **state, ae_shape *out, const ae_layer_create_args *a);
 void ae__kind_destroy(const ae__kind *k, void *state);
 unsigned ae__kind_version(const ae__kind *k);

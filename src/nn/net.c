@@ -120,15 +120,30 @@ int ae__net_add(ae__net *net, const char *type_name, const void *config, size_t 
     l.out_size = ae__shape_size(&l.out);
     l.n_tensors = ae__kind_tensor_count(l.kind, l.state, 0);
     l.n_states = ae__kind_tensor_count(l.kind, l.state, 1);
+    if (l.n_tensors > AE__LAYER_TENSORS_MAX || l.n_states > AE__LAYER_TENSORS_MAX) {
+        net->rng = saved;
+        rc = ae__error(AE_ERR_LIMIT, "%s: layer '%s' reports %zu parameter and %zu state tensors, "
+                       "at most %u each", who, type_name, l.n_tensors, l.n_states,
+                       AE__LAYER_TENSORS_MAX);
+        goto fail;
+    }
+    /* Every view now, as saving and cloning will read it: a layer that
+     * cannot be saved is refused when it is added, not after training. */
     for (size_t t = 0; t < l.n_tensors + l.n_states; t++) {
         const int state = t >= l.n_tensors;
         const size_t index = state ? t - l.n_tensors : t;
         ae_param_view v;
-        if (ae__kind_tensor(l.kind, l.state, state, index, &v) != AE_OK || v.value == NULL ||
-            (!state && v.grad == NULL) || v.count == 0) {
+        char where[96];
+        snprintf(where, sizeof where, "layer '%s' %s %zu", type_name,
+                 state ? "state tensor" : "parameter", index);
+        if ((rc = ae__kind_tensor(l.kind, l.state, state, index, &v)) == AE_OK &&
+            (v.value == NULL || (!state && v.grad == NULL) || v.count == 0))
+            rc = ae__error(AE_ERR_INVALID, "%s: %s has no %s", who, where,
+                           v.value == NULL ? "values" : v.count == 0 ? "count" : "gradient");
+        if (rc == AE_OK)
+            rc = ae__tensor_view_check(&v, who, where);
+        if (rc < 0) {
             net->rng = saved;
-            rc = ae__error(AE_ERR_INVALID, "%s: layer '%s' %s %zu is not usable", who, type_name,
-                           state ? "state tensor" : "parameter", index);
             goto fail;
         }
     }

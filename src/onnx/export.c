@@ -193,12 +193,9 @@ static int check_finite(const ae__net *const *nets, size_t n_nets, const char *c
             const ae__layer *l = &nets[k]->layers[i];
             for (size_t t = 0; t < l->n_tensors + l->n_states; t++) {
                 ae_param_view v;
-                memset(&v, 0, sizeof v);
-                v.struct_size = sizeof v;
                 int st = t >= l->n_tensors;
                 size_t j = st ? t - l->n_tensors : t;
-                int rc = ae__layer_status(st ? l->kind->vt.state_get(l->state, j, &v)
-                                             : l->kind->vt.param_get(l->state, j, &v));
+                int rc = ae__kind_tensor(l->kind, l->state, st, j, &v);
                 if (rc < 0)
                     return rc;
                 size_t bad = v.value != NULL ? ae__first_nonfinite(v.value, v.count) : v.count;

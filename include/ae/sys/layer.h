@@ -24,7 +24,16 @@
  *    ctx->workspace (workspace_size() bytes, 64-byte aligned), which is kept
  *    unchanged between the forward() and backward() of one training step.
  *  - never abort, exit or print; report errors by returning an ae_status
- *    after ae_error_set().
+ *    after ae_error_set(). A callback returning anything else (a positive
+ *    value, an unknown negative one) fails the call with AE_ERR_INVALID and
+ *    a message naming the kind and the slot; a create() that made its
+ *    state and then returned a positive value has that state destroyed.
+ *  - at most 256 parameter tensors and 256 state tensors, each named with
+ *    at most 63 printable ASCII bytes and holding as many values as its
+ *    shape says (what model files can keep). Adding a layer asks for
+ *    every view and refuses one that breaks these rules (AE_ERR_LIMIT for
+ *    the counts and a long name, AE_ERR_INVALID otherwise; since 1.1:
+ *    before, a save found them, or too large a count hung the add).
  *
  * The vtable is versioned by struct_size: slots are only ever appended, and
  * the library reads a slot only when the registered struct_size covers it.
