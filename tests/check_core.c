@@ -3,6 +3,7 @@
  * shapes and the seeded generator. */
 #include <check.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ae.h"
@@ -161,6 +162,22 @@ START_TEST(struct_size_check)
     s.future = 5;
     ck_assert_int_eq(ae__check_struct(&s, 12, 8, 8, "t"), AE_ERR_VERSION);
     ck_assert_int_eq(ae__check_struct(&s, 4, 8, 8, "t"), AE_ERR_INVALID);
+    /* A size kilobytes past ours is no version of the struct: refused
+     * without reading its "tail" (garbage such as UINT32_MAX read 4 GB
+     * past the caller's struct). Up to the bound a zero tail is fine. */
+    unsigned char *big = calloc(1, 8 + AE__STRUCT_GROWTH_MAX + 1);
+    ck_assert_ptr_nonnull(big);
+    ck_assert_int_eq(ae__check_struct(big, 8 + AE__STRUCT_GROWTH_MAX, 8, 8, "t"), AE_OK);
+    ck_assert_int_eq(ae__check_struct(big, 8 + AE__STRUCT_GROWTH_MAX + 1, 8, 8, "t"),
+                     AE_ERR_INVALID);
+    free(big);
+    ae_optimizer *opt = (ae_optimizer *)0x1;
+    ae_optimizer_options oo = AE_OPTIMIZER_OPTIONS_INIT;
+    oo.struct_size = UINT32_MAX;
+    ck_assert_int_eq(ae_optimizer_create(&opt, &oo), AE_ERR_INVALID);
+    ck_assert_msg(strstr(ae_last_error(), "struct_size 4294967295 is not the size of any version"),
+                  "%s", ae_last_error());
+    ck_assert_ptr_eq(opt, (ae_optimizer *)0x1);
 }
 END_TEST
 

@@ -64,7 +64,10 @@ const char *ae__errno_text(int err, char buf[AE__ERRNO_MAX]);
 int ae__check_header(unsigned header_version, const char *what);
 
 /* Checks a user-filled struct's size field: at least min_size (the first
- * released layout) and, when larger than ours, only zero bytes past ours. */
+ * released layout), at most AE__STRUCT_GROWTH_MAX past ours (more is no
+ * version of the struct, and is not read), and, when larger than ours, only
+ * zero bytes past ours. */
+#define AE__STRUCT_GROWTH_MAX 4096u
 int ae__check_struct(const void *s, size_t user_size, size_t min_size,
                      size_t our_size, const char *what);
 

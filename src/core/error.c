@@ -101,6 +101,14 @@ int ae__check_struct(const void *s, size_t user_size, size_t min_size,
                          "%s: struct_size %zu is smaller than the oldest layout (%zu bytes);"
                          " initialize it with its _INIT macro",
                          what, user_size, min_size);
+    /* No 1.x struct grows by kilobytes: a size that far out is garbage
+     * (an uninitialized struct), and reading its "tail" would run past the
+     * caller's object. */
+    if (user_size > our_size + AE__STRUCT_GROWTH_MAX)
+        return ae__error(AE_ERR_INVALID,
+                         "%s: struct_size %zu is not the size of any version of it (this "
+                         "library's is %zu bytes); initialize it with its _INIT macro",
+                         what, user_size, our_size);
     if (user_size > our_size) {
         const unsigned char *tail = (const unsigned char *)s + our_size;
         for (size_t i = 0; i < user_size - our_size; i++)
