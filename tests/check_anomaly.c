@@ -5,6 +5,7 @@
  * detector (options, fitting, classification, restoring a threshold) and
  * every error path. */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,36 @@ START_TEST(quantile_interpolates_between_order_statistics)
     ck_assert_int_eq(ae_threshold_quantile(&t, f, 4, 0.9), AE_OK);
     ck_assert(isinf(t) && t > 0);
     ck_assert(e[0] == 4.0); /* the input is not sorted in place */
+}
+END_TEST
+
+START_TEST(thresholds_stay_defined_at_the_ends_of_double)
+{
+    /* NaN and overflows came back with AE_OK (an audit's finding). */
+    const double minf[] = {-INFINITY, 1.0}, both[] = {-INFINITY, INFINITY, 0.0},
+                 wide[] = {DBL_MAX, -DBL_MAX}, big[] = {1e308, 1e308, 1e308},
+                 spread[] = {DBL_MAX, DBL_MAX / 2};
+    double t;
+    ck_assert_int_eq(ae_threshold_quantile(&t, minf, 2, 0.5), AE_OK);
+    ck_assert(isinf(t) && t < 0); /* any weight on -inf */
+    ck_assert_int_eq(ae_threshold_quantile(&t, both, 3, 0.5), AE_OK);
+    ck_assert_double_eq(t, 0.0);
+    ck_assert_int_eq(ae_threshold_quantile(&t, both, 3, 0.8), AE_OK); /* h = 1.6: nearer +inf */
+    ck_assert(isinf(t) && t > 0);
+    ck_assert_int_eq(ae_threshold_quantile(&t, both, 3, 0.2), AE_OK);
+    ck_assert(isinf(t) && t < 0);
+    ck_assert_int_eq(ae_threshold_quantile(&t, wide, 2, 0.5), AE_OK); /* b - a overflows */
+    ck_assert_double_eq(t, 0.0);
+    ck_assert_int_eq(ae_threshold_quantile(&t, wide, 2, 0.75), AE_OK);
+    ck_assert_double_eq_tol(t, DBL_MAX / 2, DBL_MAX * 1e-15);
+    /* the sum overflows, the mean does not */
+    ck_assert_int_eq(ae_threshold_mean_std(&t, big, 3, 0.0), AE_OK);
+    ck_assert_double_eq_tol(t, 1e308, 1e293);
+    ck_assert_int_eq(ae_threshold_mean_std(&t, big, 3, 2.0), AE_OK); /* std 0 */
+    ck_assert_double_eq_tol(t, 1e308, 1e293);
+    ck_assert_int_eq(ae_threshold_mean_std(&t, spread, 2, -1.0), AE_OK); /* 0.75 - 0.25 */
+    ck_assert_double_eq_tol(t, DBL_MAX / 2, DBL_MAX * 1e-15);
+    ck_assert_int_eq(ae_threshold_mean_std(&t, spread, 2, 2.0), AE_ERR_NUMERIC); /* 1.25 max */
 }
 END_TEST
 
@@ -633,6 +664,7 @@ Suite *ae_anomaly_suite(void)
     tcase_add_test(tc, mean_std_matches_hand_computed_values);
     tcase_add_test(tc, mean_std_stays_exact_for_a_large_offset);
     tcase_add_test(tc, quantile_interpolates_between_order_statistics);
+    tcase_add_test(tc, thresholds_stay_defined_at_the_ends_of_double);
     tcase_add_test(tc, thresholds_reject_bad_arguments);
     suite_add_tcase(s, tc);
 

@@ -4,6 +4,7 @@
  * encode, score), the SCAL section of model files (round trip, hostile
  * bytes, what a reader without it does), and noise's clipping range. */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,24 @@ START_TEST(scaler_errors)
     ck_assert_ptr_nonnull(strstr(ae_last_error(), "sample 1, feature 2 is NaN"));
     ck_assert_int_eq(ae_scaler_params(sc, shift2, NULL), AE_OK);
     ck_assert_mem_eq(shift, shift2, sizeof shift);
+    ae_dataset_destroy(dn);
+    /* a feature from -FLT_MAX to FLT_MAX: its range has no float (1.0 gave
+     * it scale 1, and the transform infinities); the old fit is kept */
+    ae_scaler *mm = NULL;
+    ck_assert_int_eq(ae_scaler_create(&mm, AE_SCALER_MINMAX), AE_OK);
+    bad[F + 2] = FLT_MAX;
+    bad[2] = -FLT_MAX;
+    ck_assert_int_eq(ae_dataset_from_memory(&dn, bad, NULL, 2, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_scaler_fit(mm, dn), AE_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "feature 2's range, 6.80565e+38, overflows float"));
+    ck_assert_uint_eq(ae_scaler_features(mm), 0);
+    bad[2] = FLT_MAX / 2; /* a range of FLT_MAX / 2 is fine */
+    ae_dataset_destroy(dn);
+    ck_assert_int_eq(ae_dataset_from_memory(&dn, bad, NULL, 2, &in_shape, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_scaler_fit(mm, dn), AE_OK);
+    ck_assert_int_eq(ae_scaler_transform(mm, bad + F, 1, y), AE_OK);
+    ck_assert_float_eq(y[2], 1.0f);
+    ae_scaler_destroy(mm);
     ae_dataset_destroy(dn);
     ae_dataset_destroy(d3);
     ae_scaler_destroy(sc);

@@ -140,7 +140,10 @@ enum ae_threshold_rule {
     /** The q-quantile of the normal errors, interpolated linearly between
      *  order statistics (numpy's default): with the errors sorted as
      *  e[0] <= ... <= e[n-1], h = q * (n - 1), the threshold is
-     *  e[floor(h)] + (h - floor(h)) * (e[floor(h) + 1] - e[floor(h)]). */
+     *  e[floor(h)] + (h - floor(h)) * (e[floor(h) + 1] - e[floor(h)]).
+     *  Between an infinity and another value (h not whole) it is the
+     *  infinity; between -inf and +inf, the nearer of the two (since 1.1:
+     *  1.0 gave NaN there). */
     AE_THRESHOLD_QUANTILE = 1,
     /** A threshold given with ae_detector_set_threshold(); fit refuses. */
     AE_THRESHOLD_FIXED = 2

@@ -105,7 +105,10 @@ AE_API void ae_scaler_destroy(ae_scaler *sc);
  * @param sc  the scaler
  * @param ds  the training data (at least one sample; every value finite)
  * @return AE_OK, AE_ERR_INVALID (NULL, empty dataset, a NaN or infinite
- *         value, named by sample and feature), AE_ERR_NOMEM.
+ *         value, named by sample and feature; since 1.1 a feature whose
+ *         range or standard deviation overflows float, such as one holding
+ *         both -FLT_MAX and FLT_MAX, which 1.0 gave scale 1 and so
+ *         infinite outputs), AE_ERR_NOMEM.
  */
 AE_API int ae_scaler_fit(ae_scaler *sc, const ae_dataset *ds);
 

@@ -219,15 +219,16 @@ static int check_errors(const double *errors, size_t count, int finite, const ch
     return AE_OK;
 }
 
-/* Two-pass mean and population std: no cancellation for large means. */
-static void mean_std(const double *e, size_t n, double *mean, double *std)
+/* Two-pass mean and population std of e[i] / scale: no cancellation for
+ * large means. */
+static void mean_std_scaled(const double *e, size_t n, double scale, double *mean, double *std)
 {
     double s = 0.0;
     for (size_t i = 0; i < n; i++)
-        s += e[i];
+        s += e[i] / scale;
     double m = s / (double)n, ss = 0.0, c = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double d = e[i] - m;
+        double d = e[i] / scale - m;
         ss += d * d;
         c += d;
     }
@@ -235,6 +236,22 @@ static void mean_std(const double *e, size_t n, double *mean, double *std)
     double var = (ss - c * c / (double)n) / (double)n;
     *mean = m;
     *std = var > 0.0 ? sqrt(var) : 0.0;
+}
+
+/* Mean and population std of finite errors. Errors near DBL_MAX overflow
+ * the sums: then the sums run on e / max|e| and scale back (a mean always
+ * comes back finite; a std above DBL_MAX comes back infinite). */
+static void mean_std(const double *e, size_t n, double *mean, double *std)
+{
+    mean_std_scaled(e, n, 1.0, mean, std);
+    if (isfinite(*mean) && isfinite(*std))
+        return;
+    double top = 0.0;
+    for (size_t i = 0; i < n; i++)
+        top = fabs(e[i]) > top ? fabs(e[i]) : top;
+    mean_std_scaled(e, n, top, mean, std);
+    *mean *= top;
+    *std *= top;
 }
 
 static int threshold_mean_std(double *out, const double *errors, size_t count, double k,
@@ -247,7 +264,7 @@ static int threshold_mean_std(double *out, const double *errors, size_t count, d
         return ae__error(AE_ERR_INVALID, "%s: k is %g, it must be finite", what, k);
     double m, s;
     mean_std(errors, count, &m, &s);
-    double t = m + k * s;
+    double t = k == 0.0 ? m : m + k * s;
     if (!isfinite(t))
         return ae__error(AE_ERR_NUMERIC, "%s: mean %g + %g * std %g is not finite", what, m, k,
                          s);
@@ -287,8 +304,21 @@ static int threshold_quantile(double *out, const double *errors, size_t count, d
         *out = s[count - 1];
     else {
         double frac = h - (double)lo, a = s[lo], b = s[lo + 1];
-        /* a == b also covers two equal infinities (b - a would be NaN). */
-        *out = frac == 0.0 || a == b ? a : a + frac * (b - a);
+        /* a == b also covers two equal infinities (b - a would be NaN).
+         * Any weight on an infinity gives that infinity; between -inf and
+         * +inf the nearer rank wins. Finite ends whose distance overflows
+         * (near +-DBL_MAX) are weighted one by one instead. */
+        if (frac == 0.0 || a == b)
+            *out = a;
+        else if (isinf(a) && isinf(b))
+            *out = frac < 0.5 ? a : b;
+        else if (isinf(a) || isinf(b))
+            *out = isinf(a) ? a : b;
+        else {
+            *out = a + frac * (b - a);
+            if (!isfinite(*out))
+                *out = (1.0 - frac) * a + frac * b;
+        }
     }
     ae__free(s);
     return AE_OK;

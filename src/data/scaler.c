@@ -129,15 +129,20 @@ int ae_scaler_fit(ae_scaler *sc, const ae_dataset *ds)
         for (size_t j = 0; j < n; j++)
             b[j] -= a[j];
     }
-    if (rc == AE_OK) {
-        for (size_t j = 0; j < n; j++) {
-            par[j] = (float)a[j];
-            float s = (float)b[j];
-            /* constant (or all but constant) features map to 0, never /0 */
-            par[n + j] = s > 1e-12f * (1.0f + fabsf(par[j])) && isfinite(s) ? s : 1.0f;
-        }
-        rc = set_params(sc, n, par, par + n);
+    for (size_t j = 0; j < n && rc == AE_OK; j++) {
+        par[j] = (float)a[j];
+        float s = (float)b[j];
+        /* a range past FLT_MAX (values near +-FLT_MAX) has no float scale:
+         * the transform would give infinities */
+        if (!isfinite(s))
+            rc = ae__error(AE_ERR_INVALID, "%s: feature %zu's %s, %g, overflows float (scale the "
+                           "data down first)", who, j,
+                           sc->kind == AE_SCALER_STANDARD ? "standard deviation" : "range", b[j]);
+        /* constant (or all but constant) features map to 0, never /0 */
+        par[n + j] = s > 1e-12f * (1.0f + fabsf(par[j])) ? s : 1.0f;
     }
+    if (rc == AE_OK)
+        rc = set_params(sc, n, par, par + n);
 done:
     ae__free(acc);
     ae__free(par);
