@@ -766,7 +766,7 @@ START_TEST(a_huge_input_value_is_a_numeric_error)
 END_TEST
 
 
-START_TEST(the_finiteness_scan_answers_each_view_of_a_dataset)
+START_TEST(the_data_scans_answer_each_view_of_a_dataset)
 {
     /* A copied dataset is scanned once and the answer kept; every view of
      * it still names its own first bad value in its own order, and a view
@@ -802,6 +802,29 @@ START_TEST(the_finiteness_scan_answers_each_view_of_a_dataset)
     ck_assert_int_eq(ae_model_train(m, opt, borrowed, &o), AE_ERR_NUMERIC);
     ck_assert_msg(strstr(ae_last_error(), "NaN at sample 4, feature 9"), "%s", ae_last_error());
     ae_dataset_destroy(borrowed);
+    /* The targets-in-[0, 1] scan of binary cross-entropy is kept the same
+     * way: the store answers, and each view names its own first value. */
+    ae_dataset *unit, *sel2;
+    for (size_t k = 0; k < 8 * IN; k++)
+        x[k] = x[k] < 0.0f ? 0.0f : x[k] > 1.0f ? 1.0f : x[k];
+    x[4 * IN + 9] = 0.5f;
+    x[5 * IN + 2] = 1.5f;
+    ck_assert_int_eq(ae_dataset_from_memory(&unit, x, NULL, 8, &in_shape, AE_DATASET_COPY), AE_OK);
+    o.loss = AE_LOSS_BCE;
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(ae_model_train(m, opt, unit, &o), AE_ERR_INVALID);
+        ck_assert_msg(strstr(ae_last_error(), "hold 1.5 at sample 5, feature 2"), "%s",
+                      ae_last_error());
+    }
+    ck_assert_int_eq(ae_dataset_select(&sel2, unit, pick, 3), AE_OK); /* 5, 7, 0 */
+    ck_assert_int_eq(ae_model_train(m, opt, sel2, &o), AE_ERR_INVALID);
+    ck_assert_msg(strstr(ae_last_error(), "hold 1.5 at sample 0, feature 2"), "%s",
+                  ae_last_error());
+    ae_dataset_destroy(sel2);
+    ck_assert_int_eq(ae_dataset_select(&sel2, unit, clean, 3), AE_OK);
+    ck_assert_int_eq(ae_model_train(m, opt, sel2, &o), AE_OK);
+    ae_dataset_destroy(sel2);
+    ae_dataset_destroy(unit);
     ae_dataset_destroy(sub);
     ae_dataset_destroy(sel);
     ae_dataset_destroy(ds);
@@ -1209,7 +1232,7 @@ Suite *ae_train_suite(void)
     tcase_add_test(tc, a_huge_learning_rate_is_a_numeric_error);
     tcase_add_test(tc, a_huge_input_value_is_a_numeric_error);
     tcase_add_test(tc, nan_or_inf_in_the_data_is_named_before_the_first_step);
-    tcase_add_test(tc, the_finiteness_scan_answers_each_view_of_a_dataset);
+    tcase_add_test(tc, the_data_scans_answer_each_view_of_a_dataset);
     tcase_add_test(tc, a_finite_outlier_that_explodes_the_loss_is_divergence);
     tcase_add_test(tc, a_loss_grown_a_hundredfold_is_divergence_and_the_last_epoch_is_kept);
     tcase_add_test(tc, a_loss_under_the_starting_loss_is_not_divergence);

@@ -29,12 +29,13 @@ typedef struct ds_store {
     size_t sample_size;
     ae_shape shape;
     /* Owned stores only (borrowed memory is the caller's): whether every
-     * value is finite, learnt on the first ae__dataset_nonfinite() that asks
-     * (FINITE_UNKNOWN until then). Racing writers store the same answer. */
-    atomic_int finite;
+     * value passes each ae__dataset_check (finite, within [0, 1]), learnt
+     * on the first ae__dataset_find() that asks (UNKNOWN until then).
+     * Racing writers store the same answer. */
+    atomic_int known[AE__DATASET_CHECKS];
 } ds_store;
 
-enum { FINITE_UNKNOWN, FINITE_ALL, FINITE_NOT_ALL };
+enum { UNKNOWN, ALL_PASS, NOT_ALL };
 
 struct ae_dataset {
     ds_store *store;
@@ -122,7 +123,8 @@ static int make_dataset(ae_dataset **out, const float *data, const int32_t *labe
     if (st == NULL)
         return AE_ERR_NOMEM;
     atomic_init(&st->refs, 0);
-    atomic_init(&st->finite, FINITE_UNKNOWN);
+    for (int c = 0; c < AE__DATASET_CHECKS; c++)
+        atomic_init(&st->known[c], UNKNOWN);
     st->data = data;
     st->labels = labels;
     st->count = count;
@@ -144,13 +146,24 @@ const float *ae__dataset_row(const ae_dataset *ds, size_t i)
     return ds->store->data + view_pos(ds, i) * ds->store->sample_size;
 }
 
-/* The first non-finite value of the view in view order, if any. */
+/* Index of the first of n values that fails the check, or n. */
 AE__VECTOR_CLONES
-static int view_nonfinite(const ae_dataset *ds, size_t *sample, size_t *feature)
+static size_t first_failing(int check, const float *x, size_t n)
+{
+    if (check == AE__DATASET_FINITE)
+        return ae__first_nonfinite(x, n);
+    size_t i = 0;
+    while (i < n && x[i] >= 0.0f && x[i] <= 1.0f) /* NaN fails */
+        i++;
+    return i;
+}
+
+/* The first failing value of the view in view order, if any. */
+static int view_find(const ae_dataset *ds, int check, size_t *sample, size_t *feature)
 {
     const size_t size = ds->store->sample_size;
     for (size_t i = 0; i < ds->count; i++) {
-        const size_t j = ae__first_nonfinite(ae__dataset_row(ds, i), size);
+        const size_t j = first_failing(check, ae__dataset_row(ds, i), size);
         if (j < size) {
             *sample = i;
             *feature = j;
@@ -160,20 +173,19 @@ static int view_nonfinite(const ae_dataset *ds, size_t *sample, size_t *feature)
     return 0;
 }
 
-AE__VECTOR_CLONES
-int ae__dataset_nonfinite(const ae_dataset *ds, size_t *sample, size_t *feature)
+int ae__dataset_find(const ae_dataset *ds, int check, size_t *sample, size_t *feature)
 {
     ds_store *st = ds->store;
     if (st->own_data == NULL)
-        return view_nonfinite(ds, sample, feature);
-    int known = atomic_load(&st->finite);
-    if (known == FINITE_UNKNOWN) {
+        return view_find(ds, check, sample, feature);
+    int known = atomic_load(&st->known[check]);
+    if (known == UNKNOWN) {
         /* one sequential pass over the whole store answers for every view */
         const size_t total = st->count * st->sample_size;
-        known = ae__first_nonfinite(st->data, total) == total ? FINITE_ALL : FINITE_NOT_ALL;
-        atomic_store(&st->finite, known);
+        known = first_failing(check, st->data, total) == total ? ALL_PASS : NOT_ALL;
+        atomic_store(&st->known[check], known);
     }
-    return known == FINITE_ALL ? 0 : view_nonfinite(ds, sample, feature);
+    return known == ALL_PASS ? 0 : view_find(ds, check, sample, feature);
 }
 
 int ae__dataset_adopt(ae_dataset **out, float *data, int32_t *labels, size_t count,

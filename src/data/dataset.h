@@ -8,13 +8,18 @@
 /* Sample i of the view (no bounds check: callers have checked). */
 const float *ae__dataset_row(const ae_dataset *ds, size_t i);
 
+/* What ae__dataset_find() looks for: a value that is not finite, or one
+ * outside [0, 1] (NaN included: binary cross-entropy targets). */
+enum { AE__DATASET_FINITE, AE__DATASET_UNIT, AE__DATASET_CHECKS };
+
 /*
- * Whether the view holds a NaN or an infinity: 1 with the first one's
- * sample (in view order) and feature, 0 if every value is finite. An owned
- * store (copied or loaded) is scanned once in its life, then answers every
- * view of it at once; borrowed memory is scanned at every call.
+ * Whether a value of the view fails the check: 1 with the first such
+ * value's sample (in view order) and feature, 0 if none does. An owned
+ * store (copied or loaded) is scanned once in its life per check, then
+ * answers every view of it at once; borrowed memory is scanned at every
+ * call.
  */
-int ae__dataset_nonfinite(const ae_dataset *ds, size_t *sample, size_t *feature);
+int ae__dataset_find(const ae_dataset *ds, int check, size_t *sample, size_t *feature);
 
 /*
  * Makes a dataset that takes ownership of @p data (count * shape-size floats)

@@ -112,6 +112,45 @@ static double squared_error(const float *restrict pred, const float *restrict ta
     return sum;
 }
 
+/* The prediction clamped to [eps, 1 - eps]; NaN gives eps, as fmaxf did
+ * (a comparison, not a call: the loops below vectorize). */
+static inline float bce_clamp(float p)
+{
+    p = p > AE_BCE_EPS ? p : AE_BCE_EPS;
+    return p < 1.0f - AE_BCE_EPS ? p : 1.0f - AE_BCE_EPS;
+}
+
+/* grad[i] = g (p - t) / (p (1 - p)): no logarithm, so it runs apart from
+ * the sum, vectorized. */
+AE__VECTOR_CLONES
+static void bce_grad(const float *restrict pred, const float *restrict target, size_t n,
+                     float *restrict grad, float g)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float p = bce_clamp(pred[i]), t = target[i];
+        grad[i] = g * (p - t) / (p * (1.0f - p));
+    }
+}
+
+/* -sum t log p + (1 - t) log(1 - p), the logarithms in double. A target
+ * of exactly 0 or 1 (most pixels of an image) needs one logarithm: the
+ * other term is a zero times a finite value, which adds nothing, so the
+ * sum has the same bits as with both. */
+static double bce_sum(const float *pred, const float *target, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const float p = bce_clamp(pred[i]), t = target[i];
+        if (t == 0.0f)
+            sum -= log(1.0 - (double)p);
+        else if (t == 1.0f)
+            sum -= log((double)p);
+        else
+            sum -= (double)t * log((double)p) + (1.0 - (double)t) * log(1.0 - (double)p);
+    }
+    return sum;
+}
+
 double ae__recon_sum(int kind, const float *pred, const float *target, size_t n, float *grad,
                      float g)
 {
@@ -128,13 +167,9 @@ double ae__recon_sum(int kind, const float *pred, const float *target, size_t n,
         }
         return sum;
     default: /* AE__RECON_BCE */
-        for (size_t i = 0; i < n; i++) {
-            const float p = fminf(fmaxf(pred[i], AE_BCE_EPS), 1.0f - AE_BCE_EPS), t = target[i];
-            sum -= (double)t * log((double)p) + (1.0 - (double)t) * log(1.0 - (double)p);
-            if (grad != NULL)
-                grad[i] = g * (p - t) / (p * (1.0f - p));
-        }
-        return sum;
+        if (grad != NULL)
+            bce_grad(pred, target, n, grad, g);
+        return bce_sum(pred, target, n);
     }
 }
 

@@ -152,7 +152,7 @@ static void snapshot_restore(const snapshot *s, ae_optimizer *opt)
 static int data_finite(const ae_dataset *d, const char *which, const char *who)
 {
     size_t i, j;
-    if (!ae__dataset_nonfinite(d, &i, &j))
+    if (!ae__dataset_find(d, AE__DATASET_FINITE, &i, &j))
         return AE_OK;
     const float v = ae__dataset_row(d, i)[j];
     return ae__error(AE_ERR_NUMERIC,
@@ -164,19 +164,13 @@ static int data_finite(const ae_dataset *d, const char *which, const char *who)
 /* BCE targets outside [0, 1] give a negative loss: refuse them up front. */
 static int bce_targets(const ae_dataset *d, int loss, const char *which, const char *who)
 {
-    if (loss != AE_LOSS_BCE || d == NULL)
+    size_t i, j;
+    if (loss != AE_LOSS_BCE || d == NULL || !ae__dataset_find(d, AE__DATASET_UNIT, &i, &j))
         return AE_OK;
-    const size_t count = ae_dataset_count(d), size = ae_dataset_sample_size(d);
-    for (size_t i = 0; i < count; i++) {
-        const float *row = ae__dataset_row(d, i);
-        for (size_t j = 0; j < size; j++)
-            if (!(row[j] >= 0.0f && row[j] <= 1.0f))
-                return ae__error(AE_ERR_INVALID,
-                                 "%s: binary cross-entropy needs targets in [0, 1]; the %s"
-                                 " data hold %g at sample %zu, feature %zu",
-                                 who, which, (double)row[j], i, j);
-    }
-    return AE_OK;
+    return ae__error(AE_ERR_INVALID,
+                     "%s: binary cross-entropy needs targets in [0, 1]; the %s"
+                     " data hold %g at sample %zu, feature %zu",
+                     who, which, (double)ae__dataset_row(d, i)[j], i, j);
 }
 
 /* Labels in range of the model's classes. */
