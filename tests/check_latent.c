@@ -3,6 +3,7 @@
  * check, per-class statistics, bounds, the fitted Gaussian, neighbourhood
  * sampling, interpolation (exact ends) and seeded sampling. */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,34 @@ START_TEST(sizes_too_large_to_hold_are_refused_before_any_input_is_read)
 }
 END_TEST
 
+START_TEST(spreads_near_flt_max_stay_finite_or_fail)
+{
+    /* Finite inputs whose outputs overflow float came back as infinities
+     * (and NaN for the widest box) with AE_OK. */
+    const float lo[2] = {-FLT_MAX, 0.0f}, hi[2] = {FLT_MAX, 1.0f}, z[2] = {0.0f, 0.0f};
+    const float sig[1] = {FLT_MAX};
+    float out[64 * 2];
+    ck_assert_int_eq(ae_latent_sample_uniform(out, 64, lo, hi, 2, 3), AE_OK);
+    int positive = 0; /* 1.0 gave -FLT_MAX every time: lo + inf * u */
+    for (size_t i = 0; i < 64; i++) {
+        ck_assert(isfinite(out[2 * i]) && out[2 * i] < FLT_MAX);
+        ck_assert(out[2 * i + 1] >= 0.0f && out[2 * i + 1] < 1.0f);
+        positive += out[2 * i] > 0.0f;
+    }
+    ck_assert_msg(positive > 16 && positive < 48, "%d of 64 positive", positive);
+    ck_assert_int_eq(ae_latent_neighbourhood(out, z, 2, sig, 1, 8, 1), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "overflows float"), "%s", ae_last_error());
+    float big[4 * 2] = {-FLT_MAX, 0.0f, FLT_MAX, 1.0f, -FLT_MAX, 0.5f, FLT_MAX, 0.2f};
+    const ae_shape two = {1, {2}};
+    ae_dataset *ds;
+    float m2[2], c2[4];
+    ck_assert_int_eq(ae_dataset_from_memory(&ds, big, NULL, 4, &two, AE_DATASET_COPY), AE_OK);
+    ck_assert_int_eq(ae_latent_fit_gaussian(ds, m2, c2, 2), AE_ERR_NUMERIC);
+    ck_assert_msg(strstr(ae_last_error(), "covariance entry 0 overflows"), "%s", ae_last_error());
+    ae_dataset_destroy(ds);
+}
+END_TEST
+
 START_TEST(uniform_sampling_stays_in_the_box_and_is_seeded)
 {
     enum { N = 1000, D = 3 };
@@ -442,6 +471,7 @@ Suite *ae_latent_suite(void)
     tc = tcase_create("sample");
     tcase_add_test(tc, neighbourhood_is_seeded_and_scales_with_sigma);
     tcase_add_test(tc, uniform_sampling_stays_in_the_box_and_is_seeded);
+    tcase_add_test(tc, spreads_near_flt_max_stay_finite_or_fail);
     tcase_add_test(tc, sizes_too_large_to_hold_are_refused_before_any_input_is_read);
     tcase_add_test(tc, gaussian_fit_and_sampling_reproduce_the_covariance);
     tcase_add_test(tc, latent_tools_leak_nothing_when_memory_runs_out);

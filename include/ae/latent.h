@@ -134,7 +134,8 @@ AE_API int ae_latent_bounds(const ae_dataset *latents, float *lo, float *hi,
  *                   16384
  * @return AE_OK, AE_ERR_INVALID (NULL, fewer than 2 samples, a value
  *         not finite), AE_ERR_SHAPE (dim is not the sample size), AE_ERR_LIMIT (dim above 16384),
- *         AE_ERR_NOMEM.
+ *         AE_ERR_NUMERIC (a covariance overflows float: values near FLT_MAX;
+ *         since 1.1, 1.0 returned infinities), AE_ERR_NOMEM.
  */
 AE_API int ae_latent_fit_gaussian(const ae_dataset *latents, float *mean,
                                   float *cov, size_t dim);
@@ -153,7 +154,8 @@ AE_API int ae_latent_fit_gaussian(const ae_dataset *latents, float *mean,
  * @param seed       seeds the generator
  * @return AE_OK, AE_ERR_INVALID (NULL, a zero count or dim, a value of z
  *         not finite, a sigma negative or not finite), AE_ERR_LIMIT (the
- *         output size overflows).
+ *         output size overflows), AE_ERR_NUMERIC (a sample overflows
+ *         float: a sigma near FLT_MAX; since 1.1, 1.0 returned infinities).
  */
 AE_API int ae_latent_neighbourhood(float *out, const float *z, size_t dim,
                                    const float *sigmas, size_t n_sigmas,

@@ -32,6 +32,17 @@ static int rows_size(size_t count, size_t dim, size_t *floats, const char *who)
     return rc;
 }
 
+/* Outputs of finite inputs that overflow float (values or spreads near
+ * FLT_MAX): an error, not infinities handed back with AE_OK. */
+static int outputs_finite(const float *v, size_t n, const char *what, const char *who)
+{
+    size_t bad = ae__first_nonfinite(v, n);
+    if (bad == n)
+        return AE_OK;
+    return ae__error(AE_ERR_NUMERIC, "%s: %s %zu overflows float (inputs near FLT_MAX?)", who,
+                     what, bad);
+}
+
 static int all_finite(const float *v, size_t n, const char *name, const char *who)
 {
     for (size_t i = 0; i < n; i++)
@@ -268,7 +279,7 @@ int ae_latent_fit_gaussian(const ae_dataset *latents, float *mean, float *cov, s
             cov[b * dim + a] = v;
         }
     ae__free(m);
-    return AE_OK;
+    return outputs_finite(cov, dim * dim, "covariance entry", who);
 }
 
 /* ---- generation ------------------------------------------------------------------ */
@@ -301,7 +312,7 @@ int ae_latent_neighbourhood(float *out, const float *z, size_t dim, const float 
         for (size_t j = 0; j < dim; j++)
             o[j] = z[j] + sigma * ae_rng_normal(&rng);
     }
-    return AE_OK;
+    return outputs_finite(out, floats, "output value", who);
 }
 
 int ae_latent_interpolate(float *out, const float *z0, const float *z1, size_t dim, size_t steps,
@@ -375,7 +386,11 @@ int ae_latent_sample_uniform(float *out, size_t count, const float *lo, const fl
     ae__rng_seed(&rng, seed);
     for (size_t i = 0; i < count; i++)
         for (size_t j = 0; j < dim; j++) {
-            float v = lo[j] + (hi[j] - lo[j]) * ae_rng_uniform(&rng);
+            const float u = ae_rng_uniform(&rng), w = hi[j] - lo[j];
+            /* a box wider than FLT_MAX (lo near -FLT_MAX, hi near FLT_MAX)
+             * is spanned in double */
+            float v = isfinite(w) ? lo[j] + w * u
+                                  : (float)((double)lo[j] + ((double)hi[j] - lo[j]) * u);
             out[i * dim + j] = v < hi[j] ? v : lo[j]; /* rounding never reaches hi */
         }
     return AE_OK;
@@ -441,7 +456,7 @@ int ae_latent_sample_gaussian(float *out, size_t count, const float *mean, const
             out[r * dim + j] = (float)s;
         }
     }
-    rc = AE_OK;
+    rc = AE_OK; /* cannot overflow: |mean| <= FLT_MAX, the spread <= sqrt(FLT_MAX) */
 done:
     ae__free(a);
     return rc;
