@@ -4,7 +4,6 @@
  * SQLite's os.c wraps its VFS): optional slots are tested in one place,
  * user data reaches the callbacks, and a callback's code becomes a status.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "layer.h"
